@@ -1,0 +1,284 @@
+//! Decoding image bytes to 8-bit pixels the way the PDQ conformance vectors
+//! were made (Pillow's `Image.open(..).convert("RGB")`): the format is
+//! sniffed from the content, EXIF orientation is *not* applied, alpha is
+//! dropped (not composited), palette and greyscale are expanded, and 16-bit
+//! samples are reduced to 8 bits as Pillow reduces them.
+//!
+//! Untrusted input is expected: dimensions are checked against
+//! [`DecodeLimits`] from the header before any pixel buffer is allocated, and
+//! the decoder's own allocations are capped.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+
+/// Bounds on what a decode may cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted `width * height`.
+    pub max_pixels: u64,
+    /// Largest accepted width or height.
+    pub max_side: u32,
+    /// Cap on the bytes the decoder may allocate (the decoded pixel buffer
+    /// included).
+    pub max_alloc: u64,
+}
+
+impl Default for DecodeLimits {
+    /// 100 megapixels, 65 535 pixels on a side, 1 GiB of decoder memory.
+    fn default() -> Self {
+        DecodeLimits { max_pixels: 100_000_000, max_side: 65_535, max_alloc: 1 << 30 }
+    }
+}
+
+/// Why image bytes could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The first bytes match no supported format (empty input included).
+    #[error("image format not recognised from its first bytes ({len} bytes given)")]
+    UnknownFormat {
+        /// Length of the input.
+        len: usize,
+    },
+    /// The header declares more pixels or a longer side than the limits allow.
+    #[error(
+        "{format} image is {width}x{height}, over the limit of {max_pixels} pixels or {max_side} on a side"
+    )]
+    TooLarge {
+        /// Format named by the sniffed magic bytes.
+        format: &'static str,
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// The pixel limit in force.
+        max_pixels: u64,
+        /// The side limit in force.
+        max_side: u32,
+    },
+    /// Decoding would allocate more than `max_alloc` bytes.
+    #[error("decoding the {format} image needs more than the {max_alloc}-byte memory limit")]
+    MemoryLimit {
+        /// Format named by the sniffed magic bytes.
+        format: &'static str,
+        /// The allocation limit in force.
+        max_alloc: u64,
+    },
+    /// The format is recognised but this file uses a feature the decoder
+    /// does not support.
+    #[error("{format} image uses an unsupported feature: {message}")]
+    Unsupported {
+        /// Format named by the sniffed magic bytes.
+        format: &'static str,
+        /// The decoder's description.
+        message: String,
+    },
+    /// The data is corrupt or truncated.
+    #[error("{format} image is corrupt or truncated: {message}")]
+    Malformed {
+        /// Format named by the sniffed magic bytes.
+        format: &'static str,
+        /// The decoder's description.
+        message: String,
+    },
+}
+
+/// Interleaved 8-bit RGB pixels, row-major; `as_raw().len()` is always
+/// `width * height * 3`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RgbImage {
+    width: usize,
+    height: usize,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for RgbImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RgbImage")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RgbImage {
+    /// Wraps RGB bytes; `None` unless `data.len() == width * height * 3`.
+    pub fn from_raw(width: usize, height: usize, data: Vec<u8>) -> Option<Self> {
+        let want = width.checked_mul(height)?.checked_mul(3)?;
+        (data.len() == want).then_some(RgbImage { width, height, data })
+    }
+
+    /// Pixels per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Number of rows.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The interleaved RGB bytes.
+    pub fn as_raw(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The interleaved RGB bytes, by value.
+    pub fn into_raw(self) -> Vec<u8> {
+        self.data
+    }
+}
+
+/// Decoded 8-bit pixels in the layout the decoder produced: 1 channel
+/// (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA), interleaved, row-major.
+/// Converting to RGB replicates grey and drops alpha.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pixels {
+    width: usize,
+    height: usize,
+    channels: usize,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Pixels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pixels")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pixels {
+    /// Pixels per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Number of rows.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Bytes per pixel: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// The interleaved bytes.
+    pub fn as_raw(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// 8-bit RGB: grey replicated, alpha dropped.
+    pub fn into_rgb(self) -> RgbImage {
+        let (width, height) = (self.width, self.height);
+        let data = match self.channels {
+            3 => self.data,
+            4 => self.data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+            c => self.data.chunks_exact(c).flat_map(|p| [p[0], p[0], p[0]]).collect(),
+        };
+        RgbImage { width, height, data }
+    }
+}
+
+fn format_name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "png",
+        ImageFormat::Jpeg => "jpeg",
+        ImageFormat::Gif => "gif",
+        ImageFormat::WebP => "webp",
+        ImageFormat::Bmp => "bmp",
+        ImageFormat::Tiff => "tiff",
+        other => other.extensions_str().first().copied().unwrap_or("image"),
+    }
+}
+
+fn map_error(err: image::ImageError, format: &'static str, limits: &DecodeLimits) -> DecodeError {
+    use image::ImageError as E;
+    match err {
+        E::Limits(_) => DecodeError::MemoryLimit { format, max_alloc: limits.max_alloc },
+        E::Unsupported(e) => DecodeError::Unsupported { format, message: e.to_string() },
+        other => DecodeError::Malformed { format, message: other.to_string() },
+    }
+}
+
+/// Decodes image bytes to 8-bit pixels in the decoder's own layout (see
+/// [`Pixels`]); [`decode_rgb`] converts them to RGB.
+pub fn decode_pixels(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
+    let unknown = || DecodeError::UnknownFormat { len: bytes.len() };
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| unknown())?;
+    let format = reader.format().ok_or_else(unknown)?;
+    let name = format_name(format);
+    let mut image_limits = image::Limits::default();
+    image_limits.max_image_width = Some(limits.max_side);
+    image_limits.max_image_height = Some(limits.max_side);
+    image_limits.max_alloc = Some(limits.max_alloc);
+    reader.limits(image_limits);
+    let too_large = |width: u32, height: u32| DecodeError::TooLarge {
+        format: name,
+        width,
+        height,
+        max_pixels: limits.max_pixels,
+        max_side: limits.max_side,
+    };
+    let decoder = match reader.into_decoder() {
+        Ok(d) => d,
+        // The header was read but its size is over the limits: say so.
+        Err(image::ImageError::Limits(_)) => {
+            let mut again = ImageReader::with_format(Cursor::new(bytes), format);
+            again.no_limits();
+            return Err(match again.into_dimensions() {
+                Ok((w, h)) if w > limits.max_side || h > limits.max_side => too_large(w, h),
+                _ => DecodeError::MemoryLimit { format: name, max_alloc: limits.max_alloc },
+            });
+        }
+        Err(e) => return Err(map_error(e, name, limits)),
+    };
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > limits.max_pixels
+        || width > limits.max_side
+        || height > limits.max_side
+    {
+        return Err(too_large(width, height));
+    }
+    if decoder.total_bytes() > limits.max_alloc {
+        return Err(DecodeError::MemoryLimit { format: name, max_alloc: limits.max_alloc });
+    }
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| map_error(e, name, limits))?;
+    Ok(to_pixels(image))
+}
+
+/// Reduces any decoded image to 8-bit pixels as Pillow's `convert("RGB")`
+/// would see them.
+fn to_pixels(image: DynamicImage) -> Pixels {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let (channels, data) = match image {
+        DynamicImage::ImageLuma8(b) => (1, b.into_raw()),
+        DynamicImage::ImageLumaA8(b) => (2, b.into_raw()),
+        DynamicImage::ImageRgb8(b) => (3, b.into_raw()),
+        DynamicImage::ImageRgba8(b) => (4, b.into_raw()),
+        // Pillow opens 16-bit greyscale as mode "I;16", whose conversion to
+        // RGB clips at 255 rather than scaling.
+        DynamicImage::ImageLuma16(b) => (1, b.into_raw().iter().map(|&v| v.min(255) as u8).collect()),
+        // Pillow unpacks 16-bit colour and grey + alpha samples by keeping
+        // the high byte.
+        DynamicImage::ImageLumaA16(b) => (2, high_bytes(b.as_raw())),
+        DynamicImage::ImageRgb16(b) => (3, high_bytes(b.as_raw())),
+        DynamicImage::ImageRgba16(b) => (4, high_bytes(b.as_raw())),
+        other => (3, other.to_rgb8().into_raw()),
+    };
+    Pixels { width, height, channels, data }
+}
+
+fn high_bytes(samples: &[u16]) -> Vec<u8> {
+    samples.iter().map(|&v| (v >> 8) as u8).collect()
+}
+
+/// Decodes image bytes to 8-bit RGB as the PDQ conformance vectors define it
+/// (content-sniffed format, no EXIF rotation, alpha dropped, grey and
+/// palette expanded, 16-bit reduced as Pillow does).
+pub fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, DecodeError> {
+    decode_pixels(bytes, limits).map(Pixels::into_rgb)
+}

@@ -1,0 +1,18 @@
+//! Fingerprints of media and text. Pure computation: this crate does no I/O;
+//! callers feed it bytes or decoded pixels.
+//!
+//! - [`digest`]: exact digests (SHA-256 and MD5) computed in one pass.
+//! - [`pdq`]: Meta's PDQ perceptual image hash, bit-identical to the reference.
+//! - [`image`]: image bytes to 8-bit RGB, with limits for untrusted input.
+//!
+//! ```
+//! let mut d = marsad_hash::digest::ExactDigests::new();
+//! d.update(b"abc");
+//! let out = d.finish();
+//! assert_eq!(out.md5_hex(), "900150983cd24fb0d6963f7d28e17f72");
+//! ```
+#![deny(missing_docs)]
+
+pub mod digest;
+pub mod image;
+pub mod pdq;

@@ -1,0 +1,229 @@
+//! Decoding: formats, Pillow's conversions to 8-bit RGB, limits and bad
+//! input.
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use image::{ImageBuffer, ImageFormat, Luma, LumaA, Rgb, Rgba};
+use marsad_hash::image::{DecodeError, DecodeLimits, decode_pixels, decode_rgb};
+use marsad_hash::pdq;
+
+fn limits() -> DecodeLimits {
+    DecodeLimits::default()
+}
+
+fn conformance_file(name: &str) -> Vec<u8> {
+    let path = crate::conformance_dir().join("pdq/images").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn encode<P: image::PixelWithColorType>(
+    img: &ImageBuffer<P, Vec<P::Subpixel>>,
+    format: ImageFormat,
+) -> Vec<u8>
+where
+    [P::Subpixel]: image::EncodableLayout,
+{
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode test image");
+    out.into_inner()
+}
+
+/// CRC-32 (IEEE), for hand-made PNG chunks.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc_input = kind.to_vec();
+    crc_input.extend_from_slice(data);
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+    out
+}
+
+/// A PNG whose header claims `width × height` RGB pixels, with a few bytes
+/// of (not even valid) image data.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    // A zlib stream of a few zero bytes.
+    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]));
+    png.extend(chunk(b"IEND", &[]));
+    png
+}
+
+#[test]
+fn zero_bytes_and_junk_are_unknown_formats() {
+    assert!(matches!(decode_rgb(&[], &limits()), Err(DecodeError::UnknownFormat { len: 0 })));
+    assert!(matches!(
+        decode_rgb(b"hello, this is not an image at all", &limits()),
+        Err(DecodeError::UnknownFormat { .. })
+    ));
+    assert!(pdq::hash_image_bytes(&[], &limits()).is_err());
+}
+
+#[test]
+fn truncated_png_is_an_error() {
+    let png = conformance_file("real_astronaut.png");
+    for cut in [8, 20, 33, 100, png.len() / 2, png.len() - 13] {
+        let err = decode_rgb(&png[..cut], &limits()).expect_err("truncated png must not decode");
+        assert!(matches!(err, DecodeError::Malformed { format: "png", .. }), "cut at {cut}: {err}");
+    }
+}
+
+#[test]
+fn corrupt_jpeg_is_an_error() {
+    let jpeg = conformance_file("real_astronaut_q75.jpg");
+    // Header only.
+    assert!(decode_rgb(&jpeg[..200], &limits()).is_err());
+    // Just the start-of-image marker.
+    assert!(decode_rgb(&jpeg[..2], &limits()).is_err());
+    // A frame header declaring zero height and width.
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).expect("baseline jpeg has SOF0");
+    let mut zero_size = jpeg.clone();
+    zero_size[sof + 5..sof + 9].copy_from_slice(&[0, 0, 0, 0]);
+    assert!(decode_rgb(&zero_size, &limits()).is_err());
+    // Garbage in every byte after the headers must not panic, whatever the
+    // decoder makes of it.
+    let mut garbled = jpeg.clone();
+    let len = garbled.len();
+    for (i, b) in garbled[sof + 200..len - 2].iter_mut().enumerate() {
+        *b = (i * 131 % 251) as u8;
+    }
+    let _ = decode_rgb(&garbled, &limits());
+}
+
+#[test]
+fn huge_declared_png_fails_fast_with_bounded_memory() {
+    let png = png_claiming(100_000, 100_000);
+    let start = Instant::now();
+    let (result, peak) = crate::peak_alloc(|| decode_rgb(&png, &limits()));
+    let elapsed = start.elapsed();
+    let err = result.expect_err("a 10-gigapixel header must be refused");
+    assert!(matches!(err, DecodeError::TooLarge { width: 100_000, height: 100_000, .. }), "{err}");
+    assert!(err.to_string().contains("100000x100000"), "{err}");
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    assert!(peak < 16 << 20, "allocated {peak} bytes");
+    // Within the side limit but over the pixel limit.
+    let err = decode_rgb(&png_claiming(60_000, 60_000), &limits()).expect_err("over 100 MP");
+    assert!(matches!(err, DecodeError::TooLarge { .. }), "{err}");
+    // Over a tight memory cap.
+    let tight = DecodeLimits { max_alloc: 1 << 20, ..limits() };
+    let err = decode_rgb(&png_claiming(2_000, 2_000), &tight).expect_err("over 1 MiB");
+    assert!(matches!(err, DecodeError::MemoryLimit { .. }), "{err}");
+}
+
+#[test]
+fn grey_palette_and_alpha_expand_like_pillow() {
+    let grey = ImageBuffer::from_fn(3, 2, |x, y| Luma([(x * 50 + y * 7) as u8]));
+    let rgb = decode_rgb(&encode(&grey, ImageFormat::Png), &limits()).expect("grey png");
+    assert_eq!(&rgb.as_raw()[..6], &[0, 0, 0, 50, 50, 50]);
+
+    let la = ImageBuffer::from_fn(2, 1, |x, _| LumaA([(x * 9 + 1) as u8, 3]));
+    let rgb = decode_rgb(&encode(&la, ImageFormat::Png), &limits()).expect("grey+alpha png");
+    assert_eq!(rgb.as_raw(), &[1, 1, 1, 10, 10, 10]);
+
+    // Alpha is dropped, not composited: a transparent pixel keeps its colour.
+    let rgba = ImageBuffer::from_fn(2, 1, |x, _| Rgba([200, 100, x as u8, 0]));
+    let rgb = decode_rgb(&encode(&rgba, ImageFormat::Png), &limits()).expect("rgba png");
+    assert_eq!(rgb.as_raw(), &[200, 100, 0, 200, 100, 1]);
+}
+
+/// 16-bit samples as Pillow 13 converts them (measured with
+/// `Image.open(png).convert("RGB")`): greyscale opens as mode "I;16" and
+/// clips at 255; colour and grey + alpha keep the high byte.
+#[test]
+fn sixteen_bit_pngs_reduce_like_pillow() {
+    let values: [u16; 12] = [0, 1, 255, 256, 257, 511, 1000, 32768, 65535, 65280, 65534, 128];
+    let clipped: [u8; 12] = [0, 1, 255, 255, 255, 255, 255, 255, 255, 255, 255, 128];
+    let high: [u8; 12] = [0, 0, 0, 1, 1, 1, 3, 128, 255, 255, 255, 0];
+    let n = values.len() as u32;
+    let red = |rgb: &marsad_hash::image::RgbImage| -> Vec<u8> {
+        rgb.as_raw().chunks_exact(3).map(|p| p[0]).collect()
+    };
+
+    let grey = ImageBuffer::from_fn(n, 1, |x, _| Luma([values[x as usize]]));
+    let rgb = decode_rgb(&encode(&grey, ImageFormat::Png), &limits()).expect("grey16");
+    assert_eq!(red(&rgb), clipped);
+
+    let colour = ImageBuffer::from_fn(n, 1, |x, _| Rgb([values[x as usize]; 3]));
+    let rgb = decode_rgb(&encode(&colour, ImageFormat::Png), &limits()).expect("rgb16");
+    assert_eq!(red(&rgb), high);
+
+    let rgba = ImageBuffer::from_fn(n, 1, |x, _| Rgba([values[x as usize], 0, 0, 5]));
+    let rgb = decode_rgb(&encode(&rgba, ImageFormat::Png), &limits()).expect("rgba16");
+    assert_eq!(red(&rgb), high);
+
+    let la = ImageBuffer::from_fn(n, 1, |x, _| LumaA([values[x as usize], 1000]));
+    let rgb = decode_rgb(&encode(&la, ImageFormat::Png), &limits()).expect("la16");
+    assert_eq!(red(&rgb), high);
+}
+
+#[test]
+fn other_formats_decode() {
+    let img = ImageBuffer::from_fn(40, 30, |x, y| Rgb([(x * 6) as u8, (y * 8) as u8, 77]));
+    for format in [ImageFormat::Bmp, ImageFormat::Tiff, ImageFormat::Gif] {
+        let bytes = encode(&img, format);
+        let rgb = decode_rgb(&bytes, &limits()).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        assert_eq!((rgb.width(), rgb.height()), (40, 30), "{format:?}");
+    }
+    // Lossless formats give the pixels back exactly.
+    for format in [ImageFormat::Bmp, ImageFormat::Tiff] {
+        let rgb = decode_rgb(&encode(&img, format), &limits()).expect("decode");
+        assert_eq!(rgb.as_raw(), img.as_raw().as_slice(), "{format:?}");
+    }
+}
+
+/// Hashing straight from the decoder's layout gives what decoding to RGB
+/// and hashing gives, for every layout.
+#[test]
+fn hash_image_bytes_matches_decode_then_hash() {
+    let grey = ImageBuffer::from_fn(70, 50, |x, y| Luma([((x * x + y * 3) % 256) as u8]));
+    let la = ImageBuffer::from_fn(70, 50, |x, y| LumaA([((x * 5 + y) % 256) as u8, (x % 256) as u8]));
+    let rgba = ImageBuffer::from_fn(70, 50, |x, y| Rgba([x as u8, y as u8, (x ^ y) as u8, 9]));
+    let rgb = ImageBuffer::from_fn(70, 50, |x, y| Rgb([y as u8, x as u8, (x * y % 256) as u8]));
+    for bytes in [
+        encode(&grey, ImageFormat::Png),
+        encode(&la, ImageFormat::Png),
+        encode(&rgba, ImageFormat::Png),
+        encode(&rgb, ImageFormat::Png),
+    ] {
+        let pixels = decode_pixels(&bytes, &limits()).expect("decode");
+        let channels = pixels.channels();
+        let img = pixels.into_rgb();
+        let want = pdq::hash_rgb(img.width(), img.height(), img.as_raw());
+        assert_eq!(pdq::hash_image_bytes(&bytes, &limits()).ok(), Some(want), "{channels} channels");
+        let dihedral = pdq::hash_image_bytes_dihedral(&bytes, &limits()).expect("decode");
+        assert_eq!(dihedral.original(), want);
+        assert_eq!(pdq::hash_image(&img), want);
+    }
+}
+
+#[test]
+fn images_under_five_pixels_hash_to_zero() {
+    for (w, h) in [(0, 0), (1, 1), (4, 4), (4, 100), (100, 4), (3, 2)] {
+        let rgb = vec![200u8; w * h * 3];
+        let out = pdq::hash_rgb(w, h, &rgb);
+        assert!(out.hash.is_zero() && out.quality == 0, "{w}x{h}");
+        let d = pdq::hash_rgb_dihedral(w, h, &rgb);
+        assert!(d.hashes.iter().all(|h| h.is_zero()) && d.quality == 0, "{w}x{h}");
+        let luma = vec![1.5f32; w * h];
+        assert!(pdq::hash_luma(w, h, &luma).hash.is_zero());
+    }
+    // Five pixels is enough.
+    let rgb: Vec<u8> = (0..5 * 5 * 3).map(|i| (i * 37 % 256) as u8).collect();
+    assert!(!pdq::hash_rgb(5, 5, &rgb).hash.is_zero());
+}

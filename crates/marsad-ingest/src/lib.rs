@@ -1,0 +1,183 @@
+//! Ingestion: reads what researchers hold — Telegram Desktop JSON exports and
+//! JSON lines of posts — and writes it into a [`marsad_store::Store`] in
+//! batches, one transaction each.
+//!
+//! Data flows reader → [`pipeline`] → store:
+//! - a reader ([`telegram`], [`jsonl`]) streams records and turns each into a
+//!   pending post, or a [`RecordError`] naming the file and record;
+//! - the pipeline collects pending posts into a batch, reads and hashes their
+//!   media files in parallel (SHA-256, MD5), runs the [`Fingerprinter`]
+//!   stage, optionally keeps the bytes, and writes the batch;
+//! - the [`Reporter`] hears about progress (the binary draws progress bars;
+//!   this crate never prints).
+//!
+//! Memory stays bounded whatever the input size: readers stream, a batch
+//! holds at most [`IngestConfig::batch_size`] posts, and at most
+//! [`IngestConfig::max_error_details`] errors are kept in detail.
+#![deny(missing_docs)]
+
+pub mod jsonl;
+pub mod lines;
+mod media;
+pub mod pipeline;
+mod scan;
+pub mod telegram;
+mod text;
+
+use std::path::PathBuf;
+
+use marsad_core::MediaKind;
+use marsad_store::{NewFingerprint, StoreError};
+use serde::Serialize;
+
+pub use pipeline::IngestSummary;
+
+/// How an ingest runs.
+#[derive(Clone, Debug)]
+pub struct IngestConfig {
+    /// Posts per batch (one store transaction each).
+    pub batch_size: usize,
+    /// When set, media bytes are copied, content-addressed, under this folder.
+    pub retain_media: Option<PathBuf>,
+    /// How many record errors and missing-media notes are kept in detail
+    /// (all are counted).
+    pub max_error_details: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig { batch_size: 2000, retain_media: None, max_error_details: 1000 }
+    }
+}
+
+/// A record that was skipped, or a media file that could not be read, with
+/// where it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordError {
+    /// The input file.
+    pub file: String,
+    /// The message or post id, when it could be read.
+    pub message_id: Option<String>,
+    /// The line, for line-based inputs.
+    pub line: Option<u64>,
+    /// What was wrong.
+    pub error: String,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(id) = &self.message_id {
+            write!(f, ": message {id}")?;
+        }
+        write!(f, ": {}", self.error)
+    }
+}
+
+/// A failure that stops an ingest. Invalid records do not stop it: they are
+/// skipped and reported in [`IngestSummary::errors`].
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The input could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The input is not valid JSON; nothing of it was written.
+    #[error("{path}: malformed JSON at line {line}, column {column}: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// The input is JSON but not the expected layout.
+    #[error("{path}: {message}")]
+    Layout {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Hears about an ingest's progress. Implemented by the binary (progress
+/// bars); [`NoReporter`] ignores everything.
+pub trait Reporter: Sync {
+    /// A phase starts (`"checking"`, `"ingesting"`), with its total in
+    /// `unit`s when known.
+    fn start(&self, phase: &str, total: Option<u64>, unit: Unit);
+    /// `n` more units are done.
+    fn advance(&self, n: u64);
+    /// The current phase is done.
+    fn finish(&self);
+}
+
+/// What a progress total counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Bytes of input.
+    Bytes,
+    /// Messages or lines.
+    Records,
+}
+
+/// A [`Reporter`] that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoReporter;
+
+impl Reporter for NoReporter {
+    fn start(&self, _: &str, _: Option<u64>, _: Unit) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// The stage where fingerprints are computed: called once per media file
+/// read and once per post with text. Implementations must be pure functions
+/// of their input so that re-ingesting is idempotent.
+pub trait Fingerprinter: Sync {
+    /// Fingerprints of a media file at `path`; `bytes` holds its content when
+    /// the file is small enough to have been read whole
+    /// ([`pipeline::WHOLE_FILE_LIMIT`]), so most files are read once. An
+    /// error is reported against the record; the media item is still stored
+    /// with its exact digests.
+    fn media(
+        &self,
+        kind: MediaKind,
+        path: &std::path::Path,
+        bytes: Option<&[u8]>,
+    ) -> Result<Vec<NewFingerprint>, String>;
+    /// Fingerprints of a post's text.
+    fn text(&self, text: &str) -> Vec<NewFingerprint>;
+}
+
+/// A [`Fingerprinter`] that computes nothing beyond the exact digests.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExactOnly;
+
+impl Fingerprinter for ExactOnly {
+    fn media(
+        &self,
+        _: MediaKind,
+        _: &std::path::Path,
+        _: Option<&[u8]>,
+    ) -> Result<Vec<NewFingerprint>, String> {
+        Ok(Vec::new())
+    }
+    fn text(&self, _: &str) -> Vec<NewFingerprint> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,109 @@
+//! Reading a media file once: exact digests, MIME sniffing, optional
+//! retention of the bytes (content-addressed), and the bytes themselves for
+//! the fingerprint stage when the file is small.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use marsad_core::{Md5, MediaKind, Sha256};
+use marsad_hash::digest::ExactDigests;
+
+/// What reading a media file gave.
+pub(crate) struct ReadMedia {
+    pub sha256: Sha256,
+    pub md5: Md5,
+    pub byte_size: u64,
+    pub sniffed_mime: Option<&'static str>,
+    /// The whole content, when the file is at most `whole_limit` bytes.
+    pub bytes: Option<Vec<u8>>,
+    /// Where the bytes were kept, when retention is on.
+    pub retained: Option<PathBuf>,
+}
+
+/// Reads `path` in one pass. With `retain`, the bytes are also written to a
+/// temporary file in that folder and moved to `retain/ab/cd/<sha256>` once
+/// the digest is known (an existing copy is kept).
+pub(crate) fn read_media(path: &Path, whole_limit: u64, retain: Option<&Path>) -> std::io::Result<ReadMedia> {
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("is a directory"));
+    }
+    let keep_whole = meta.len() <= whole_limit;
+    let mut whole = keep_whole.then(|| Vec::with_capacity(meta.len() as usize));
+    let mut temp = match retain {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            Some(tempfile::NamedTempFile::new_in(dir)?)
+        }
+        None => None,
+    };
+    let mut digests = ExactDigests::new();
+    let mut head: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        digests.update(chunk);
+        if head.len() < 8192 {
+            let take = (8192 - head.len()).min(n);
+            head.extend_from_slice(&chunk[..take]);
+        }
+        if let Some(w) = whole.as_mut() {
+            w.extend_from_slice(chunk);
+        }
+        if let Some(t) = temp.as_mut() {
+            t.write_all(chunk)?;
+        }
+    }
+    let d = digests.finish();
+    let sha256 = Sha256(d.sha256);
+    let retained = match (temp, retain) {
+        (Some(t), Some(dir)) => {
+            let hex = sha256.to_hex();
+            let folder = dir.join(&hex[0..2]).join(&hex[2..4]);
+            std::fs::create_dir_all(&folder)?;
+            let dest = folder.join(&hex);
+            if dest.exists() {
+                drop(t);
+            } else {
+                t.persist(&dest).map_err(|e| e.error)?;
+            }
+            Some(dest)
+        }
+        _ => None,
+    };
+    Ok(ReadMedia {
+        sha256,
+        md5: Md5(d.md5),
+        byte_size: d.len,
+        sniffed_mime: infer::get(&head).map(|t| t.mime_type()),
+        bytes: whole,
+        retained,
+    })
+}
+
+/// The MIME type of a file: the one declared by the export, else sniffed
+/// from the content, else guessed from the file name.
+pub(crate) fn choose_mime(declared: Option<&str>, sniffed: Option<&str>, path: &str) -> Option<String> {
+    declared
+        .filter(|m| m.contains('/'))
+        .map(str::to_owned)
+        .or_else(|| sniffed.map(str::to_owned))
+        .or_else(|| mime_guess::from_path(path).first().map(|m| m.essence_str().to_owned()))
+}
+
+/// The kind of a media file whose declared kind is only a guess: the MIME
+/// type decides when it names image, video or audio.
+pub(crate) fn refine_kind(declared: MediaKind, mime: Option<&str>) -> MediaKind {
+    match mime.map(MediaKind::from_mime) {
+        Some(k @ (MediaKind::Image | MediaKind::Video | MediaKind::Audio)) => k,
+        _ => declared,
+    }
+}

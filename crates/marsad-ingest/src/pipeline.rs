@@ -1,0 +1,359 @@
+//! The stage between readers and the store: collects pending posts into
+//! batches, reads their media (in parallel), runs the fingerprint stage and
+//! writes each batch in one store transaction.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use marsad_core::{MediaKind, SourceKey, UtcTime};
+use marsad_store::{
+    MediaContent, MediaRef, NewMedia, NewPost, NewRun, NewSource, PostBatch, RunId, RunSummary, Store,
+};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::media::{choose_mime, read_media, refine_kind};
+use crate::{Fingerprinter, IngestConfig, IngestError, RecordError, Reporter};
+
+/// Files up to this size are read whole and handed to the fingerprint stage
+/// as bytes; larger ones are digested in a stream and fingerprinted from
+/// their path.
+pub const WHOLE_FILE_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// A post read from the input, before its media files are read.
+#[derive(Clone, Debug)]
+pub struct PendingPost {
+    /// Its source, as interned by [`Pipeline::source`].
+    pub source: SourceId,
+    /// Platform id of the post.
+    pub platform_post_id: String,
+    /// When it was posted.
+    pub posted_at: UtcTime,
+    /// When edited.
+    pub edited_at: Option<UtcTime>,
+    /// Text, flattened.
+    pub text: String,
+    /// Link.
+    pub url: Option<String>,
+    /// Forwarded from.
+    pub forwarded_from: Option<String>,
+    /// Replied-to post id.
+    pub reply_to: Option<String>,
+    /// Media references.
+    pub media: Vec<PendingMedia>,
+    /// Line of the record, for line-based inputs (for error reports).
+    pub line: Option<u64>,
+}
+
+/// A source interned in a [`Pipeline`] (cheap to copy per post).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceId(usize);
+
+/// A media reference before the file is read.
+#[derive(Clone, Debug)]
+pub struct PendingMedia {
+    /// Kind declared by the input (refined by the file's MIME type).
+    pub kind: MediaKind,
+    /// Path as the input gives it.
+    pub path: String,
+    /// The file to read, or why there is none (e.g. not included in the
+    /// export).
+    pub file: Result<PathBuf, String>,
+    /// MIME type declared by the input.
+    pub mime: Option<String>,
+}
+
+/// What an ingest did. Serialized as the `--json` summary.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IngestSummary {
+    /// Posts new to the store.
+    pub posts_added: u64,
+    /// Posts the store already had.
+    pub posts_existing: u64,
+    /// Service messages (joins, pins…) skipped.
+    pub service_skipped: u64,
+    /// Media items new to the store.
+    pub media_added: u64,
+    /// Media references whose file could not be read.
+    pub media_missing: u64,
+    /// Records skipped as invalid (the first ones in detail).
+    pub errors: Vec<RecordError>,
+    /// How many records were skipped as invalid.
+    pub errors_total: u64,
+    /// Missing media references (the first ones in detail).
+    pub missing_media: Vec<RecordError>,
+    /// Fingerprints new to the store.
+    pub fingerprints_added: u64,
+    /// Fingerprint computations that failed (the media is still stored).
+    pub fingerprint_errors: u64,
+    /// The ingest run's id in the store.
+    pub run_id: i64,
+}
+
+impl IngestSummary {
+    /// Posts that were valid (added or already stored).
+    pub fn posts_valid(&self) -> u64 {
+        self.posts_added + self.posts_existing
+    }
+}
+
+/// Batches pending posts into a store. Readers call [`Pipeline::push`] per
+/// post, [`Pipeline::error`] per invalid record, and [`Pipeline::finish`] at
+/// the end.
+pub struct Pipeline<'a> {
+    store: &'a mut dyn Store,
+    cfg: &'a IngestConfig,
+    fingerprinter: &'a dyn Fingerprinter,
+    reporter: &'a dyn Reporter,
+    run: RunId,
+    file: String,
+    pending: Vec<PendingPost>,
+    summary: IngestSummary,
+    batch: PostBatch,
+    sources: Vec<NewSource>,
+    source_ids: HashMap<SourceKey, SourceId>,
+    /// Index of each interned source in the current batch's sources.
+    in_batch: Vec<Option<usize>>,
+}
+
+impl std::fmt::Debug for Pipeline<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").field("file", &self.file).field("run", &self.run).finish_non_exhaustive()
+    }
+}
+
+impl<'a> Pipeline<'a> {
+    /// Starts an ingest run of `kind` over `file`.
+    pub fn start(
+        store: &'a mut dyn Store,
+        cfg: &'a IngestConfig,
+        fingerprinter: &'a dyn Fingerprinter,
+        reporter: &'a dyn Reporter,
+        kind: &str,
+        file: &str,
+    ) -> Result<Self, IngestError> {
+        let run = store.begin_run(&NewRun {
+            kind: kind.to_owned(),
+            path: file.to_owned(),
+            started_at: UtcTime::now(),
+        })?;
+        Ok(Pipeline {
+            store,
+            cfg,
+            fingerprinter,
+            reporter,
+            run,
+            file: file.to_owned(),
+            pending: Vec::with_capacity(cfg.batch_size.max(1)),
+            summary: IngestSummary { run_id: run.0, ..IngestSummary::default() },
+            batch: PostBatch::default(),
+            sources: Vec::new(),
+            source_ids: HashMap::new(),
+            in_batch: Vec::new(),
+        })
+    }
+
+    /// Interns a source; posts refer to it by the returned id. A source
+    /// interned again with another name or kind takes the newer ones.
+    pub fn source(&mut self, source: NewSource) -> SourceId {
+        if let Some(&id) = self.source_ids.get(&source.key) {
+            self.sources[id.0] = source;
+            return id;
+        }
+        let id = SourceId(self.sources.len());
+        self.source_ids.insert(source.key.clone(), id);
+        self.sources.push(source);
+        self.in_batch.push(None);
+        id
+    }
+
+    /// Adds a post; writes a batch when enough are pending.
+    pub fn push(&mut self, post: PendingPost) -> Result<(), IngestError> {
+        self.pending.push(post);
+        if self.pending.len() >= self.cfg.batch_size.max(1) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Counts a skipped service message.
+    pub fn service_skipped(&mut self) {
+        self.summary.service_skipped += 1;
+        self.reporter.advance(1);
+    }
+
+    /// Reports an invalid record (skipped).
+    pub fn error(&mut self, message_id: Option<String>, line: Option<u64>, error: String) {
+        self.summary.errors_total += 1;
+        self.reporter.advance(1);
+        if self.summary.errors.len() < self.cfg.max_error_details {
+            self.summary.errors.push(RecordError { file: self.file.clone(), message_id, line, error });
+        }
+    }
+
+    /// Writes what is pending and records the run's end. `completed` says
+    /// whether the whole input was read.
+    pub fn finish(mut self, completed: bool) -> Result<IngestSummary, IngestError> {
+        let flushed = self.flush();
+        let s = &self.summary;
+        let errors = serde_json::to_string(&s.errors).unwrap_or_else(|_| "[]".to_owned());
+        self.store.finish_run(
+            self.run,
+            &RunSummary {
+                completed: completed && flushed.is_ok(),
+                posts_added: s.posts_added,
+                posts_existing: s.posts_existing,
+                service_skipped: s.service_skipped,
+                media_added: s.media_added,
+                media_missing: s.media_missing,
+                errors: s.errors_total,
+                error_details: errors,
+            },
+        )?;
+        flushed?;
+        Ok(self.summary)
+    }
+
+    /// Records that the run failed (a fatal error), keeping what was written.
+    pub fn abort(self) {
+        let s = &self.summary;
+        let summary = RunSummary {
+            completed: false,
+            posts_added: s.posts_added,
+            posts_existing: s.posts_existing,
+            service_skipped: s.service_skipped,
+            media_added: s.media_added,
+            media_missing: s.media_missing,
+            errors: s.errors_total,
+            error_details: serde_json::to_string(&s.errors).unwrap_or_else(|_| "[]".to_owned()),
+        };
+        if let Err(e) = self.store.finish_run(self.run, &summary) {
+            tracing::warn!(error = %e, "could not record the failed ingest run");
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), IngestError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let retain = self.cfg.retain_media.as_deref();
+        let fp = self.fingerprinter;
+        // Read media and compute fingerprints in parallel; order is kept.
+        let resolved: Vec<(Vec<MediaRef>, Vec<MediaNote>)> =
+            self.pending.par_iter().map(|p| resolve_post_media(p, retain, fp)).collect();
+        let texts: Vec<_> = self.pending.par_iter().map(|p| fp.text(&p.text)).collect();
+
+        self.batch.clear();
+        self.in_batch.iter_mut().for_each(|slot| *slot = None);
+        let n = self.pending.len() as u64;
+        for ((p, (media, notes)), fingerprints) in self.pending.drain(..).zip(resolved).zip(texts) {
+            for note in notes {
+                match note {
+                    MediaNote::Missing(path, why) => {
+                        self.summary.media_missing += 1;
+                        if self.summary.missing_media.len() < self.cfg.max_error_details {
+                            self.summary.missing_media.push(RecordError {
+                                file: self.file.clone(),
+                                message_id: Some(p.platform_post_id.clone()),
+                                line: p.line,
+                                error: format!("media {path}: {why}"),
+                            });
+                        }
+                    }
+                    MediaNote::FingerprintFailed(path, why) => {
+                        self.summary.fingerprint_errors += 1;
+                        tracing::warn!(file = %self.file, post = %p.platform_post_id, media = %path, error = %why, "fingerprint failed");
+                    }
+                }
+            }
+            let source = match self.in_batch[p.source.0] {
+                Some(i) => i,
+                None => {
+                    let i = self.batch.sources.len();
+                    self.batch.sources.push(self.sources[p.source.0].clone());
+                    self.in_batch[p.source.0] = Some(i);
+                    i
+                }
+            };
+            self.batch.posts.push(NewPost {
+                source,
+                platform_post_id: p.platform_post_id,
+                posted_at: p.posted_at,
+                edited_at: p.edited_at,
+                text: p.text,
+                url: p.url,
+                forwarded_from: p.forwarded_from,
+                reply_to: p.reply_to,
+                media,
+                fingerprints,
+            });
+        }
+        let outcome = self.store.write_batch(self.run, &self.batch)?;
+        self.summary.posts_added += outcome.posts_added;
+        self.summary.posts_existing += outcome.posts_existing;
+        self.summary.media_added += outcome.media_added;
+        self.summary.fingerprints_added += outcome.fingerprints_added;
+        self.reporter.advance(n);
+        tracing::debug!(posts = n, added = outcome.posts_added, "batch written");
+        Ok(())
+    }
+}
+
+enum MediaNote {
+    Missing(String, String),
+    FingerprintFailed(String, String),
+}
+
+fn resolve_post_media(
+    p: &PendingPost,
+    retain: Option<&std::path::Path>,
+    fp: &dyn Fingerprinter,
+) -> (Vec<MediaRef>, Vec<MediaNote>) {
+    let mut refs = Vec::with_capacity(p.media.len());
+    let mut notes = Vec::new();
+    for m in &p.media {
+        let content = match &m.file {
+            Err(why) => MediaContent::Missing(why.clone()),
+            Ok(path) => match read_media(path, WHOLE_FILE_LIMIT, retain) {
+                Err(e) => {
+                    let why = if e.kind() == std::io::ErrorKind::NotFound {
+                        "file not found".to_owned()
+                    } else {
+                        format!("unreadable: {e}")
+                    };
+                    MediaContent::Missing(why)
+                }
+                Ok(read) => {
+                    let mime = choose_mime(m.mime.as_deref(), read.sniffed_mime, &m.path);
+                    let kind = refine_kind(m.kind, mime.as_deref());
+                    let fingerprints = match fp.media(kind, path, read.bytes.as_deref()) {
+                        Ok(f) => f,
+                        Err(why) => {
+                            notes.push(MediaNote::FingerprintFailed(m.path.clone(), why));
+                            Vec::new()
+                        }
+                    };
+                    MediaContent::Present(NewMedia {
+                        sha256: read.sha256,
+                        md5: read.md5,
+                        kind,
+                        byte_size: read.byte_size,
+                        mime,
+                        original_path: path.display().to_string(),
+                        retained_path: read.retained.map(|r| r.display().to_string()),
+                        fingerprints,
+                    })
+                }
+            },
+        };
+        let kind = match &content {
+            MediaContent::Present(nm) => nm.kind,
+            MediaContent::Missing(why) => {
+                notes.push(MediaNote::Missing(m.path.clone(), why.clone()));
+                m.kind
+            }
+        };
+        refs.push(MediaRef { kind, path: m.path.clone(), content });
+    }
+    (refs, notes)
+}

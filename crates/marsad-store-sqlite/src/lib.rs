@@ -1,0 +1,142 @@
+//! The embedded marsad store: SQLite through rusqlite (bundled), WAL journal,
+//! foreign keys on, versioned migrations in `migrations/`, one transaction per
+//! batch.
+//!
+//! ```
+//! use marsad_store::Store;
+//! let dir = tempfile_dir();
+//! let store = marsad_store_sqlite::SqliteStore::open(&dir.join("marsad.db")).unwrap();
+//! assert_eq!(store.stats().unwrap().posts, 0);
+//! # fn tempfile_dir() -> std::path::PathBuf {
+//! #     let d = std::env::temp_dir().join(format!("marsad-doctest-{}", std::process::id()));
+//! #     std::fs::create_dir_all(&d).unwrap();
+//! #     d
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod read;
+mod write;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use marsad_core::SourceKey;
+use marsad_store::{Result, StoreError};
+use rusqlite::Connection;
+
+/// Migrations in order; migration `i` brings the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// A marsad store in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    /// Source ids by key, filled only from committed transactions.
+    source_ids: HashMap<SourceKey, (i64, String, String)>,
+}
+
+pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file (but not its folder) and
+    /// bringing its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let open_err = |e: rusqlite::Error| StoreError::Open {
+            location: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        // WAL: readers never block the writer and a killed writer leaves the
+        // last committed batch intact. synchronous=NORMAL is durable against
+        // process crashes in WAL mode (only a power loss may drop the last
+        // commits, never corrupt the file).
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;",
+        )
+        .map_err(open_err)?;
+        // A file that is not a database fails on the first real read.
+        let mut store = SqliteStore { conn, path: path.to_owned(), source_ids: HashMap::new() };
+        store.migrate().map_err(|e| match e {
+            StoreError::Backend(message) => {
+                StoreError::Open { location: path.display().to_string(), message }
+            }
+            other => other,
+        })?;
+        Ok(store)
+    }
+
+    /// The path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open store.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version = self.schema_version()?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::SchemaTooNew { found: version, supported });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction().map_err(backend)?;
+            tx.execute_batch(sql).map_err(backend)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            tracing::info!(version = i + 1, "migrated store schema");
+        }
+        Ok(())
+    }
+}
+
+impl marsad_store::Store for SqliteStore {
+    fn begin_run(&mut self, run: &marsad_store::NewRun) -> Result<marsad_store::RunId> {
+        write::begin_run(&self.conn, run)
+    }
+
+    fn finish_run(&mut self, id: marsad_store::RunId, summary: &marsad_store::RunSummary) -> Result<()> {
+        write::finish_run(&self.conn, id, summary)
+    }
+
+    fn write_batch(
+        &mut self,
+        run: marsad_store::RunId,
+        batch: &marsad_store::PostBatch,
+    ) -> Result<marsad_store::BatchOutcome> {
+        write::write_batch(&mut self.conn, &mut self.source_ids, run, batch)
+    }
+
+    fn stats(&self) -> Result<marsad_store::Stats> {
+        read::stats(&self.conn)
+    }
+
+    fn sources(&self) -> Result<Vec<marsad_store::StoredSource>> {
+        read::sources(&self.conn)
+    }
+
+    fn post(&self, source: &SourceKey, platform_post_id: &str) -> Result<Option<marsad_store::StoredPost>> {
+        read::post(&self.conn, source, platform_post_id)
+    }
+
+    fn posts_of_source(&self, source: &SourceKey) -> Result<Vec<marsad_store::StoredPost>> {
+        read::posts_of_source(&self.conn, source)
+    }
+
+    fn media(&self, sha256: &marsad_core::Sha256) -> Result<Option<marsad_store::StoredMedia>> {
+        read::media(&self.conn, sha256)
+    }
+
+    fn runs(&self) -> Result<Vec<marsad_store::StoredRun>> {
+        read::runs(&self.conn)
+    }
+}

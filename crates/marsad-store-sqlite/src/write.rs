@@ -1,0 +1,223 @@
+use std::collections::HashMap;
+
+use marsad_core::SourceKey;
+use marsad_store::{
+    BatchOutcome, MediaContent, NewFingerprint, NewMedia, NewRun, PostBatch, Result, RunId, RunSummary,
+    StoreError,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::backend;
+
+pub(crate) fn begin_run(conn: &Connection, run: &NewRun) -> Result<RunId> {
+    conn.execute(
+        "INSERT INTO ingest_runs (kind, path, started_at, status) VALUES (?1, ?2, ?3, 'running')",
+        params![run.kind, run.path, run.started_at.unix_micros()],
+    )
+    .map_err(backend)?;
+    Ok(RunId(conn.last_insert_rowid()))
+}
+
+pub(crate) fn finish_run(conn: &Connection, id: RunId, s: &RunSummary) -> Result<()> {
+    let n = conn
+        .execute(
+            "UPDATE ingest_runs SET finished_at = ?2, status = ?3, posts_added = ?4,
+                 posts_existing = ?5, service_skipped = ?6, media_added = ?7,
+                 media_missing = ?8, errors = ?9, error_details = ?10
+             WHERE id = ?1",
+            params![
+                id.0,
+                marsad_core::UtcTime::now().unix_micros(),
+                if s.completed { "completed" } else { "failed" },
+                s.posts_added as i64,
+                s.posts_existing as i64,
+                s.service_skipped as i64,
+                s.media_added as i64,
+                s.media_missing as i64,
+                s.errors as i64,
+                s.error_details,
+            ],
+        )
+        .map_err(backend)?;
+    if n == 0 {
+        return Err(StoreError::Invalid(format!("no ingest run with id {}", id.0)));
+    }
+    Ok(())
+}
+
+type SourceCache = HashMap<SourceKey, (i64, String, String)>;
+
+pub(crate) fn write_batch(
+    conn: &mut Connection,
+    cache: &mut SourceCache,
+    run: RunId,
+    batch: &PostBatch,
+) -> Result<BatchOutcome> {
+    let tx = conn.transaction().map_err(backend)?;
+    // Resolved within the transaction; merged into the cache only on commit,
+    // so a rolled-back batch never leaves ids that do not exist.
+    let mut fresh: Vec<(SourceKey, (i64, String, String))> = Vec::new();
+    let mut source_ids = Vec::with_capacity(batch.sources.len());
+    for s in &batch.sources {
+        let cached = cache.get(&s.key).filter(|(_, name, kind)| *name == s.name && *kind == s.kind);
+        let id = match cached {
+            Some((id, _, _)) => *id,
+            None => {
+                let id = upsert_source(&tx, s)?;
+                fresh.push((s.key.clone(), (id, s.name.clone(), s.kind.clone())));
+                id
+            }
+        };
+        source_ids.push(id);
+    }
+
+    let mut out = BatchOutcome::default();
+    {
+        let mut insert_post = tx
+            .prepare_cached(
+                "INSERT INTO posts (source_id, platform_post_id, posted_at, edited_at, text, url,
+                                    forwarded_from, reply_to, ingest_run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (source_id, platform_post_id) DO NOTHING",
+            )
+            .map_err(backend)?;
+        let mut find_post = tx
+            .prepare_cached("SELECT id FROM posts WHERE source_id = ?1 AND platform_post_id = ?2")
+            .map_err(backend)?;
+        let mut link = tx
+            .prepare_cached(
+                "INSERT INTO post_media (post_id, position, kind, path, media_sha256, missing)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (post_id, position) DO UPDATE
+                     SET kind = excluded.kind, path = excluded.path,
+                         media_sha256 = excluded.media_sha256, missing = NULL
+                     WHERE post_media.media_sha256 IS NULL AND excluded.media_sha256 IS NOT NULL",
+            )
+            .map_err(backend)?;
+        let mut post_fp = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO fingerprints (post_id, signal_type, value, quality)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(backend)?;
+
+        for p in &batch.posts {
+            let source_id = *source_ids.get(p.source).ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "post {} refers to source #{} of a batch of {} sources",
+                    p.platform_post_id,
+                    p.source,
+                    source_ids.len()
+                ))
+            })?;
+            let added = insert_post
+                .execute(params![
+                    source_id,
+                    p.platform_post_id,
+                    p.posted_at.unix_micros(),
+                    p.edited_at.map(|t| t.unix_micros()),
+                    p.text,
+                    p.url,
+                    p.forwarded_from,
+                    p.reply_to,
+                    run.0,
+                ])
+                .map_err(backend)?;
+            let needs_id = !p.media.is_empty() || !p.fingerprints.is_empty();
+            let post_id = if added == 1 {
+                out.posts_added += 1;
+                tx.last_insert_rowid()
+            } else {
+                out.posts_existing += 1;
+                if !needs_id {
+                    continue;
+                }
+                find_post.query_row(params![source_id, p.platform_post_id], |r| r.get(0)).map_err(backend)?
+            };
+            for (position, m) in p.media.iter().enumerate() {
+                let (sha, missing) = match &m.content {
+                    MediaContent::Present(media) => {
+                        let (added, fps) = insert_media(&tx, media)?;
+                        out.media_added += added;
+                        out.fingerprints_added += fps;
+                        (Some(media.sha256.0.as_slice()), None)
+                    }
+                    MediaContent::Missing(why) => (None, Some(why.as_str())),
+                };
+                link.execute(params![post_id, position as i64, m.kind.as_str(), m.path, sha, missing])
+                    .map_err(backend)?;
+            }
+            for f in &p.fingerprints {
+                out.fingerprints_added += post_fp
+                    .execute(params![post_id, f.signal_type.as_str(), f.value, f.quality])
+                    .map_err(backend)? as u64;
+            }
+        }
+    }
+    tx.commit().map_err(backend)?;
+    cache.extend(fresh);
+    Ok(out)
+}
+
+fn upsert_source(tx: &Transaction<'_>, s: &marsad_store::NewSource) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO sources (platform, platform_id, name, kind) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (platform, platform_id) DO UPDATE SET name = excluded.name, kind = excluded.kind",
+        params![s.key.platform.as_str(), s.key.platform_id, s.name, s.kind],
+    )
+    .map_err(backend)?;
+    tx.query_row(
+        "SELECT id FROM sources WHERE platform = ?1 AND platform_id = ?2",
+        params![s.key.platform.as_str(), s.key.platform_id],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(backend)?
+    .ok_or_else(|| StoreError::Backend(format!("source {} vanished after insert", s.key)))
+}
+
+/// Inserts a media item and its fingerprints; returns (media added, fingerprints added).
+fn insert_media(tx: &Transaction<'_>, m: &NewMedia) -> Result<(u64, u64)> {
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO media (sha256, md5, kind, byte_size, mime, original_path, retained_path)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .map_err(backend)?;
+    let added = insert
+        .execute(params![
+            m.sha256.0.as_slice(),
+            m.md5.0.as_slice(),
+            m.kind.as_str(),
+            m.byte_size as i64,
+            m.mime,
+            m.original_path,
+            m.retained_path,
+        ])
+        .map_err(backend)? as u64;
+    if added == 0 && m.retained_path.is_some() {
+        // Known media whose bytes are kept from now on.
+        tx.prepare_cached("UPDATE media SET retained_path = ?2 WHERE sha256 = ?1 AND retained_path IS NULL")
+            .map_err(backend)?
+            .execute(params![m.sha256.0.as_slice(), m.retained_path])
+            .map_err(backend)?;
+    }
+    let fps = insert_fingerprints(tx, m.sha256.0.as_slice(), &m.fingerprints)?;
+    Ok((added, fps))
+}
+
+fn insert_fingerprints(tx: &Transaction<'_>, sha: &[u8], fps: &[NewFingerprint]) -> Result<u64> {
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO fingerprints (media_sha256, signal_type, value, quality)
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(backend)?;
+    let mut n = 0;
+    for f in fps {
+        n +=
+            insert.execute(params![sha, f.signal_type.as_str(), f.value, f.quality]).map_err(backend)? as u64;
+    }
+    Ok(n)
+}

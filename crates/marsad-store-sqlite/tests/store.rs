@@ -1,0 +1,50 @@
+//! The shared store suite against SQLite files in a temporary folder, plus
+//! SQLite-specific behaviour (migrations, refusing a newer schema, bad files).
+
+use marsad_store::{Store, StoreError};
+use marsad_store_sqlite::SqliteStore;
+
+#[test]
+fn shared_suite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut n = 0;
+    marsad_store::testsuite::run_all(|| {
+        n += 1;
+        SqliteStore::open(&dir.path().join(format!("suite-{n}.db"))).expect("open")
+    });
+}
+
+#[test]
+fn reopening_keeps_data_and_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.db");
+    let store = SqliteStore::open(&path).expect("open");
+    assert_eq!(store.schema_version().expect("version"), 1);
+    drop(store);
+    let store = SqliteStore::open(&path).expect("reopen");
+    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.stats().expect("stats").posts, 0);
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.db");
+    drop(SqliteStore::open(&path).expect("open"));
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    conn.pragma_update(None, "user_version", 99).expect("set version");
+    drop(conn);
+    let err = SqliteStore::open(&path).expect_err("must refuse");
+    assert!(matches!(err, StoreError::SchemaTooNew { found: 99, supported: 1 }), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "these are notes, not a database ".repeat(100)).expect("write");
+    let err = SqliteStore::open(&path).expect_err("must refuse");
+    let msg = err.to_string();
+    assert!(msg.contains("notes.txt"), "{msg}");
+    assert!(msg.contains("not a database"), "{msg}");
+}

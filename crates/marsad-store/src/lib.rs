@@ -1,0 +1,83 @@
+//! The storage seam of marsad: the [`Store`] trait every backend implements
+//! (SQLite embedded, PostgreSQL for scale-out), the records it accepts and
+//! returns, its [`StoreError`], and [`testsuite`], the one suite of behaviour
+//! tests every backend must pass.
+//!
+//! Writers hand the store whole batches ([`PostBatch`]); a backend applies a
+//! batch in one transaction, so a batch is either entirely stored or not at
+//! all. Every write is idempotent: posts are keyed by platform, source and
+//! post id, media by SHA-256.
+#![deny(missing_docs)]
+
+mod models;
+pub mod testsuite;
+
+pub use models::*;
+
+use marsad_core::{Sha256, SourceKey};
+
+/// A failure of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file or server could not be opened or reached.
+    #[error("cannot open store {location}: {message}")]
+    Open {
+        /// Path or URL of the store.
+        location: String,
+        /// What the backend said.
+        message: String,
+    },
+    /// The store was written by a newer marsad (its schema version is higher
+    /// than this build knows).
+    #[error("store schema version {found} is newer than this marsad supports ({supported}); upgrade marsad")]
+    SchemaTooNew {
+        /// Version found in the store.
+        found: i64,
+        /// Highest version this build knows.
+        supported: i64,
+    },
+    /// A record refused by the store's constraints (this is a bug in the
+    /// caller: records are validated before they reach the store).
+    #[error("invalid record: {0}")]
+    Invalid(String),
+    /// Any other backend failure (I/O error, disk full, lock timeout…).
+    #[error("store backend error: {0}")]
+    Backend(String),
+}
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What every storage backend provides. Methods take whole batches so that a
+/// backend can make each call one transaction.
+pub trait Store: Send {
+    /// Records the start of an ingest run and returns its id.
+    fn begin_run(&mut self, run: &NewRun) -> Result<RunId>;
+
+    /// Records the end of an ingest run with its counts and errors.
+    fn finish_run(&mut self, id: RunId, summary: &RunSummary) -> Result<()>;
+
+    /// Writes a batch of posts (with their sources, media and fingerprints)
+    /// in one transaction. Posts that already exist are left as they are,
+    /// except that a media reference that was missing before and is present
+    /// now is completed. Returns what was new.
+    fn write_batch(&mut self, run: RunId, batch: &PostBatch) -> Result<BatchOutcome>;
+
+    /// Counts of what the store holds.
+    fn stats(&self) -> Result<Stats>;
+
+    /// Every source, ordered by platform and platform id.
+    fn sources(&self) -> Result<Vec<StoredSource>>;
+
+    /// One post with its media references, if stored.
+    fn post(&self, source: &SourceKey, platform_post_id: &str) -> Result<Option<StoredPost>>;
+
+    /// Posts of a source ordered by time then platform post id.
+    fn posts_of_source(&self, source: &SourceKey) -> Result<Vec<StoredPost>>;
+
+    /// One media item, if stored.
+    fn media(&self, sha256: &Sha256) -> Result<Option<StoredMedia>>;
+
+    /// Ingest runs, oldest first.
+    fn runs(&self) -> Result<Vec<StoredRun>>;
+}

@@ -1,0 +1,271 @@
+use marsad_core::{Md5, MediaKind, Sha256, SignalType, SourceKey, UtcTime};
+
+/// Identifies an ingest run in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(pub i64);
+
+/// A source as an ingest sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSource {
+    /// Platform and platform id.
+    pub key: SourceKey,
+    /// Display name (a later ingest with another name renames the source).
+    pub name: String,
+    /// What kind of source: `public_channel`, `private_group`, `feed`, …
+    pub kind: String,
+}
+
+/// A batch of posts to write in one transaction.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PostBatch {
+    /// The sources the posts refer to (by index).
+    pub sources: Vec<NewSource>,
+    /// The posts.
+    pub posts: Vec<NewPost>,
+}
+
+impl PostBatch {
+    /// Whether the batch holds no post.
+    pub fn is_empty(&self) -> bool {
+        self.posts.is_empty()
+    }
+
+    /// Empties the batch, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.sources.clear();
+        self.posts.clear();
+    }
+}
+
+/// A post as an ingest sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewPost {
+    /// Index of the post's source in [`PostBatch::sources`].
+    pub source: usize,
+    /// The platform's id of the post (unique within its source).
+    pub platform_post_id: String,
+    /// When it was posted.
+    pub posted_at: UtcTime,
+    /// When it was last edited, if ever.
+    pub edited_at: Option<UtcTime>,
+    /// The text (caption), flattened; empty when there is none.
+    pub text: String,
+    /// A link to the post, when the platform gives one.
+    pub url: Option<String>,
+    /// Who it was forwarded from, as the export names them.
+    pub forwarded_from: Option<String>,
+    /// The platform id of the post it replies to.
+    pub reply_to: Option<String>,
+    /// The media it carries, in order.
+    pub media: Vec<MediaRef>,
+    /// Fingerprints of the post itself (e.g. of its text).
+    pub fingerprints: Vec<NewFingerprint>,
+}
+
+/// A media reference of a post: either a file that was read, or one that was
+/// referenced but could not be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MediaRef {
+    /// The kind the post declares (or the file's kind).
+    pub kind: MediaKind,
+    /// The path as the export gives it.
+    pub path: String,
+    /// The file, or why it is missing.
+    pub content: MediaContent,
+}
+
+/// The content of a media reference.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MediaContent {
+    /// The file was read and hashed.
+    Present(NewMedia),
+    /// The file was referenced but not available; the reason says why
+    /// (not included in the export, not found, unreadable).
+    Missing(String),
+}
+
+/// A media item, content-addressed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewMedia {
+    /// SHA-256 of the bytes (the key).
+    pub sha256: Sha256,
+    /// MD5 of the bytes.
+    pub md5: Md5,
+    /// Kind of media.
+    pub kind: MediaKind,
+    /// Size in bytes.
+    pub byte_size: u64,
+    /// MIME type, when known.
+    pub mime: Option<String>,
+    /// Path of the file it was read from (first sighting wins).
+    pub original_path: String,
+    /// Where the bytes were kept, when the user asked to retain media.
+    pub retained_path: Option<String>,
+    /// Fingerprints of the content.
+    pub fingerprints: Vec<NewFingerprint>,
+}
+
+/// A fingerprint to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewFingerprint {
+    /// Kind of signal.
+    pub signal_type: SignalType,
+    /// Its value in the signal's text form (hex for hashes).
+    pub value: String,
+    /// Quality (0–100) where the signal has one.
+    pub quality: Option<u8>,
+}
+
+/// What a batch added.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Posts that were new.
+    pub posts_added: u64,
+    /// Posts that were already stored.
+    pub posts_existing: u64,
+    /// Media items that were new.
+    pub media_added: u64,
+    /// Fingerprints that were new.
+    pub fingerprints_added: u64,
+}
+
+impl std::ops::AddAssign for BatchOutcome {
+    fn add_assign(&mut self, o: Self) {
+        self.posts_added += o.posts_added;
+        self.posts_existing += o.posts_existing;
+        self.media_added += o.media_added;
+        self.fingerprints_added += o.fingerprints_added;
+    }
+}
+
+/// The start of an ingest run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRun {
+    /// What was ingested: `telegram`, `jsonl`, …
+    pub kind: String,
+    /// The path given.
+    pub path: String,
+    /// When it started.
+    pub started_at: UtcTime,
+}
+
+/// The end of an ingest run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Whether it ran to the end of its input.
+    pub completed: bool,
+    /// Posts added.
+    pub posts_added: u64,
+    /// Posts that were already stored.
+    pub posts_existing: u64,
+    /// Service messages skipped.
+    pub service_skipped: u64,
+    /// Media items added.
+    pub media_added: u64,
+    /// Media references that could not be read.
+    pub media_missing: u64,
+    /// Records skipped because they were invalid.
+    pub errors: u64,
+    /// The first errors, as JSON text (the caller's format).
+    pub error_details: String,
+}
+
+/// Counts of what a store holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Sources.
+    pub sources: u64,
+    /// Posts.
+    pub posts: u64,
+    /// Media items.
+    pub media: u64,
+    /// Fingerprints.
+    pub fingerprints: u64,
+}
+
+/// A stored source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSource {
+    /// Platform and platform id.
+    pub key: SourceKey,
+    /// Display name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+}
+
+/// A stored post.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPost {
+    /// Its source.
+    pub source: SourceKey,
+    /// The platform's id of the post.
+    pub platform_post_id: String,
+    /// When it was posted.
+    pub posted_at: UtcTime,
+    /// When it was last edited.
+    pub edited_at: Option<UtcTime>,
+    /// Text.
+    pub text: String,
+    /// Link.
+    pub url: Option<String>,
+    /// Forwarded from.
+    pub forwarded_from: Option<String>,
+    /// Replied-to post id.
+    pub reply_to: Option<String>,
+    /// Media references in order.
+    pub media: Vec<StoredMediaRef>,
+}
+
+/// A stored media reference of a post.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMediaRef {
+    /// Declared kind.
+    pub kind: MediaKind,
+    /// Path as the export gave it.
+    pub path: String,
+    /// The media item, when the file was read.
+    pub sha256: Option<Sha256>,
+    /// Why it is missing, when it is.
+    pub missing: Option<String>,
+}
+
+/// A stored media item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMedia {
+    /// SHA-256.
+    pub sha256: Sha256,
+    /// MD5.
+    pub md5: Md5,
+    /// Kind.
+    pub kind: MediaKind,
+    /// Size in bytes.
+    pub byte_size: u64,
+    /// MIME type.
+    pub mime: Option<String>,
+    /// First path it was read from.
+    pub original_path: String,
+    /// Where its bytes are kept, if they are.
+    pub retained_path: Option<String>,
+    /// Its fingerprints, ordered by signal type then value.
+    pub fingerprints: Vec<NewFingerprint>,
+}
+
+/// A stored ingest run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRun {
+    /// Id.
+    pub id: RunId,
+    /// Kind.
+    pub kind: String,
+    /// Path.
+    pub path: String,
+    /// Start.
+    pub started_at: UtcTime,
+    /// End, once finished.
+    pub finished_at: Option<UtcTime>,
+    /// `running`, `completed` or `failed`.
+    pub status: String,
+    /// Its summary (zero while running).
+    pub summary: RunSummary,
+}

@@ -1,0 +1,253 @@
+//! Behaviour every [`Store`] backend must show. Each backend's tests call
+//! [`run_all`] with a function that makes a fresh, empty store, so SQLite and
+//! PostgreSQL are held to the same contract.
+
+use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
+
+use crate::{
+    BatchOutcome, MediaContent, MediaRef, NewFingerprint, NewMedia, NewPost, NewRun, NewSource, PostBatch,
+    RunSummary, Stats, Store,
+};
+
+/// A named test case.
+type Case = (&'static str, fn(&mut dyn Store));
+
+/// Runs every test of the suite, each on a fresh store from `make`.
+/// Panics (it is a test) with the name of the failing case.
+pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
+    let cases: [Case; 7] = [
+        ("empty_store_counts_nothing", empty_store_counts_nothing),
+        ("batch_round_trips", batch_round_trips),
+        ("writing_twice_adds_nothing", writing_twice_adds_nothing),
+        ("media_is_content_addressed", media_is_content_addressed),
+        ("missing_media_is_completed_later", missing_media_is_completed_later),
+        ("sources_are_renamed", sources_are_renamed),
+        ("runs_are_recorded", runs_are_recorded),
+    ];
+    for (name, case) in cases {
+        eprintln!("store testsuite: {name}");
+        let mut store = make();
+        case(&mut store);
+    }
+}
+
+fn source(id: &str) -> NewSource {
+    NewSource {
+        key: SourceKey { platform: Platform::telegram(), platform_id: id.to_owned() },
+        name: format!("Channel {id}"),
+        kind: "public_channel".to_owned(),
+    }
+}
+
+fn media(seed: u8, kind: MediaKind) -> NewMedia {
+    NewMedia {
+        sha256: Sha256([seed; 32]),
+        md5: Md5([seed; 16]),
+        kind,
+        byte_size: 1000 + u64::from(seed),
+        mime: Some("image/jpeg".to_owned()),
+        original_path: format!("photos/{seed}.jpg"),
+        retained_path: None,
+        fingerprints: vec![NewFingerprint {
+            signal_type: SignalType::Pdq,
+            value: format!("{seed:064x}"),
+            quality: Some(90),
+        }],
+    }
+}
+
+fn post(source: usize, id: u32, media: Vec<MediaRef>) -> NewPost {
+    NewPost {
+        source,
+        platform_post_id: id.to_string(),
+        posted_at: UtcTime::from_unix_seconds(1_510_142_400 + i64::from(id) * 60),
+        edited_at: id.is_multiple_of(3).then(|| UtcTime::from_unix_seconds(1_510_200_000)),
+        text: format!("نص تجريبي رقم {id}"),
+        url: None,
+        forwarded_from: id.is_multiple_of(2).then(|| "Another Channel".to_owned()),
+        reply_to: (id > 1).then(|| (id - 1).to_string()),
+        media,
+        fingerprints: vec![],
+    }
+}
+
+fn present(m: NewMedia) -> MediaRef {
+    MediaRef { kind: m.kind, path: m.original_path.clone(), content: MediaContent::Present(m) }
+}
+
+fn sample_batch() -> PostBatch {
+    PostBatch {
+        sources: vec![source("1000000001"), source("1000000002")],
+        posts: vec![
+            post(0, 1, vec![present(media(1, MediaKind::Image))]),
+            post(0, 2, vec![]),
+            post(1, 1, vec![present(media(2, MediaKind::Video))]),
+            post(
+                1,
+                3,
+                vec![MediaRef {
+                    kind: MediaKind::Document,
+                    path: "files/report.pdf".to_owned(),
+                    content: MediaContent::Missing("not included in the export".to_owned()),
+                }],
+            ),
+        ],
+    }
+}
+
+fn run(store: &mut dyn Store) -> crate::RunId {
+    store
+        .begin_run(&NewRun {
+            kind: "test".to_owned(),
+            path: "memory".to_owned(),
+            started_at: UtcTime::from_unix_seconds(1_700_000_000),
+        })
+        .expect("begin_run")
+}
+
+fn empty_store_counts_nothing(store: &mut dyn Store) {
+    assert_eq!(store.stats().expect("stats"), Stats::default());
+    assert!(store.sources().expect("sources").is_empty());
+    assert!(store.runs().expect("runs").is_empty());
+}
+
+fn batch_round_trips(store: &mut dyn Store) {
+    let run = run(store);
+    let batch = sample_batch();
+    let outcome = store.write_batch(run, &batch).expect("write");
+    assert_eq!(
+        outcome,
+        BatchOutcome { posts_added: 4, posts_existing: 0, media_added: 2, fingerprints_added: 2 }
+    );
+    assert_eq!(store.stats().expect("stats"), Stats { sources: 2, posts: 4, media: 2, fingerprints: 2 });
+
+    for p in &batch.posts {
+        let key = &batch.sources[p.source].key;
+        let stored = store.post(key, &p.platform_post_id).expect("post").expect("post is stored");
+        assert_eq!(&stored.source, key);
+        assert_eq!(stored.posted_at, p.posted_at);
+        assert_eq!(stored.edited_at, p.edited_at);
+        assert_eq!(stored.text, p.text);
+        assert_eq!(stored.forwarded_from, p.forwarded_from);
+        assert_eq!(stored.reply_to, p.reply_to);
+        assert_eq!(stored.media.len(), p.media.len());
+        for (s, m) in stored.media.iter().zip(&p.media) {
+            assert_eq!(s.kind, m.kind);
+            assert_eq!(s.path, m.path);
+            match &m.content {
+                MediaContent::Present(nm) => {
+                    assert_eq!(s.sha256, Some(nm.sha256));
+                    assert_eq!(s.missing, None);
+                    let sm = store.media(&nm.sha256).expect("media").expect("media is stored");
+                    assert_eq!(sm.md5, nm.md5);
+                    assert_eq!(sm.kind, nm.kind);
+                    assert_eq!(sm.byte_size, nm.byte_size);
+                    assert_eq!(sm.mime, nm.mime);
+                    assert_eq!(sm.fingerprints, nm.fingerprints);
+                }
+                MediaContent::Missing(why) => {
+                    assert_eq!(s.sha256, None);
+                    assert_eq!(s.missing.as_deref(), Some(why.as_str()));
+                }
+            }
+        }
+    }
+    let key = &batch.sources[0].key;
+    let ids: Vec<_> =
+        store.posts_of_source(key).expect("posts").into_iter().map(|p| p.platform_post_id).collect();
+    assert_eq!(ids, ["1", "2"]);
+    assert!(store.post(key, "999").expect("post").is_none());
+    assert!(store.media(&Sha256([9; 32])).expect("media").is_none());
+}
+
+fn writing_twice_adds_nothing(store: &mut dyn Store) {
+    let run = run(store);
+    let batch = sample_batch();
+    store.write_batch(run, &batch).expect("write");
+    let before = store.stats().expect("stats");
+    let again = store.write_batch(run, &batch).expect("write again");
+    assert_eq!(
+        again,
+        BatchOutcome { posts_added: 0, posts_existing: 4, media_added: 0, fingerprints_added: 0 }
+    );
+    assert_eq!(store.stats().expect("stats"), before);
+}
+
+fn media_is_content_addressed(store: &mut dyn Store) {
+    let run = run(store);
+    let m = media(7, MediaKind::Image);
+    let mut copy = m.clone();
+    copy.original_path = "photos/elsewhere.jpg".to_owned();
+    let batch = PostBatch {
+        sources: vec![source("1"), source("2")],
+        posts: vec![post(0, 1, vec![present(m.clone())]), post(1, 5, vec![present(copy)])],
+    };
+    let outcome = store.write_batch(run, &batch).expect("write");
+    assert_eq!(outcome.media_added, 1);
+    assert_eq!(outcome.fingerprints_added, 1);
+    let stored = store.media(&m.sha256).expect("media").expect("stored");
+    assert_eq!(stored.original_path, "photos/7.jpg", "first sighting's path is kept");
+    let second = store.post(&batch.sources[1].key, "5").expect("post").expect("stored");
+    assert_eq!(second.media[0].sha256, Some(m.sha256));
+    assert_eq!(second.media[0].path, "photos/elsewhere.jpg");
+}
+
+fn missing_media_is_completed_later(store: &mut dyn Store) {
+    let run = run(store);
+    let missing = MediaRef {
+        kind: MediaKind::Image,
+        path: "photos/3.jpg".to_owned(),
+        content: MediaContent::Missing("file not found".to_owned()),
+    };
+    let first = PostBatch { sources: vec![source("1")], posts: vec![post(0, 3, vec![missing])] };
+    store.write_batch(run, &first).expect("write");
+    let m = media(3, MediaKind::Image);
+    let second = PostBatch { sources: vec![source("1")], posts: vec![post(0, 3, vec![present(m.clone())])] };
+    let outcome = store.write_batch(run, &second).expect("write");
+    assert_eq!(outcome.posts_existing, 1);
+    assert_eq!(outcome.media_added, 1);
+    let p = store.post(&first.sources[0].key, "3").expect("post").expect("stored");
+    assert_eq!(p.media[0].sha256, Some(m.sha256));
+    assert_eq!(p.media[0].missing, None);
+    // And a later ingest without the file does not erase it again.
+    store.write_batch(run, &first).expect("write");
+    let p = store.post(&first.sources[0].key, "3").expect("post").expect("stored");
+    assert_eq!(p.media[0].sha256, Some(m.sha256));
+}
+
+fn sources_are_renamed(store: &mut dyn Store) {
+    let run = run(store);
+    let mut batch = PostBatch { sources: vec![source("42")], posts: vec![post(0, 1, vec![])] };
+    store.write_batch(run, &batch).expect("write");
+    batch.sources[0].name = "New Name".to_owned();
+    store.write_batch(run, &batch).expect("write");
+    let sources = store.sources().expect("sources");
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].name, "New Name");
+}
+
+fn runs_are_recorded(store: &mut dyn Store) {
+    let id = run(store);
+    let runs = store.runs().expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "running");
+    assert_eq!(runs[0].finished_at, None);
+    let summary = RunSummary {
+        completed: true,
+        posts_added: 3,
+        posts_existing: 1,
+        service_skipped: 2,
+        media_added: 1,
+        media_missing: 1,
+        errors: 1,
+        error_details: r#"[{"error":"x"}]"#.to_owned(),
+    };
+    store.finish_run(id, &summary).expect("finish");
+    let runs = store.runs().expect("runs");
+    assert_eq!(runs[0].status, "completed");
+    assert!(runs[0].finished_at.is_some());
+    assert_eq!(runs[0].summary, summary);
+    let second = run(store);
+    store.finish_run(second, &RunSummary { completed: false, ..RunSummary::default() }).expect("finish");
+    assert_eq!(store.runs().expect("runs")[1].status, "failed");
+}

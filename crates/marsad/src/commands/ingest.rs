@@ -1,0 +1,88 @@
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use marsad_ingest::{ExactOnly, IngestConfig, IngestSummary};
+use marsad_store::Store;
+
+use crate::cli::{IngestCommand, IngestOpts};
+use crate::reporter::Bars;
+
+pub fn run(db: &str, json: bool, cmd: IngestCommand) -> Result<ExitCode> {
+    let (path, opts, kind) = match &cmd {
+        IngestCommand::Telegram { path, opts } => (path.as_path(), opts, Kind::Telegram),
+        IngestCommand::Jsonl { file, opts } => (file.as_path(), opts, Kind::Jsonl),
+    };
+    let mut store = crate::store::open(db)?;
+    let summary = ingest_one(&mut store, kind, path, &config(db, opts))?;
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print_summary(path, &summary);
+    }
+    Ok(exit_code(&summary))
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Telegram,
+    Jsonl,
+}
+
+pub fn config(db: &str, opts: &IngestOpts) -> IngestConfig {
+    IngestConfig {
+        batch_size: opts.batch_size as usize,
+        retain_media: opts.retain_media.then(|| crate::store::media_dir(db)),
+        ..IngestConfig::default()
+    }
+}
+
+pub fn ingest_one(
+    store: &mut dyn Store,
+    kind: Kind,
+    path: &Path,
+    cfg: &IngestConfig,
+) -> Result<IngestSummary> {
+    let bars = Bars::new();
+    let summary = match kind {
+        Kind::Telegram => marsad_ingest::telegram::ingest(store, path, cfg, &ExactOnly, &bars)?,
+        Kind::Jsonl => marsad_ingest::jsonl::ingest(store, path, cfg, &ExactOnly, &bars)?,
+    };
+    Ok(summary)
+}
+
+/// Non-zero when records were refused and none was valid.
+pub fn exit_code(s: &IngestSummary) -> ExitCode {
+    if s.posts_valid() == 0 && s.errors_total > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+pub fn print_summary(path: &Path, s: &IngestSummary) {
+    println!("ingested {}", path.display());
+    println!("  posts     {:>9} added, {} already stored", s.posts_added, s.posts_existing);
+    println!("  service   {:>9} messages skipped", s.service_skipped);
+    println!("  media     {:>9} added, {} missing", s.media_added, s.media_missing);
+    if s.fingerprints_added > 0 || s.fingerprint_errors > 0 {
+        println!("  prints    {:>9} added, {} failed", s.fingerprints_added, s.fingerprint_errors);
+    }
+    println!("  errors    {:>9} records skipped", s.errors_total);
+    const SHOWN: usize = 10;
+    for e in s.errors.iter().take(SHOWN) {
+        eprintln!("  error: {e}");
+    }
+    if s.errors_total > SHOWN as u64 {
+        eprintln!(
+            "  … and {} more errors (use --json for the first {})",
+            s.errors_total - SHOWN as u64,
+            s.errors.len()
+        );
+    }
+    for m in s.missing_media.iter().take(SHOWN) {
+        eprintln!("  missing: {m}");
+    }
+    if s.media_missing > SHOWN as u64 {
+        eprintln!("  … and {} more missing media references", s.media_missing - SHOWN as u64);
+    }
+    if s.posts_valid() == 0 {
+        eprintln!("warning: no valid post in {}", path.display());
+    }
+}

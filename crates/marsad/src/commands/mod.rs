@@ -1,0 +1,32 @@
+//! One module per command; each turns parsed flags into library calls and
+//! prints the result (text, or JSON with `--json`).
+
+mod demo;
+mod ingest;
+mod stats;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Init => {
+            let store = crate::store::open(&cli.db)?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "db": cli.db, "schema_version": store.schema_version()? })
+                );
+            } else {
+                println!("store ready: {} (schema version {})", cli.db, store.schema_version()?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest(cmd) => ingest::run(&cli.db, cli.json, cmd),
+        Command::Stats => stats::run(&cli.db, cli.json),
+        Command::Demo(args) => demo::run(args, cli.json),
+    }
+}
