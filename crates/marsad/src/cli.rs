@@ -34,8 +34,94 @@ pub enum Command {
     Ingest(IngestCommand),
     /// Counts of what the store holds.
     Stats,
+    /// Fingerprint files: PDQ, vPDQ, audio, MD5, SHA-256, text.
+    #[command(subcommand)]
+    Hash(HashCommand),
+    /// Text tools: the Arabic-aware normalizer.
+    #[command(subcommand)]
+    Text(TextCommand),
     /// Generate a synthetic corpus, ingest it and summarise it.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HashCommand {
+    /// PDQ perceptual hashes of images: one line `HASH,QUALITY,FILE` per file.
+    Pdq {
+        /// Print the eight dihedral hashes (original, rot90, rot180, rot270,
+        /// flip-x, flip-y, flip-plus-1, flip-minus-1), then quality and file.
+        #[arg(long)]
+        dihedral: bool,
+        /// Hash as Meta's C++ command-line tool does (images over 512 pixels
+        /// on a side resized to 512×512 by nearest neighbour, float32 luma)
+        /// instead of the full-resolution reference of the Python bindings.
+        #[arg(long)]
+        cpp_tool: bool,
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// vPDQ video hashes: one line `FRAME_NUMBER,QUALITY,HASH,TIMESTAMP_SECONDS`
+    /// per hashed frame.
+    Vpdq {
+        /// Hash one frame every this many seconds (0: every frame).
+        #[arg(long, default_value_t = 1.0, value_name = "S")]
+        seconds_per_hash: f64,
+        /// Downscale frames to this width before hashing (with --downsample-height).
+        #[arg(long, requires = "downsample_height", value_name = "W")]
+        downsample_width: Option<u32>,
+        /// Downscale frames to this height before hashing (with --downsample-width).
+        #[arg(long, requires = "downsample_width", value_name = "H")]
+        downsample_height: Option<u32>,
+        /// The video file.
+        file: PathBuf,
+    },
+    /// Chromaprint audio fingerprints (the default algorithm, as `fpcalc -raw`).
+    Audio {
+        /// Seconds of audio to fingerprint from the start (fpcalc's -length).
+        #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+        length: u32,
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// MD5 of bytes: `HASH  FILE` lines, as md5sum prints them.
+    Md5 {
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// SHA-256 of bytes: `HASH  FILE` lines, as sha256sum prints them.
+    Sha256 {
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// Normalized text and its MinHash signature, as JSON.
+    Text {
+        /// The text; without it, the whole of standard input is one text.
+        text: Option<String>,
+        /// Treat each line of standard input as a text (one JSON line each).
+        #[arg(long, conflicts_with = "text")]
+        lines: bool,
+        /// Permutations of the signature.
+        #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        permutations: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// Files to hash; a folder means every file under it, in name order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Files hashed at once (default: one per core).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TextCommand {
+    /// Normalize each line of standard input (NFKC, Arabic marks and tatweel
+    /// dropped, letter variants unified, punctuation to spaces, lowercase,
+    /// spaces collapsed) and write it to standard output.
+    Normalize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -161,3 +161,51 @@ fn match_pixels<T>(
         rgb(&RgbRows { width, height, channels, data })
     }
 }
+
+/// Luma of 8-bit RGB as Meta's C++ code computes it
+/// (`fillFloatLumaFromRGB`, also what vPDQ uses): `0.299f * R + 0.587f * G
+/// + 0.114f * B` in float32, summed left to right. It differs in the last
+/// bit from the Python bindings' double-precision luma for some colours.
+#[inline]
+pub fn luma_f32(r: u8, g: u8, b: u8) -> f32 {
+    0.299f32 * f32::from(r) + 0.587f32 * f32::from(g) + 0.114f32 * f32::from(b)
+}
+
+/// Fills `out` with the C++ luma ([`luma_f32`]) of interleaved RGB pixels.
+///
+/// # Panics
+/// If `rgb.len() != 3 * out.len()`.
+pub fn fill_luma_f32(rgb: &[u8], out: &mut [f32]) {
+    assert_eq!(rgb.len(), out.len() * 3, "rgb buffer has {} bytes for {} pixels", rgb.len(), out.len());
+    for (o, p) in out.iter_mut().zip(rgb.chunks_exact(3)) {
+        *o = luma_f32(p[0], p[1], p[2]);
+    }
+}
+
+/// The side the C++ command-line tool (`pdq-photo-hasher`) downscales to.
+pub const CPP_TOOL_DOWNSAMPLE_DIMS: usize = 512;
+
+/// Decodes image bytes and hashes them as Meta's C++ command-line tool
+/// does rather than as the Python bindings do: an image wider or taller than
+/// 512 pixels is first resized to exactly 512×512 by nearest neighbour
+/// (source index `⌊x · W / 512⌋`, CImg's rule), and luma is the C++ float32
+/// luma ([`luma_f32`]; grey images use the grey value). Faster on large
+/// images, and not the hash banks built with python-threatexchange or HMA
+/// expect: use it only to compare with hashes made by that tool.
+pub fn hash_image_bytes_cpp_tool(bytes: &[u8], limits: &DecodeLimits) -> Result<PdqDihedral, DecodeError> {
+    let pixels = crate::image::decode_pixels(bytes, limits)?;
+    let (w, h, ch) = (pixels.width(), pixels.height(), pixels.channels());
+    let data = pixels.as_raw();
+    let n = CPP_TOOL_DOWNSAMPLE_DIMS;
+    let (ow, oh) = if w > n || h > n { (n, n) } else { (w, h) };
+    let xs: Vec<usize> = (0..ow).map(|x| x * w / ow).collect();
+    let mut luma = Vec::with_capacity(ow * oh);
+    for y in 0..oh {
+        let row = &data[(y * h / oh) * w * ch..][..w * ch];
+        luma.extend(xs.iter().map(|&x| {
+            let p = &row[x * ch..];
+            if ch <= 2 { f32::from(p[0]) } else { luma_f32(p[0], p[1], p[2]) }
+        }));
+    }
+    Ok(hash_luma_dihedral(ow, oh, &luma))
+}

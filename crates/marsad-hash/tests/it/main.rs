@@ -3,6 +3,7 @@
 mod conformance;
 mod decode;
 mod props;
+mod text;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

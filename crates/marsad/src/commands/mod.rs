@@ -2,8 +2,11 @@
 //! prints the result (text, or JSON with `--json`).
 
 mod demo;
+mod hash;
 mod ingest;
+mod media;
 mod stats;
+mod text;
 
 use std::process::ExitCode;
 
@@ -27,6 +30,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Ingest(cmd) => ingest::run(&cli.db, cli.json, cmd),
         Command::Stats => stats::run(&cli.db, cli.json),
+        Command::Hash(cmd) => hash::run(cli.json, cmd),
+        Command::Text(cmd) => text::run(cmd),
         Command::Demo(args) => demo::run(args, cli.json),
     }
 }

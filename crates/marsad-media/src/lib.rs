@@ -1,0 +1,235 @@
+//! Decoding untrusted media with limits, and the fingerprint stage of
+//! ingestion.
+//!
+//! - Images decode in process ([`marsad_hash::image`], with pixel and memory
+//!   limits) and get PDQ; animated GIFs also get vPDQ.
+//! - Video goes through `ffmpeg` ([`video::hash_file`]): frames as RGB24 on a
+//!   pipe, one every `seconds_per_hash`, hashed with vPDQ as Meta's vpdq
+//!   does.
+//! - Audio goes through `ffmpeg` ([`audio::fingerprint_file`]): mono 16-bit
+//!   11 025 Hz made by libswresample with the options `fpcalc` uses, then
+//!   Chromaprint.
+//!
+//! Every external run has a wall-clock timeout, output is read in bounded
+//! pieces, and frame size, duration and length are checked against
+//! [`Limits`], so a hostile or endless file costs bounded memory and time.
+//! [`MediaFingerprinter`] is the [`marsad_ingest::Fingerprinter`] the binary
+//! plugs into ingestion.
+#![deny(missing_docs)]
+
+pub mod audio;
+mod ffmpeg;
+pub mod video;
+
+use std::path::Path;
+use std::time::Duration;
+
+use marsad_core::{MediaKind, SignalType};
+use marsad_hash::image::DecodeLimits;
+use marsad_hash::text::MinHasher;
+use marsad_store::NewFingerprint;
+
+/// Bounds on what decoding one file may cost.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    /// Image decoding limits.
+    pub image: DecodeLimits,
+    /// Largest video frame accepted (width × height).
+    pub max_frame_pixels: u64,
+    /// Longest video accepted, in seconds of video (frame number / fps).
+    pub max_video_seconds: f64,
+    /// Wall-clock time an external decoder may run on one file.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    /// 100-megapixel images, 8K video frames (35.4 megapixels), six hours of
+    /// video, ten minutes of decoding per file.
+    fn default() -> Self {
+        Limits {
+            image: DecodeLimits::default(),
+            max_frame_pixels: 7680 * 4608,
+            max_video_seconds: 6.0 * 3600.0,
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Why a media file could not be fingerprinted.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// The decoder program is not installed.
+    #[error("{tool} is not installed (on Debian: apt-get install ffmpeg)")]
+    ToolMissing {
+        /// `ffmpeg` or `ffprobe`.
+        tool: &'static str,
+    },
+    /// The decoder program failed in a way that is not about the file.
+    #[error("{tool}: {message}")]
+    Tool {
+        /// `ffmpeg` or `ffprobe`.
+        tool: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// The decoder ran past its time limit and was stopped.
+    #[error("{tool} ran for more than {seconds} s and was stopped")]
+    Timeout {
+        /// `ffmpeg` or `ffprobe`.
+        tool: &'static str,
+        /// The limit.
+        seconds: f64,
+    },
+    /// The file is corrupt, truncated or not media.
+    #[error("cannot decode: {message}")]
+    Undecodable {
+        /// The decoder's message.
+        message: String,
+    },
+    /// The file has no stream of the kind needed.
+    #[error("no {kind} stream in the file")]
+    NoStream {
+        /// `video` or `audio`.
+        kind: &'static str,
+    },
+    /// A limit was exceeded.
+    #[error("over the limit: {0}")]
+    TooLarge(String),
+    /// Image decoding failed.
+    #[error(transparent)]
+    Image(#[from] marsad_hash::image::DecodeError),
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the fingerprint stage computes.
+#[derive(Clone, Debug)]
+pub struct FingerprintConfig {
+    /// Decoding limits.
+    pub limits: Limits,
+    /// vPDQ: seconds between hashed frames (python-threatexchange uses 1).
+    pub seconds_per_hash: f64,
+    /// Chromaprint: seconds of audio from the start (`fpcalc` uses 120).
+    pub audio_seconds: u32,
+    /// MinHash permutations of text signatures.
+    pub text_permutations: usize,
+}
+
+impl Default for FingerprintConfig {
+    fn default() -> Self {
+        FingerprintConfig {
+            limits: Limits::default(),
+            seconds_per_hash: 1.0,
+            audio_seconds: 120,
+            text_permutations: marsad_hash::text::DEFAULT_PERMUTATIONS,
+        }
+    }
+}
+
+/// The fingerprint stage of ingestion: PDQ for images, vPDQ for video and
+/// animated GIFs, Chromaprint for audio, a MinHash signature for text.
+#[derive(Clone, Debug)]
+pub struct MediaFingerprinter {
+    cfg: FingerprintConfig,
+    minhash: MinHasher,
+}
+
+impl MediaFingerprinter {
+    /// A fingerprinter with `cfg`.
+    pub fn new(cfg: FingerprintConfig) -> Self {
+        let minhash = MinHasher::new(cfg.text_permutations);
+        MediaFingerprinter { cfg, minhash }
+    }
+
+    /// Fingerprints of an image's bytes.
+    pub fn image(&self, path: &Path, bytes: &[u8]) -> Result<Vec<NewFingerprint>, MediaError> {
+        let out = marsad_hash::pdq::hash_image_bytes(bytes, &self.cfg.limits.image)?;
+        let mut fps = vec![NewFingerprint {
+            signal_type: SignalType::Pdq,
+            value: out.hash.to_hex(),
+            quality: Some(out.quality),
+        }];
+        if is_animated_gif(bytes) {
+            let opts = video::VpdqOptions { seconds_per_hash: self.cfg.seconds_per_hash, downsample: None };
+            let features = video::hash_file(path, &opts, &self.cfg.limits)?;
+            fps.push(vpdq_fingerprint(&features));
+        }
+        Ok(fps)
+    }
+}
+
+impl Default for MediaFingerprinter {
+    fn default() -> Self {
+        MediaFingerprinter::new(FingerprintConfig::default())
+    }
+}
+
+/// The stored vPDQ fingerprint of a video: the python-threatexchange signal
+/// string, with the median frame quality.
+pub fn vpdq_fingerprint(features: &[marsad_hash::vpdq::VpdqFeature]) -> NewFingerprint {
+    let mut q: Vec<u8> = features.iter().map(|f| f.quality).collect();
+    q.sort_unstable();
+    NewFingerprint {
+        signal_type: SignalType::Vpdq,
+        value: marsad_hash::vpdq::to_signal(features),
+        quality: q.get(q.len() / 2).copied(),
+    }
+}
+
+/// The stored audio fingerprint: the items as `fpcalc -raw` prints them.
+pub fn audio_fingerprint(items: &[u32]) -> NewFingerprint {
+    NewFingerprint { signal_type: SignalType::Audio, value: audio::to_raw_text(items), quality: None }
+}
+
+/// Whether image bytes are a GIF with more than one frame.
+fn is_animated_gif(bytes: &[u8]) -> bool {
+    if !bytes.starts_with(b"GIF8") {
+        return false;
+    }
+    let Ok(decoder) = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes)) else {
+        return false;
+    };
+    use image::AnimationDecoder as _;
+    decoder.into_frames().take(2).filter(Result::is_ok).count() == 2
+}
+
+impl marsad_ingest::Fingerprinter for MediaFingerprinter {
+    fn media(
+        &self,
+        kind: MediaKind,
+        path: &Path,
+        bytes: Option<&[u8]>,
+    ) -> Result<Vec<NewFingerprint>, String> {
+        let result = match kind {
+            MediaKind::Image => match bytes {
+                Some(b) => self.image(path, b),
+                None => Err(MediaError::TooLarge(format!(
+                    "image files over {} bytes are not decoded",
+                    marsad_ingest::pipeline::WHOLE_FILE_LIMIT
+                ))),
+            },
+            MediaKind::Video => {
+                let opts =
+                    video::VpdqOptions { seconds_per_hash: self.cfg.seconds_per_hash, downsample: None };
+                video::hash_file(path, &opts, &self.cfg.limits).map(|f| vec![vpdq_fingerprint(&f)])
+            }
+            MediaKind::Audio => audio::fingerprint_file(path, self.cfg.audio_seconds, &self.cfg.limits)
+                .map(|items| vec![audio_fingerprint(&items)]),
+            MediaKind::Document => Ok(Vec::new()),
+        };
+        result.map_err(|e| e.to_string())
+    }
+
+    fn text(&self, text: &str) -> Vec<NewFingerprint> {
+        let normalized = marsad_hash::text::normalize(text);
+        if normalized.is_empty() {
+            return Vec::new();
+        }
+        vec![NewFingerprint {
+            signal_type: SignalType::Text,
+            value: self.minhash.sign(&normalized).to_hex(),
+            quality: None,
+        }]
+    }
+}
