@@ -149,11 +149,12 @@ impl Reporter for NoReporter {
 /// read and once per post with text. Implementations must be pure functions
 /// of their input so that re-ingesting is idempotent.
 pub trait Fingerprinter: Sync {
-    /// Fingerprints of a media file at `path`; `bytes` holds its content when
-    /// the file is small enough to have been read whole
-    /// ([`pipeline::WHOLE_FILE_LIMIT`]), so most files are read once. An
-    /// error is reported against the record; the media item is still stored
-    /// with its exact digests.
+    /// Fingerprints of a media file at `path`; for images `bytes` holds its
+    /// content (files up to [`pipeline::WHOLE_FILE_LIMIT`]), for video and
+    /// audio it is `None` and the decoder reads the file. Called once per
+    /// distinct item the store has not fingerprinted yet. An error is
+    /// reported against the record; the media item is still stored with its
+    /// exact digests.
     fn media(
         &self,
         kind: MediaKind,
@@ -162,6 +163,13 @@ pub trait Fingerprinter: Sync {
     ) -> Result<Vec<NewFingerprint>, String>;
     /// Fingerprints of a post's text.
     fn text(&self, text: &str) -> Vec<NewFingerprint>;
+
+    /// Whether [`Fingerprinter::media`] computes anything for this kind (if
+    /// not, the pipeline does not read the file a second time).
+    fn wants_media(&self, kind: MediaKind) -> bool {
+        let _ = kind;
+        true
+    }
 }
 
 /// A [`Fingerprinter`] that computes nothing beyond the exact digests.
@@ -179,5 +187,8 @@ impl Fingerprinter for ExactOnly {
     }
     fn text(&self, _: &str) -> Vec<NewFingerprint> {
         Vec::new()
+    }
+    fn wants_media(&self, _: MediaKind) -> bool {
+        false
     }
 }

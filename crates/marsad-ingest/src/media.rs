@@ -1,6 +1,5 @@
 //! Reading a media file once: exact digests, MIME sniffing, optional
-//! retention of the bytes (content-addressed), and the bytes themselves for
-//! the fingerprint stage when the file is small.
+//! retention of the bytes (content-addressed).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -15,8 +14,6 @@ pub(crate) struct ReadMedia {
     pub md5: Md5,
     pub byte_size: u64,
     pub sniffed_mime: Option<&'static str>,
-    /// The whole content, when the file is at most `whole_limit` bytes.
-    pub bytes: Option<Vec<u8>>,
     /// Where the bytes were kept, when retention is on.
     pub retained: Option<PathBuf>,
 }
@@ -24,14 +21,12 @@ pub(crate) struct ReadMedia {
 /// Reads `path` in one pass. With `retain`, the bytes are also written to a
 /// temporary file in that folder and moved to `retain/ab/cd/<sha256>` once
 /// the digest is known (an existing copy is kept).
-pub(crate) fn read_media(path: &Path, whole_limit: u64, retain: Option<&Path>) -> std::io::Result<ReadMedia> {
+pub(crate) fn read_media(path: &Path, retain: Option<&Path>) -> std::io::Result<ReadMedia> {
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(std::io::Error::other("is a directory"));
     }
-    let keep_whole = meta.len() <= whole_limit;
-    let mut whole = keep_whole.then(|| Vec::with_capacity(meta.len() as usize));
     let mut temp = match retain {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
@@ -54,9 +49,6 @@ pub(crate) fn read_media(path: &Path, whole_limit: u64, retain: Option<&Path>) -
         if head.len() < 8192 {
             let take = (8192 - head.len()).min(n);
             head.extend_from_slice(&chunk[..take]);
-        }
-        if let Some(w) = whole.as_mut() {
-            w.extend_from_slice(chunk);
         }
         if let Some(t) = temp.as_mut() {
             t.write_all(chunk)?;
@@ -84,7 +76,6 @@ pub(crate) fn read_media(path: &Path, whole_limit: u64, retain: Option<&Path>) -
         md5: Md5(d.md5),
         byte_size: d.len,
         sniffed_mime: infer::get(&head).map(|t| t.mime_type()),
-        bytes: whole,
         retained,
     })
 }

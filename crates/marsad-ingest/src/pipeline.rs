@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use marsad_core::{MediaKind, SourceKey, UtcTime};
+use marsad_core::{MediaKind, Sha256, SourceKey, UtcTime};
 use marsad_store::{
-    MediaContent, MediaRef, NewMedia, NewPost, NewRun, NewSource, PostBatch, RunId, RunSummary, Store,
+    MediaContent, MediaRef, NewFingerprint, NewMedia, NewPost, NewRun, NewSource, PostBatch, RunId,
+    RunSummary, Store,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -86,6 +87,8 @@ pub struct IngestSummary {
     pub fingerprints_added: u64,
     /// Fingerprint computations that failed (the media is still stored).
     pub fingerprint_errors: u64,
+    /// Failed fingerprint computations (the first ones in detail).
+    pub fingerprint_failures: Vec<RecordError>,
     /// The ingest run's id in the store.
     pub run_id: i64,
 }
@@ -238,33 +241,92 @@ impl<'a> Pipeline<'a> {
         }
         let retain = self.cfg.retain_media.as_deref();
         let fp = self.fingerprinter;
-        // Read media and compute fingerprints in parallel; order is kept.
-        let resolved: Vec<(Vec<MediaRef>, Vec<MediaNote>)> =
-            self.pending.par_iter().map(|p| resolve_post_media(p, retain, fp)).collect();
+        // Pass 1, in parallel: read every media file once for its digests
+        // (and keep a copy when asked), and the text fingerprints.
+        let reads: Vec<Vec<Result<FileRead, String>>> =
+            self.pending.par_iter().map(|p| p.media.iter().map(|m| read_one(m, retain)).collect()).collect();
         let texts: Vec<_> = self.pending.par_iter().map(|p| fp.text(&p.text)).collect();
+
+        // Pass 2: fingerprint each distinct item the store has not
+        // fingerprinted yet, in parallel; a known item is not decoded again.
+        let mut todo: HashMap<Sha256, (MediaKind, PathBuf)> = HashMap::new();
+        for r in reads.iter().flatten().flatten() {
+            if fp.wants_media(r.kind) {
+                todo.entry(r.sha256).or_insert_with(|| (r.kind, r.path.clone()));
+            }
+        }
+        if !todo.is_empty() {
+            let shas: Vec<Sha256> = todo.keys().copied().collect();
+            for known in self.store.fingerprinted_media(&shas)? {
+                todo.remove(&known);
+            }
+        }
+        let todo: Vec<(Sha256, MediaKind, PathBuf)> = todo.into_iter().map(|(s, (k, p))| (s, k, p)).collect();
+        let mut printed: HashMap<Sha256, Result<Vec<NewFingerprint>, String>> =
+            todo.par_iter().map(|(sha, kind, path)| (*sha, fingerprint_one(fp, *kind, path))).collect();
 
         self.batch.clear();
         self.in_batch.iter_mut().for_each(|slot| *slot = None);
         let n = self.pending.len() as u64;
-        for ((p, (media, notes)), fingerprints) in self.pending.drain(..).zip(resolved).zip(texts) {
-            for note in notes {
-                match note {
-                    MediaNote::Missing(path, why) => {
+        for ((p, reads), fingerprints) in self.pending.drain(..).zip(reads).zip(texts) {
+            let mut media = Vec::with_capacity(p.media.len());
+            for (m, read) in p.media.iter().zip(reads) {
+                let content = match read {
+                    Err(why) => {
                         self.summary.media_missing += 1;
                         if self.summary.missing_media.len() < self.cfg.max_error_details {
                             self.summary.missing_media.push(RecordError {
                                 file: self.file.clone(),
                                 message_id: Some(p.platform_post_id.clone()),
                                 line: p.line,
-                                error: format!("media {path}: {why}"),
+                                // A reference the export did not download has
+                                // Telegram's note where the path would be.
+                                error: if m.file.is_err() {
+                                    format!("{} {why}", m.kind)
+                                } else {
+                                    format!("media {}: {why}", m.path)
+                                },
                             });
                         }
+                        MediaContent::Missing(why)
                     }
-                    MediaNote::FingerprintFailed(path, why) => {
-                        self.summary.fingerprint_errors += 1;
-                        tracing::warn!(file = %self.file, post = %p.platform_post_id, media = %path, error = %why, "fingerprint failed");
+                    Ok(r) => {
+                        // The first reference in the batch carries the
+                        // fingerprints; the store keys them by item anyway.
+                        let fingerprints = match printed.remove(&r.sha256) {
+                            Some(Ok(f)) => f,
+                            Some(Err(why)) => {
+                                self.summary.fingerprint_errors += 1;
+                                tracing::warn!(file = %self.file, post = %p.platform_post_id, media = %m.path, error = %why, "fingerprint failed");
+                                if self.summary.fingerprint_failures.len() < self.cfg.max_error_details {
+                                    self.summary.fingerprint_failures.push(RecordError {
+                                        file: self.file.clone(),
+                                        message_id: Some(p.platform_post_id.clone()),
+                                        line: p.line,
+                                        error: format!("media {}: {why}", m.path),
+                                    });
+                                }
+                                Vec::new()
+                            }
+                            None => Vec::new(),
+                        };
+                        MediaContent::Present(NewMedia {
+                            sha256: r.sha256,
+                            md5: r.md5,
+                            kind: r.kind,
+                            byte_size: r.byte_size,
+                            mime: r.mime,
+                            original_path: r.path.display().to_string(),
+                            retained_path: r.retained.map(|r| r.display().to_string()),
+                            fingerprints,
+                        })
                     }
-                }
+                };
+                let kind = match &content {
+                    MediaContent::Present(nm) => nm.kind,
+                    MediaContent::Missing(_) => m.kind,
+                };
+                media.push(MediaRef { kind, path: m.path.clone(), content });
             }
             let source = match self.in_batch[p.source.0] {
                 Some(i) => i,
@@ -299,61 +361,60 @@ impl<'a> Pipeline<'a> {
     }
 }
 
-enum MediaNote {
-    Missing(String, String),
-    FingerprintFailed(String, String),
+/// A media file read for its digests.
+struct FileRead {
+    sha256: Sha256,
+    md5: marsad_core::Md5,
+    byte_size: u64,
+    kind: MediaKind,
+    mime: Option<String>,
+    path: PathBuf,
+    retained: Option<PathBuf>,
 }
 
-fn resolve_post_media(
-    p: &PendingPost,
-    retain: Option<&std::path::Path>,
+fn read_one(m: &PendingMedia, retain: Option<&std::path::Path>) -> Result<FileRead, String> {
+    let path = m.file.as_ref().map_err(Clone::clone)?;
+    let read = read_media(path, retain).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            "file not found".to_owned()
+        } else {
+            format!("unreadable: {e}")
+        }
+    })?;
+    let mime = choose_mime(m.mime.as_deref(), read.sniffed_mime, &m.path);
+    let kind = refine_kind(m.kind, mime.as_deref());
+    Ok(FileRead {
+        sha256: read.sha256,
+        md5: read.md5,
+        byte_size: read.byte_size,
+        kind,
+        mime,
+        path: path.clone(),
+        retained: read.retained,
+    })
+}
+
+/// Fingerprints one media file: images are read whole (up to
+/// [`WHOLE_FILE_LIMIT`]) and handed over as bytes; video and audio are
+/// handed over by path (their decoder reads the file itself).
+fn fingerprint_one(
     fp: &dyn Fingerprinter,
-) -> (Vec<MediaRef>, Vec<MediaNote>) {
-    let mut refs = Vec::with_capacity(p.media.len());
-    let mut notes = Vec::new();
-    for m in &p.media {
-        let content = match &m.file {
-            Err(why) => MediaContent::Missing(why.clone()),
-            Ok(path) => match read_media(path, WHOLE_FILE_LIMIT, retain) {
-                Err(e) => {
-                    let why = if e.kind() == std::io::ErrorKind::NotFound {
-                        "file not found".to_owned()
-                    } else {
-                        format!("unreadable: {e}")
-                    };
-                    MediaContent::Missing(why)
-                }
-                Ok(read) => {
-                    let mime = choose_mime(m.mime.as_deref(), read.sniffed_mime, &m.path);
-                    let kind = refine_kind(m.kind, mime.as_deref());
-                    let fingerprints = match fp.media(kind, path, read.bytes.as_deref()) {
-                        Ok(f) => f,
-                        Err(why) => {
-                            notes.push(MediaNote::FingerprintFailed(m.path.clone(), why));
-                            Vec::new()
-                        }
-                    };
-                    MediaContent::Present(NewMedia {
-                        sha256: read.sha256,
-                        md5: read.md5,
-                        kind,
-                        byte_size: read.byte_size,
-                        mime,
-                        original_path: path.display().to_string(),
-                        retained_path: read.retained.map(|r| r.display().to_string()),
-                        fingerprints,
-                    })
-                }
-            },
-        };
-        let kind = match &content {
-            MediaContent::Present(nm) => nm.kind,
-            MediaContent::Missing(why) => {
-                notes.push(MediaNote::Missing(m.path.clone(), why.clone()));
-                m.kind
-            }
-        };
-        refs.push(MediaRef { kind, path: m.path.clone(), content });
+    kind: MediaKind,
+    path: &std::path::Path,
+) -> Result<Vec<NewFingerprint>, String> {
+    if kind != MediaKind::Image {
+        return fp.media(kind, path, None);
     }
-    (refs, notes)
+    let bytes = (|| {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        if len > WHOLE_FILE_LIMIT {
+            return Ok(None);
+        }
+        let mut bytes = Vec::with_capacity(len as usize);
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, WHOLE_FILE_LIMIT + 1), &mut bytes)?;
+        Ok::<_, std::io::Error>(Some(bytes))
+    })()
+    .map_err(|e| format!("unreadable: {e}"))?;
+    fp.media(kind, path, bytes.as_deref())
 }

@@ -67,15 +67,15 @@ pub fn fingerprint_file(path: &Path, seconds: u32, limits: &Limits) -> Result<Ve
         }
     }
     let done = run.finish()?;
+    if total == 0 && done.stderr.contains("matches no streams") {
+        return Err(MediaError::NoStream { kind: "audio" });
+    }
     if !cut && !done.success {
         return Err(MediaError::Undecodable {
             message: first_line(&done.stderr, "ffmpeg could not decode the audio"),
         });
     }
     if total == 0 {
-        if done.stderr.contains("matches no streams") {
-            return Err(MediaError::NoStream { kind: "audio" });
-        }
         return Err(MediaError::Undecodable {
             message: first_line(&done.stderr, "no audio could be decoded"),
         });

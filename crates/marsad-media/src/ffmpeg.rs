@@ -111,7 +111,10 @@ impl Running {
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    return Err(MediaError::Tool { tool: self.tool, message: format!("reading output: {e}") });
+                    return Err(MediaError::Tool {
+                        tool: self.tool,
+                        message: format!("reading output: {e}"),
+                    });
                 }
             }
         }

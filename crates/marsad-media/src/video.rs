@@ -144,6 +144,9 @@ pub fn hash_file_with(
         hashed += n;
     }
     let done = run.finish()?;
+    if hashed == 0 && done.stderr.contains("matches no streams") {
+        return Err(MediaError::NoStream { kind: "video" });
+    }
     if !done.success {
         return Err(MediaError::Undecodable {
             message: first_line(&done.stderr, "ffmpeg could not decode the video"),

@@ -139,4 +139,11 @@ impl marsad_store::Store for SqliteStore {
     fn runs(&self) -> Result<Vec<marsad_store::StoredRun>> {
         read::runs(&self.conn)
     }
+
+    fn fingerprinted_media(
+        &self,
+        sha256: &[marsad_core::Sha256],
+    ) -> Result<std::collections::HashSet<marsad_core::Sha256>> {
+        read::fingerprinted_media(&self.conn, sha256)
+    }
 }

@@ -250,3 +250,18 @@ pub(crate) fn runs(conn: &Connection) -> Result<Vec<StoredRun>> {
     })
     .collect()
 }
+
+pub(crate) fn fingerprinted_media(
+    conn: &Connection,
+    shas: &[Sha256],
+) -> Result<std::collections::HashSet<Sha256>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT 1 FROM fingerprints WHERE media_sha256 = ?1 LIMIT 1").map_err(backend)?;
+    let mut out = std::collections::HashSet::new();
+    for sha in shas {
+        if stmt.exists([sha.0.as_slice()]).map_err(backend)? {
+            out.insert(*sha);
+        }
+    }
+    Ok(out)
+}

@@ -80,4 +80,8 @@ pub trait Store: Send {
 
     /// Ingest runs, oldest first.
     fn runs(&self) -> Result<Vec<StoredRun>>;
+
+    /// Which of these media items already have at least one fingerprint
+    /// (so ingestion need not decode them again).
+    fn fingerprinted_media(&self, sha256: &[Sha256]) -> Result<std::collections::HashSet<Sha256>>;
 }

@@ -15,7 +15,7 @@ type Case = (&'static str, fn(&mut dyn Store));
 /// Runs every test of the suite, each on a fresh store from `make`.
 /// Panics (it is a test) with the name of the failing case.
 pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
-    let cases: [Case; 7] = [
+    let cases: [Case; 8] = [
         ("empty_store_counts_nothing", empty_store_counts_nothing),
         ("batch_round_trips", batch_round_trips),
         ("writing_twice_adds_nothing", writing_twice_adds_nothing),
@@ -23,6 +23,7 @@ pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
         ("missing_media_is_completed_later", missing_media_is_completed_later),
         ("sources_are_renamed", sources_are_renamed),
         ("runs_are_recorded", runs_are_recorded),
+        ("fingerprinted_media_is_known", fingerprinted_media_is_known),
     ];
     for (name, case) in cases {
         eprintln!("store testsuite: {name}");
@@ -250,4 +251,20 @@ fn runs_are_recorded(store: &mut dyn Store) {
     let second = run(store);
     store.finish_run(second, &RunSummary { completed: false, ..RunSummary::default() }).expect("finish");
     assert_eq!(store.runs().expect("runs")[1].status, "failed");
+}
+
+fn fingerprinted_media_is_known(store: &mut dyn Store) {
+    let run = run(store);
+    let mut bare = media(7, MediaKind::Image);
+    bare.fingerprints.clear();
+    let batch = PostBatch {
+        sources: vec![source("1")],
+        posts: vec![post(0, 1, vec![present(media(5, MediaKind::Image)), present(bare)])],
+    };
+    store.write_batch(run, &batch).expect("write");
+    let asked = [Sha256([5; 32]), Sha256([7; 32]), Sha256([9; 32])];
+    let known = store.fingerprinted_media(&asked).expect("fingerprinted_media");
+    // Stored with a fingerprint; stored without one; never stored.
+    assert_eq!(known, std::collections::HashSet::from([Sha256([5; 32])]));
+    assert!(store.fingerprinted_media(&[]).expect("empty").is_empty());
 }

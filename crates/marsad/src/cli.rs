@@ -153,6 +153,15 @@ pub struct IngestOpts {
     /// Posts per transaction.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_size: u32,
+
+    /// Store exact digests only (SHA-256, MD5): no PDQ, vPDQ, audio or text
+    /// fingerprints. A later ingest without this flag adds them.
+    #[arg(long)]
+    pub no_fingerprints: bool,
+
+    /// vPDQ: hash one video frame every this many seconds.
+    #[arg(long, default_value_t = 1.0, value_name = "S")]
+    pub seconds_per_hash: f64,
 }
 
 #[derive(Debug, Args)]

@@ -163,9 +163,9 @@ fn match_pixels<T>(
 }
 
 /// Luma of 8-bit RGB as Meta's C++ code computes it
-/// (`fillFloatLumaFromRGB`, also what vPDQ uses): `0.299f * R + 0.587f * G
-/// + 0.114f * B` in float32, summed left to right. It differs in the last
-/// bit from the Python bindings' double-precision luma for some colours.
+/// (`fillFloatLumaFromRGB`, also what vPDQ uses): `0.299f·R + 0.587f·G +
+/// 0.114f·B` in float32, summed left to right. It differs in the last bit
+/// from the Python bindings' double-precision luma for some colours.
 #[inline]
 pub fn luma_f32(r: u8, g: u8, b: u8) -> f32 {
     0.299f32 * f32::from(r) + 0.587f32 * f32::from(g) + 0.114f32 * f32::from(b)

@@ -1,5 +1,7 @@
 //! Integration tests for marsad-hash (one test crate, modules per area).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 mod conformance;
 mod decode;
 mod props;

@@ -20,9 +20,10 @@ pub fn run(args: DemoArgs, json: bool) -> Result<ExitCode> {
     let db_str = db.display().to_string();
     let mut store = crate::store::open(&db_str)?;
     let ingest_cfg = IngestConfig::default();
+    let fingerprinter = marsad_media::MediaFingerprinter::default();
     let mut runs = Vec::new();
     for export in &corpus.exports {
-        let s = ingest_one(&mut store, Kind::Telegram, export, &ingest_cfg)
+        let s = ingest_one(&mut store, Kind::Telegram, export, &ingest_cfg, &fingerprinter)
             .with_context(|| format!("ingesting {}", export.display()))?;
         runs.push((export.clone(), s));
     }

@@ -2,7 +2,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use marsad_ingest::{ExactOnly, IngestConfig, IngestSummary};
+use marsad_ingest::{ExactOnly, Fingerprinter, IngestConfig, IngestSummary};
+use marsad_media::{FingerprintConfig, MediaFingerprinter};
 use marsad_store::Store;
 
 use crate::cli::{IngestCommand, IngestOpts};
@@ -14,7 +15,8 @@ pub fn run(db: &str, json: bool, cmd: IngestCommand) -> Result<ExitCode> {
         IngestCommand::Jsonl { file, opts } => (file.as_path(), opts, Kind::Jsonl),
     };
     let mut store = crate::store::open(db)?;
-    let summary = ingest_one(&mut store, kind, path, &config(db, opts))?;
+    let fingerprinter = fingerprinter(opts);
+    let summary = ingest_one(&mut store, kind, path, &config(db, opts), fingerprinter.as_ref())?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -37,16 +39,29 @@ pub fn config(db: &str, opts: &IngestOpts) -> IngestConfig {
     }
 }
 
+/// The fingerprint stage the options ask for.
+pub fn fingerprinter(opts: &IngestOpts) -> Box<dyn Fingerprinter> {
+    if opts.no_fingerprints {
+        Box::new(ExactOnly)
+    } else {
+        Box::new(MediaFingerprinter::new(FingerprintConfig {
+            seconds_per_hash: opts.seconds_per_hash,
+            ..FingerprintConfig::default()
+        }))
+    }
+}
+
 pub fn ingest_one(
     store: &mut dyn Store,
     kind: Kind,
     path: &Path,
     cfg: &IngestConfig,
+    fingerprinter: &dyn Fingerprinter,
 ) -> Result<IngestSummary> {
     let bars = Bars::new();
     let summary = match kind {
-        Kind::Telegram => marsad_ingest::telegram::ingest(store, path, cfg, &ExactOnly, &bars)?,
-        Kind::Jsonl => marsad_ingest::jsonl::ingest(store, path, cfg, &ExactOnly, &bars)?,
+        Kind::Telegram => marsad_ingest::telegram::ingest(store, path, cfg, fingerprinter, &bars)?,
+        Kind::Jsonl => marsad_ingest::jsonl::ingest(store, path, cfg, fingerprinter, &bars)?,
     };
     Ok(summary)
 }
@@ -61,9 +76,7 @@ pub fn print_summary(path: &Path, s: &IngestSummary) {
     println!("  posts     {:>9} added, {} already stored", s.posts_added, s.posts_existing);
     println!("  service   {:>9} messages skipped", s.service_skipped);
     println!("  media     {:>9} added, {} missing", s.media_added, s.media_missing);
-    if s.fingerprints_added > 0 || s.fingerprint_errors > 0 {
-        println!("  prints    {:>9} added, {} failed", s.fingerprints_added, s.fingerprint_errors);
-    }
+    println!("  prints    {:>9} added, {} failed", s.fingerprints_added, s.fingerprint_errors);
     println!("  errors    {:>9} records skipped", s.errors_total);
     const SHOWN: usize = 10;
     for e in s.errors.iter().take(SHOWN) {
@@ -81,6 +94,12 @@ pub fn print_summary(path: &Path, s: &IngestSummary) {
     }
     if s.media_missing > SHOWN as u64 {
         eprintln!("  … and {} more missing media references", s.media_missing - SHOWN as u64);
+    }
+    for m in s.fingerprint_failures.iter().take(SHOWN) {
+        eprintln!("  fingerprint failed: {m}");
+    }
+    if s.fingerprint_errors > SHOWN as u64 {
+        eprintln!("  … and {} more failed fingerprints", s.fingerprint_errors - SHOWN as u64);
     }
     if s.posts_valid() == 0 {
         eprintln!("warning: no valid post in {}", path.display());

@@ -1,7 +1,11 @@
 //! Integration tests: the real `marsad` binary on real files in temporary
 //! folders, bad input included. One test crate, modules per area.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 mod cli;
+mod fingerprints;
+mod hash;
 mod jsonl;
 mod support;
 mod telegram;
