@@ -26,7 +26,13 @@ use marsad_store::{Result, StoreError};
 use rusqlite::Connection;
 
 /// Migrations in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_fingerprint_indexes.sql"),
+];
+
+/// The schema version this build writes (the number of migrations).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// A marsad store in one SQLite file.
 #[derive(Debug)]
@@ -55,10 +61,12 @@ impl SqliteStore {
         // process crashes in WAL mode (only a power loss may drop the last
         // commits, never corrupt the file).
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
+            "PRAGMA page_size = 16384;
+             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 10000;",
+             PRAGMA busy_timeout = 10000;
+",
         )
         .map_err(open_err)?;
         // A file that is not a database fails on the first real read.

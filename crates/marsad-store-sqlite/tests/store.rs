@@ -19,10 +19,10 @@ fn reopening_keeps_data_and_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("m.db");
     let store = SqliteStore::open(&path).expect("open");
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.schema_version().expect("version"), marsad_store_sqlite::SCHEMA_VERSION);
     drop(store);
     let store = SqliteStore::open(&path).expect("reopen");
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.schema_version().expect("version"), marsad_store_sqlite::SCHEMA_VERSION);
     assert_eq!(store.stats().expect("stats").posts, 0);
 }
 
@@ -35,7 +35,10 @@ fn newer_schema_is_refused() {
     conn.pragma_update(None, "user_version", 99).expect("set version");
     drop(conn);
     let err = SqliteStore::open(&path).expect_err("must refuse");
-    assert!(matches!(err, StoreError::SchemaTooNew { found: 99, supported: 1 }), "{err}");
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found: 99, supported } if supported == marsad_store_sqlite::SCHEMA_VERSION),
+        "{err}"
+    );
 }
 
 #[test]
@@ -47,4 +50,25 @@ fn a_file_that_is_not_a_database_is_a_clear_error() {
     let msg = err.to_string();
     assert!(msg.contains("notes.txt"), "{msg}");
     assert!(msg.contains("not a database"), "{msg}");
+}
+
+#[test]
+fn a_version_1_store_is_migrated_with_its_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch(include_str!("../migrations/0001_init.sql")).expect("v1 schema");
+        conn.pragma_update(None, "user_version", 1).expect("version");
+        conn.execute_batch(
+            "INSERT INTO sources (platform, platform_id, name, kind) VALUES ('telegram', '1', 'C', 'public_channel');
+             INSERT INTO posts (source_id, platform_post_id, posted_at, text) VALUES (1, '1', 0, 'x');
+             INSERT INTO fingerprints (post_id, signal_type, value) VALUES (1, 'text', 'abcd');",
+        )
+        .expect("v1 data");
+    }
+    let store = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(store.schema_version().expect("version"), marsad_store_sqlite::SCHEMA_VERSION);
+    let stats = store.stats().expect("stats");
+    assert_eq!((stats.posts, stats.fingerprints), (1, 1));
 }
