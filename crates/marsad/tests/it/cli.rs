@@ -21,7 +21,8 @@ fn db_comes_from_the_environment() {
     let db = dir.path().join("env.db");
     let o = marsad().env("MARSAD_DB", &db).args(["init"]).output().expect("run");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("schema version 1"));
+    let want = format!("schema version {}", marsad_store_sqlite::SCHEMA_VERSION);
+    assert!(stdout(&o).contains(&want), "{}", stdout(&o));
     assert!(db.exists());
 }
 
