@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::lines::{LineRead, read_line_bounded};
 use crate::pipeline::{PendingMedia, PendingPost, Pipeline};
-use crate::{Fingerprinter, IngestConfig, IngestError, IngestSummary, Reporter, Unit};
+use crate::{IngestConfig, IngestError, IngestSummary, Stages, Unit};
 
 /// Longest line accepted (a post with a long text fits comfortably).
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -74,9 +74,9 @@ pub fn ingest(
     store: &mut dyn Store,
     path: &Path,
     cfg: &IngestConfig,
-    fingerprinter: &dyn Fingerprinter,
-    reporter: &dyn Reporter,
+    stages: &Stages<'_>,
 ) -> Result<IngestSummary, IngestError> {
+    let reporter = stages.reporter;
     let name = path.display().to_string();
     let io_err = |source| IngestError::Io { path: name.clone(), source };
     let f = File::open(path).map_err(io_err)?;
@@ -89,7 +89,7 @@ pub fn ingest(
     }
     let base = path.parent().map(Path::to_owned).unwrap_or_default();
     let mut reader = BufReader::with_capacity(1 << 20, f);
-    let mut pipeline = Pipeline::start(store, cfg, fingerprinter, reporter, "jsonl", &name)?;
+    let mut pipeline = Pipeline::start(store, cfg, stages, "jsonl", &name)?;
     reporter.start("ingesting", None, Unit::Records);
     let mut buf = Vec::new();
     let mut line_no: u64 = 0;

@@ -172,6 +172,48 @@ pub trait Fingerprinter: Sync {
     }
 }
 
+/// The stage where new fingerprints are matched against known material
+/// (hash banks). Called once per item fingerprinted (media) and per post
+/// with text fingerprints.
+pub trait Matcher: Sync {
+    /// The bank entries these fingerprints of one item match.
+    fn matches(&self, fingerprints: &[NewFingerprint]) -> Vec<marsad_store::NewMatch>;
+}
+
+/// A [`Matcher`] with no banks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoMatcher;
+
+impl Matcher for NoMatcher {
+    fn matches(&self, _: &[NewFingerprint]) -> Vec<marsad_store::NewMatch> {
+        Vec::new()
+    }
+}
+
+/// The pluggable stages of an ingest: fingerprinting, matching, progress.
+#[derive(Clone, Copy)]
+pub struct Stages<'a> {
+    /// Computes fingerprints.
+    pub fingerprinter: &'a dyn Fingerprinter,
+    /// Matches them against banks.
+    pub matcher: &'a dyn Matcher,
+    /// Hears about progress.
+    pub reporter: &'a dyn Reporter,
+}
+
+impl std::fmt::Debug for Stages<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stages").finish_non_exhaustive()
+    }
+}
+
+impl<'a> Stages<'a> {
+    /// Stages with the given fingerprinter, no banks and no progress.
+    pub fn new(fingerprinter: &'a dyn Fingerprinter) -> Self {
+        Stages { fingerprinter, matcher: &NoMatcher, reporter: &NoReporter }
+    }
+}
+
 /// A [`Fingerprinter`] that computes nothing beyond the exact digests.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExactOnly;

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 
 use marsad_core::{MediaKind, Sha256, SourceKey, UtcTime};
 use marsad_store::{
-    MediaContent, MediaRef, NewFingerprint, NewMedia, NewPost, NewRun, NewSource, PostBatch, RunId,
+    MediaContent, MediaRef, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource, PostBatch, RunId,
     RunSummary, Store,
 };
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::media::{choose_mime, read_media, refine_kind};
-use crate::{Fingerprinter, IngestConfig, IngestError, RecordError, Reporter};
+use crate::{Fingerprinter, IngestConfig, IngestError, Matcher, RecordError, Reporter, Stages};
 
 /// Files up to this size are read whole and handed to the fingerprint stage
 /// as bytes; larger ones are digested in a stream and fingerprinted from
@@ -89,6 +89,8 @@ pub struct IngestSummary {
     pub fingerprint_errors: u64,
     /// Failed fingerprint computations (the first ones in detail).
     pub fingerprint_failures: Vec<RecordError>,
+    /// Bank matches found and stored.
+    pub matches_added: u64,
     /// The ingest run's id in the store.
     pub run_id: i64,
 }
@@ -107,6 +109,7 @@ pub struct Pipeline<'a> {
     store: &'a mut dyn Store,
     cfg: &'a IngestConfig,
     fingerprinter: &'a dyn Fingerprinter,
+    matcher: &'a dyn Matcher,
     reporter: &'a dyn Reporter,
     run: RunId,
     file: String,
@@ -130,8 +133,7 @@ impl<'a> Pipeline<'a> {
     pub fn start(
         store: &'a mut dyn Store,
         cfg: &'a IngestConfig,
-        fingerprinter: &'a dyn Fingerprinter,
-        reporter: &'a dyn Reporter,
+        stages: &Stages<'a>,
         kind: &str,
         file: &str,
     ) -> Result<Self, IngestError> {
@@ -143,8 +145,9 @@ impl<'a> Pipeline<'a> {
         Ok(Pipeline {
             store,
             cfg,
-            fingerprinter,
-            reporter,
+            fingerprinter: stages.fingerprinter,
+            matcher: stages.matcher,
+            reporter: stages.reporter,
             run,
             file: file.to_owned(),
             pending: Vec::with_capacity(cfg.batch_size.max(1)),
@@ -245,7 +248,16 @@ impl<'a> Pipeline<'a> {
         // (and keep a copy when asked), and the text fingerprints.
         let reads: Vec<Vec<Result<FileRead, String>>> =
             self.pending.par_iter().map(|p| p.media.iter().map(|m| read_one(m, retain)).collect()).collect();
-        let texts: Vec<_> = self.pending.par_iter().map(|p| fp.text(&p.text)).collect();
+        let matcher = self.matcher;
+        let texts: Vec<(Vec<NewFingerprint>, Vec<NewMatch>)> = self
+            .pending
+            .par_iter()
+            .map(|p| {
+                let f = fp.text(&p.text);
+                let m = if f.is_empty() { Vec::new() } else { matcher.matches(&f) };
+                (f, m)
+            })
+            .collect();
 
         // Pass 2: fingerprint each distinct item the store has not
         // fingerprinted yet, in parallel; a known item is not decoded again.
@@ -262,13 +274,21 @@ impl<'a> Pipeline<'a> {
             }
         }
         let todo: Vec<(Sha256, MediaKind, PathBuf)> = todo.into_iter().map(|(s, (k, p))| (s, k, p)).collect();
-        let mut printed: HashMap<Sha256, Result<Vec<NewFingerprint>, String>> =
-            todo.par_iter().map(|(sha, kind, path)| (*sha, fingerprint_one(fp, *kind, path))).collect();
+        let mut printed: HashMap<Sha256, Result<(Vec<NewFingerprint>, Vec<NewMatch>), String>> = todo
+            .par_iter()
+            .map(|(sha, kind, path)| {
+                let result = fingerprint_one(fp, *kind, path).map(|f| {
+                    let m = matcher.matches(&f);
+                    (f, m)
+                });
+                (*sha, result)
+            })
+            .collect();
 
         self.batch.clear();
         self.in_batch.iter_mut().for_each(|slot| *slot = None);
         let n = self.pending.len() as u64;
-        for ((p, reads), fingerprints) in self.pending.drain(..).zip(reads).zip(texts) {
+        for ((p, reads), (fingerprints, post_matches)) in self.pending.drain(..).zip(reads).zip(texts) {
             let mut media = Vec::with_capacity(p.media.len());
             for (m, read) in p.media.iter().zip(reads) {
                 let content = match read {
@@ -293,7 +313,7 @@ impl<'a> Pipeline<'a> {
                     Ok(r) => {
                         // The first reference in the batch carries the
                         // fingerprints; the store keys them by item anyway.
-                        let fingerprints = match printed.remove(&r.sha256) {
+                        let (fingerprints, matches) = match printed.remove(&r.sha256) {
                             Some(Ok(f)) => f,
                             Some(Err(why)) => {
                                 self.summary.fingerprint_errors += 1;
@@ -306,9 +326,9 @@ impl<'a> Pipeline<'a> {
                                         error: format!("media {}: {why}", m.path),
                                     });
                                 }
-                                Vec::new()
+                                (Vec::new(), Vec::new())
                             }
-                            None => Vec::new(),
+                            None => (Vec::new(), Vec::new()),
                         };
                         MediaContent::Present(NewMedia {
                             sha256: r.sha256,
@@ -319,6 +339,7 @@ impl<'a> Pipeline<'a> {
                             original_path: r.path.display().to_string(),
                             retained_path: r.retained.map(|r| r.display().to_string()),
                             fingerprints,
+                            matches,
                         })
                     }
                 };
@@ -348,6 +369,7 @@ impl<'a> Pipeline<'a> {
                 reply_to: p.reply_to,
                 media,
                 fingerprints,
+                matches: post_matches,
             });
         }
         let outcome = self.store.write_batch(self.run, &self.batch)?;
@@ -355,6 +377,7 @@ impl<'a> Pipeline<'a> {
         self.summary.posts_existing += outcome.posts_existing;
         self.summary.media_added += outcome.media_added;
         self.summary.fingerprints_added += outcome.fingerprints_added;
+        self.summary.matches_added += outcome.matches_added;
         self.reporter.advance(n);
         tracing::debug!(posts = n, added = outcome.posts_added, "batch written");
         Ok(())

@@ -23,7 +23,7 @@ use serde::de::IgnoredAny;
 
 use crate::pipeline::{PendingMedia, PendingPost, Pipeline, SourceId};
 use crate::scan::{Position, ScanError, Scanner, error_position};
-use crate::{Fingerprinter, IngestConfig, IngestError, IngestSummary, Reporter, Unit};
+use crate::{IngestConfig, IngestError, IngestSummary, Reporter, Stages, Unit};
 
 /// The header of one chat in an export.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -73,9 +73,9 @@ pub fn ingest(
     store: &mut dyn Store,
     path: &Path,
     cfg: &IngestConfig,
-    fingerprinter: &dyn Fingerprinter,
-    reporter: &dyn Reporter,
+    stages: &Stages<'_>,
 ) -> Result<IngestSummary, IngestError> {
+    let reporter = stages.reporter;
     let started = std::time::Instant::now();
     let layout = check(path, reporter)?;
     tracing::info!(
@@ -85,7 +85,7 @@ pub fn ingest(
     );
     let file_name = layout.file.display().to_string();
     let total: u64 = layout.chats.iter().map(|c| c.messages).sum();
-    let mut pipeline = Pipeline::start(store, cfg, fingerprinter, reporter, "telegram", &file_name)?;
+    let mut pipeline = Pipeline::start(store, cfg, stages, "telegram", &file_name)?;
     reporter.start("ingesting", Some(total), Unit::Records);
     let result = stream(&layout.file, Some((&layout, &mut pipeline)), reporter);
     reporter.finish();

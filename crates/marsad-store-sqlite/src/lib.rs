@@ -15,6 +15,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod banks;
 mod read;
 mod write;
 
@@ -29,6 +30,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_fingerprint_indexes.sql"),
+    include_str!("../migrations/0003_banks.sql"),
 ];
 
 /// The schema version this build writes (the number of migrations).
@@ -153,5 +155,37 @@ impl marsad_store::Store for SqliteStore {
         sha256: &[marsad_core::Sha256],
     ) -> Result<std::collections::HashSet<marsad_core::Sha256>> {
         read::fingerprinted_media(&self.conn, sha256)
+    }
+
+    fn create_bank(&mut self, name: &str) -> Result<marsad_store::BankInfo> {
+        banks::create_bank(&self.conn, name)
+    }
+
+    fn banks(&self) -> Result<Vec<marsad_store::BankInfo>> {
+        banks::banks(&self.conn)
+    }
+
+    fn delete_bank(&mut self, name: &str) -> Result<bool> {
+        banks::delete_bank(&mut self.conn, name)
+    }
+
+    fn add_bank_entries(&mut self, bank: &str, entries: &[marsad_store::NewBankEntry]) -> Result<u64> {
+        banks::add_bank_entries(&mut self.conn, bank, entries)
+    }
+
+    fn bank_entries(
+        &self,
+        filter: &marsad_store::EntryFilter,
+        visit: &mut dyn FnMut(marsad_store::BankEntry) -> Result<()>,
+    ) -> Result<()> {
+        banks::bank_entries(&self.conn, filter, visit)
+    }
+
+    fn bank_state(&self) -> Result<marsad_store::BankState> {
+        banks::bank_state(&self.conn)
+    }
+
+    fn matches(&self) -> Result<Vec<marsad_store::StoredMatch>> {
+        banks::matches(&self.conn)
     }
 }

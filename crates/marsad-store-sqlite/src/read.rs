@@ -26,12 +26,12 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(format!("corrupt store: invalid {what} {value:?}"))
 }
 
-fn source_key(platform: &str, platform_id: String) -> Result<SourceKey> {
+pub(crate) fn source_key(platform: &str, platform_id: String) -> Result<SourceKey> {
     let platform = Platform::new(platform).map_err(|_| corrupt("platform", platform))?;
     Ok(SourceKey { platform, platform_id })
 }
 
-fn time(micros: i64) -> Result<UtcTime> {
+pub(crate) fn time(micros: i64) -> Result<UtcTime> {
     UtcTime::from_unix_micros(micros).ok_or_else(|| corrupt("time", &micros.to_string()))
 }
 
@@ -39,7 +39,7 @@ fn kind(s: &str) -> Result<MediaKind> {
     MediaKind::parse(s).ok_or_else(|| corrupt("media kind", s))
 }
 
-fn sha(bytes: &[u8]) -> Result<Sha256> {
+pub(crate) fn sha(bytes: &[u8]) -> Result<Sha256> {
     bytes.try_into().map(Sha256).map_err(|_| corrupt("sha256", &format!("{bytes:?}")))
 }
 

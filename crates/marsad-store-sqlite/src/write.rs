@@ -123,7 +123,7 @@ pub(crate) fn write_batch(
                     run.0,
                 ])
                 .map_err(backend)?;
-            let needs_id = !p.media.is_empty() || !p.fingerprints.is_empty();
+            let needs_id = !p.media.is_empty() || !p.fingerprints.is_empty() || !p.matches.is_empty();
             let post_id = if added == 1 {
                 out.posts_added += 1;
                 tx.last_insert_rowid()
@@ -140,6 +140,7 @@ pub(crate) fn write_batch(
                         let (added, fps) = insert_media(&tx, media)?;
                         out.media_added += added;
                         out.fingerprints_added += fps;
+                        out.matches_added += insert_matches(&tx, Some(media.sha256.0.as_slice()), None, &media.matches)?;
                         (Some(media.sha256.0.as_slice()), None)
                     }
                     MediaContent::Missing(why) => (None, Some(why.as_str())),
@@ -152,6 +153,7 @@ pub(crate) fn write_batch(
                     .execute(params![post_id, f.signal_type.as_str(), f.value, f.quality])
                     .map_err(backend)? as u64;
             }
+            out.matches_added += insert_matches(&tx, None, Some(post_id), &p.matches)?;
         }
     }
     tx.commit().map_err(backend)?;
@@ -218,6 +220,33 @@ fn insert_fingerprints(tx: &Transaction<'_>, sha: &[u8], fps: &[NewFingerprint])
     for f in fps {
         n +=
             insert.execute(params![sha, f.signal_type.as_str(), f.value, f.quality]).map_err(backend)? as u64;
+    }
+    Ok(n)
+}
+
+/// Stores matches of a media item or a post (one of the two); a match
+/// already stored is left as it is. Returns how many were new.
+fn insert_matches(
+    tx: &Transaction<'_>,
+    media: Option<&[u8]>,
+    post: Option<i64>,
+    matches: &[marsad_store::NewMatch],
+) -> Result<u64> {
+    if matches.is_empty() {
+        return Ok(0);
+    }
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO matches (media_sha256, post_id, entry_id, signal_type, distance, detail, matched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(backend)?;
+    let now = marsad_core::UtcTime::now().unix_micros();
+    let mut n = 0;
+    for m in matches {
+        n += insert
+            .execute(params![media, post, m.entry_id, m.signal_type.as_str(), m.distance, m.detail, now])
+            .map_err(backend)? as u64;
     }
     Ok(n)
 }

@@ -36,6 +36,12 @@ pub enum StoreError {
         /// Highest version this build knows.
         supported: i64,
     },
+    /// A named thing (a bank) already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// A named thing (a bank) does not exist.
+    #[error("{0} does not exist")]
+    NotFound(String),
     /// A record refused by the store's constraints (this is a bug in the
     /// caller: records are validated before they reach the store).
     #[error("invalid record: {0}")]
@@ -84,4 +90,28 @@ pub trait Store: Send {
     /// Which of these media items already have at least one fingerprint
     /// (so ingestion need not decode them again).
     fn fingerprinted_media(&self, sha256: &[Sha256]) -> Result<std::collections::HashSet<Sha256>>;
+
+    /// Creates an empty bank; [`StoreError::Conflict`] if the name is taken.
+    fn create_bank(&mut self, name: &str) -> Result<BankInfo>;
+
+    /// Every bank with its entry counts, by name.
+    fn banks(&self) -> Result<Vec<BankInfo>>;
+
+    /// Deletes a bank, its entries and their matches; `false` if there was
+    /// no such bank.
+    fn delete_bank(&mut self, name: &str) -> Result<bool>;
+
+    /// Adds entries to a bank in one transaction; an entry whose signal type
+    /// and value the bank already holds is left as it is. Returns how many
+    /// were new. [`StoreError::NotFound`] if there is no such bank.
+    fn add_bank_entries(&mut self, bank: &str, entries: &[NewBankEntry]) -> Result<u64>;
+
+    /// Calls `visit` with every entry the filter selects, by increasing id.
+    fn bank_entries(&self, filter: &EntryFilter, visit: &mut dyn FnMut(BankEntry) -> Result<()>) -> Result<()>;
+
+    /// The banks' state, to tell whether a cached index is current.
+    fn bank_state(&self) -> Result<BankState>;
+
+    /// Every stored match, oldest first.
+    fn matches(&self) -> Result<Vec<StoredMatch>>;
 }

@@ -60,6 +60,8 @@ pub struct NewPost {
     pub media: Vec<MediaRef>,
     /// Fingerprints of the post itself (e.g. of its text).
     pub fingerprints: Vec<NewFingerprint>,
+    /// Matches of the post's own fingerprints against banks.
+    pub matches: Vec<NewMatch>,
 }
 
 /// A media reference of a post: either a file that was read, or one that was
@@ -103,6 +105,8 @@ pub struct NewMedia {
     pub retained_path: Option<String>,
     /// Fingerprints of the content.
     pub fingerprints: Vec<NewFingerprint>,
+    /// Matches of the content against banks.
+    pub matches: Vec<NewMatch>,
 }
 
 /// A fingerprint to store.
@@ -127,6 +131,8 @@ pub struct BatchOutcome {
     pub media_added: u64,
     /// Fingerprints that were new.
     pub fingerprints_added: u64,
+    /// Bank matches that were new.
+    pub matches_added: u64,
 }
 
 impl std::ops::AddAssign for BatchOutcome {
@@ -135,6 +141,7 @@ impl std::ops::AddAssign for BatchOutcome {
         self.posts_existing += o.posts_existing;
         self.media_added += o.media_added;
         self.fingerprints_added += o.fingerprints_added;
+        self.matches_added += o.matches_added;
     }
 }
 
@@ -268,4 +275,123 @@ pub struct StoredRun {
     pub status: String,
     /// Its summary (zero while running).
     pub summary: RunSummary,
+}
+
+/// A match of an item against a bank entry, found at ingest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewMatch {
+    /// The bank entry matched.
+    pub entry_id: i64,
+    /// The signal that matched.
+    pub signal_type: SignalType,
+    /// How far apart: Hamming distance for PDQ, 0 for exact digests,
+    /// `100 − query match %` for vPDQ, `1 − Jaccard` for text, the bit
+    /// error rate for audio.
+    pub distance: f64,
+    /// Details as a JSON object (match percentages, offsets), if any.
+    pub detail: Option<String>,
+}
+
+/// A named collection of known signals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankInfo {
+    /// The bank's id in the store.
+    pub id: i64,
+    /// Its unique name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: UtcTime,
+    /// Entries per signal type.
+    pub entries: std::collections::BTreeMap<SignalType, u64>,
+}
+
+/// An entry to add to a bank.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewBankEntry {
+    /// Kind of signal.
+    pub signal_type: SignalType,
+    /// The value in its canonical text form (validated by the caller).
+    pub value: String,
+    /// Labels: outlet, release, source, note… or `label` for free text.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// A stored bank entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankEntry {
+    /// Its id (ids grow as entries are added).
+    pub id: i64,
+    /// Its bank's name.
+    pub bank: String,
+    /// Kind of signal.
+    pub signal_type: SignalType,
+    /// The value.
+    pub value: String,
+    /// Labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// When it was added.
+    pub added_at: UtcTime,
+}
+
+/// Which bank entries to read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryFilter {
+    /// Only these banks (all when empty).
+    pub banks: Vec<String>,
+    /// Only this signal type.
+    pub signal_type: Option<SignalType>,
+    /// Only entries with a larger id.
+    pub after_id: i64,
+    /// Only these ids (all when empty).
+    pub ids: Vec<i64>,
+}
+
+/// What identifies the state of all banks, so that a cached index can tell
+/// whether it is still current.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BankState {
+    /// Changes whenever entries are removed (a bank deleted).
+    pub generation: i64,
+    /// The largest entry id ever given.
+    pub max_entry_id: i64,
+    /// Entries stored.
+    pub entries: u64,
+}
+
+/// The item a stored match is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MatchedItem {
+    /// A media item, with the posts that carry it.
+    Media {
+        /// Its SHA-256.
+        sha256: Sha256,
+        /// The posts carrying it: source, post id, time.
+        posts: Vec<(SourceKey, String, UtcTime)>,
+    },
+    /// A post (its text matched).
+    Post {
+        /// Its source.
+        source: SourceKey,
+        /// Its id.
+        post_id: String,
+        /// When it was posted.
+        posted_at: UtcTime,
+    },
+}
+
+/// A stored match.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredMatch {
+    /// What matched.
+    pub item: MatchedItem,
+    /// The entry it matched.
+    pub entry: BankEntry,
+    /// The signal.
+    pub signal_type: SignalType,
+    /// The distance (see [`NewMatch::distance`]).
+    pub distance: f64,
+    /// Details (JSON), if any.
+    pub detail: Option<String>,
+    /// When the match was found.
+    pub matched_at: UtcTime,
 }

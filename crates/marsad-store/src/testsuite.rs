@@ -5,8 +5,8 @@
 use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
 
 use crate::{
-    BatchOutcome, MediaContent, MediaRef, NewFingerprint, NewMedia, NewPost, NewRun, NewSource, PostBatch,
-    RunSummary, Stats, Store,
+    BatchOutcome, EntryFilter, MatchedItem, MediaContent, MediaRef, NewBankEntry, NewFingerprint, NewMatch, NewMedia,
+    NewPost, NewRun, NewSource, PostBatch, RunSummary, Stats, Store, StoreError,
 };
 
 /// A named test case.
@@ -15,7 +15,7 @@ type Case = (&'static str, fn(&mut dyn Store));
 /// Runs every test of the suite, each on a fresh store from `make`.
 /// Panics (it is a test) with the name of the failing case.
 pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
-    let cases: [Case; 8] = [
+    let cases: [Case; 11] = [
         ("empty_store_counts_nothing", empty_store_counts_nothing),
         ("batch_round_trips", batch_round_trips),
         ("writing_twice_adds_nothing", writing_twice_adds_nothing),
@@ -24,6 +24,9 @@ pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
         ("sources_are_renamed", sources_are_renamed),
         ("runs_are_recorded", runs_are_recorded),
         ("fingerprinted_media_is_known", fingerprinted_media_is_known),
+        ("banks_hold_entries_once", banks_hold_entries_once),
+        ("matches_are_stored_and_listed", matches_are_stored_and_listed),
+        ("deleting_a_bank_removes_its_entries_and_matches", deleting_a_bank_removes_its_entries_and_matches),
     ];
     for (name, case) in cases {
         eprintln!("store testsuite: {name}");
@@ -54,6 +57,7 @@ fn media(seed: u8, kind: MediaKind) -> NewMedia {
             value: format!("{seed:064x}"),
             quality: Some(90),
         }],
+        matches: vec![],
     }
 }
 
@@ -69,6 +73,7 @@ fn post(source: usize, id: u32, media: Vec<MediaRef>) -> NewPost {
         reply_to: (id > 1).then(|| (id - 1).to_string()),
         media,
         fingerprints: vec![],
+        matches: vec![],
     }
 }
 
@@ -118,7 +123,7 @@ fn batch_round_trips(store: &mut dyn Store) {
     let outcome = store.write_batch(run, &batch).expect("write");
     assert_eq!(
         outcome,
-        BatchOutcome { posts_added: 4, posts_existing: 0, media_added: 2, fingerprints_added: 2 }
+        BatchOutcome { posts_added: 4, posts_existing: 0, media_added: 2, fingerprints_added: 2, matches_added: 0 }
     );
     assert_eq!(store.stats().expect("stats"), Stats { sources: 2, posts: 4, media: 2, fingerprints: 2 });
 
@@ -169,7 +174,7 @@ fn writing_twice_adds_nothing(store: &mut dyn Store) {
     let again = store.write_batch(run, &batch).expect("write again");
     assert_eq!(
         again,
-        BatchOutcome { posts_added: 0, posts_existing: 4, media_added: 0, fingerprints_added: 0 }
+        BatchOutcome { posts_added: 0, posts_existing: 4, media_added: 0, fingerprints_added: 0, matches_added: 0 }
     );
     assert_eq!(store.stats().expect("stats"), before);
 }
@@ -267,4 +272,109 @@ fn fingerprinted_media_is_known(store: &mut dyn Store) {
     // Stored with a fingerprint; stored without one; never stored.
     assert_eq!(known, std::collections::HashSet::from([Sha256([5; 32])]));
     assert!(store.fingerprinted_media(&[]).expect("empty").is_empty());
+}
+
+fn entry(t: SignalType, value: &str, label: Option<&str>) -> NewBankEntry {
+    NewBankEntry {
+        signal_type: t,
+        value: value.to_owned(),
+        labels: label.map(|l| [("label".to_owned(), l.to_owned())].into_iter().collect()).unwrap_or_default(),
+    }
+}
+
+fn all_entries(store: &dyn Store, filter: &EntryFilter) -> Vec<crate::BankEntry> {
+    let mut out = Vec::new();
+    store
+        .bank_entries(filter, &mut |e| {
+            out.push(e);
+            Ok(())
+        })
+        .expect("bank_entries");
+    out
+}
+
+fn banks_hold_entries_once(store: &mut dyn Store) {
+    assert!(store.banks().expect("banks").is_empty());
+    store.create_bank("known").expect("create");
+    assert!(matches!(store.create_bank("known"), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.add_bank_entries("missing", &[]), Err(StoreError::NotFound(_))));
+    let entries = [
+        entry(SignalType::Pdq, &"ab".repeat(32), Some("Example Media")),
+        entry(SignalType::Md5, &"0f".repeat(16), None),
+        entry(SignalType::Pdq, &"cd".repeat(32), None),
+    ];
+    assert_eq!(store.add_bank_entries("known", &entries).expect("add"), 3);
+    // The same again adds nothing, whatever the labels.
+    let mut again = entries.clone();
+    again[0].labels.clear();
+    assert_eq!(store.add_bank_entries("known", &again).expect("add again"), 0);
+    let state = store.bank_state().expect("state");
+    assert_eq!(state.entries, 3);
+    assert!(state.max_entry_id >= 3, "{state:?}");
+    let banks = store.banks().expect("banks");
+    assert_eq!(banks.len(), 1);
+    assert_eq!(banks[0].entries.get(&SignalType::Pdq), Some(&2));
+    let pdq = all_entries(store, &EntryFilter { signal_type: Some(SignalType::Pdq), ..EntryFilter::default() });
+    assert_eq!(pdq.len(), 2);
+    assert_eq!(pdq[0].labels.get("label").map(String::as_str), Some("Example Media"));
+    assert!(pdq[0].id < pdq[1].id);
+    let later = all_entries(store, &EntryFilter { after_id: pdq[0].id, ..EntryFilter::default() });
+    assert_eq!(later.len(), 2);
+    let by_id = all_entries(store, &EntryFilter { ids: vec![pdq[1].id], ..EntryFilter::default() });
+    assert_eq!(by_id, vec![pdq[1].clone()]);
+    store.create_bank("other").expect("create other");
+    store.add_bank_entries("other", &entries[..1]).expect("same value in another bank");
+    let only_other = all_entries(store, &EntryFilter { banks: vec!["other".to_owned()], ..EntryFilter::default() });
+    assert_eq!(only_other.len(), 1);
+    assert_eq!(only_other[0].bank, "other");
+}
+
+fn matches_are_stored_and_listed(store: &mut dyn Store) {
+    store.create_bank("known").expect("create");
+    store.add_bank_entries("known", &[entry(SignalType::Pdq, &"01".repeat(32), Some("Outlet"))]).expect("add");
+    let id = all_entries(store, &EntryFilter::default())[0].id;
+    let run = run(store);
+    let mut batch = sample_batch();
+    let m = NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 3.0, detail: None };
+    if let MediaContent::Present(media) = &mut batch.posts[0].media[0].content {
+        media.matches.push(m.clone());
+    }
+    batch.posts[1].matches.push(NewMatch { signal_type: SignalType::Text, distance: 0.1, ..m.clone() });
+    let out = store.write_batch(run, &batch).expect("write");
+    assert_eq!(out.matches_added, 2);
+    assert_eq!(store.write_batch(run, &batch).expect("again").matches_added, 0);
+    let listed = store.matches().expect("matches");
+    assert_eq!(listed.len(), 2);
+    match &listed[0].item {
+        MatchedItem::Media { sha256, posts } => {
+            assert_eq!(*sha256, Sha256([1; 32]));
+            assert_eq!(posts.len(), 1);
+            assert_eq!(posts[0].1, "1");
+        }
+        other => panic!("expected a media match, got {other:?}"),
+    }
+    assert!(matches!(&listed[1].item, MatchedItem::Post { post_id, .. } if post_id == "2"));
+    assert_eq!(listed[0].entry.labels.get("label").map(String::as_str), Some("Outlet"));
+    assert_eq!((listed[0].distance, listed[1].signal_type), (3.0, SignalType::Text));
+}
+
+fn deleting_a_bank_removes_its_entries_and_matches(store: &mut dyn Store) {
+    store.create_bank("gone").expect("create");
+    store.add_bank_entries("gone", &[entry(SignalType::Pdq, &"02".repeat(32), None)]).expect("add");
+    let id = all_entries(store, &EntryFilter::default())[0].id;
+    let run = run(store);
+    let mut batch = sample_batch();
+    if let MediaContent::Present(media) = &mut batch.posts[0].media[0].content {
+        media.matches.push(NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 0.0, detail: None });
+    }
+    store.write_batch(run, &batch).expect("write");
+    let before = store.bank_state().expect("state");
+    assert!(store.delete_bank("gone").expect("delete"));
+    assert!(!store.delete_bank("gone").expect("delete again"));
+    let after = store.bank_state().expect("state");
+    assert_eq!(after.entries, 0);
+    assert!(after.generation > before.generation, "deletion changes the generation");
+    assert_eq!(after.max_entry_id, before.max_entry_id, "ids are never reused");
+    assert!(store.matches().expect("matches").is_empty());
+    assert_eq!(store.stats().expect("stats").posts, 4, "posts are kept");
 }

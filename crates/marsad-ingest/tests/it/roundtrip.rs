@@ -2,7 +2,7 @@
 //! the store holds exactly the non-service messages, with texts flattened.
 
 use marsad_core::{Platform, SourceKey, UtcTime};
-use marsad_ingest::{ExactOnly, IngestConfig, NoReporter};
+use marsad_ingest::{ExactOnly, IngestConfig};
 use marsad_store::Store;
 use marsad_store_sqlite::SqliteStore;
 use proptest::prelude::*;
@@ -65,7 +65,7 @@ impl Msg {
 fn ingest(dir: &std::path::Path, name: &str, export: &std::path::Path, batch_size: usize) -> SqliteStore {
     let mut store = SqliteStore::open(&dir.join(name)).expect("open");
     let cfg = IngestConfig { batch_size, ..IngestConfig::default() };
-    marsad_ingest::telegram::ingest(&mut store, export, &cfg, &ExactOnly, &NoReporter).expect("ingest");
+    marsad_ingest::telegram::ingest(&mut store, export, &cfg, &marsad_ingest::Stages::new(&ExactOnly)).expect("ingest");
     store
 }
 

@@ -2,7 +2,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use marsad_ingest::{ExactOnly, Fingerprinter, IngestConfig, IngestSummary};
+use marsad_ingest::{ExactOnly, Fingerprinter, IngestConfig, IngestSummary, Matcher, NoMatcher, Stages};
 use marsad_media::{FingerprintConfig, MediaFingerprinter};
 use marsad_store::Store;
 
@@ -16,7 +16,7 @@ pub fn run(db: &str, json: bool, cmd: IngestCommand) -> Result<ExitCode> {
     };
     let mut store = crate::store::open(db)?;
     let fingerprinter = fingerprinter(opts);
-    let summary = ingest_one(&mut store, kind, path, &config(db, opts), fingerprinter.as_ref())?;
+    let summary = ingest_one(&mut store, kind, path, &config(db, opts), fingerprinter.as_ref(), &NoMatcher)?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -57,11 +57,13 @@ pub fn ingest_one(
     path: &Path,
     cfg: &IngestConfig,
     fingerprinter: &dyn Fingerprinter,
+    matcher: &dyn Matcher,
 ) -> Result<IngestSummary> {
     let bars = Bars::new();
+    let stages = Stages { fingerprinter, matcher, reporter: &bars };
     let summary = match kind {
-        Kind::Telegram => marsad_ingest::telegram::ingest(store, path, cfg, fingerprinter, &bars)?,
-        Kind::Jsonl => marsad_ingest::jsonl::ingest(store, path, cfg, fingerprinter, &bars)?,
+        Kind::Telegram => marsad_ingest::telegram::ingest(store, path, cfg, &stages)?,
+        Kind::Jsonl => marsad_ingest::jsonl::ingest(store, path, cfg, &stages)?,
     };
     Ok(summary)
 }

@@ -1,0 +1,238 @@
+//! Hash banks and the matches found against them.
+
+use std::collections::BTreeMap;
+
+use marsad_core::{SignalType, UtcTime};
+use marsad_store::{
+    BankEntry, BankInfo, BankState, EntryFilter, MatchedItem, NewBankEntry, Result, StoreError, StoredMatch,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use crate::backend;
+use crate::read::{sha, source_key, time};
+
+fn signal(s: &str) -> Result<SignalType> {
+    SignalType::parse(s).ok_or_else(|| StoreError::Backend(format!("store holds unknown signal type {s:?}")))
+}
+
+fn labels_json(labels: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(labels).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn labels_of(text: &str) -> BTreeMap<String, String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn bank_info(conn: &Connection, id: i64, name: String, created: i64) -> Result<BankInfo> {
+    let mut stmt = conn
+        .prepare_cached("SELECT signal_type, count(*) FROM bank_entries WHERE bank_id = ?1 GROUP BY signal_type")
+        .map_err(backend)?;
+    let mut entries = BTreeMap::new();
+    let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(backend)?;
+    for row in rows {
+        let (t, n) = row.map_err(backend)?;
+        entries.insert(signal(&t)?, n as u64);
+    }
+    Ok(BankInfo { id, name, created_at: time(created)?, entries })
+}
+
+pub(crate) fn create_bank(conn: &Connection, name: &str) -> Result<BankInfo> {
+    let now = UtcTime::now();
+    let added = conn
+        .execute(
+            "INSERT INTO banks (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            params![name, now.unix_micros()],
+        )
+        .map_err(backend)?;
+    if added == 0 {
+        return Err(StoreError::Conflict(format!("bank {name:?}")));
+    }
+    Ok(BankInfo { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now, entries: BTreeMap::new() })
+}
+
+pub(crate) fn banks(conn: &Connection) -> Result<Vec<BankInfo>> {
+    let mut stmt = conn.prepare("SELECT id, name, created_at FROM banks ORDER BY name").map_err(backend)?;
+    let rows: Vec<(i64, String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(backend)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(backend)?;
+    rows.into_iter().map(|(id, name, created)| bank_info(conn, id, name, created)).collect()
+}
+
+pub(crate) fn delete_bank(conn: &mut Connection, name: &str) -> Result<bool> {
+    let tx = conn.transaction().map_err(backend)?;
+    let id: Option<i64> =
+        tx.query_row("SELECT id FROM banks WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(backend)?;
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    // Explicitly, in this order, rather than by cascade: cascades fire per
+    // row, and a bank may hold millions of entries.
+    tx.execute("DELETE FROM matches WHERE entry_id IN (SELECT id FROM bank_entries WHERE bank_id = ?1)", [id])
+        .map_err(backend)?;
+    tx.execute("DELETE FROM bank_entries WHERE bank_id = ?1", [id]).map_err(backend)?;
+    tx.execute("DELETE FROM banks WHERE id = ?1", [id]).map_err(backend)?;
+    tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'bank_generation'", []).map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(true)
+}
+
+pub(crate) fn add_bank_entries(conn: &mut Connection, bank: &str, entries: &[NewBankEntry]) -> Result<u64> {
+    let tx = conn.transaction().map_err(backend)?;
+    let id: Option<i64> =
+        tx.query_row("SELECT id FROM banks WHERE name = ?1", [bank], |r| r.get(0)).optional().map_err(backend)?;
+    let Some(id) = id else {
+        return Err(StoreError::NotFound(format!("bank {bank:?}")));
+    };
+    let now = UtcTime::now().unix_micros();
+    let mut added = 0;
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO bank_entries (bank_id, signal_type, value, labels, added_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (bank_id, signal_type, value) DO NOTHING",
+            )
+            .map_err(backend)?;
+        for e in entries {
+            added += insert
+                .execute(params![id, e.signal_type.as_str(), e.value, labels_json(&e.labels), now])
+                .map_err(backend)? as u64;
+        }
+    }
+    tx.commit().map_err(backend)?;
+    Ok(added)
+}
+
+fn entry_row(r: &Row<'_>) -> rusqlite::Result<(i64, String, String, String, String, i64)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+}
+
+fn to_entry(row: (i64, String, String, String, String, i64)) -> Result<BankEntry> {
+    let (id, bank, t, value, labels, added) = row;
+    Ok(BankEntry { id, bank, signal_type: signal(&t)?, value, labels: labels_of(&labels), added_at: time(added)? })
+}
+
+pub(crate) fn bank_entries(
+    conn: &Connection,
+    filter: &EntryFilter,
+    visit: &mut dyn FnMut(BankEntry) -> Result<()>,
+) -> Result<()> {
+    let mut sql = "SELECT e.id, b.name, e.signal_type, e.value, e.labels, e.added_at
+                   FROM bank_entries e JOIN banks b ON b.id = e.bank_id WHERE e.id > ?"
+        .to_owned();
+    let mut args: Vec<rusqlite::types::Value> = vec![filter.after_id.into()];
+    if let Some(t) = filter.signal_type {
+        sql.push_str(" AND e.signal_type = ?");
+        args.push(t.as_str().to_owned().into());
+    }
+    if !filter.banks.is_empty() {
+        sql.push_str(&format!(" AND b.name IN ({})", vec!["?"; filter.banks.len()].join(",")));
+        args.extend(filter.banks.iter().map(|b| b.clone().into()));
+    }
+    if filter.ids.is_empty() {
+        sql.push_str(" ORDER BY e.id");
+        let mut stmt = conn.prepare(&sql).map_err(backend)?;
+        let mut rows = stmt.query(params_from_iter(args)).map_err(backend)?;
+        while let Some(r) = rows.next().map_err(backend)? {
+            visit(to_entry(entry_row(r).map_err(backend)?)?)?;
+        }
+        return Ok(());
+    }
+    // By id, in chunks (SQLite limits bound parameters).
+    let mut ids = filter.ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let q = format!("{sql} AND e.id IN ({}) ORDER BY e.id", vec!["?"; chunk.len()].join(","));
+        let mut stmt = conn.prepare(&q).map_err(backend)?;
+        let all: Vec<rusqlite::types::Value> = args.iter().cloned().chain(chunk.iter().map(|&i| i.into())).collect();
+        let mut rows = stmt.query(params_from_iter(all)).map_err(backend)?;
+        while let Some(r) = rows.next().map_err(backend)? {
+            visit(to_entry(entry_row(r).map_err(backend)?)?)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn bank_state(conn: &Connection) -> Result<BankState> {
+    let generation: i64 = conn
+        .query_row("SELECT value FROM meta WHERE key = 'bank_generation'", [], |r| r.get(0))
+        .map_err(backend)?;
+    // The AUTOINCREMENT counter: the largest id ever given, deleted or not.
+    let max_entry_id: i64 = conn
+        .query_row("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bank_entries'), 0)", [], |r| r.get(0))
+        .map_err(backend)?;
+    let entries: i64 = conn.query_row("SELECT count(*) FROM bank_entries", [], |r| r.get(0)).map_err(backend)?;
+    Ok(BankState { generation, max_entry_id, entries: entries as u64 })
+}
+
+pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.media_sha256, p.id, s.platform, s.platform_id, p.platform_post_id, p.posted_at,
+                    e.id, b.name, e.signal_type, e.value, e.labels, e.added_at,
+                    m.signal_type, m.distance, m.detail, m.matched_at
+             FROM matches m
+             JOIN bank_entries e ON e.id = m.entry_id
+             JOIN banks b ON b.id = e.bank_id
+             LEFT JOIN posts p ON p.id = m.post_id
+             LEFT JOIN sources s ON s.id = p.source_id
+             ORDER BY m.id",
+        )
+        .map_err(backend)?;
+    let mut posts_of = conn
+        .prepare(
+            "SELECT DISTINCT s.platform, s.platform_id, p.platform_post_id, p.posted_at
+             FROM post_media pm JOIN posts p ON p.id = pm.post_id JOIN sources s ON s.id = p.source_id
+             WHERE pm.media_sha256 = ?1 ORDER BY p.posted_at, s.platform, s.platform_id, p.platform_post_id",
+        )
+        .map_err(backend)?;
+    let mut out = Vec::new();
+    let mut rows = stmt.query([]).map_err(backend)?;
+    while let Some(r) = rows.next().map_err(backend)? {
+        let media: Option<Vec<u8>> = r.get(0).map_err(backend)?;
+        let item = match media {
+            Some(bytes) => {
+                let sha256 = sha(&bytes)?;
+                let posts = posts_of
+                    .query_map([bytes.as_slice()], |p| {
+                        Ok((p.get::<_, String>(0)?, p.get::<_, String>(1)?, p.get::<_, String>(2)?, p.get::<_, i64>(3)?))
+                    })
+                    .map_err(backend)?
+                    .map(|row| {
+                        let (platform, pid, post, at) = row.map_err(backend)?;
+                        Ok((source_key(&platform, pid)?, post, time(at)?))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                MatchedItem::Media { sha256, posts }
+            }
+            None => {
+                let platform: String = r.get(2).map_err(backend)?;
+                MatchedItem::Post {
+                    source: source_key(&platform, r.get(3).map_err(backend)?)?,
+                    post_id: r.get(4).map_err(backend)?,
+                    posted_at: time(r.get(5).map_err(backend)?)?,
+                }
+            }
+        };
+        let entry = to_entry((
+            r.get(6).map_err(backend)?,
+            r.get(7).map_err(backend)?,
+            r.get(8).map_err(backend)?,
+            r.get(9).map_err(backend)?,
+            r.get(10).map_err(backend)?,
+            r.get(11).map_err(backend)?,
+        ))?;
+        let t: String = r.get(12).map_err(backend)?;
+        out.push(StoredMatch {
+            item,
+            entry,
+            signal_type: signal(&t)?,
+            distance: r.get(13).map_err(backend)?,
+            detail: r.get(14).map_err(backend)?,
+            matched_at: time(r.get(15).map_err(backend)?)?,
+        });
+    }
+    Ok(out)
+}
