@@ -176,8 +176,10 @@ pub trait Fingerprinter: Sync {
 /// (hash banks). Called once per item fingerprinted (media) and per post
 /// with text fingerprints.
 pub trait Matcher: Sync {
-    /// The bank entries these fingerprints of one item match.
-    fn matches(&self, fingerprints: &[NewFingerprint]) -> Vec<marsad_store::NewMatch>;
+    /// The bank entries these fingerprints of one item match. `text` is
+    /// the post's text when the fingerprints are a post's (text matches are
+    /// confirmed on it).
+    fn matches(&self, fingerprints: &[NewFingerprint], text: Option<&str>) -> Vec<marsad_store::NewMatch>;
 }
 
 /// A [`Matcher`] with no banks.
@@ -185,7 +187,7 @@ pub trait Matcher: Sync {
 pub struct NoMatcher;
 
 impl Matcher for NoMatcher {
-    fn matches(&self, _: &[NewFingerprint]) -> Vec<marsad_store::NewMatch> {
+    fn matches(&self, _: &[NewFingerprint], _: Option<&str>) -> Vec<marsad_store::NewMatch> {
         Vec::new()
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use marsad_core::{MediaKind, Sha256, SourceKey, UtcTime};
+use marsad_core::{MediaKind, Sha256, SignalType, SourceKey, UtcTime};
 use marsad_store::{
     MediaContent, MediaRef, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource, PostBatch, RunId,
     RunSummary, Store,
@@ -254,7 +254,7 @@ impl<'a> Pipeline<'a> {
             .par_iter()
             .map(|p| {
                 let f = fp.text(&p.text);
-                let m = if f.is_empty() { Vec::new() } else { matcher.matches(&f) };
+                let m = if f.is_empty() { Vec::new() } else { matcher.matches(&f, Some(&p.text)) };
                 (f, m)
             })
             .collect();
@@ -274,11 +274,11 @@ impl<'a> Pipeline<'a> {
             }
         }
         let todo: Vec<(Sha256, MediaKind, PathBuf)> = todo.into_iter().map(|(s, (k, p))| (s, k, p)).collect();
-        let mut printed: HashMap<Sha256, Result<(Vec<NewFingerprint>, Vec<NewMatch>), String>> = todo
+        let mut printed: HashMap<Sha256, Result<Printed, String>> = todo
             .par_iter()
             .map(|(sha, kind, path)| {
                 let result = fingerprint_one(fp, *kind, path).map(|f| {
-                    let m = matcher.matches(&f);
+                    let m = matcher.matches(&f, None);
                     (f, m)
                 });
                 (*sha, result)
@@ -330,6 +330,24 @@ impl<'a> Pipeline<'a> {
                             }
                             None => (Vec::new(), Vec::new()),
                         };
+                        // Exact digests are matched for every item read
+                        // (banks of MD5 and SHA-256 hold documents too).
+                        let mut matches = matches;
+                        matches.extend(self.matcher.matches(
+                            &[
+                                NewFingerprint {
+                                    signal_type: SignalType::Md5,
+                                    value: r.md5.to_hex(),
+                                    quality: None,
+                                },
+                                NewFingerprint {
+                                    signal_type: SignalType::Sha256,
+                                    value: r.sha256.to_hex(),
+                                    quality: None,
+                                },
+                            ],
+                            None,
+                        ));
                         MediaContent::Present(NewMedia {
                             sha256: r.sha256,
                             md5: r.md5,
@@ -383,6 +401,9 @@ impl<'a> Pipeline<'a> {
         Ok(())
     }
 }
+
+/// An item's fingerprints and the bank matches they found.
+type Printed = (Vec<NewFingerprint>, Vec<NewMatch>);
 
 /// A media file read for its digests.
 struct FileRead {

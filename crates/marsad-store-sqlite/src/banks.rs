@@ -25,10 +25,13 @@ fn labels_of(text: &str) -> BTreeMap<String, String> {
 
 fn bank_info(conn: &Connection, id: i64, name: String, created: i64) -> Result<BankInfo> {
     let mut stmt = conn
-        .prepare_cached("SELECT signal_type, count(*) FROM bank_entries WHERE bank_id = ?1 GROUP BY signal_type")
+        .prepare_cached(
+            "SELECT signal_type, count(*) FROM bank_entries WHERE bank_id = ?1 GROUP BY signal_type",
+        )
         .map_err(backend)?;
     let mut entries = BTreeMap::new();
-    let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(backend)?;
+    let rows =
+        stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(backend)?;
     for row in rows {
         let (t, n) = row.map_err(backend)?;
         entries.insert(signal(&t)?, n as u64);
@@ -47,7 +50,12 @@ pub(crate) fn create_bank(conn: &Connection, name: &str) -> Result<BankInfo> {
     if added == 0 {
         return Err(StoreError::Conflict(format!("bank {name:?}")));
     }
-    Ok(BankInfo { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now, entries: BTreeMap::new() })
+    Ok(BankInfo {
+        id: conn.last_insert_rowid(),
+        name: name.to_owned(),
+        created_at: now,
+        entries: BTreeMap::new(),
+    })
 }
 
 pub(crate) fn banks(conn: &Connection) -> Result<Vec<BankInfo>> {
@@ -62,15 +70,20 @@ pub(crate) fn banks(conn: &Connection) -> Result<Vec<BankInfo>> {
 
 pub(crate) fn delete_bank(conn: &mut Connection, name: &str) -> Result<bool> {
     let tx = conn.transaction().map_err(backend)?;
-    let id: Option<i64> =
-        tx.query_row("SELECT id FROM banks WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(backend)?;
+    let id: Option<i64> = tx
+        .query_row("SELECT id FROM banks WHERE name = ?1", [name], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
     let Some(id) = id else {
         return Ok(false);
     };
     // Explicitly, in this order, rather than by cascade: cascades fire per
     // row, and a bank may hold millions of entries.
-    tx.execute("DELETE FROM matches WHERE entry_id IN (SELECT id FROM bank_entries WHERE bank_id = ?1)", [id])
-        .map_err(backend)?;
+    tx.execute(
+        "DELETE FROM matches WHERE entry_id IN (SELECT id FROM bank_entries WHERE bank_id = ?1)",
+        [id],
+    )
+    .map_err(backend)?;
     tx.execute("DELETE FROM bank_entries WHERE bank_id = ?1", [id]).map_err(backend)?;
     tx.execute("DELETE FROM banks WHERE id = ?1", [id]).map_err(backend)?;
     tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'bank_generation'", []).map_err(backend)?;
@@ -80,8 +93,10 @@ pub(crate) fn delete_bank(conn: &mut Connection, name: &str) -> Result<bool> {
 
 pub(crate) fn add_bank_entries(conn: &mut Connection, bank: &str, entries: &[NewBankEntry]) -> Result<u64> {
     let tx = conn.transaction().map_err(backend)?;
-    let id: Option<i64> =
-        tx.query_row("SELECT id FROM banks WHERE name = ?1", [bank], |r| r.get(0)).optional().map_err(backend)?;
+    let id: Option<i64> = tx
+        .query_row("SELECT id FROM banks WHERE name = ?1", [bank], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
     let Some(id) = id else {
         return Err(StoreError::NotFound(format!("bank {bank:?}")));
     };
@@ -110,7 +125,14 @@ fn entry_row(r: &Row<'_>) -> rusqlite::Result<(i64, String, String, String, Stri
 
 fn to_entry(row: (i64, String, String, String, String, i64)) -> Result<BankEntry> {
     let (id, bank, t, value, labels, added) = row;
-    Ok(BankEntry { id, bank, signal_type: signal(&t)?, value, labels: labels_of(&labels), added_at: time(added)? })
+    Ok(BankEntry {
+        id,
+        bank,
+        signal_type: signal(&t)?,
+        value,
+        labels: labels_of(&labels),
+        added_at: time(added)?,
+    })
 }
 
 pub(crate) fn bank_entries(
@@ -146,7 +168,8 @@ pub(crate) fn bank_entries(
     for chunk in ids.chunks(500) {
         let q = format!("{sql} AND e.id IN ({}) ORDER BY e.id", vec!["?"; chunk.len()].join(","));
         let mut stmt = conn.prepare(&q).map_err(backend)?;
-        let all: Vec<rusqlite::types::Value> = args.iter().cloned().chain(chunk.iter().map(|&i| i.into())).collect();
+        let all: Vec<rusqlite::types::Value> =
+            args.iter().cloned().chain(chunk.iter().map(|&i| i.into())).collect();
         let mut rows = stmt.query(params_from_iter(all)).map_err(backend)?;
         while let Some(r) = rows.next().map_err(backend)? {
             visit(to_entry(entry_row(r).map_err(backend)?)?)?;
@@ -161,9 +184,14 @@ pub(crate) fn bank_state(conn: &Connection) -> Result<BankState> {
         .map_err(backend)?;
     // The AUTOINCREMENT counter: the largest id ever given, deleted or not.
     let max_entry_id: i64 = conn
-        .query_row("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bank_entries'), 0)", [], |r| r.get(0))
+        .query_row(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bank_entries'), 0)",
+            [],
+            |r| r.get(0),
+        )
         .map_err(backend)?;
-    let entries: i64 = conn.query_row("SELECT count(*) FROM bank_entries", [], |r| r.get(0)).map_err(backend)?;
+    let entries: i64 =
+        conn.query_row("SELECT count(*) FROM bank_entries", [], |r| r.get(0)).map_err(backend)?;
     Ok(BankState { generation, max_entry_id, entries: entries as u64 })
 }
 
@@ -197,7 +225,12 @@ pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
                 let sha256 = sha(&bytes)?;
                 let posts = posts_of
                     .query_map([bytes.as_slice()], |p| {
-                        Ok((p.get::<_, String>(0)?, p.get::<_, String>(1)?, p.get::<_, String>(2)?, p.get::<_, i64>(3)?))
+                        Ok((
+                            p.get::<_, String>(0)?,
+                            p.get::<_, String>(1)?,
+                            p.get::<_, String>(2)?,
+                            p.get::<_, i64>(3)?,
+                        ))
                     })
                     .map_err(backend)?
                     .map(|row| {

@@ -140,7 +140,8 @@ pub(crate) fn write_batch(
                         let (added, fps) = insert_media(&tx, media)?;
                         out.media_added += added;
                         out.fingerprints_added += fps;
-                        out.matches_added += insert_matches(&tx, Some(media.sha256.0.as_slice()), None, &media.matches)?;
+                        out.matches_added +=
+                            insert_matches(&tx, Some(media.sha256.0.as_slice()), None, &media.matches)?;
                         (Some(media.sha256.0.as_slice()), None)
                     }
                     MediaContent::Missing(why) => (None, Some(why.as_str())),

@@ -107,7 +107,11 @@ pub trait Store: Send {
     fn add_bank_entries(&mut self, bank: &str, entries: &[NewBankEntry]) -> Result<u64>;
 
     /// Calls `visit` with every entry the filter selects, by increasing id.
-    fn bank_entries(&self, filter: &EntryFilter, visit: &mut dyn FnMut(BankEntry) -> Result<()>) -> Result<()>;
+    fn bank_entries(
+        &self,
+        filter: &EntryFilter,
+        visit: &mut dyn FnMut(BankEntry) -> Result<()>,
+    ) -> Result<()>;
 
     /// The banks' state, to tell whether a cached index is current.
     fn bank_state(&self) -> Result<BankState>;

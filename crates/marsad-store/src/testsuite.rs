@@ -5,8 +5,8 @@
 use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
 
 use crate::{
-    BatchOutcome, EntryFilter, MatchedItem, MediaContent, MediaRef, NewBankEntry, NewFingerprint, NewMatch, NewMedia,
-    NewPost, NewRun, NewSource, PostBatch, RunSummary, Stats, Store, StoreError,
+    BatchOutcome, EntryFilter, MatchedItem, MediaContent, MediaRef, NewBankEntry, NewFingerprint, NewMatch,
+    NewMedia, NewPost, NewRun, NewSource, PostBatch, RunSummary, Stats, Store, StoreError,
 };
 
 /// A named test case.
@@ -123,7 +123,13 @@ fn batch_round_trips(store: &mut dyn Store) {
     let outcome = store.write_batch(run, &batch).expect("write");
     assert_eq!(
         outcome,
-        BatchOutcome { posts_added: 4, posts_existing: 0, media_added: 2, fingerprints_added: 2, matches_added: 0 }
+        BatchOutcome {
+            posts_added: 4,
+            posts_existing: 0,
+            media_added: 2,
+            fingerprints_added: 2,
+            matches_added: 0
+        }
     );
     assert_eq!(store.stats().expect("stats"), Stats { sources: 2, posts: 4, media: 2, fingerprints: 2 });
 
@@ -174,7 +180,13 @@ fn writing_twice_adds_nothing(store: &mut dyn Store) {
     let again = store.write_batch(run, &batch).expect("write again");
     assert_eq!(
         again,
-        BatchOutcome { posts_added: 0, posts_existing: 4, media_added: 0, fingerprints_added: 0, matches_added: 0 }
+        BatchOutcome {
+            posts_added: 0,
+            posts_existing: 4,
+            media_added: 0,
+            fingerprints_added: 0,
+            matches_added: 0
+        }
     );
     assert_eq!(store.stats().expect("stats"), before);
 }
@@ -314,7 +326,8 @@ fn banks_hold_entries_once(store: &mut dyn Store) {
     let banks = store.banks().expect("banks");
     assert_eq!(banks.len(), 1);
     assert_eq!(banks[0].entries.get(&SignalType::Pdq), Some(&2));
-    let pdq = all_entries(store, &EntryFilter { signal_type: Some(SignalType::Pdq), ..EntryFilter::default() });
+    let pdq =
+        all_entries(store, &EntryFilter { signal_type: Some(SignalType::Pdq), ..EntryFilter::default() });
     assert_eq!(pdq.len(), 2);
     assert_eq!(pdq[0].labels.get("label").map(String::as_str), Some("Example Media"));
     assert!(pdq[0].id < pdq[1].id);
@@ -324,14 +337,17 @@ fn banks_hold_entries_once(store: &mut dyn Store) {
     assert_eq!(by_id, vec![pdq[1].clone()]);
     store.create_bank("other").expect("create other");
     store.add_bank_entries("other", &entries[..1]).expect("same value in another bank");
-    let only_other = all_entries(store, &EntryFilter { banks: vec!["other".to_owned()], ..EntryFilter::default() });
+    let only_other =
+        all_entries(store, &EntryFilter { banks: vec!["other".to_owned()], ..EntryFilter::default() });
     assert_eq!(only_other.len(), 1);
     assert_eq!(only_other[0].bank, "other");
 }
 
 fn matches_are_stored_and_listed(store: &mut dyn Store) {
     store.create_bank("known").expect("create");
-    store.add_bank_entries("known", &[entry(SignalType::Pdq, &"01".repeat(32), Some("Outlet"))]).expect("add");
+    store
+        .add_bank_entries("known", &[entry(SignalType::Pdq, &"01".repeat(32), Some("Outlet"))])
+        .expect("add");
     let id = all_entries(store, &EntryFilter::default())[0].id;
     let run = run(store);
     let mut batch = sample_batch();
@@ -365,7 +381,12 @@ fn deleting_a_bank_removes_its_entries_and_matches(store: &mut dyn Store) {
     let run = run(store);
     let mut batch = sample_batch();
     if let MediaContent::Present(media) = &mut batch.posts[0].media[0].content {
-        media.matches.push(NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 0.0, detail: None });
+        media.matches.push(NewMatch {
+            entry_id: id,
+            signal_type: SignalType::Pdq,
+            distance: 0.0,
+            detail: None,
+        });
     }
     store.write_batch(run, &batch).expect("write");
     let before = store.bank_state().expect("state");

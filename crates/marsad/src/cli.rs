@@ -40,6 +40,13 @@ pub enum Command {
     /// Text tools: the Arabic-aware normalizer.
     #[command(subcommand)]
     Text(TextCommand),
+    /// Hash banks: named collections of known signals.
+    #[command(subcommand)]
+    Bank(BankCommand),
+    /// Match files (or a file of hashes) against the banks: one JSON line each.
+    Match(MatchArgs),
+    /// Matches against the banks found at ingest.
+    Matches,
     /// Generate a synthetic corpus, ingest it and summarise it.
     Demo(DemoArgs),
 }
@@ -173,4 +180,123 @@ pub struct DemoArgs {
     /// Seed of the generator (same seed, same corpus).
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+}
+
+/// A signal type on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignalArg {
+    Pdq,
+    Vpdq,
+    Md5,
+    Sha256,
+    Audio,
+    Text,
+}
+
+impl SignalArg {
+    pub fn signal(self) -> marsad_core::SignalType {
+        use marsad_core::SignalType as S;
+        match self {
+            SignalArg::Pdq => S::Pdq,
+            SignalArg::Vpdq => S::Vpdq,
+            SignalArg::Md5 => S::Md5,
+            SignalArg::Sha256 => S::Sha256,
+            SignalArg::Audio => S::Audio,
+            SignalArg::Text => S::Text,
+        }
+    }
+}
+
+/// A bank file format on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BankFormat {
+    /// `VALUE[,LABEL]` per line.
+    Csv,
+    /// `{"type", "value", "labels"}` per line.
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BankCommand {
+    /// Create an empty bank.
+    Create {
+        /// Its name.
+        name: String,
+    },
+    /// List the banks with their entry counts.
+    List,
+    /// Delete a bank, its entries and the matches found against it.
+    Delete {
+        /// Its name.
+        name: String,
+    },
+    /// Import signals from a file: `VALUE` or `VALUE,LABEL` per line (CSV),
+    /// or `{"type", "value", "labels"}` per line (JSON lines).
+    Import {
+        /// The bank.
+        name: String,
+        /// The file ('-' for standard input).
+        file: PathBuf,
+        /// Signal type of the values (required for CSV).
+        #[arg(long = "type", value_enum)]
+        signal_type: Option<SignalArg>,
+        /// File format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: BankFormat,
+        /// Create the bank if it does not exist.
+        #[arg(long)]
+        create: bool,
+    },
+    /// Write a bank's entries to standard output, in the format import reads.
+    Export {
+        /// The bank.
+        name: String,
+        /// File format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: BankFormat,
+        /// Only entries of this type (CSV needs one type).
+        #[arg(long = "type", value_enum)]
+        signal_type: Option<SignalArg>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// Only matches in these banks (all banks by default).
+    #[arg(long = "bank", value_name = "NAME")]
+    pub banks: Vec<String>,
+    /// PDQ: largest Hamming distance that matches (inclusive).
+    #[arg(long, default_value_t = 31, value_parser = clap::value_parser!(u32).range(0..=256))]
+    pub threshold: u32,
+    /// PDQ: also match the image's rotations and mirror images.
+    #[arg(long)]
+    pub dihedral: bool,
+    /// Text: least Jaccard similarity that matches.
+    #[arg(long, default_value_t = 0.8, value_name = "J")]
+    pub text_threshold: f64,
+    /// vPDQ: least share (%) of the query's frames that must match.
+    #[arg(long, default_value_t = 80.0, value_name = "PERCENT")]
+    pub vpdq_query_threshold: f64,
+    /// vPDQ: least share (%) of the bank video's frames that must match.
+    #[arg(long, default_value_t = 0.0, value_name = "PERCENT")]
+    pub vpdq_compared_threshold: f64,
+    /// Audio: largest bit error rate at the best alignment.
+    #[arg(long, default_value_t = 0.2, value_name = "RATE")]
+    pub audio_max_ber: f64,
+    /// vPDQ: seconds between hashed frames of query videos.
+    #[arg(long, default_value_t = 1.0, value_name = "S")]
+    pub seconds_per_hash: f64,
+    /// Read query values, one per line, from this file instead of hashing
+    /// files ('-' for standard input).
+    #[arg(long, value_name = "FILE", requires = "query_type", conflicts_with = "files")]
+    pub hashes: Option<PathBuf>,
+    /// Signal type of the values in --hashes.
+    #[arg(long = "type", value_enum)]
+    pub query_type: Option<SignalArg>,
+    /// Files to fingerprint and match.
+    #[arg(value_name = "FILE", required_unless_present = "hashes")]
+    pub files: Vec<PathBuf>,
+    /// Files matched at once (default: one per core).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
 }

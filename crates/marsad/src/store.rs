@@ -29,3 +29,12 @@ pub fn media_dir(db: &str) -> PathBuf {
         path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "marsad".to_owned());
     path.with_file_name(format!("{stem}.media"))
 }
+
+/// Where the cached PDQ bank index of a store lives: beside a SQLite file
+/// (`marsad.db` → `marsad.db.pdq-index`).
+pub fn bank_index_path(db: &str) -> Option<PathBuf> {
+    if db.contains("://") {
+        return None;
+    }
+    Some(PathBuf::from(format!("{db}.pdq-index")))
+}

@@ -109,7 +109,8 @@ fn each_item_is_fingerprinted_once_across_posts_batches_and_runs() {
     let fp = Counting::default();
     // Batches of two posts: the same image recurs within and across batches.
     let cfg = IngestConfig { batch_size: 2, ..IngestConfig::default() };
-    let s = marsad_ingest::telegram::ingest(&mut store, &first, &cfg, &marsad_ingest::Stages::new(&fp)).unwrap();
+    let s =
+        marsad_ingest::telegram::ingest(&mut store, &first, &cfg, &marsad_ingest::Stages::new(&fp)).unwrap();
     assert_eq!(s.posts_added, 6);
     assert_eq!(s.fingerprint_errors, 0);
     {
@@ -141,8 +142,13 @@ fn a_failed_fingerprint_keeps_the_item_and_is_reported() {
     let path = export(dir.path(), 3, &[("bad.png", b"bad image bytes"), ("ok.png", b"\x89PNG fine")], 1);
     let mut store = SqliteStore::open(&dir.path().join("m.db")).unwrap();
     let fp = Counting::default();
-    let s = marsad_ingest::telegram::ingest(&mut store, &path, &IngestConfig::default(), &marsad_ingest::Stages::new(&fp))
-        .unwrap();
+    let s = marsad_ingest::telegram::ingest(
+        &mut store,
+        &path,
+        &IngestConfig::default(),
+        &marsad_ingest::Stages::new(&fp),
+    )
+    .unwrap();
     assert_eq!((s.posts_added, s.media_added, s.fingerprint_errors), (2, 2, 1));
     assert_eq!(s.fingerprint_failures.len(), 1);
     let f = &s.fingerprint_failures[0];
@@ -151,6 +157,12 @@ fn a_failed_fingerprint_keeps_the_item_and_is_reported() {
     // The item is kept with its digests; a later run tries it again.
     let stats = store.stats().unwrap();
     assert_eq!(stats.media, 2);
-    marsad_ingest::telegram::ingest(&mut store, &path, &IngestConfig::default(), &marsad_ingest::Stages::new(&fp)).unwrap();
+    marsad_ingest::telegram::ingest(
+        &mut store,
+        &path,
+        &IngestConfig::default(),
+        &marsad_ingest::Stages::new(&fp),
+    )
+    .unwrap();
     assert_eq!(fp.calls.lock().unwrap().get(b"bad image bytes".as_slice()), Some(&2));
 }

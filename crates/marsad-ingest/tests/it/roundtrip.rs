@@ -65,7 +65,8 @@ impl Msg {
 fn ingest(dir: &std::path::Path, name: &str, export: &std::path::Path, batch_size: usize) -> SqliteStore {
     let mut store = SqliteStore::open(&dir.join(name)).expect("open");
     let cfg = IngestConfig { batch_size, ..IngestConfig::default() };
-    marsad_ingest::telegram::ingest(&mut store, export, &cfg, &marsad_ingest::Stages::new(&ExactOnly)).expect("ingest");
+    marsad_ingest::telegram::ingest(&mut store, export, &cfg, &marsad_ingest::Stages::new(&ExactOnly))
+        .expect("ingest");
     store
 }
 

@@ -23,8 +23,15 @@ pub fn run(args: DemoArgs, json: bool) -> Result<ExitCode> {
     let fingerprinter = marsad_media::MediaFingerprinter::default();
     let mut runs = Vec::new();
     for export in &corpus.exports {
-        let s = ingest_one(&mut store, Kind::Telegram, export, &ingest_cfg, &fingerprinter, &marsad_ingest::NoMatcher)
-            .with_context(|| format!("ingesting {}", export.display()))?;
+        let s = ingest_one(
+            &mut store,
+            Kind::Telegram,
+            export,
+            &ingest_cfg,
+            &fingerprinter,
+            &marsad_ingest::NoMatcher,
+        )
+        .with_context(|| format!("ingesting {}", export.display()))?;
         runs.push((export.clone(), s));
     }
     let stats = store.stats()?;

@@ -16,7 +16,10 @@ pub fn run(db: &str, json: bool, cmd: IngestCommand) -> Result<ExitCode> {
     };
     let mut store = crate::store::open(db)?;
     let fingerprinter = fingerprinter(opts);
-    let summary = ingest_one(&mut store, kind, path, &config(db, opts), fingerprinter.as_ref(), &NoMatcher)?;
+    // Every new fingerprint is matched against every bank.
+    let banks = crate::commands::matching::load_banks(db, &store, marsad_match::MatchConfig::default())?;
+    let matcher: &dyn Matcher = if banks.is_empty() { &NoMatcher } else { &banks };
+    let summary = ingest_one(&mut store, kind, path, &config(db, opts), fingerprinter.as_ref(), matcher)?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -79,6 +82,9 @@ pub fn print_summary(path: &Path, s: &IngestSummary) {
     println!("  service   {:>9} messages skipped", s.service_skipped);
     println!("  media     {:>9} added, {} missing", s.media_added, s.media_missing);
     println!("  prints    {:>9} added, {} failed", s.fingerprints_added, s.fingerprint_errors);
+    if s.matches_added > 0 {
+        println!("  matches   {:>9} against the banks (marsad matches lists them)", s.matches_added);
+    }
     println!("  errors    {:>9} records skipped", s.errors_total);
     const SHOWN: usize = 10;
     for e in s.errors.iter().take(SHOWN) {

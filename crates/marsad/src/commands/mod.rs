@@ -1,9 +1,11 @@
 //! One module per command; each turns parsed flags into library calls and
 //! prints the result (text, or JSON with `--json`).
 
+mod bank;
 mod demo;
 mod hash;
 mod ingest;
+mod matching;
 mod media;
 mod stats;
 mod text;
@@ -32,6 +34,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stats => stats::run(&cli.db, cli.json),
         Command::Hash(cmd) => hash::run(cli.json, cmd),
         Command::Text(cmd) => text::run(cmd),
+        Command::Bank(cmd) => bank::run(&cli.db, cli.json, cmd),
+        Command::Match(args) => matching::run(&cli.db, args),
+        Command::Matches => matching::list(&cli.db, cli.json),
         Command::Demo(args) => demo::run(args, cli.json),
     }
 }

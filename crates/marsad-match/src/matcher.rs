@@ -1,0 +1,326 @@
+//! [`BankMatcher`]: every bank of a store, indexed in memory by signal
+//! type, answering "which known entries does this look like?".
+//!
+//! The PDQ index, the one that must scale to tens of millions of hashes, is
+//! cached in a file beside the store ([`crate::cache`]) and brought up to
+//! date from the entries added since; the others are built on load.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use marsad_core::SignalType;
+use marsad_hash::pdq::PdqHash;
+use marsad_hash::text::{MinHasher, jaccard, shingles};
+use marsad_index::audio::{AudioConfig, AudioIndex};
+use marsad_index::pdq::{Hit, PdqIndex};
+use marsad_index::text::{LshConfig, TextLsh};
+use marsad_index::vpdq::{VpdqConfig, VpdqIndex};
+use marsad_store::{EntryFilter, NewFingerprint, NewMatch, Store, StoreError};
+
+use crate::cache;
+use crate::values::parse_audio;
+
+/// Thresholds of every matcher.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MatchConfig {
+    /// PDQ: largest Hamming distance (inclusive).
+    pub pdq_threshold: u32,
+    /// PDQ: also match the query's seven other dihedral transforms
+    /// (rotations and mirror images).
+    pub dihedral: bool,
+    /// Text: least Jaccard similarity of the shingle sets (inclusive).
+    pub text_jaccard: f64,
+    /// vPDQ thresholds.
+    pub vpdq: VpdqConfig,
+    /// Audio thresholds.
+    pub audio: AudioConfig,
+}
+
+impl Default for MatchConfig {
+    /// PDQ ≤ 31, Jaccard ≥ 0.8, vPDQ 80 % / 0 %, audio bit error rate ≤ 0.2.
+    fn default() -> Self {
+        MatchConfig {
+            pdq_threshold: marsad_index::pdq::DEFAULT_THRESHOLD,
+            dihedral: false,
+            text_jaccard: 0.8,
+            vpdq: VpdqConfig::default(),
+            audio: AudioConfig::default(),
+        }
+    }
+}
+
+/// A bank entry that matched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    /// The entry.
+    pub entry_id: i64,
+    /// The signal that matched.
+    pub signal_type: SignalType,
+    /// The distance (see [`marsad_store::NewMatch::distance`]).
+    pub distance: f64,
+    /// Details (percentages, offsets, similarity), if any.
+    pub detail: Option<serde_json::Value>,
+}
+
+impl Found {
+    fn into_new_match(self) -> NewMatch {
+        NewMatch {
+            entry_id: self.entry_id,
+            signal_type: self.signal_type,
+            distance: self.distance,
+            detail: self.detail.map(|d| d.to_string()),
+        }
+    }
+}
+
+/// Why banks could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored entry is not a valid value of its type (the store was
+    /// changed behind marsad's back).
+    #[error("bank entry {id} ({signal_type}) is invalid: {message}")]
+    BadEntry {
+        /// The entry.
+        id: i64,
+        /// Its type.
+        signal_type: SignalType,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The banks of a store, indexed.
+#[derive(Debug, Default)]
+pub struct BankMatcher {
+    cfg: MatchConfig,
+    pdq: PdqIndex,
+    pdq_entries: Vec<i64>,
+    md5: HashMap<String, Vec<i64>>,
+    sha256: HashMap<String, Vec<i64>>,
+    vpdq: VpdqIndex,
+    vpdq_entries: Vec<i64>,
+    audio: AudioIndex,
+    audio_entries: Vec<i64>,
+    text: Option<TextLsh>,
+    /// Per indexed text: entry id and shingle set (for exact Jaccard).
+    text_entries: Vec<(i64, Vec<u64>)>,
+    minhash: MinHasher,
+}
+
+impl BankMatcher {
+    /// Loads every bank of `store`. The PDQ index is read from `cache` when
+    /// it is current, extended when entries were only added, and rebuilt
+    /// (and saved there) otherwise; without a cache it is built in memory.
+    pub fn load(store: &dyn Store, cfg: MatchConfig, cache: Option<&Path>) -> Result<Self, MatchError> {
+        let mut m = BankMatcher { cfg, minhash: MinHasher::default(), ..BankMatcher::default() };
+        m.vpdq = VpdqIndex::new(cfg.vpdq.quality_threshold);
+        let (pdq, ids) = cache::load_pdq(store, cache)?;
+        m.pdq = pdq;
+        m.pdq_entries = ids;
+        let mut text = TextLsh::new(LshConfig::default());
+        let mut bad: Option<MatchError> = None;
+        let everything = EntryFilter::default();
+        store.bank_entries(&everything, &mut |e| {
+            let fail =
+                |message: String| MatchError::BadEntry { id: e.id, signal_type: e.signal_type, message };
+            match e.signal_type {
+                SignalType::Pdq => {}
+                SignalType::Md5 => m.md5.entry(e.value).or_default().push(e.id),
+                SignalType::Sha256 => m.sha256.entry(e.value).or_default().push(e.id),
+                SignalType::Vpdq => match marsad_hash::vpdq::parse_signal(&e.value) {
+                    Ok(features) => {
+                        let slot = m.vpdq_entries.len() as u32;
+                        // A video without usable frames can never match.
+                        if m.vpdq.insert(slot, &features).is_ok() {
+                            m.vpdq_entries.push(e.id);
+                        }
+                    }
+                    Err(err) => bad = bad.take().or(Some(fail(err.to_string()))),
+                },
+                SignalType::Audio => match parse_audio(&e.value) {
+                    Ok(items) => {
+                        m.audio.insert(m.audio_entries.len() as u32, &items);
+                        m.audio_entries.push(e.id);
+                    }
+                    Err(err) => bad = bad.take().or(Some(fail(err))),
+                },
+                SignalType::Text => {
+                    let sh = shingles(&e.value);
+                    let sig = m.minhash.sign_shingles(&sh);
+                    if text.insert(m.text_entries.len() as u32, &sig).is_ok() {
+                        m.text_entries.push((e.id, sh));
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(e) = bad {
+            return Err(e);
+        }
+        if !text.is_empty() {
+            m.text = Some(text);
+        }
+        tracing::info!(
+            pdq = m.pdq_entries.len(),
+            md5 = m.md5.len(),
+            sha256 = m.sha256.len(),
+            vpdq = m.vpdq_entries.len(),
+            audio = m.audio_entries.len(),
+            text = m.text_entries.len(),
+            "banks loaded"
+        );
+        Ok(m)
+    }
+
+    /// The thresholds in use.
+    pub fn config(&self) -> &MatchConfig {
+        &self.cfg
+    }
+
+    /// Whether there is nothing to match against.
+    pub fn is_empty(&self) -> bool {
+        self.pdq_entries.is_empty()
+            && self.md5.is_empty()
+            && self.sha256.is_empty()
+            && self.vpdq_entries.is_empty()
+            && self.audio_entries.is_empty()
+            && self.text_entries.is_empty()
+    }
+
+    /// Number of indexed entries per signal type.
+    pub fn counts(&self) -> [(SignalType, usize); 6] {
+        [
+            (SignalType::Pdq, self.pdq_entries.len()),
+            (SignalType::Md5, self.md5.values().map(Vec::len).sum()),
+            (SignalType::Sha256, self.sha256.values().map(Vec::len).sum()),
+            (SignalType::Vpdq, self.vpdq_entries.len()),
+            (SignalType::Audio, self.audio_entries.len()),
+            (SignalType::Text, self.text_entries.len()),
+        ]
+    }
+
+    fn pdq_found(&self, hits: &[Hit]) -> Vec<Found> {
+        hits.iter()
+            .map(|h| Found {
+                entry_id: self.pdq_entries[h.id as usize],
+                signal_type: SignalType::Pdq,
+                distance: f64::from(h.distance),
+                detail: None,
+            })
+            .collect()
+    }
+
+    /// PDQ matches of one hash (and its dihedral variants when configured).
+    pub fn match_pdq(&self, hash: &PdqHash, dihedral: Option<&[PdqHash; 8]>) -> Vec<Found> {
+        let mut hits = Vec::new();
+        match dihedral.filter(|_| self.cfg.dihedral) {
+            Some(all) => self.pdq.range_any(all, self.cfg.pdq_threshold, &mut hits),
+            None => self.pdq.range(hash, self.cfg.pdq_threshold, &mut hits),
+        }
+        self.pdq_found(&hits)
+    }
+
+    /// PDQ matches of many hashes at once (faster per hash).
+    pub fn match_pdq_batch(&self, hashes: &[PdqHash]) -> Vec<Vec<Found>> {
+        self.pdq.range_batch(hashes, self.cfg.pdq_threshold).iter().map(|h| self.pdq_found(h)).collect()
+    }
+
+    /// Matches of one item's fingerprints (and of the post text that
+    /// produced a text fingerprint, when given: text matches are confirmed
+    /// by the exact Jaccard similarity of the shingle sets).
+    pub fn match_fingerprints(&self, fingerprints: &[NewFingerprint], text: Option<&str>) -> Vec<Found> {
+        let mut out = Vec::new();
+        for f in fingerprints {
+            match f.signal_type {
+                SignalType::Pdq => {
+                    if let Ok(h) = PdqHash::from_hex(&f.value) {
+                        out.extend(self.match_pdq(&h, None));
+                    }
+                }
+                SignalType::Md5 | SignalType::Sha256 => {
+                    let map = if f.signal_type == SignalType::Md5 { &self.md5 } else { &self.sha256 };
+                    if let Some(ids) = map.get(&f.value.to_ascii_lowercase()) {
+                        out.extend(ids.iter().map(|&entry_id| Found {
+                            entry_id,
+                            signal_type: f.signal_type,
+                            distance: 0.0,
+                            detail: None,
+                        }));
+                    }
+                }
+                SignalType::Vpdq => {
+                    if self.vpdq_entries.is_empty() {
+                        continue;
+                    }
+                    let Ok(features) = marsad_hash::vpdq::parse_signal(&f.value) else { continue };
+                    out.extend(self.vpdq.query(&features, &self.cfg.vpdq).into_iter().map(|m| Found {
+                        entry_id: self.vpdq_entries[m.id as usize],
+                        signal_type: SignalType::Vpdq,
+                        distance: 100.0 - m.query_match_percent,
+                        detail: Some(serde_json::json!({
+                            "query_match_percent": m.query_match_percent,
+                            "compared_match_percent": m.compared_match_percent,
+                        })),
+                    }));
+                }
+                SignalType::Audio => {
+                    if self.audio_entries.is_empty() {
+                        continue;
+                    }
+                    let Ok(items) = parse_audio(&f.value) else { continue };
+                    out.extend(self.audio.query(&items, &self.cfg.audio).into_iter().map(|m| Found {
+                        entry_id: self.audio_entries[m.id as usize],
+                        signal_type: SignalType::Audio,
+                        distance: m.bit_error_rate,
+                        detail: Some(serde_json::json!({
+                            "similarity": m.similarity(),
+                            "offset_seconds": (m.offset_seconds() * 1000.0).round() / 1000.0,
+                            "overlap_seconds": (m.overlap as f64 * marsad_hash::audio::ITEM_SECONDS * 10.0).round() / 10.0,
+                        })),
+                    }));
+                }
+                SignalType::Text => {
+                    if let Some(t) = text {
+                        out.extend(self.match_text(t));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Text matches: LSH candidates whose estimate is within 0.2 of the
+    /// threshold (four standard errors), confirmed by exact Jaccard.
+    pub fn match_text(&self, text: &str) -> Vec<Found> {
+        let Some(lsh) = &self.text else { return Vec::new() };
+        let normalized = marsad_hash::text::normalize(text);
+        if normalized.is_empty() {
+            return Vec::new();
+        }
+        let sh = shingles(&normalized);
+        let sig = self.minhash.sign_shingles(&sh);
+        let Ok(candidates) = lsh.candidates(&sig, self.cfg.text_jaccard - 0.2) else { return Vec::new() };
+        candidates
+            .into_iter()
+            .filter_map(|c| {
+                let (entry_id, theirs) = &self.text_entries[c.id as usize];
+                let j = jaccard(&sh, theirs);
+                (j >= self.cfg.text_jaccard).then(|| Found {
+                    entry_id: *entry_id,
+                    signal_type: SignalType::Text,
+                    distance: 1.0 - j,
+                    detail: Some(serde_json::json!({ "jaccard": j, "estimate": c.estimate })),
+                })
+            })
+            .collect()
+    }
+}
+
+impl marsad_ingest::Matcher for BankMatcher {
+    fn matches(&self, fingerprints: &[NewFingerprint], text: Option<&str>) -> Vec<NewMatch> {
+        self.match_fingerprints(fingerprints, text).into_iter().map(Found::into_new_match).collect()
+    }
+}
