@@ -479,6 +479,12 @@ struct Scratch {
     candidates: Vec<u32>,
 }
 
+/// [`prefetch`] for the other matchers of this crate.
+#[inline(always)]
+pub(crate) fn prefetch_ref<T>(p: &T) {
+    prefetch(p)
+}
+
 /// Asks the CPU to start loading `p`'s cache line (a hint: no effect on
 /// results, never a fault).
 #[inline(always)]
