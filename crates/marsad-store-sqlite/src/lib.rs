@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod banks;
+mod observe;
 mod read;
 mod write;
 
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_fingerprint_indexes.sql"),
     include_str!("../migrations/0003_banks.sql"),
+    include_str!("../migrations/0004_releases.sql"),
 ];
 
 /// The schema version this build writes (the number of migrations).
@@ -187,5 +189,53 @@ impl marsad_store::Store for SqliteStore {
 
     fn matches(&self) -> Result<Vec<marsad_store::StoredMatch>> {
         banks::matches(&self.conn)
+    }
+
+    fn replace_outlets(&mut self, outlets: &[marsad_store::OutletRecord]) -> Result<()> {
+        observe::replace_outlets(&mut self.conn, outlets)
+    }
+
+    fn outlets(&self) -> Result<Vec<marsad_store::OutletRecord>> {
+        observe::outlets(&self.conn)
+    }
+
+    fn grouping_posts(&self, visit: &mut dyn FnMut(marsad_store::GroupPost) -> Result<()>) -> Result<()> {
+        observe::grouping_posts(&self.conn, visit)
+    }
+
+    fn post_texts(&self, posts: &[i64]) -> Result<Vec<(i64, String)>> {
+        observe::post_texts(&self.conn, posts)
+    }
+
+    fn apply_grouping(&mut self, update: &marsad_store::GroupingUpdate) -> Result<HashMap<i64, i64>> {
+        observe::apply_grouping(&mut self.conn, update)
+    }
+
+    fn release_members(
+        &self,
+        releases: Option<&[i64]>,
+        visit: &mut dyn FnMut(marsad_store::ReleaseMember) -> Result<()>,
+    ) -> Result<()> {
+        observe::release_members(&self.conn, releases, visit)
+    }
+
+    fn release_matches(&self, releases: Option<&[i64]>) -> Result<Vec<(i64, marsad_store::BankEntry)>> {
+        observe::release_matches(&self.conn, releases)
+    }
+
+    fn update_releases(&mut self, releases: &[marsad_store::ReleaseRecord]) -> Result<()> {
+        observe::update_releases(&mut self.conn, releases)
+    }
+
+    fn releases(&self, visit: &mut dyn FnMut(marsad_store::ReleaseRecord) -> Result<()>) -> Result<()> {
+        observe::releases(&self.conn, visit)
+    }
+
+    fn sightings(&self, visit: &mut dyn FnMut(marsad_store::SightingRecord) -> Result<()>) -> Result<()> {
+        observe::sightings(&self.conn, visit)
+    }
+
+    fn releases_generation(&self) -> Result<i64> {
+        observe::releases_generation(&self.conn)
     }
 }

@@ -118,4 +118,44 @@ pub trait Store: Send {
 
     /// Every stored match, oldest first.
     fn matches(&self) -> Result<Vec<StoredMatch>>;
+
+    /// Replaces the outlet registry.
+    fn replace_outlets(&mut self, outlets: &[OutletRecord]) -> Result<()>;
+
+    /// The outlet registry, in the order it was given.
+    fn outlets(&self) -> Result<Vec<OutletRecord>>;
+
+    /// Calls `visit` with every post as grouping reads it, by id.
+    fn grouping_posts(&self, visit: &mut dyn FnMut(GroupPost) -> Result<()>) -> Result<()>;
+
+    /// The texts of these posts (by store id).
+    fn post_texts(&self, posts: &[i64]) -> Result<Vec<(i64, String)>>;
+
+    /// Writes a grouping run's decisions in one transaction; returns the
+    /// real id given to each new (negative) release.
+    fn apply_grouping(&mut self, update: &GroupingUpdate) -> Result<std::collections::HashMap<i64, i64>>;
+
+    /// The posts of these releases (all releases when `None`), by release
+    /// then time.
+    fn release_members(
+        &self,
+        releases: Option<&[i64]>,
+        visit: &mut dyn FnMut(ReleaseMember) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Bank entries matched by the posts and media of these releases:
+    /// `(release, entry)`.
+    fn release_matches(&self, releases: Option<&[i64]>) -> Result<Vec<(i64, BankEntry)>>;
+
+    /// Writes the descriptions of releases.
+    fn update_releases(&mut self, releases: &[ReleaseRecord]) -> Result<()>;
+
+    /// Every release, by first seen then id.
+    fn releases(&self, visit: &mut dyn FnMut(ReleaseRecord) -> Result<()>) -> Result<()>;
+
+    /// Every sighting, by release then time.
+    fn sightings(&self, visit: &mut dyn FnMut(SightingRecord) -> Result<()>) -> Result<()>;
+
+    /// Changes whenever releases change (a grouping run or a new registry).
+    fn releases_generation(&self) -> Result<i64>;
 }

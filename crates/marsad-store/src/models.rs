@@ -395,3 +395,127 @@ pub struct StoredMatch {
     /// When the match was found.
     pub matched_at: UtcTime,
 }
+
+/// A registered outlet as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutletRecord {
+    /// Unique name.
+    pub name: String,
+    /// Other names.
+    pub aliases: Vec<String>,
+    /// Its channels.
+    pub channels: Vec<SourceKey>,
+    /// Region.
+    pub region: Option<String>,
+    /// Parent organisation.
+    pub parent: Option<String>,
+}
+
+/// A media reference of a post, as grouping reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupMedia {
+    /// The declared (or sniffed) kind.
+    pub kind: Option<MediaKind>,
+    /// The item, when the file was read.
+    pub sha256: Option<Sha256>,
+    /// PDQ value and quality.
+    pub pdq: Option<(String, u8)>,
+    /// vPDQ signal.
+    pub vpdq: Option<String>,
+    /// Chromaprint items.
+    pub audio: Option<String>,
+}
+
+/// A post as grouping reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupPost {
+    /// The store's id of the post.
+    pub id: i64,
+    /// The store's id of its source.
+    pub source_id: i64,
+    /// When it was posted.
+    pub posted_at: UtcTime,
+    /// Its release, once grouped.
+    pub release_id: Option<i64>,
+    /// Its text signature: for a post not yet grouped, when it has one; for
+    /// a grouped post, only if its text may link (enough words).
+    pub text_signature: Option<String>,
+    /// Its text, for a post not yet grouped (empty otherwise).
+    pub text: String,
+    /// Its media references, in order.
+    pub media: Vec<GroupMedia>,
+}
+
+/// What a grouping run decided, written in one transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupingUpdate {
+    /// `(post, release)`: negative releases are new groups, numbered by the
+    /// caller; the store gives them real ids.
+    pub assign: Vec<(i64, i64)>,
+    /// Posts whose text may link (kept for later runs).
+    pub text_linkable: Vec<i64>,
+    /// Releases emptied by merges (deleted).
+    pub merged: Vec<i64>,
+}
+
+/// A post of a release, as describing the release needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseMember {
+    /// The release.
+    pub release_id: i64,
+    /// The store's id of the post.
+    pub post_id: i64,
+    /// Its source.
+    pub source: SourceKey,
+    /// The store's id of its source.
+    pub source_id: i64,
+    /// The platform's id of the post.
+    pub platform_post_id: String,
+    /// When it was posted.
+    pub posted_at: UtcTime,
+    /// Its text.
+    pub text: String,
+    /// Kinds of its media references.
+    pub media_kinds: Vec<MediaKind>,
+}
+
+/// A release as the store keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReleaseRecord {
+    /// Id.
+    pub id: i64,
+    /// Earliest sighting.
+    pub first_seen: UtcTime,
+    /// Latest sighting.
+    pub last_seen: UtcTime,
+    /// Number of sightings.
+    pub sightings: u64,
+    /// Distinct sources.
+    pub channels: u64,
+    /// `video`, `photo`, `photo_report`, `audio`, `text` or `document`.
+    pub format: String,
+    /// Language code, if known.
+    pub language: Option<String>,
+    /// Attributed outlet, if any.
+    pub outlet: Option<String>,
+    /// Why (JSON).
+    pub evidence: String,
+    /// Source of the earliest sighting.
+    pub first_source: Option<SourceKey>,
+}
+
+/// A sighting: the posts of one release in one source in one second (an
+/// album is one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SightingRecord {
+    /// The release.
+    pub release_id: i64,
+    /// The source.
+    pub source: SourceKey,
+    /// When.
+    pub posted_at: UtcTime,
+    /// The platform's id of its first post.
+    pub post_id: String,
+    /// Posts in it.
+    pub posts: u64,
+}

@@ -276,8 +276,14 @@ fn plan(cfg: &DemoConfig, out_dir: &Path) -> Plan {
     let stops = window.stops();
     let drafts = schedule(&mut rng, cfg, &window, &stops);
     let mut jobs = Jobs::default();
-    let mut releases: Vec<Release> =
-        drafts.iter().enumerate().map(|(i, d)| content(&mut rng, d, i + 1, &window, &mut jobs)).collect();
+    let mut releases: Vec<Release> = {
+        let mut distinct = Distinct::default();
+        drafts
+            .iter()
+            .enumerate()
+            .map(|(i, d)| content(&mut rng, d, i + 1, &window, &mut jobs, &mut distinct))
+            .collect()
+    };
     add_reposts(&mut rng, &mut releases, &window, &jobs.images);
     for r in &mut releases {
         r.sightings.sort_by_key(|s| (s.time, s.chat));
@@ -545,8 +551,45 @@ fn weighted<R: Rng, T: Copy>(rng: &mut R, items: &[(T, u32)]) -> Option<T> {
     items.choose_weighted(rng, |(_, w)| *w).ok().map(|(t, _)| *t)
 }
 
+/// What the planted truth needs to stay unambiguous: two different releases
+/// must not look alike by the observatory's own rules, or the truth could
+/// not be recovered from the exports. Captions are kept well under the
+/// near-duplicate threshold (Jaccard 0.8 of character 4-grams) from every
+/// earlier caption, images well over PDQ's 31 bits from every earlier
+/// image, so that re-encoded copies stay closer to their own original than
+/// to anything else.
+#[derive(Default)]
+pub(crate) struct Distinct {
+    captions: Vec<Vec<u64>>,
+    images: Vec<marsad_hash::pdq::PdqHash>,
+}
+
+/// Largest Jaccard similarity allowed between two releases' captions.
+const MAX_CAPTION_JACCARD: f64 = 0.5;
+/// Least PDQ distance between two releases' images.
+const MIN_IMAGE_DISTANCE: u32 = 72;
+/// Draws tried before accepting what comes.
+const DISTINCT_TRIES: usize = 40;
+
+impl Distinct {
+    fn caption_ok(&self, shingles: &[u64]) -> bool {
+        self.captions.iter().all(|c| marsad_hash::text::jaccard(c, shingles) <= MAX_CAPTION_JACCARD)
+    }
+
+    fn image_ok(&self, h: &marsad_hash::pdq::PdqHash) -> bool {
+        self.images.iter().all(|i| i.hamming(h) >= MIN_IMAGE_DISTANCE)
+    }
+}
+
 /// Caption, media specs and the outlet's own sighting of release `number`.
-fn content<R: Rng>(rng: &mut R, d: &Draft, number: usize, w: &Window, jobs: &mut Jobs) -> Release {
+fn content<R: Rng>(
+    rng: &mut R,
+    d: &Draft,
+    number: usize,
+    w: &Window,
+    jobs: &mut Jobs,
+    distinct: &mut Distinct,
+) -> Release {
     let def = &OUTLETS[d.outlet];
     let lang = weighted(rng, def.langs).unwrap_or(Lang::Ar);
     let alias = if lang == Lang::Ar { def.aliases[0] } else { def.name };
@@ -557,6 +600,16 @@ fn content<R: Rng>(rng: &mut R, d: &Draft, number: usize, w: &Window, jobs: &mut
         _ => 220,
     };
     let mut caption = text::caption(rng, &style, max_chars);
+    for _ in 0..DISTINCT_TRIES {
+        let sh = marsad_hash::text::shingles(&marsad_hash::text::normalize(&caption.to_plain_string()));
+        if distinct.caption_ok(&sh) {
+            break;
+        }
+        caption = text::caption(rng, &style, max_chars);
+    }
+    distinct
+        .captions
+        .push(marsad_hash::text::shingles(&marsad_hash::text::normalize(&caption.to_plain_string())));
     if lang == Lang::Ar && rng.random_bool(0.15) {
         // Some outlets write with harakat or stretched words.
         if rng.random_bool(0.5) {
@@ -571,13 +624,27 @@ fn content<R: Rng>(rng: &mut R, d: &Draft, number: usize, w: &Window, jobs: &mut
             let n = if d.format == ReleaseFormat::Photo { 1 } else { rng.random_range(3..=5) };
             let indices = (0..n)
                 .map(|_| {
-                    let spec = ImageSpec {
+                    let mut spec = ImageSpec {
                         seed: rng.random(),
                         width: side(rng),
                         height: side(rng),
                         brand: def.brand,
                         quality: rng.random_range(85..=95),
                     };
+                    for _ in 0..DISTINCT_TRIES {
+                        let img = media::render(&spec);
+                        let h = marsad_hash::pdq::hash_rgb(
+                            img.width() as usize,
+                            img.height() as usize,
+                            img.as_raw(),
+                        )
+                        .hash;
+                        if distinct.image_ok(&h) {
+                            distinct.images.push(h);
+                            break;
+                        }
+                        spec.seed = rng.random();
+                    }
                     jobs.images.push(ImageJob { spec, outputs: Vec::new() });
                     jobs.images.len() - 1
                 })
@@ -601,7 +668,7 @@ fn content<R: Rng>(rng: &mut R, d: &Draft, number: usize, w: &Window, jobs: &mut
         }
         ReleaseFormat::Audio => {
             jobs.audio.push(AudioJob {
-                spec: AudioSpec { seed: rng.random(), seconds: rng.random_range(4..=9) },
+                spec: AudioSpec { seed: rng.random(), seconds: rng.random_range(12..=30) },
                 outputs: Vec::new(),
             });
             ReleaseMedia::Audio { job: jobs.audio.len() - 1 }

@@ -464,18 +464,43 @@ impl AudioJob {
     }
 }
 
+/// A tune of its own per recording: a random key and mode, tempo, timbre
+/// (a few harmonics) and melody, over faint noise — so that two different
+/// recordings do not share their chroma by accident, as tunes drawn from one
+/// scale would.
 fn synth(spec: &AudioSpec) -> Vec<f32> {
-    const SCALE: [f32; 6] = [261.6, 293.7, 329.6, 392.0, 440.0, 523.3];
+    const MODES: [[f32; 7]; 4] = [
+        [0.0, 2.0, 4.0, 5.0, 7.0, 9.0, 11.0],
+        [0.0, 2.0, 3.0, 5.0, 7.0, 8.0, 10.0],
+        [0.0, 1.0, 4.0, 5.0, 7.0, 8.0, 11.0],
+        [0.0, 2.0, 3.0, 5.0, 7.0, 9.0, 10.0],
+    ];
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let root = 130.8 * 2f32.powf(rng.random_range(0..24) as f32 / 12.0);
+    let mode = MODES[rng.random_range(0..MODES.len())];
+    let harmonics: [f32; 3] = [1.0, rng.random_range(0.0..0.6), rng.random_range(0.0..0.3)];
+    let (short, long) = (
+        rng.random_range(RATE as usize / 10..RATE as usize / 4),
+        rng.random_range(RATE as usize / 3..RATE as usize),
+    );
     let n = (spec.seconds * RATE) as usize;
     let mut out = Vec::with_capacity(n);
+    let mut degree: i32 = rng.random_range(0..7);
     while out.len() < n {
-        let freq = SCALE[rng.random_range(0..SCALE.len())];
-        let len = rng.random_range(RATE as usize / 6..RATE as usize / 2);
+        degree = (degree + rng.random_range(-3..=3)).clamp(-7, 14);
+        let octave = degree.div_euclid(7) as f32;
+        let freq = root * 2f32.powf((mode[degree.rem_euclid(7) as usize] + 12.0 * octave) / 12.0);
+        let len = rng.random_range(short..=long.max(short + 1));
+        let rest = rng.random_bool(0.1);
         for i in 0..len {
             let t = i as f32 / RATE as f32;
             let envelope = (i as f32 / 200.0).min(1.0) * (1.0 - i as f32 / len as f32);
-            out.push(0.4 * envelope * (std::f32::consts::TAU * freq * t).sin());
+            let tone: f32 = harmonics
+                .iter()
+                .enumerate()
+                .map(|(h, a)| a * (std::f32::consts::TAU * freq * (h + 1) as f32 * t).sin())
+                .sum();
+            out.push(if rest { 0.0 } else { 0.3 * envelope * tone });
         }
     }
     out.truncate(n);

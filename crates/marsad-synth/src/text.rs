@@ -260,7 +260,9 @@ pub(crate) fn caption<R: Rng>(rng: &mut R, style: &CaptionStyle<'_>, max_chars: 
         text.push(Part::new(EntityKind::Bold, style.alias));
         text.push(Part::plain("\n"));
     }
-    let body = paragraph(rng, style.lang, 30, max_chars);
+    // At least 100 characters: several sentences, so that two releases'
+    // captions do not come out as near-duplicates of each other by chance.
+    let body = paragraph(rng, style.lang, 100, max_chars);
     if rng.random_bool(0.15) {
         // Emphasise the first sentence.
         let cut = body.find(['.', ':', '\n']).map_or(body.len(), |i| i + 1);

@@ -47,6 +47,15 @@ pub enum Command {
     Match(MatchArgs),
     /// Matches against the banks found at ingest.
     Matches,
+    /// The outlet registry: media outlets, their names and channels.
+    #[command(subcommand)]
+    Outlets(OutletsCommand),
+    /// Releases: sightings of the same content grouped, attributed to outlets.
+    Releases(ReleasesArgs),
+    /// Measurements over the releases: timelines, trends, silences,
+    /// dormancy, recycling, amplification.
+    #[command(subcommand)]
+    Analyze(AnalyzeCommand),
     /// Generate a synthetic corpus, ingest it and summarise it.
     Demo(DemoArgs),
 }
@@ -299,4 +308,123 @@ pub struct MatchArgs {
     /// Files matched at once (default: one per core).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutletsCommand {
+    /// Replace the registry with a TOML file of [[outlet]] tables (name,
+    /// aliases, channels = ["platform:id"], region, parent).
+    Import {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// List the registry.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+}
+
+/// The inclusion filters every analytics command takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Only releases attributed to a registered outlet.
+    #[arg(long)]
+    pub official_only: bool,
+    /// Formats to include (video, photo, photo_report, audio, text,
+    /// document), comma-separated; prefix one with '-' or '!' to exclude
+    /// it instead (e.g. --format=-text).
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub format: Option<String>,
+    /// Only releases of this outlet (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub outlet: Vec<String>,
+}
+
+/// A time range.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TimeArgs {
+    /// Only releases first seen at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// Only releases first seen before this time.
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnalyzeCommand {
+    /// Releases (by first seen) and sightings per time bucket.
+    Timeline {
+        /// hour, day, week, month or hijri-month (Umm al-Qura).
+        #[arg(long, default_value = "day")]
+        bucket: String,
+        /// Group by outlet, format, language or source.
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+    },
+    /// Releases per month with change, decline from peak and rolling sum.
+    Trend {
+        /// month or hijri-month.
+        #[arg(long, default_value = "month")]
+        bucket: String,
+        /// Group by outlet.
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+    },
+    /// Gaps of at least H hours between consecutive releases.
+    Silences {
+        /// Least gap, in hours.
+        #[arg(long, value_name = "H")]
+        min_hours: f64,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+    },
+    /// Which outlets are silent at a time (no release in the K days before).
+    Dormancy {
+        /// The time.
+        #[arg(long, value_name = "T")]
+        at: String,
+        /// The window, in days.
+        #[arg(long, value_name = "K")]
+        days: f64,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Share of sightings in a window that are of old releases.
+    Recycling {
+        /// Window start (inclusive).
+        #[arg(long = "from", value_name = "T1")]
+        window_from: String,
+        /// Window end (exclusive).
+        #[arg(long = "to", value_name = "T2")]
+        window_to: String,
+        /// A sighting is recycled when its release is at least this many days older.
+        #[arg(long, value_name = "N")]
+        min_age_days: f64,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// How releases spread: sightings, channels, hours to the 2nd and 10th sighting.
+    Amplification {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+    },
 }

@@ -38,3 +38,11 @@ pub fn bank_index_path(db: &str) -> Option<PathBuf> {
     }
     Some(PathBuf::from(format!("{db}.pdq-index")))
 }
+
+/// Where the observatory cache of a store lives: `marsad.db.observatory`.
+pub fn observatory_path(db: &str) -> Option<PathBuf> {
+    if db.contains("://") {
+        return None;
+    }
+    Some(PathBuf::from(format!("{db}.observatory")))
+}

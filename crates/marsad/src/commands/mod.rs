@@ -7,6 +7,7 @@ mod hash;
 mod ingest;
 mod matching;
 mod media;
+mod observe;
 mod stats;
 mod text;
 
@@ -37,6 +38,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bank(cmd) => bank::run(&cli.db, cli.json, cmd),
         Command::Match(args) => matching::run(&cli.db, args),
         Command::Matches => matching::list(&cli.db, cli.json),
+        Command::Outlets(cmd) => observe::outlets(&cli.db, cli.json, cmd),
+        Command::Releases(args) => observe::releases(&cli.db, cli.json, args),
+        Command::Analyze(cmd) => observe::analyze(&cli.db, cli.json, cmd),
         Command::Demo(args) => demo::run(args, cli.json),
     }
 }

@@ -1,0 +1,680 @@
+//! The measurements: output over time, trends, silences, dormancy,
+//! recycling, amplification — over an [`Observatory`], the releases and
+//! sightings of a store in columns.
+//!
+//! All times are microseconds UTC; outputs carry RFC 3339. Every command
+//! takes the same [`Filter`], because published counts differ exactly
+//! there: official releases only, formats included or excluded, outlets.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::calendar::Bucket;
+use crate::describe::Format;
+use crate::rfc3339;
+
+/// A release, in columns-friendly form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Release {
+    /// Its id in the store.
+    pub id: i64,
+    /// Its earliest sighting.
+    pub first_seen: i64,
+    /// Its latest sighting.
+    pub last_seen: i64,
+    /// Index of its outlet in [`Observatory::outlets`], if attributed.
+    pub outlet: Option<u32>,
+    /// Its format.
+    pub format: Format,
+    /// Index of its language in [`Observatory::languages`], if known.
+    pub language: Option<u32>,
+    /// Index in [`Observatory::sources`] of the source of its earliest
+    /// sighting.
+    pub source: u32,
+}
+
+/// A sighting: one post (or album) of a release in one source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sighting {
+    /// Index of its release in [`Observatory::releases`].
+    pub release: u32,
+    /// Index of its source in [`Observatory::sources`].
+    pub source: u32,
+    /// When it was posted.
+    pub time: i64,
+}
+
+/// Everything the analytics read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observatory {
+    /// Releases.
+    pub releases: Vec<Release>,
+    /// Sightings.
+    pub sightings: Vec<Sighting>,
+    /// Source keys (`telegram:1000000001`).
+    pub sources: Vec<String>,
+    /// Registered outlets' names, in registry order.
+    pub outlets: Vec<String>,
+    /// Language codes.
+    pub languages: Vec<String>,
+}
+
+/// Which releases count.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    /// Only releases attributed to a registered outlet.
+    pub official_only: bool,
+    /// Only these formats (all when `None`).
+    pub formats: Option<Vec<Format>>,
+    /// Not these formats.
+    pub exclude_formats: Vec<Format>,
+    /// Only these outlets (by name; all when empty).
+    pub outlets: Vec<String>,
+    /// Only releases first seen at or after this time…
+    pub from: Option<i64>,
+    /// …and before this one.
+    pub to: Option<i64>,
+}
+
+impl Filter {
+    /// A per-release mask of what the filter keeps (time bounds apply to
+    /// first seen).
+    pub fn mask(&self, obs: &Observatory) -> Vec<bool> {
+        let wanted: Vec<u32> = self
+            .outlets
+            .iter()
+            .filter_map(|n| obs.outlets.iter().position(|o| o == n).map(|i| i as u32))
+            .collect();
+        obs.releases
+            .iter()
+            .map(|r| {
+                (!self.official_only || r.outlet.is_some())
+                    && self.formats.as_ref().is_none_or(|f| f.contains(&r.format))
+                    && !self.exclude_formats.contains(&r.format)
+                    && (self.outlets.is_empty() || r.outlet.is_some_and(|o| wanted.contains(&o)))
+                    && self.from.is_none_or(|t| r.first_seen >= t)
+                    && self.to.is_none_or(|t| r.first_seen < t)
+            })
+            .collect()
+    }
+
+    /// Whether a sighting's own time is within the time bounds.
+    fn in_time(&self, t: i64) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e)
+    }
+
+    /// The same filter without time bounds.
+    fn timeless(&self) -> Filter {
+        Filter { from: None, to: None, ..self.clone() }
+    }
+}
+
+const DAY: i64 = 86_400_000_000;
+const HOUR: f64 = 3_600_000_000.0;
+
+/// Bucket starts by day, computed once per day (a Hijri month needs a
+/// calendar conversion; ten million of them would be slow).
+struct BucketMemo {
+    bucket: Bucket,
+    first_day: i64,
+    starts: Vec<i64>,
+}
+
+impl BucketMemo {
+    fn new(bucket: Bucket, times: impl Iterator<Item = i64>) -> Self {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for t in times {
+            lo = lo.min(t.div_euclid(DAY));
+            hi = hi.max(t.div_euclid(DAY));
+        }
+        if lo > hi {
+            return BucketMemo { bucket, first_day: 0, starts: Vec::new() };
+        }
+        let starts = (lo..=hi).map(|d| bucket.start(d * DAY)).collect();
+        BucketMemo { bucket, first_day: lo, starts }
+    }
+
+    fn start(&self, t: i64) -> i64 {
+        if self.bucket == Bucket::Hour {
+            return t.div_euclid(3_600_000_000) * 3_600_000_000;
+        }
+        let i = t.div_euclid(DAY) - self.first_day;
+        self.starts.get(i as usize).copied().unwrap_or_else(|| self.bucket.start(t))
+    }
+}
+
+/// What `--by` groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    /// The release's outlet.
+    Outlet,
+    /// The release's format.
+    Format,
+    /// The release's language.
+    Language,
+    /// The source: of the earliest sighting for releases, of each sighting
+    /// for sightings.
+    Source,
+}
+
+impl By {
+    /// Parses `outlet`, `format`, `language` or `source`.
+    pub fn parse(s: &str) -> Option<By> {
+        Some(match s {
+            "outlet" => By::Outlet,
+            "format" => By::Format,
+            "language" => By::Language,
+            "source" => By::Source,
+            _ => return None,
+        })
+    }
+}
+
+fn key_of(obs: &Observatory, by: Option<By>, r: &Release, source: u32) -> Option<String> {
+    match by? {
+        By::Outlet => r.outlet.map(|o| obs.outlets[o as usize].clone()),
+        By::Format => Some(r.format.as_str().to_owned()),
+        By::Language => r.language.map(|l| obs.languages[l as usize].clone()),
+        By::Source => Some(obs.sources[source as usize].clone()),
+    }
+}
+
+/// A row of [`timeline`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimelineRow {
+    /// Start of the bucket.
+    pub bucket: String,
+    /// The Hijri month (`1445-09 AH`), for Hijri buckets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The group (`--by`), `null` for unknown or when not grouped.
+    pub key: Option<String>,
+    /// Releases first seen in the bucket.
+    pub releases: u64,
+    /// Sightings in the bucket.
+    pub sightings: u64,
+}
+
+/// Releases (by first seen) and sightings (by their own time) per bucket
+/// and group. Buckets with neither are left out.
+pub fn timeline(obs: &Observatory, filter: &Filter, bucket: Bucket, by: Option<By>) -> Vec<TimelineRow> {
+    let mask = filter.mask(&obs.clone_shallow());
+    let sighting_mask = filter.timeless().mask(obs);
+    let memo = BucketMemo::new(
+        bucket,
+        obs.releases.iter().map(|r| r.first_seen).chain(obs.sightings.iter().map(|s| s.time)),
+    );
+    let mut counts: HashMap<(i64, Option<String>), (u64, u64)> = HashMap::new();
+    for (i, r) in obs.releases.iter().enumerate() {
+        if mask[i] {
+            counts.entry((memo.start(r.first_seen), key_of(obs, by, r, r.source))).or_default().0 += 1;
+        }
+    }
+    // Group keys that do not depend on the sighting are computed once per
+    // release.
+    let release_keys: Option<Vec<Option<String>>> = match by {
+        Some(By::Source) | None => None,
+        _ => Some(obs.releases.iter().map(|r| key_of(obs, by, r, r.source)).collect()),
+    };
+    for s in &obs.sightings {
+        let ri = s.release as usize;
+        if !sighting_mask[ri] || !filter.in_time(s.time) {
+            continue;
+        }
+        let key = match &release_keys {
+            Some(k) => k[ri].clone(),
+            None => key_of(obs, by, &obs.releases[ri], s.source),
+        };
+        counts.entry((memo.start(s.time), key)).or_default().1 += 1;
+    }
+    let mut rows: Vec<((i64, Option<String>), (u64, u64))> = counts.into_iter().collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.into_iter()
+        .map(|((start, key), (releases, sightings))| TimelineRow {
+            bucket: rfc3339(start),
+            label: bucket.label(start),
+            key,
+            releases,
+            sightings,
+        })
+        .collect()
+}
+
+impl Observatory {
+    fn clone_shallow(&self) -> &Observatory {
+        self
+    }
+}
+
+/// A row of [`trend`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrendRow {
+    /// Start of the bucket.
+    pub bucket: String,
+    /// The Hijri month, for Hijri buckets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The outlet (`--by outlet`), `null` for unknown or when not grouped.
+    pub key: Option<String>,
+    /// Releases first seen in the bucket.
+    pub releases: u64,
+    /// Change from the previous bucket, percent (`null` after an empty one
+    /// and for the first).
+    pub change_pct: Option<f64>,
+    /// How far below the highest bucket so far, percent (0 at a peak).
+    pub decline_from_peak_pct: f64,
+    /// This bucket and the two before it.
+    pub rolling_3: u64,
+}
+
+/// Releases per month (or Hijri month), every bucket from the first to the
+/// last release included, with the figures studies report.
+pub fn trend(obs: &Observatory, filter: &Filter, bucket: Bucket, by_outlet: bool) -> Vec<TrendRow> {
+    let mask = filter.mask(obs);
+    let by = by_outlet.then_some(By::Outlet);
+    let kept: Vec<&Release> =
+        obs.releases.iter().enumerate().filter(|(i, _)| mask[*i]).map(|(_, r)| r).collect();
+    let Some(first) = kept.iter().map(|r| r.first_seen).min() else { return Vec::new() };
+    let last = kept.iter().map(|r| r.first_seen).max().unwrap_or(first);
+    let memo = BucketMemo::new(bucket, kept.iter().map(|r| r.first_seen));
+    let mut starts = vec![memo.start(first)];
+    while let Some(&s) = starts.last() {
+        let n = bucket.next(s);
+        if n > last || n <= s {
+            break;
+        }
+        starts.push(n);
+    }
+    let index: HashMap<i64, usize> = starts.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let mut series: std::collections::BTreeMap<Option<String>, Vec<u64>> = std::collections::BTreeMap::new();
+    for r in &kept {
+        let key = key_of(obs, by, r, r.source);
+        let counts = series.entry(key).or_insert_with(|| vec![0; starts.len()]);
+        if let Some(&i) = index.get(&memo.start(r.first_seen)) {
+            counts[i] += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for (key, counts) in series {
+        let mut peak = 0u64;
+        for (i, &n) in counts.iter().enumerate() {
+            peak = peak.max(n);
+            let change_pct = i
+                .checked_sub(1)
+                .map(|p| counts[p])
+                .filter(|&p| p > 0)
+                .map(|p| (n as f64 - p as f64) / p as f64 * 100.0);
+            let decline = if peak == 0 { 0.0 } else { (peak - n) as f64 / peak as f64 * 100.0 };
+            out.push(TrendRow {
+                bucket: rfc3339(starts[i]),
+                label: bucket.label(starts[i]),
+                key: key.clone(),
+                releases: n,
+                change_pct,
+                decline_from_peak_pct: decline,
+                rolling_3: counts[i.saturating_sub(2)..=i].iter().sum(),
+            });
+        }
+    }
+    out
+}
+
+/// A silence: no release first seen between two consecutive releases.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Silence {
+    /// First seen of the release before it.
+    pub start: String,
+    /// First seen of the release after it.
+    pub end: String,
+    /// Its length.
+    pub hours: f64,
+}
+
+/// Every gap of at least `min_hours` between consecutive releases' first
+/// seen, overall or (with `filter.outlets`) for those outlets.
+pub fn silences(obs: &Observatory, filter: &Filter, min_hours: f64) -> Vec<Silence> {
+    let mask = filter.mask(obs);
+    let mut times: Vec<i64> =
+        obs.releases.iter().enumerate().filter(|(i, _)| mask[*i]).map(|(_, r)| r.first_seen).collect();
+    times.sort_unstable();
+    times
+        .windows(2)
+        .filter_map(|w| {
+            let hours = (w[1] - w[0]) as f64 / HOUR;
+            (hours >= min_hours).then(|| Silence { start: rfc3339(w[0]), end: rfc3339(w[1]), hours })
+        })
+        .collect()
+}
+
+/// An outlet's state in [`dormancy`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutletState {
+    /// The outlet.
+    pub outlet: String,
+    /// First seen of its latest release before the time, if any.
+    pub last_release: Option<String>,
+    /// Whether none of its releases was first seen in the window.
+    pub silent: bool,
+}
+
+/// Which outlets are silent at a time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Dormancy {
+    /// The time looked at.
+    pub at: String,
+    /// The window, in days before it.
+    pub days: f64,
+    /// Every registered outlet (or those filtered).
+    pub outlets: Vec<OutletState>,
+    /// The silent ones.
+    pub silent: Vec<String>,
+    /// Their share of the outlets listed.
+    pub silent_share: f64,
+}
+
+/// An outlet is silent at `at` when none of its releases was first seen in
+/// `[at − days, at)`.
+pub fn dormancy(obs: &Observatory, filter: &Filter, at: i64, days: f64) -> Dormancy {
+    let mask = filter.timeless().mask(obs);
+    let window_start = at - (days * DAY as f64) as i64;
+    let mut last: Vec<Option<i64>> = vec![None; obs.outlets.len()];
+    let mut active = vec![false; obs.outlets.len()];
+    for (i, r) in obs.releases.iter().enumerate() {
+        let Some(o) = r.outlet else { continue };
+        if !mask[i] || r.first_seen >= at {
+            continue;
+        }
+        let o = o as usize;
+        last[o] = Some(last[o].map_or(r.first_seen, |l: i64| l.max(r.first_seen)));
+        if r.first_seen >= window_start {
+            active[o] = true;
+        }
+    }
+    let listed: Vec<usize> = (0..obs.outlets.len())
+        .filter(|&o| filter.outlets.is_empty() || filter.outlets.contains(&obs.outlets[o]))
+        .collect();
+    let outlets: Vec<OutletState> = listed
+        .iter()
+        .map(|&o| OutletState {
+            outlet: obs.outlets[o].clone(),
+            last_release: last[o].map(rfc3339),
+            silent: !active[o],
+        })
+        .collect();
+    let silent: Vec<String> = outlets.iter().filter(|s| s.silent).map(|s| s.outlet.clone()).collect();
+    let silent_share = if outlets.is_empty() { 0.0 } else { silent.len() as f64 / outlets.len() as f64 };
+    Dormancy { at: rfc3339(at), days, outlets, silent, silent_share }
+}
+
+/// How much of what was seen in a window was old material.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Recycling {
+    /// Sightings in the window.
+    pub sightings: u64,
+    /// Those whose release was first seen at least the minimum age before.
+    pub recycled: u64,
+    /// `recycled / sightings` (0 when there are none).
+    pub share: f64,
+}
+
+/// Sightings in `[from, to)` whose release was first seen at least
+/// `min_age_days × 24 h` before the sighting.
+pub fn recycling(obs: &Observatory, filter: &Filter, from: i64, to: i64, min_age_days: f64) -> Recycling {
+    let mask = filter.timeless().mask(obs);
+    let min_age = (min_age_days * DAY as f64) as i64;
+    let (mut sightings, mut recycled) = (0u64, 0u64);
+    for s in &obs.sightings {
+        if s.time < from || s.time >= to || !mask[s.release as usize] {
+            continue;
+        }
+        sightings += 1;
+        if obs.releases[s.release as usize].first_seen <= s.time - min_age {
+            recycled += 1;
+        }
+    }
+    let share = if sightings == 0 { 0.0 } else { recycled as f64 / sightings as f64 };
+    Recycling { sightings, recycled, share }
+}
+
+/// How one release spread.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Spread {
+    /// The release.
+    pub id: i64,
+    /// Its outlet.
+    pub outlet: Option<String>,
+    /// Its first sighting.
+    pub first_seen: String,
+    /// Its sightings.
+    pub sightings: u64,
+    /// The distinct sources they were in.
+    pub channels: u64,
+    /// Hours from the first to the second sighting.
+    pub hours_to_2nd: Option<f64>,
+    /// Hours from the first to the tenth sighting.
+    pub hours_to_10th: Option<f64>,
+}
+
+/// Quantiles by nearest rank: the smallest value with at least that share
+/// of the values at or below it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Quantiles {
+    /// Number of values.
+    pub count: u64,
+    /// Smallest.
+    pub min: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Largest.
+    pub max: Option<f64>,
+    /// Mean.
+    pub mean: Option<f64>,
+}
+
+impl Quantiles {
+    /// Quantiles of `values` (sorted here).
+    pub fn of(mut values: Vec<f64>) -> Quantiles {
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let rank = |q: f64| (n > 0).then(|| values[((q * n as f64).ceil() as usize).clamp(1, n) - 1]);
+        Quantiles {
+            count: n as u64,
+            min: values.first().copied(),
+            p50: rank(0.5),
+            p90: rank(0.9),
+            p99: rank(0.99),
+            max: values.last().copied(),
+            mean: (n > 0).then(|| values.iter().sum::<f64>() / n as f64),
+        }
+    }
+}
+
+/// Summary of [`amplification`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AmplificationSummary {
+    /// Releases counted.
+    pub releases: u64,
+    /// Sightings per release.
+    pub sightings: Quantiles,
+    /// Distinct sources per release.
+    pub channels: Quantiles,
+    /// Hours to the second sighting (releases seen twice or more).
+    pub hours_to_2nd: Quantiles,
+    /// Hours to the tenth sighting (releases seen ten times or more).
+    pub hours_to_10th: Quantiles,
+}
+
+/// [`amplification`]'s result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Amplification {
+    /// Per release, by first seen.
+    pub releases: Vec<Spread>,
+    /// Quantiles over them.
+    pub summary: AmplificationSummary,
+}
+
+/// Per release: sightings, channels, hours to the 2nd and 10th sightings;
+/// and quantiles of each.
+pub fn amplification(obs: &Observatory, filter: &Filter) -> Amplification {
+    let mask = filter.mask(obs);
+    // Sightings grouped by release (counting sort), then by time.
+    let mut start = vec![0u32; obs.releases.len() + 1];
+    for s in &obs.sightings {
+        start[s.release as usize + 1] += 1;
+    }
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
+    }
+    let mut next = start.clone();
+    let mut ordered = vec![(0i64, 0u32); obs.sightings.len()];
+    for s in &obs.sightings {
+        let slot = &mut next[s.release as usize];
+        ordered[*slot as usize] = (s.time, s.source);
+        *slot += 1;
+    }
+    let mut spreads = Vec::new();
+    for (i, r) in obs.releases.iter().enumerate() {
+        if !mask[i] {
+            continue;
+        }
+        let group = &mut ordered[start[i] as usize..start[i + 1] as usize];
+        group.sort_unstable();
+        let mut sources: Vec<u32> = group.iter().map(|g| g.1).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        let hours_to = |k: usize| group.get(k - 1).map(|g| (g.0 - r.first_seen) as f64 / HOUR);
+        spreads.push(Spread {
+            id: r.id,
+            outlet: r.outlet.map(|o| obs.outlets[o as usize].clone()),
+            first_seen: rfc3339(r.first_seen),
+            sightings: group.len() as u64,
+            channels: sources.len() as u64,
+            hours_to_2nd: hours_to(2),
+            hours_to_10th: hours_to(10),
+        });
+    }
+    spreads.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.id.cmp(&b.id)));
+    let summary = AmplificationSummary {
+        releases: spreads.len() as u64,
+        sightings: Quantiles::of(spreads.iter().map(|s| s.sightings as f64).collect()),
+        channels: Quantiles::of(spreads.iter().map(|s| s.channels as f64).collect()),
+        hours_to_2nd: Quantiles::of(spreads.iter().filter_map(|s| s.hours_to_2nd).collect()),
+        hours_to_10th: Quantiles::of(spreads.iter().filter_map(|s| s.hours_to_10th).collect()),
+    };
+    Amplification { releases: spreads, summary }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3_600_000_000;
+
+    fn obs() -> Observatory {
+        // Outlet 0 publishes at hours 0, 10, 50; outlet 1 at hour 12; an
+        // unknown release at hour 60. Sightings: each release once at its
+        // first seen, release 0 again at hours 30 and 1000.
+        let rel = |id, first, outlet, format| Release {
+            id,
+            first_seen: first * H,
+            last_seen: first * H,
+            outlet,
+            format,
+            language: None,
+            source: 0,
+        };
+        let releases = vec![
+            rel(1, 0, Some(0), Format::Video),
+            rel(2, 10, Some(0), Format::Photo),
+            rel(3, 12, Some(1), Format::Text),
+            rel(4, 50, Some(0), Format::Photo),
+            rel(5, 60, None, Format::Photo),
+        ];
+        let mut sightings: Vec<Sighting> = releases
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Sighting { release: i as u32, source: 0, time: r.first_seen })
+            .collect();
+        sightings.push(Sighting { release: 0, source: 1, time: 30 * H });
+        sightings.push(Sighting { release: 0, source: 2, time: 1000 * H });
+        Observatory {
+            releases,
+            sightings,
+            sources: vec!["telegram:1".into(), "telegram:2".into(), "telegram:3".into()],
+            outlets: vec!["A".into(), "B".into(), "C".into()],
+            languages: vec![],
+        }
+    }
+
+    #[test]
+    fn silences_are_gaps_between_first_seen() {
+        let s = silences(&obs(), &Filter::default(), 20.0);
+        assert_eq!(s.iter().map(|s| s.hours).collect::<Vec<_>>(), [38.0]);
+        let only_a = Filter { outlets: vec!["A".into()], ..Filter::default() };
+        assert_eq!(silences(&obs(), &only_a, 20.0).iter().map(|s| s.hours).collect::<Vec<_>>(), [40.0]);
+        let no_text = Filter { exclude_formats: vec![Format::Text], ..Filter::default() };
+        assert_eq!(silences(&obs(), &no_text, 0.0).len(), 3);
+    }
+
+    #[test]
+    fn dormancy_lists_every_outlet() {
+        let d = dormancy(&obs(), &Filter::default(), 55 * H, 1.0);
+        assert_eq!(d.silent, ["B", "C"]);
+        assert_eq!(d.outlets[0].last_release.as_deref(), Some(rfc3339(50 * H).as_str()));
+        assert!((d.silent_share - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(d.outlets[2].last_release, None);
+    }
+
+    #[test]
+    fn recycling_counts_old_material() {
+        let r = recycling(&obs(), &Filter::default(), 20 * H, 2000 * H, 1.0);
+        assert_eq!((r.sightings, r.recycled), (4, 2));
+        assert_eq!(r.share, 0.5);
+    }
+
+    #[test]
+    fn amplification_and_quantiles() {
+        let a = amplification(&obs(), &Filter::default());
+        assert_eq!(a.releases[0].sightings, 3);
+        assert_eq!(a.releases[0].channels, 3);
+        assert_eq!(a.releases[0].hours_to_2nd, Some(30.0));
+        assert_eq!(a.releases[0].hours_to_10th, None);
+        assert_eq!(a.summary.sightings.p50, Some(1.0));
+        assert_eq!(a.summary.sightings.max, Some(3.0));
+        let q = Quantiles::of(vec![5.0, 1.0, 3.0, 2.0, 4.0]);
+        assert_eq!((q.p50, q.p90, q.mean), (Some(3.0), Some(5.0), Some(3.0)));
+    }
+
+    #[test]
+    fn trend_fills_every_month() {
+        let mut o = obs();
+        o.releases[4].first_seen = 24 * 70 * H; // ten weeks later
+        let t = trend(&o, &Filter::default(), Bucket::Month, false);
+        assert_eq!(t.iter().map(|r| r.releases).collect::<Vec<_>>(), [4, 0, 1]);
+        assert_eq!(t[1].change_pct, Some(-100.0));
+        assert_eq!(t[2].change_pct, None);
+        assert_eq!(t[1].decline_from_peak_pct, 100.0);
+        assert_eq!(t[2].rolling_3, 5);
+    }
+
+    #[test]
+    fn timeline_counts_releases_and_sightings() {
+        let t = timeline(&obs(), &Filter::default(), Bucket::Day, Some(By::Outlet));
+        let day0: Vec<_> = t.iter().filter(|r| r.bucket == rfc3339(0)).collect();
+        assert_eq!(
+            day0.iter().find(|r| r.key.as_deref() == Some("A")).map(|r| (r.releases, r.sightings)),
+            Some((2, 2))
+        );
+        assert_eq!(
+            day0.iter().find(|r| r.key.as_deref() == Some("B")).map(|r| (r.releases, r.sightings)),
+            Some((1, 1))
+        );
+        let total: u64 = t.iter().map(|r| r.sightings).sum();
+        assert_eq!(total, 7);
+    }
+}

@@ -1,0 +1,413 @@
+//! What a release is: its format, its language, and which outlet it comes
+//! from, with the evidence.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use marsad_core::{MediaKind, SourceKey};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::registry::Outlet;
+
+/// The kind of content of a release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// A video.
+    Video,
+    /// One or two images.
+    Photo,
+    /// Three or more images posted together (a "photo report").
+    PhotoReport,
+    /// An audio recording.
+    Audio,
+    /// Text only.
+    Text,
+    /// A document (PDF, archive…).
+    Document,
+}
+
+impl Format {
+    /// Every format, in display order.
+    pub const ALL: [Format; 6] =
+        [Format::Video, Format::Photo, Format::PhotoReport, Format::Audio, Format::Text, Format::Document];
+
+    /// The name: `video`, `photo`, `photo_report`, `audio`, `text`, `document`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Video => "video",
+            Format::Photo => "photo",
+            Format::PhotoReport => "photo_report",
+            Format::Audio => "audio",
+            Format::Text => "text",
+            Format::Document => "document",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The format of a sighting from the kinds of its media (declared kinds
+/// count even when a file was not exported): video, then audio, then three
+/// or more images (a photo report), then images, then documents, else text.
+pub fn format_of(kinds: &[MediaKind]) -> Format {
+    let count = |k: MediaKind| kinds.iter().filter(|&&x| x == k).count();
+    if count(MediaKind::Video) > 0 {
+        Format::Video
+    } else if count(MediaKind::Audio) > 0 {
+        Format::Audio
+    } else if count(MediaKind::Image) >= 3 {
+        Format::PhotoReport
+    } else if count(MediaKind::Image) > 0 {
+        Format::Photo
+    } else if count(MediaKind::Document) > 0 {
+        Format::Document
+    } else {
+        Format::Text
+    }
+}
+
+/// The ISO 639-1 code of the language of `text` (ISO 639-3 where the
+/// language has no two-letter code), or `None` when it cannot be told
+/// (too short, no letters).
+pub fn language_of(text: &str) -> Option<String> {
+    let info = whatlang::detect(text)?;
+    let code3 = info.lang().code();
+    Some(iso639_1(code3).unwrap_or(code3).to_owned())
+}
+
+/// Two-letter codes of the languages the detector knows.
+fn iso639_1(code3: &str) -> Option<&'static str> {
+    Some(match code3 {
+        "epo" => "eo",
+        "eng" => "en",
+        "rus" => "ru",
+        "cmn" => "zh",
+        "spa" => "es",
+        "por" => "pt",
+        "ita" => "it",
+        "ben" => "bn",
+        "fra" => "fr",
+        "deu" => "de",
+        "ukr" => "uk",
+        "kat" => "ka",
+        "ara" => "ar",
+        "hin" => "hi",
+        "jpn" => "ja",
+        "heb" => "he",
+        "yid" => "yi",
+        "pol" => "pl",
+        "amh" => "am",
+        "jav" => "jv",
+        "kor" => "ko",
+        "nob" => "nb",
+        "dan" => "da",
+        "swe" => "sv",
+        "fin" => "fi",
+        "tur" => "tr",
+        "nld" => "nl",
+        "hun" => "hu",
+        "ces" => "cs",
+        "ell" => "el",
+        "bul" => "bg",
+        "bel" => "be",
+        "mar" => "mr",
+        "kan" => "kn",
+        "ron" => "ro",
+        "slv" => "sl",
+        "hrv" => "hr",
+        "srp" => "sr",
+        "mkd" => "mk",
+        "lit" => "lt",
+        "lav" => "lv",
+        "est" => "et",
+        "tam" => "ta",
+        "vie" => "vi",
+        "urd" => "ur",
+        "tha" => "th",
+        "guj" => "gu",
+        "uzb" => "uz",
+        "pan" => "pa",
+        "aze" => "az",
+        "ind" => "id",
+        "tel" => "te",
+        "pes" => "fa",
+        "mal" => "ml",
+        "ori" => "or",
+        "mya" => "my",
+        "nep" => "ne",
+        "sin" => "si",
+        "khm" => "km",
+        "tuk" => "tk",
+        "aka" => "ak",
+        "zul" => "zu",
+        "sna" => "sn",
+        "afr" => "af",
+        "lat" => "la",
+        "slk" => "sk",
+        "cat" => "ca",
+        "tgl" => "tl",
+        "hye" => "hy",
+        "cym" => "cy",
+        _ => return None,
+    })
+}
+
+/// A post of a release, as attribution sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReleasePost {
+    /// Where it was posted.
+    pub source: SourceKey,
+    /// The platform's id of the post.
+    pub post_id: String,
+    /// When (microseconds, UTC).
+    pub time: i64,
+    /// Its text.
+    pub text: String,
+}
+
+/// A bank entry one of the release's items matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchedLabels {
+    /// The bank.
+    pub bank: String,
+    /// The entry.
+    pub entry_id: i64,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Who a release is attributed to, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attribution {
+    /// The outlet's name, or `None` (unknown).
+    pub outlet: Option<String>,
+    /// The evidence: `{"rule": "channel" | "bank_label" | "text" | "none", …}`.
+    pub evidence: serde_json::Value,
+}
+
+/// Attributes releases to registered outlets.
+#[derive(Debug)]
+pub struct Attributor {
+    outlets: Vec<Outlet>,
+    by_channel: HashMap<SourceKey, usize>,
+    by_name: HashMap<String, usize>,
+    /// Normalized names and aliases, and whose they are.
+    patterns: Vec<(String, usize)>,
+    search: Option<AhoCorasick>,
+}
+
+/// Arabic one-letter prefixes (and, so, with, for, like) that may be glued
+/// to a name mentioned in a text: "ومؤسسة…" still names "مؤسسة…".
+const CLITICS: [char; 5] = ['و', 'ف', 'ب', 'ل', 'ك'];
+
+impl Attributor {
+    /// An attributor for a registry.
+    pub fn new(outlets: &[Outlet]) -> Self {
+        let mut by_channel = HashMap::new();
+        let mut by_name = HashMap::new();
+        let mut patterns = Vec::new();
+        for (i, o) in outlets.iter().enumerate() {
+            for c in &o.channels {
+                by_channel.insert(c.clone(), i);
+            }
+            for n in std::iter::once(&o.name).chain(&o.aliases) {
+                let norm = marsad_hash::text::normalize(n);
+                if !norm.is_empty() {
+                    by_name.entry(norm.clone()).or_insert(i);
+                    patterns.push((norm, i));
+                }
+            }
+        }
+        let search = (!patterns.is_empty())
+            .then(|| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(patterns.iter().map(|(p, _)| p.as_str()))
+                    .ok()
+            })
+            .flatten();
+        Attributor { outlets: outlets.to_vec(), by_channel, by_name, patterns, search }
+    }
+
+    /// The registered outlets.
+    pub fn outlets(&self) -> &[Outlet] {
+        &self.outlets
+    }
+
+    /// The outlet whose channel this is.
+    pub fn outlet_of_channel(&self, source: &SourceKey) -> Option<&Outlet> {
+        self.by_channel.get(source).map(|&i| &self.outlets[i])
+    }
+
+    /// The first outlet named in `text` (normalized by the caller), with the
+    /// name found: a name must start a word (or follow a one-letter Arabic
+    /// prefix) and end one.
+    pub fn named_in(&self, normalized: &str) -> Option<(&Outlet, &str)> {
+        let search = self.search.as_ref()?;
+        for m in search.find_iter(normalized) {
+            let (s, e) = (m.start(), m.end());
+            let before = &normalized[..s];
+            let starts = before.is_empty()
+                || before.ends_with(' ')
+                || before.chars().last().is_some_and(|c| {
+                    CLITICS.contains(&c) && {
+                        let rest = &before[..before.len() - c.len_utf8()];
+                        rest.is_empty() || rest.ends_with(' ')
+                    }
+                });
+            let ends = e == normalized.len() || normalized[e..].starts_with(' ');
+            if starts && ends {
+                let (pattern, i) = &self.patterns[m.pattern().as_usize()];
+                return Some((&self.outlets[*i], pattern.as_str()));
+            }
+        }
+        None
+    }
+
+    /// Attributes a release: the outlet whose registered channel carries
+    /// its earliest sighting among registered channels; else an outlet
+    /// named in the labels of a bank entry it matched; else an outlet whose
+    /// name or alias occurs in one of its posts' text (earliest post
+    /// first); else unknown. `posts` must be sorted by time.
+    pub fn attribute(&self, posts: &[ReleasePost], matched: &[MatchedLabels]) -> Attribution {
+        for p in posts {
+            if let Some(o) = self.outlet_of_channel(&p.source) {
+                return Attribution {
+                    outlet: Some(o.name.clone()),
+                    evidence: json!({
+                        "rule": "channel",
+                        "channel": p.source.to_string(),
+                        "post_id": p.post_id,
+                        "posted_at": crate::rfc3339(p.time),
+                    }),
+                };
+            }
+        }
+        let mut matched: Vec<&MatchedLabels> = matched.iter().collect();
+        matched.sort_by_key(|m| m.entry_id);
+        for m in matched {
+            for (key, value) in &m.labels {
+                if let Some(&i) = self.by_name.get(&marsad_hash::text::normalize(value)) {
+                    return Attribution {
+                        outlet: Some(self.outlets[i].name.clone()),
+                        evidence: json!({
+                            "rule": "bank_label", "bank": m.bank, "entry_id": m.entry_id, "label": key, "value": value,
+                        }),
+                    };
+                }
+            }
+        }
+        for p in posts {
+            let norm = marsad_hash::text::normalize(&p.text);
+            if let Some((o, name)) = self.named_in(&norm) {
+                return Attribution {
+                    outlet: Some(o.name.clone()),
+                    evidence: json!({
+                        "rule": "text",
+                        "channel": p.source.to_string(),
+                        "post_id": p.post_id,
+                        "name": name,
+                    }),
+                };
+            }
+        }
+        Attribution { outlet: None, evidence: json!({ "rule": "none" }) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::parse;
+
+    fn registry() -> Attributor {
+        Attributor::new(
+            &parse(
+                r#"
+                [[outlet]]
+                name = "Northern Lantern Media"
+                aliases = ["مؤسسة الفانوس الشمالي", "Lantern Media"]
+                channels = ["telegram:1"]
+                [[outlet]]
+                name = "Palm Grove"
+                aliases = ["مؤسسة النخيل"]
+                channels = ["telegram:2"]
+                "#,
+            )
+            .unwrap(),
+        )
+    }
+
+    fn post(source: &str, t: i64, text: &str) -> ReleasePost {
+        ReleasePost {
+            source: crate::registry::parse_channel(source).unwrap(),
+            post_id: t.to_string(),
+            time: t,
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn formats() {
+        use MediaKind::*;
+        assert_eq!(format_of(&[]), Format::Text);
+        assert_eq!(format_of(&[Image]), Format::Photo);
+        assert_eq!(format_of(&[Image, Image, Image]), Format::PhotoReport);
+        assert_eq!(format_of(&[Image, Video]), Format::Video);
+        assert_eq!(format_of(&[Document]), Format::Document);
+        assert_eq!(format_of(&[Audio, Image]), Format::Audio);
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(language_of("هذه نشرة أخبار قصيرة عن الطقس في المدينة اليوم").as_deref(), Some("ar"));
+        assert_eq!(
+            language_of("The weather bulletin for the northern city this morning").as_deref(),
+            Some("en")
+        );
+        assert_eq!(language_of("").as_deref(), None);
+    }
+
+    #[test]
+    fn attribution_rules_in_order() {
+        let a = registry();
+        // A registered channel carries the earliest registered sighting.
+        let r = a.attribute(
+            &[post("telegram:9", 1, "x"), post("telegram:2", 2, "y"), post("telegram:1", 3, "z")],
+            &[],
+        );
+        assert_eq!(r.outlet.as_deref(), Some("Palm Grove"));
+        assert_eq!(r.evidence["rule"], "channel");
+        // A bank label naming an outlet (by an alias, normalized).
+        let labels = MatchedLabels {
+            bank: "b".into(),
+            entry_id: 5,
+            labels: [("outlet".to_owned(), "مُؤسسة النخيل".to_owned())].into_iter().collect(),
+        };
+        let r = a.attribute(&[post("telegram:9", 1, "Lantern Media says")], &[labels]);
+        assert_eq!(
+            (r.outlet.as_deref(), r.evidence["rule"].as_str()),
+            (Some("Palm Grove"), Some("bank_label"))
+        );
+        // A name in a text, with a clitic glued on; not inside another word.
+        let r = a.attribute(&[post("telegram:9", 1, "نشرة من ومؤسسة الفانوس الشمالي اليوم")], &[]);
+        assert_eq!(
+            (r.outlet.as_deref(), r.evidence["rule"].as_str()),
+            (Some("Northern Lantern Media"), Some("text"))
+        );
+        let r = a.attribute(&[post("telegram:9", 1, "XLantern Media")], &[]);
+        assert_eq!(r.outlet, None);
+        assert_eq!(r.evidence["rule"], "none");
+    }
+}

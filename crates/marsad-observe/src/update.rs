@@ -1,0 +1,248 @@
+//! Bringing a store's releases up to date: group the posts added since the
+//! last run (they join or merge existing releases), then describe every
+//! release whose membership changed — or all of them, when the outlet
+//! registry changed.
+
+use std::collections::{BTreeSet, HashMap};
+
+use marsad_core::{SourceKey, UtcTime};
+use marsad_hash::pdq::PdqHash;
+use marsad_hash::text::{MinHashSignature, MinHasher, normalize, shingles};
+use marsad_store::{GroupingUpdate, ReleaseMember, ReleaseRecord, Result, Store};
+
+use crate::describe::{Attributor, MatchedLabels, ReleasePost, format_of, language_of};
+use crate::group::{GroupConfig, Grouper, MediaFeature, PostFeatures, Shingles, TextFeature};
+use crate::registry::Outlet;
+
+/// What an update did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UpdateSummary {
+    /// Posts grouped for the first time.
+    pub new_posts: u64,
+    /// Releases created.
+    pub releases_created: u64,
+    /// Releases merged into others.
+    pub releases_merged: u64,
+    /// Releases whose description was rewritten.
+    pub releases_described: u64,
+}
+
+/// Texts for exact Jaccard, read from the store when grouping asks.
+struct StoreShingles<'a> {
+    store: &'a dyn Store,
+    cached: HashMap<i64, String>,
+}
+
+impl Shingles for StoreShingles<'_> {
+    fn shingles(&self, posts: &[i64]) -> Vec<Option<Vec<u64>>> {
+        let missing: Vec<i64> = posts.iter().copied().filter(|p| !self.cached.contains_key(p)).collect();
+        let fetched: HashMap<i64, String> =
+            self.store.post_texts(&missing).unwrap_or_default().into_iter().collect();
+        posts
+            .iter()
+            .map(|p| {
+                let t = self.cached.get(p).or_else(|| fetched.get(p))?;
+                let n = normalize(t);
+                (!n.is_empty()).then(|| shingles(&n))
+            })
+            .collect()
+    }
+}
+
+/// Groups the posts not yet grouped, then describes the releases that
+/// changed (all of them when `describe_all`).
+pub fn update(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> Result<UpdateSummary> {
+    let minhash = MinHasher::default();
+    let mut grouper = Grouper::new(*cfg);
+    let mut new_posts = 0u64;
+    let mut new_texts: HashMap<i64, String> = HashMap::new();
+    let mut linkable = Vec::new();
+    store.grouping_posts(&mut |p| {
+        let new = p.release_id.is_none();
+        let text = if new {
+            new_posts += 1;
+            let normalized = normalize(&p.text);
+            let words = normalized.split(' ').filter(|w| !w.is_empty()).count();
+            if words >= cfg.text_min_words {
+                linkable.push(p.id);
+                new_texts.insert(p.id, p.text.clone());
+                let signature = p
+                    .text_signature
+                    .as_deref()
+                    .and_then(|s| MinHashSignature::from_hex(s).ok())
+                    .unwrap_or_else(|| minhash.sign(&normalized));
+                Some(TextFeature { signature, words })
+            } else {
+                None
+            }
+        } else {
+            p.text_signature
+                .as_deref()
+                .and_then(|s| MinHashSignature::from_hex(s).ok())
+                .map(|signature| TextFeature { signature, words: cfg.text_min_words })
+        };
+        let media = p
+            .media
+            .iter()
+            .map(|m| MediaFeature {
+                sha256: m.sha256,
+                pdq: m.pdq.as_ref().and_then(|(v, q)| PdqHash::from_hex(v).ok().map(|h| (h, *q))),
+                vpdq: m.vpdq.as_deref().and_then(|v| marsad_hash::vpdq::parse_signal(v).ok()),
+                audio: m.audio.as_deref().and_then(|v| {
+                    v.split(',').map(|i| i.trim().parse::<u32>().ok()).collect::<Option<Vec<u32>>>()
+                }),
+            })
+            .collect();
+        grouper.add(PostFeatures {
+            post: p.id,
+            source: p.source_id,
+            second: p.posted_at.unix_seconds(),
+            release: p.release_id,
+            text,
+            media,
+        });
+        Ok(())
+    })?;
+    let mut summary = UpdateSummary { new_posts, ..UpdateSummary::default() };
+    let mut touched: Vec<i64> = Vec::new();
+    if new_posts > 0 {
+        let grouping = grouper.finish(&StoreShingles { store: &*store, cached: new_texts });
+        let update = GroupingUpdate {
+            assign: grouping.assign,
+            text_linkable: linkable,
+            merged: grouping.merged.clone(),
+        };
+        let ids = store.apply_grouping(&update)?;
+        summary.releases_created = ids.len() as u64;
+        summary.releases_merged = grouping.merged.len() as u64;
+        touched = grouping.touched.iter().map(|r| ids.get(r).copied().unwrap_or(*r)).collect();
+        tracing::info!(new_posts, created = ids.len(), merged = grouping.merged.len(), "posts grouped");
+    }
+    if describe_all {
+        summary.releases_described = describe(store, None)?;
+    } else if !touched.is_empty() {
+        summary.releases_described = describe(store, Some(&touched))?;
+    }
+    Ok(summary)
+}
+
+/// The registry as the store keeps it.
+pub fn registry(store: &dyn Store) -> Result<Vec<Outlet>> {
+    Ok(store
+        .outlets()?
+        .into_iter()
+        .map(|o| Outlet {
+            name: o.name,
+            aliases: o.aliases,
+            channels: o.channels,
+            region: o.region,
+            parent: o.parent,
+        })
+        .collect())
+}
+
+/// Rewrites the descriptions of releases (all when `None`): times, counts,
+/// format, language and attribution. Returns how many.
+pub fn describe(store: &mut dyn Store, releases: Option<&[i64]>) -> Result<u64> {
+    let attributor = Attributor::new(&registry(&*store)?);
+    let mut labels: HashMap<i64, Vec<MatchedLabels>> = HashMap::new();
+    for (release, e) in store.release_matches(releases)? {
+        labels.entry(release).or_default().push(MatchedLabels {
+            bank: e.bank,
+            entry_id: e.id,
+            labels: e.labels,
+        });
+    }
+    let mut records = Vec::new();
+    let mut current: Vec<ReleaseMember> = Vec::new();
+    let flush = |members: &mut Vec<ReleaseMember>, records: &mut Vec<ReleaseRecord>| {
+        if let Some(first) = members.first() {
+            let id = first.release_id;
+            records.push(describe_one(
+                &attributor,
+                id,
+                members,
+                labels.get(&id).map_or(&[][..], Vec::as_slice),
+            ));
+        }
+        members.clear();
+    };
+    store.release_members(releases, &mut |m| {
+        if current.first().is_some_and(|c| c.release_id != m.release_id) {
+            flush(&mut current, &mut records);
+        }
+        current.push(m);
+        Ok(())
+    })?;
+    flush(&mut current, &mut records);
+    let n = records.len() as u64;
+    for chunk in records.chunks(20_000) {
+        store.update_releases(chunk)?;
+    }
+    Ok(n)
+}
+
+/// Most characters of text looked at to tell its language.
+const LANGUAGE_SAMPLE: usize = 400;
+
+/// Describes one release from its posts (sorted by time).
+fn describe_one(
+    attributor: &Attributor,
+    id: i64,
+    posts: &[ReleaseMember],
+    labels: &[MatchedLabels],
+) -> ReleaseRecord {
+    // Sightings: the posts of one source in one second (an album is one).
+    let mut sightings: BTreeSet<(i64, i64)> = BTreeSet::new();
+    let mut channels: BTreeSet<i64> = BTreeSet::new();
+    for p in posts {
+        sightings.insert((p.source_id, p.posted_at.unix_seconds()));
+        channels.insert(p.source_id);
+    }
+    let first = &posts[0];
+    let first_second = first.posted_at.unix_seconds();
+    let kinds: Vec<marsad_core::MediaKind> = posts
+        .iter()
+        .filter(|p| p.source_id == first.source_id && p.posted_at.unix_seconds() == first_second)
+        .flat_map(|p| p.media_kinds.iter().copied())
+        .collect();
+    let format = format_of(&kinds);
+    let language = posts
+        .iter()
+        .map(|p| p.text.trim())
+        .find(|t| !t.is_empty())
+        .and_then(|t| language_of(&t.chars().take(LANGUAGE_SAMPLE).collect::<String>()));
+    let attribution_posts: Vec<ReleasePost> = posts
+        .iter()
+        .map(|p| ReleasePost {
+            source: p.source.clone(),
+            post_id: p.platform_post_id.clone(),
+            time: p.posted_at.unix_micros(),
+            text: p.text.clone(),
+        })
+        .collect();
+    let attribution = attributor.attribute(&attribution_posts, labels);
+    let last = posts.iter().map(|p| p.posted_at).max().unwrap_or(first.posted_at);
+    ReleaseRecord {
+        id,
+        first_seen: first.posted_at,
+        last_seen: last,
+        sightings: sightings.len() as u64,
+        channels: channels.len() as u64,
+        format: format.as_str().to_owned(),
+        language,
+        outlet: attribution.outlet,
+        evidence: attribution.evidence.to_string(),
+        first_source: Some(first.source.clone()),
+    }
+}
+
+/// The source key of a record, or the empty string.
+pub fn source_text(s: &Option<SourceKey>) -> String {
+    s.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+/// RFC 3339 of a stored time.
+pub fn time_text(t: UtcTime) -> String {
+    t.to_rfc3339()
+}

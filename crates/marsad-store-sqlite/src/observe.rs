@@ -1,0 +1,398 @@
+//! Outlets, releases and the grouping state.
+
+use std::collections::HashMap;
+
+use marsad_core::{MediaKind, UtcTime};
+use marsad_store::{
+    BankEntry, GroupMedia, GroupPost, GroupingUpdate, OutletRecord, ReleaseMember, ReleaseRecord, Result,
+    SightingRecord, StoreError,
+};
+use rusqlite::{Connection, params, params_from_iter};
+
+use crate::backend;
+use crate::read::{sha, source_key, time};
+
+fn bump_generation(tx: &Connection) -> Result<()> {
+    tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'releases_generation'", []).map_err(backend)?;
+    Ok(())
+}
+
+pub(crate) fn releases_generation(conn: &Connection) -> Result<i64> {
+    conn.query_row("SELECT value FROM meta WHERE key = 'releases_generation'", [], |r| r.get(0))
+        .map_err(backend)
+}
+
+pub(crate) fn replace_outlets(conn: &mut Connection, outlets: &[OutletRecord]) -> Result<()> {
+    let tx = conn.transaction().map_err(backend)?;
+    tx.execute("DELETE FROM outlet_channels", []).map_err(backend)?;
+    tx.execute("DELETE FROM outlets", []).map_err(backend)?;
+    for (i, o) in outlets.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO outlets (id, name, aliases, region, parent) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                i as i64 + 1,
+                o.name,
+                serde_json::to_string(&o.aliases).unwrap_or_else(|_| "[]".to_owned()),
+                o.region,
+                o.parent
+            ],
+        )
+        .map_err(backend)?;
+        for c in &o.channels {
+            tx.execute(
+                "INSERT INTO outlet_channels (outlet_id, platform, platform_id) VALUES (?1, ?2, ?3)",
+                params![i as i64 + 1, c.platform.as_str(), c.platform_id],
+            )
+            .map_err(|e| StoreError::Invalid(format!("channel {c}: {e}")))?;
+        }
+    }
+    bump_generation(&tx)?;
+    tx.commit().map_err(backend)
+}
+
+pub(crate) fn outlets(conn: &Connection) -> Result<Vec<OutletRecord>> {
+    let mut stmt =
+        conn.prepare("SELECT id, name, aliases, region, parent FROM outlets ORDER BY id").map_err(backend)?;
+    let rows: Vec<(i64, String, String, Option<String>, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .map_err(backend)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(backend)?;
+    let mut chans = conn
+        .prepare("SELECT platform, platform_id FROM outlet_channels WHERE outlet_id = ?1 ORDER BY platform, platform_id")
+        .map_err(backend)?;
+    rows.into_iter()
+        .map(|(id, name, aliases, region, parent)| {
+            let channels = chans
+                .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(backend)?
+                .map(|row| {
+                    let (p, pid) = row.map_err(backend)?;
+                    source_key(&p, pid)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(OutletRecord {
+                name,
+                aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+                channels,
+                region,
+                parent,
+            })
+        })
+        .collect()
+}
+
+fn kind(s: &str) -> Option<MediaKind> {
+    MediaKind::parse(s)
+}
+
+pub(crate) fn grouping_posts(
+    conn: &Connection,
+    visit: &mut dyn FnMut(GroupPost) -> Result<()>,
+) -> Result<()> {
+    // Posts, with the text signature when it may be needed and the text of
+    // posts not yet grouped.
+    let mut posts = conn
+        .prepare(
+            "SELECT p.id, p.source_id, p.posted_at, p.release_id,
+                    CASE WHEN p.release_id IS NULL OR p.text_linkable = 1 THEN f.value END,
+                    CASE WHEN p.release_id IS NULL THEN p.text ELSE '' END
+             FROM posts p
+             LEFT JOIN fingerprints f ON f.post_id = p.id AND f.signal_type = 'text'
+             ORDER BY p.id",
+        )
+        .map_err(backend)?;
+    // Media of every post, in the same order, with their fingerprints.
+    let mut media = conn
+        .prepare(
+            "SELECT pm.post_id, pm.kind, pm.media_sha256,
+                    (SELECT value FROM fingerprints WHERE media_sha256 = pm.media_sha256 AND signal_type = 'pdq'),
+                    (SELECT quality FROM fingerprints WHERE media_sha256 = pm.media_sha256 AND signal_type = 'pdq'),
+                    (SELECT value FROM fingerprints WHERE media_sha256 = pm.media_sha256 AND signal_type = 'vpdq'),
+                    (SELECT value FROM fingerprints WHERE media_sha256 = pm.media_sha256 AND signal_type = 'audio')
+             FROM post_media pm ORDER BY pm.post_id, pm.position",
+        )
+        .map_err(backend)?;
+    let mut media_rows = media.query([]).map_err(backend)?;
+    let mut pending: Option<(i64, GroupMedia)> = None;
+    let mut next_media = |pending: &mut Option<(i64, GroupMedia)>| -> Result<Option<(i64, GroupMedia)>> {
+        if let Some(p) = pending.take() {
+            return Ok(Some(p));
+        }
+        let Some(r) = media_rows.next().map_err(backend)? else { return Ok(None) };
+        let post: i64 = r.get(0).map_err(backend)?;
+        let k: String = r.get(1).map_err(backend)?;
+        let sha256: Option<Vec<u8>> = r.get(2).map_err(backend)?;
+        let pdq: Option<String> = r.get(3).map_err(backend)?;
+        let quality: Option<i64> = r.get(4).map_err(backend)?;
+        Ok(Some((
+            post,
+            GroupMedia {
+                kind: kind(&k),
+                sha256: sha256.map(|b| sha(&b)).transpose()?,
+                pdq: pdq.map(|v| (v, quality.unwrap_or(0).clamp(0, 100) as u8)),
+                vpdq: r.get(5).map_err(backend)?,
+                audio: r.get(6).map_err(backend)?,
+            },
+        )))
+    };
+    let mut rows = posts.query([]).map_err(backend)?;
+    while let Some(r) = rows.next().map_err(backend)? {
+        let id: i64 = r.get(0).map_err(backend)?;
+        let mut post = GroupPost {
+            id,
+            source_id: r.get(1).map_err(backend)?,
+            posted_at: time(r.get(2).map_err(backend)?)?,
+            release_id: r.get(3).map_err(backend)?,
+            text_signature: r.get(4).map_err(backend)?,
+            text: r.get(5).map_err(backend)?,
+            media: Vec::new(),
+        };
+        while let Some((pid, m)) = next_media(&mut pending)? {
+            if pid < id {
+                continue;
+            }
+            if pid > id {
+                pending = Some((pid, m));
+                break;
+            }
+            post.media.push(m);
+        }
+        visit(post)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn post_texts(conn: &Connection, posts: &[i64]) -> Result<Vec<(i64, String)>> {
+    let mut out = Vec::with_capacity(posts.len());
+    for chunk in posts.chunks(500) {
+        let sql = format!("SELECT id, text FROM posts WHERE id IN ({})", vec!["?"; chunk.len()].join(","));
+        let mut stmt = conn.prepare(&sql).map_err(backend)?;
+        let rows =
+            stmt.query_map(params_from_iter(chunk), |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+        for row in rows {
+            out.push(row.map_err(backend)?);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn apply_grouping(conn: &mut Connection, update: &GroupingUpdate) -> Result<HashMap<i64, i64>> {
+    let tx = conn.transaction().map_err(backend)?;
+    let mut ids: HashMap<i64, i64> = HashMap::new();
+    {
+        let mut new_release = tx.prepare_cached("INSERT INTO releases DEFAULT VALUES").map_err(backend)?;
+        let mut assign =
+            tx.prepare_cached("UPDATE posts SET release_id = ?2 WHERE id = ?1").map_err(backend)?;
+        for &(post, release) in &update.assign {
+            let real = if release < 0 {
+                match ids.get(&release) {
+                    Some(&r) => r,
+                    None => {
+                        new_release.execute([]).map_err(backend)?;
+                        let r = tx.last_insert_rowid();
+                        ids.insert(release, r);
+                        r
+                    }
+                }
+            } else {
+                release
+            };
+            assign.execute(params![post, real]).map_err(backend)?;
+        }
+        let mut linkable =
+            tx.prepare_cached("UPDATE posts SET text_linkable = 1 WHERE id = ?1").map_err(backend)?;
+        for &p in &update.text_linkable {
+            linkable.execute([p]).map_err(backend)?;
+        }
+        let mut drop = tx.prepare_cached("DELETE FROM releases WHERE id = ?1").map_err(backend)?;
+        for &r in &update.merged {
+            drop.execute([r]).map_err(backend)?;
+        }
+    }
+    bump_generation(&tx)?;
+    tx.commit().map_err(backend)?;
+    Ok(ids)
+}
+
+fn release_filter(releases: Option<&[i64]>) -> String {
+    match releases {
+        None => "p.release_id IS NOT NULL".to_owned(),
+        Some(r) => format!("p.release_id IN ({})", vec!["?"; r.len()].join(",")),
+    }
+}
+
+pub(crate) fn release_members(
+    conn: &Connection,
+    releases: Option<&[i64]>,
+    visit: &mut dyn FnMut(ReleaseMember) -> Result<()>,
+) -> Result<()> {
+    let chunks: Vec<Option<&[i64]>> = match releases {
+        None => vec![None],
+        Some(r) => r.chunks(500).map(Some).collect(),
+    };
+    for chunk in chunks {
+        let sql = format!(
+            "SELECT p.release_id, p.id, s.platform, s.platform_id, s.id, p.platform_post_id, p.posted_at, p.text,
+                    (SELECT group_concat(kind, ',') FROM (SELECT kind FROM post_media WHERE post_id = p.id ORDER BY position))
+             FROM posts p JOIN sources s ON s.id = p.source_id
+             WHERE {} ORDER BY p.release_id, p.posted_at, p.id",
+            release_filter(chunk)
+        );
+        let mut stmt = conn.prepare(&sql).map_err(backend)?;
+        let args: Vec<i64> = chunk.map(<[i64]>::to_vec).unwrap_or_default();
+        let mut rows = stmt.query(params_from_iter(args)).map_err(backend)?;
+        while let Some(r) = rows.next().map_err(backend)? {
+            let platform: String = r.get(2).map_err(backend)?;
+            let kinds: Option<String> = r.get(8).map_err(backend)?;
+            visit(ReleaseMember {
+                release_id: r.get(0).map_err(backend)?,
+                post_id: r.get(1).map_err(backend)?,
+                source: source_key(&platform, r.get(3).map_err(backend)?)?,
+                source_id: r.get(4).map_err(backend)?,
+                platform_post_id: r.get(5).map_err(backend)?,
+                posted_at: time(r.get(6).map_err(backend)?)?,
+                text: r.get(7).map_err(backend)?,
+                media_kinds: kinds.unwrap_or_default().split(',').filter_map(kind).collect(),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn release_matches(conn: &Connection, releases: Option<&[i64]>) -> Result<Vec<(i64, BankEntry)>> {
+    let chunks: Vec<Option<&[i64]>> = match releases {
+        None => vec![None],
+        Some(r) => r.chunks(400).map(Some).collect(),
+    };
+    let mut pairs: Vec<(i64, i64)> = Vec::new();
+    for chunk in chunks {
+        let filter = release_filter(chunk);
+        let sql = format!(
+            "SELECT DISTINCT p.release_id, m.entry_id FROM matches m JOIN posts p ON p.id = m.post_id WHERE {filter}
+             UNION
+             SELECT DISTINCT p.release_id, m.entry_id FROM matches m
+                JOIN post_media pm ON pm.media_sha256 = m.media_sha256 JOIN posts p ON p.id = pm.post_id WHERE {filter}"
+        );
+        let mut stmt = conn.prepare(&sql).map_err(backend)?;
+        let args: Vec<i64> = chunk.map(|c| c.iter().chain(c).copied().collect()).unwrap_or_default();
+        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+        for row in rows {
+            pairs.push(row.map_err(backend)?);
+        }
+    }
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = pairs.iter().map(|p| p.1).collect();
+    let mut entries: HashMap<i64, BankEntry> = HashMap::new();
+    crate::banks::bank_entries(
+        conn,
+        &marsad_store::EntryFilter { ids, ..marsad_store::EntryFilter::default() },
+        &mut |e| {
+            entries.insert(e.id, e);
+            Ok(())
+        },
+    )?;
+    Ok(pairs.into_iter().filter_map(|(r, e)| entries.get(&e).map(|e| (r, e.clone()))).collect())
+}
+
+pub(crate) fn update_releases(conn: &mut Connection, releases: &[ReleaseRecord]) -> Result<()> {
+    let tx = conn.transaction().map_err(backend)?;
+    {
+        let mut source_id = tx
+            .prepare_cached("SELECT id FROM sources WHERE platform = ?1 AND platform_id = ?2")
+            .map_err(backend)?;
+        let mut update = tx
+            .prepare_cached(
+                "UPDATE releases SET first_seen = ?2, last_seen = ?3, sightings = ?4, channels = ?5, format = ?6,
+                        language = ?7, outlet = ?8, evidence = ?9, first_source = ?10 WHERE id = ?1",
+            )
+            .map_err(backend)?;
+        for r in releases {
+            let src: Option<i64> = match &r.first_source {
+                Some(k) => {
+                    source_id.query_row(params![k.platform.as_str(), k.platform_id], |row| row.get(0)).ok()
+                }
+                None => None,
+            };
+            update
+                .execute(params![
+                    r.id,
+                    r.first_seen.unix_micros(),
+                    r.last_seen.unix_micros(),
+                    r.sightings as i64,
+                    r.channels as i64,
+                    r.format,
+                    r.language,
+                    r.outlet,
+                    r.evidence,
+                    src
+                ])
+                .map_err(backend)?;
+        }
+    }
+    bump_generation(&tx)?;
+    tx.commit().map_err(backend)
+}
+
+pub(crate) fn releases(conn: &Connection, visit: &mut dyn FnMut(ReleaseRecord) -> Result<()>) -> Result<()> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT r.id, r.first_seen, r.last_seen, r.sightings, r.channels, r.format, r.language, r.outlet, r.evidence,
+                    s.platform, s.platform_id
+             FROM releases r LEFT JOIN sources s ON s.id = r.first_source
+             ORDER BY r.first_seen, r.id",
+        )
+        .map_err(backend)?;
+    let mut rows = stmt.query([]).map_err(backend)?;
+    while let Some(r) = rows.next().map_err(backend)? {
+        let platform: Option<String> = r.get(9).map_err(backend)?;
+        let first_source = match platform {
+            Some(p) => Some(source_key(&p, r.get(10).map_err(backend)?)?),
+            None => None,
+        };
+        let first: i64 = r.get(1).map_err(backend)?;
+        let last: i64 = r.get(2).map_err(backend)?;
+        visit(ReleaseRecord {
+            id: r.get(0).map_err(backend)?,
+            first_seen: UtcTime::from_unix_micros(first).unwrap_or(UtcTime::from_unix_seconds(0)),
+            last_seen: UtcTime::from_unix_micros(last).unwrap_or(UtcTime::from_unix_seconds(0)),
+            sightings: r.get::<_, i64>(3).map_err(backend)? as u64,
+            channels: r.get::<_, i64>(4).map_err(backend)? as u64,
+            format: r.get(5).map_err(backend)?,
+            language: r.get(6).map_err(backend)?,
+            outlet: r.get(7).map_err(backend)?,
+            evidence: r.get(8).map_err(backend)?,
+            first_source,
+        })?;
+    }
+    Ok(())
+}
+
+pub(crate) fn sightings(
+    conn: &Connection,
+    visit: &mut dyn FnMut(SightingRecord) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT p.release_id, s.platform, s.platform_id, min(p.posted_at), min(p.platform_post_id), count(*)
+             FROM posts p JOIN sources s ON s.id = p.source_id
+             WHERE p.release_id IS NOT NULL
+             GROUP BY p.release_id, p.source_id, p.posted_at / 1000000
+             ORDER BY p.release_id, min(p.posted_at)",
+        )
+        .map_err(backend)?;
+    let mut rows = stmt.query([]).map_err(backend)?;
+    while let Some(r) = rows.next().map_err(backend)? {
+        let platform: String = r.get(1).map_err(backend)?;
+        visit(SightingRecord {
+            release_id: r.get(0).map_err(backend)?,
+            source: source_key(&platform, r.get(2).map_err(backend)?)?,
+            posted_at: time(r.get(3).map_err(backend)?)?,
+            post_id: r.get(4).map_err(backend)?,
+            posts: r.get::<_, i64>(5).map_err(backend)? as u64,
+        })?;
+    }
+    Ok(())
+}
