@@ -180,6 +180,9 @@ fn key_of(obs: &Observatory, by: Option<By>, r: &Release, source: u32) -> Option
     }
 }
 
+/// Releases and sightings.
+type Counts = (u64, u64);
+
 /// A row of [`timeline`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TimelineRow {
@@ -199,13 +202,13 @@ pub struct TimelineRow {
 /// Releases (by first seen) and sightings (by their own time) per bucket
 /// and group. Buckets with neither are left out.
 pub fn timeline(obs: &Observatory, filter: &Filter, bucket: Bucket, by: Option<By>) -> Vec<TimelineRow> {
-    let mask = filter.mask(&obs.clone_shallow());
+    let mask = filter.mask(obs);
     let sighting_mask = filter.timeless().mask(obs);
     let memo = BucketMemo::new(
         bucket,
         obs.releases.iter().map(|r| r.first_seen).chain(obs.sightings.iter().map(|s| s.time)),
     );
-    let mut counts: HashMap<(i64, Option<String>), (u64, u64)> = HashMap::new();
+    let mut counts: HashMap<(i64, Option<String>), Counts> = HashMap::new();
     for (i, r) in obs.releases.iter().enumerate() {
         if mask[i] {
             counts.entry((memo.start(r.first_seen), key_of(obs, by, r, r.source))).or_default().0 += 1;
@@ -228,7 +231,7 @@ pub fn timeline(obs: &Observatory, filter: &Filter, bucket: Bucket, by: Option<B
         };
         counts.entry((memo.start(s.time), key)).or_default().1 += 1;
     }
-    let mut rows: Vec<((i64, Option<String>), (u64, u64))> = counts.into_iter().collect();
+    let mut rows: Vec<((i64, Option<String>), Counts)> = counts.into_iter().collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     rows.into_iter()
         .map(|((start, key), (releases, sightings))| TimelineRow {
@@ -239,12 +242,6 @@ pub fn timeline(obs: &Observatory, filter: &Filter, bucket: Bucket, by: Option<B
             sightings,
         })
         .collect()
-}
-
-impl Observatory {
-    fn clone_shallow(&self) -> &Observatory {
-        self
-    }
 }
 
 /// A row of [`trend`].

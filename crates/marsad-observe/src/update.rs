@@ -50,8 +50,22 @@ impl Shingles for StoreShingles<'_> {
 }
 
 /// Groups the posts not yet grouped, then describes the releases that
-/// changed (all of them when `describe_all`).
+/// changed (all of them when `describe_all`). If another process changes
+/// the posts while this one groups, the grouping is done again.
 pub fn update(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> Result<UpdateSummary> {
+    let mut attempt = 0;
+    loop {
+        match update_once(store, cfg, describe_all) {
+            Err(marsad_store::StoreError::Conflict(why)) if attempt < 3 => {
+                attempt += 1;
+                tracing::info!(%why, attempt, "grouping again");
+            }
+            other => return other,
+        }
+    }
+}
+
+fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> Result<UpdateSummary> {
     let minhash = MinHasher::default();
     let mut grouper = Grouper::new(*cfg);
     let mut new_posts = 0u64;
@@ -111,6 +125,7 @@ pub fn update(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> R
             assign: grouping.assign,
             text_linkable: linkable,
             merged: grouping.merged.clone(),
+            ungrouped_seen: new_posts,
         };
         let ids = store.apply_grouping(&update)?;
         summary.releases_created = ids.len() as u64;

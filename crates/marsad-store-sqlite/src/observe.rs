@@ -50,10 +50,13 @@ pub(crate) fn replace_outlets(conn: &mut Connection, outlets: &[OutletRecord]) -
     tx.commit().map_err(backend)
 }
 
+/// id, name, aliases (JSON), region, parent.
+type OutletRow = (i64, String, String, Option<String>, Option<String>);
+
 pub(crate) fn outlets(conn: &Connection) -> Result<Vec<OutletRecord>> {
     let mut stmt =
         conn.prepare("SELECT id, name, aliases, region, parent FROM outlets ORDER BY id").map_err(backend)?;
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>)> = stmt
+    let rows: Vec<OutletRow> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .map_err(backend)?
         .collect::<rusqlite::Result<_>>()
@@ -178,7 +181,16 @@ pub(crate) fn post_texts(conn: &Connection, posts: &[i64]) -> Result<Vec<(i64, S
 }
 
 pub(crate) fn apply_grouping(conn: &mut Connection, update: &GroupingUpdate) -> Result<HashMap<i64, i64>> {
-    let tx = conn.transaction().map_err(backend)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+    let ungrouped: i64 = tx
+        .query_row("SELECT count(*) FROM posts WHERE release_id IS NULL", [], |r| r.get(0))
+        .map_err(backend)?;
+    if ungrouped as u64 != update.ungrouped_seen {
+        return Err(StoreError::Conflict(format!(
+            "posts changed while grouping ({} ungrouped now, {} when read)",
+            ungrouped, update.ungrouped_seen
+        )));
+    }
     let mut ids: HashMap<i64, i64> = HashMap::new();
     {
         let mut new_release = tx.prepare_cached("INSERT INTO releases DEFAULT VALUES").map_err(backend)?;

@@ -456,6 +456,10 @@ pub struct GroupingUpdate {
     pub text_linkable: Vec<i64>,
     /// Releases emptied by merges (deleted).
     pub merged: Vec<i64>,
+    /// How many posts were ungrouped when the run read them: if another
+    /// process grouped or added posts meanwhile, the store refuses the
+    /// update ([`crate::StoreError::Conflict`]) and the run starts again.
+    pub ungrouped_seen: u64,
 }
 
 /// A post of a release, as describing the release needs it.

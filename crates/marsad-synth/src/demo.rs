@@ -704,8 +704,9 @@ fn content<R: Rng>(
 }
 
 /// Supporters repost releases of the outlets they follow: most within
-/// hours, some days or weeks later, and a few old releases recycled two
-/// months or more after they first appeared.
+/// hours, some days or weeks later, a few old releases recycled two months
+/// or more after they first appeared, and (in windows over a year) a few a
+/// year or more later.
 fn add_reposts<R: Rng>(rng: &mut R, releases: &mut [Release], w: &Window, images: &[ImageJob]) {
     let mut n_recycled = 0;
     for r in releases.iter_mut() {
@@ -740,7 +741,23 @@ fn add_reposts<R: Rng>(rng: &mut R, releases: &mut [Release], w: &Window, images
         let supporter = rng.random_range(0..SUPPORTERS.len());
         n_recycled += usize::from(push_repost(rng, r, supporter, t, w, images));
     }
+    // And when the window is longer than a year, old releases come back a
+    // year or more later: the "golden age" material supporters recirculate.
+    let year_old: Vec<usize> =
+        (0..releases.len()).filter(|&i| releases[i].time + YEAR + 7 * DAY < w.end).collect();
+    let (mut n_year, mut tries) = (0, 0);
+    while n_year < 5 && !year_old.is_empty() && tries < 100 {
+        tries += 1;
+        let Some(&ri) = year_old.choose(rng) else { break };
+        let r = &mut releases[ri];
+        let t = rng.random_range(r.time + YEAR..w.end);
+        let supporter = rng.random_range(0..SUPPORTERS.len());
+        n_year += usize::from(push_repost(rng, r, supporter, t, w, images));
+    }
 }
+
+/// A year.
+const YEAR: i64 = 365 * DAY;
 
 /// Adds one supporter sighting at about `t`; false if it fell outside the
 /// window.

@@ -8,6 +8,7 @@ mod cli;
 mod fingerprints;
 mod hash;
 mod jsonl;
+mod observatory;
 mod support;
 mod telegram;
 mod telegram_bad_input;
