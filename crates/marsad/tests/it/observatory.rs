@@ -469,3 +469,35 @@ fn filters_select_releases_by_outlet_and_format() {
     let bad = run(&fixture().db, &["releases", "--format", "poster"]);
     assert!(!bad.status.success() && stderr(&bad).contains("unknown format"));
 }
+
+#[test]
+fn grouping_is_independent_of_ingest_order_and_batching() {
+    // The same corpus ingested in the opposite order, grouping after each
+    // export (new posts join and merge earlier releases): the same releases.
+    let f = fixture();
+    let corpus = f.db.parent().unwrap().join("corpus");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reverse.db");
+    let mut exports: Vec<PathBuf> =
+        std::fs::read_dir(corpus.join("exports")).unwrap().map(|e| e.unwrap().path()).collect();
+    exports.sort();
+    exports.reverse();
+    for e in &exports {
+        let (ok, s) = ingest_json(&db, "telegram", e, &["--batch-size", "37"]);
+        assert!(ok, "{s}");
+        let o = run(&db, &["releases"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let partition = |db: &std::path::Path| {
+        let store = open(db);
+        let mut groups: HashMap<i64, BTreeSet<(String, String)>> = HashMap::new();
+        store
+            .release_members(None, &mut |m| {
+                groups.entry(m.release_id).or_default().insert((m.source.to_string(), m.platform_post_id));
+                Ok(())
+            })
+            .unwrap();
+        groups.into_values().collect::<BTreeSet<_>>()
+    };
+    assert_eq!(partition(&db), partition(&f.db));
+}
