@@ -56,8 +56,52 @@ pub enum Command {
     /// dormancy, recycling, amplification.
     #[command(subcommand)]
     Analyze(AnalyzeCommand),
-    /// Generate a synthetic corpus, ingest it and summarise it.
+    /// Write one self-contained HTML report with charts and tables.
+    Report(ReportArgs),
+    /// Write releases, sightings and outlets as CSV or Parquet files.
+    Export(ExportArgs),
+    /// Generate a synthetic corpus, ingest it, group it and write a report.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+    /// The heading of the report.
+    #[arg(long, default_value = "marsad report")]
+    pub title: String,
+    /// Gaps of at least this many hours between releases are silences.
+    #[arg(long, default_value_t = 24.0, value_name = "H")]
+    pub silence_hours: f64,
+    /// An outlet is silent when it released nothing in this many days.
+    #[arg(long, default_value_t = 30.0, value_name = "K")]
+    pub dormancy_days: f64,
+    /// A sighting is recycled when its release is at least this many days old.
+    #[arg(long, default_value_t = 30.0, value_name = "N")]
+    pub recycling_days: f64,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// A table file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// csv or parquet.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: TableFormat,
+    /// The folder to write releases, sightings and outlets into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -71,8 +71,11 @@ fn base_hash(b: u8) -> PdqHash {
     PdqHash::from_bytes(bytes)
 }
 
-fn post()
--> impl Strategy<Value = (i64, i64, Option<u8>, Option<(u8, Vec<usize>, u8)>, Option<(u8, Vec<usize>)>)> {
+/// A generated post: source, second, shared media byte, PDQ (family,
+/// flipped bits, quality), text (family, altered words).
+type GenPost = (i64, i64, Option<u8>, Option<(u8, Vec<usize>, u8)>, Option<(u8, Vec<usize>)>);
+
+fn post() -> impl Strategy<Value = GenPost> {
     (
         0i64..3,
         0i64..6,

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use marsad_ingest::IngestConfig;
 use marsad_store::Store;
 
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, FilterArgs, ReportArgs, TimeArgs};
 use crate::commands::ingest::{Kind, ingest_one};
 
 pub fn run(args: DemoArgs, json: bool) -> Result<ExitCode> {
@@ -34,6 +34,18 @@ pub fn run(args: DemoArgs, json: bool) -> Result<ExitCode> {
         .with_context(|| format!("ingesting {}", export.display()))?;
         runs.push((export.clone(), s));
     }
+    let (outlets, _) = crate::commands::observe::import_outlets(&mut store, &corpus.outlets_toml)?;
+    let report_args = ReportArgs {
+        out: args.out.join("report.html"),
+        title: "marsad demo: a synthetic corpus".to_owned(),
+        silence_hours: 24.0,
+        dormancy_days: 30.0,
+        recycling_days: 30.0,
+        time: TimeArgs::default(),
+        filter: FilterArgs::default(),
+    };
+    let report = crate::commands::report::write_report(&db_str, &mut store, &report_args)?;
+    let report_path = std::path::absolute(&report_args.out).unwrap_or_else(|_| report_args.out.clone());
     let stats = store.stats()?;
     let sources = store.sources()?;
     if json {
@@ -50,6 +62,11 @@ pub fn run(args: DemoArgs, json: bool) -> Result<ExitCode> {
                 "truth_json": corpus.truth_json.display().to_string(),
                 "ingests": exports,
                 "stats": { "sources": stats.sources, "posts": stats.posts, "media": stats.media, "fingerprints": stats.fingerprints },
+                "outlets": outlets.len(),
+                "releases": report.releases,
+                "sightings": report.sightings,
+                "silences": report.silences.len(),
+                "report": report_path.display().to_string(),
             })
         );
         return Ok(ExitCode::SUCCESS);
@@ -82,18 +99,40 @@ pub fn run(args: DemoArgs, json: bool) -> Result<ExitCode> {
         "store: {} sources, {} posts, {} media items, {} fingerprints",
         stats.sources, stats.posts, stats.media, stats.fingerprints
     );
+    println!(
+        "observatory: {} outlets registered; {} releases ({} attributed), {} sightings, {} silences of 24 h or more",
+        outlets.len(),
+        report.releases,
+        report.official,
+        report.sightings,
+        report.silences.len()
+    );
     println!("outlet registry: {}", corpus.outlets_toml.display());
     println!("planted truth:   {}", corpus.truth_json.display());
     println!();
-    println!("next: marsad --db {db_str} stats");
+    println!("report: {}", report_path.display());
+    println!();
+    println!("next: marsad --db {db_str} releases");
+    println!("      marsad --db {db_str} analyze timeline --bucket week --by outlet");
+    println!("      marsad --db {db_str} analyze silences --min-hours 24");
     Ok(ExitCode::SUCCESS)
 }
 
 /// What a demo writes in its folder; a folder holding only these is a
 /// previous demo and is replaced. Anything else there is left alone and the
 /// demo refuses to run.
-const DEMO_ENTRIES: &[&str] =
-    &["exports", "outlets.toml", "truth.json", "marsad.db", "marsad.db-wal", "marsad.db-shm", "marsad.media"];
+const DEMO_ENTRIES: &[&str] = &[
+    "exports",
+    "outlets.toml",
+    "truth.json",
+    "marsad.db",
+    "marsad.db-wal",
+    "marsad.db-shm",
+    "marsad.db.observatory",
+    "marsad.db.pdq-index",
+    "marsad.media",
+    "report.html",
+];
 
 fn clear_previous_demo(out: &std::path::Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(out) else {

@@ -25,7 +25,7 @@ pub fn parse_time(text: &str) -> Result<i64> {
     bail!("invalid time {text:?}: use RFC 3339 (2024-01-31T12:00:00Z) or a date (2024-01-31, UTC)")
 }
 
-fn filter(args: &FilterArgs, time: Option<&TimeArgs>) -> Result<Filter> {
+pub fn filter(args: &FilterArgs, time: Option<&TimeArgs>) -> Result<Filter> {
     let mut f =
         Filter { official_only: args.official_only, outlets: args.outlet.clone(), ..Filter::default() };
     if let Some(list) = &args.format {
@@ -67,27 +67,35 @@ pub fn observatory(db: &str, store: &mut dyn Store) -> Result<Observatory> {
     marsad_observe::snapshot::load(&*store, cache.as_deref()).context("loading releases")
 }
 
+/// Replaces the registry with the outlets of a TOML file and attributes
+/// every release again.
+pub fn import_outlets(
+    store: &mut dyn Store,
+    file: &std::path::Path,
+) -> Result<(Vec<OutletRecord>, marsad_observe::update::UpdateSummary)> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let outlets = marsad_observe::registry::parse(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let records: Vec<OutletRecord> = outlets
+        .iter()
+        .map(|o| OutletRecord {
+            name: o.name.clone(),
+            aliases: o.aliases.clone(),
+            channels: o.channels.clone(),
+            region: o.region.clone(),
+            parent: o.parent.clone(),
+        })
+        .collect();
+    store.replace_outlets(&records)?;
+    // Attribution depends on the registry: every release again.
+    let summary = marsad_observe::update::update(store, &GroupConfig::default(), true)?;
+    Ok((records, summary))
+}
+
 pub fn outlets(db: &str, json: bool, cmd: OutletsCommand) -> Result<ExitCode> {
     let mut store = crate::store::open(db)?;
     match cmd {
         OutletsCommand::Import { file } => {
-            let text =
-                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let outlets =
-                marsad_observe::registry::parse(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
-            let records: Vec<OutletRecord> = outlets
-                .iter()
-                .map(|o| OutletRecord {
-                    name: o.name.clone(),
-                    aliases: o.aliases.clone(),
-                    channels: o.channels.clone(),
-                    region: o.region.clone(),
-                    parent: o.parent.clone(),
-                })
-                .collect();
-            store.replace_outlets(&records)?;
-            // Attribution depends on the registry: every release again.
-            let s = marsad_observe::update::update(&mut store, &GroupConfig::default(), true)?;
+            let (records, s) = import_outlets(&mut store, &file)?;
             if json {
                 println!(
                     "{}",

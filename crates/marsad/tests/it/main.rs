@@ -9,6 +9,7 @@ mod fingerprints;
 mod hash;
 mod jsonl;
 mod observatory;
+mod report;
 mod support;
 mod telegram;
 mod telegram_bad_input;
