@@ -175,6 +175,10 @@ pub struct Grouper {
     by_sha: HashMap<Sha256, u32>,
     album: HashMap<(i64, i64), u32>,
     pdq: PdqIndex,
+    /// Images to index, in one build when [`Grouper::finish`] runs
+    /// (inserting them one by one would rebuild the index's last segment
+    /// every few thousand).
+    images: Vec<(PdqHash, u32)>,
     /// New images, to search once they are all indexed.
     new_images: Vec<(PdqHash, u32)>,
     vpdq: VpdqIndex,
@@ -201,6 +205,7 @@ impl Grouper {
             by_sha: HashMap::new(),
             album: HashMap::new(),
             pdq: PdqIndex::new(),
+            images: Vec::new(),
             new_images: Vec::new(),
             vpdq: VpdqIndex::new(VpdqConfig::default().quality_threshold),
             vpdq_slots: Vec::new(),
@@ -270,7 +275,7 @@ impl Grouper {
             if let Some((h, q)) = m.pdq
                 && q >= self.cfg.pdq_quality
             {
-                self.pdq.insert(&h, slot);
+                self.images.push((h, slot));
                 if new {
                     self.new_images.push((h, slot));
                 }
@@ -306,6 +311,8 @@ impl Grouper {
     /// and returns every new post's release and the merges.
     pub fn finish(mut self, shingles: &dyn Shingles) -> Grouping {
         // Images: every new image against all images, in one batch.
+        self.pdq.extend(std::mem::take(&mut self.images));
+        self.pdq.compact();
         let hashes: Vec<PdqHash> = self.new_images.iter().map(|(h, _)| *h).collect();
         let found = self.pdq.range_batch(&hashes, self.cfg.pdq_threshold);
         for ((_, slot), hits) in self.new_images.iter().zip(found) {

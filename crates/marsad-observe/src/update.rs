@@ -25,6 +25,22 @@ pub struct UpdateSummary {
     pub releases_merged: u64,
     /// Releases whose description was rewritten.
     pub releases_described: u64,
+    /// Where the time went.
+    #[serde(skip)]
+    pub timings: Timings,
+}
+
+/// Time spent in each phase of an update.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Reading the posts and their fingerprints.
+    pub read: std::time::Duration,
+    /// Linking new posts (the grouper).
+    pub group: std::time::Duration,
+    /// Writing the assignments.
+    pub apply: std::time::Duration,
+    /// Describing the changed releases.
+    pub describe: std::time::Duration,
 }
 
 /// Texts for exact Jaccard, read from the store when grouping asks.
@@ -66,11 +82,23 @@ pub fn update(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> R
 }
 
 fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> Result<UpdateSummary> {
+    // Nothing new: nothing to read (the common case of every analytics
+    // command).
+    if !describe_all && store.ungrouped_posts()? == 0 {
+        return Ok(UpdateSummary::default());
+    }
     let minhash = MinHasher::default();
     let mut grouper = Grouper::new(*cfg);
     let mut new_posts = 0u64;
     let mut new_texts: HashMap<i64, String> = HashMap::new();
     let mut linkable = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = || {
+        let now = std::time::Instant::now();
+        let d = now - clock;
+        clock = now;
+        d
+    };
     store.grouping_posts(&mut |p| {
         let new = p.release_id.is_none();
         let text = if new {
@@ -118,9 +146,11 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
         Ok(())
     })?;
     let mut summary = UpdateSummary { new_posts, ..UpdateSummary::default() };
+    summary.timings.read = lap();
     let mut touched: Vec<i64> = Vec::new();
     if new_posts > 0 {
         let grouping = grouper.finish(&StoreShingles { store: &*store, cached: new_texts });
+        summary.timings.group = lap();
         let update = GroupingUpdate {
             assign: grouping.assign,
             text_linkable: linkable,
@@ -128,6 +158,7 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
             ungrouped_seen: new_posts,
         };
         let ids = store.apply_grouping(&update)?;
+        summary.timings.apply = lap();
         summary.releases_created = ids.len() as u64;
         summary.releases_merged = grouping.merged.len() as u64;
         touched = grouping.touched.iter().map(|r| ids.get(r).copied().unwrap_or(*r)).collect();
@@ -138,6 +169,7 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
     } else if !touched.is_empty() {
         summary.releases_described = describe(store, Some(&touched))?;
     }
+    summary.timings.describe = lap();
     Ok(summary)
 }
 

@@ -203,6 +203,10 @@ impl marsad_store::Store for SqliteStore {
         observe::grouping_posts(&self.conn, visit)
     }
 
+    fn ungrouped_posts(&self) -> Result<u64> {
+        observe::ungrouped_posts(&self.conn)
+    }
+
     fn post_texts(&self, posts: &[i64]) -> Result<Vec<(i64, String)>> {
         observe::post_texts(&self.conn, posts)
     }

@@ -180,6 +180,12 @@ pub(crate) fn post_texts(conn: &Connection, posts: &[i64]) -> Result<Vec<(i64, S
     Ok(out)
 }
 
+pub(crate) fn ungrouped_posts(conn: &Connection) -> Result<u64> {
+    conn.query_row("SELECT count(*) FROM posts WHERE release_id IS NULL", [], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .map_err(backend)
+}
+
 pub(crate) fn apply_grouping(conn: &mut Connection, update: &GroupingUpdate) -> Result<HashMap<i64, i64>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
     let ungrouped: i64 = tx
@@ -194,8 +200,14 @@ pub(crate) fn apply_grouping(conn: &mut Connection, update: &GroupingUpdate) -> 
     let mut ids: HashMap<i64, i64> = HashMap::new();
     {
         let mut new_release = tx.prepare_cached("INSERT INTO releases DEFAULT VALUES").map_err(backend)?;
-        let mut assign =
-            tx.prepare_cached("UPDATE posts SET release_id = ?2 WHERE id = ?1").map_err(backend)?;
+        // One write per post: its release and whether its text may link.
+        let linkable: std::collections::HashSet<i64> = update.text_linkable.iter().copied().collect();
+        let mut assign = tx
+            .prepare_cached(
+                "UPDATE posts SET release_id = ?2, text_linkable = (text_linkable OR ?3) WHERE id = ?1",
+            )
+            .map_err(backend)?;
+        let mut assigned: std::collections::HashSet<i64> = std::collections::HashSet::new();
         for &(post, release) in &update.assign {
             let real = if release < 0 {
                 match ids.get(&release) {
@@ -210,12 +222,16 @@ pub(crate) fn apply_grouping(conn: &mut Connection, update: &GroupingUpdate) -> 
             } else {
                 release
             };
-            assign.execute(params![post, real]).map_err(backend)?;
+            assign.execute(params![post, real, linkable.contains(&post)]).map_err(backend)?;
+            if linkable.contains(&post) {
+                assigned.insert(post);
+            }
         }
-        let mut linkable =
+        // Linkable posts whose release did not change.
+        let mut mark =
             tx.prepare_cached("UPDATE posts SET text_linkable = 1 WHERE id = ?1").map_err(backend)?;
-        for &p in &update.text_linkable {
-            linkable.execute([p]).map_err(backend)?;
+        for p in update.text_linkable.iter().filter(|p| !assigned.contains(p)) {
+            mark.execute([p]).map_err(backend)?;
         }
         let mut drop = tx.prepare_cached("DELETE FROM releases WHERE id = ?1").map_err(backend)?;
         for &r in &update.merged {

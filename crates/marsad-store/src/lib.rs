@@ -128,6 +128,10 @@ pub trait Store: Send {
     /// Calls `visit` with every post as grouping reads it, by id.
     fn grouping_posts(&self, visit: &mut dyn FnMut(GroupPost) -> Result<()>) -> Result<()>;
 
+    /// How many posts are not yet in a release (cheap: grouping is skipped
+    /// when there are none).
+    fn ungrouped_posts(&self) -> Result<u64>;
+
     /// The texts of these posts (by store id).
     fn post_texts(&self, posts: &[i64]) -> Result<Vec<(i64, String)>>;
 

@@ -5,8 +5,9 @@
 use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
 
 use crate::{
-    BatchOutcome, EntryFilter, MatchedItem, MediaContent, MediaRef, NewBankEntry, NewFingerprint, NewMatch,
-    NewMedia, NewPost, NewRun, NewSource, PostBatch, RunSummary, Stats, Store, StoreError,
+    BatchOutcome, EntryFilter, GroupPost, GroupingUpdate, MatchedItem, MediaContent, MediaRef, NewBankEntry,
+    NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource, OutletRecord, PostBatch, ReleaseRecord,
+    RunSummary, Stats, Store, StoreError,
 };
 
 /// A named test case.
@@ -15,7 +16,7 @@ type Case = (&'static str, fn(&mut dyn Store));
 /// Runs every test of the suite, each on a fresh store from `make`.
 /// Panics (it is a test) with the name of the failing case.
 pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
-    let cases: [Case; 11] = [
+    let cases: [Case; 15] = [
         ("empty_store_counts_nothing", empty_store_counts_nothing),
         ("batch_round_trips", batch_round_trips),
         ("writing_twice_adds_nothing", writing_twice_adds_nothing),
@@ -27,6 +28,10 @@ pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
         ("banks_hold_entries_once", banks_hold_entries_once),
         ("matches_are_stored_and_listed", matches_are_stored_and_listed),
         ("deleting_a_bank_removes_its_entries_and_matches", deleting_a_bank_removes_its_entries_and_matches),
+        ("the_registry_is_replaced_whole", the_registry_is_replaced_whole),
+        ("grouping_round_trips", grouping_round_trips),
+        ("merges_move_posts_and_drop_releases", merges_move_posts_and_drop_releases),
+        ("stale_grouping_is_refused", stale_grouping_is_refused),
     ];
     for (name, case) in cases {
         eprintln!("store testsuite: {name}");
@@ -398,4 +403,181 @@ fn deleting_a_bank_removes_its_entries_and_matches(store: &mut dyn Store) {
     assert_eq!(after.max_entry_id, before.max_entry_id, "ids are never reused");
     assert!(store.matches().expect("matches").is_empty());
     assert_eq!(store.stats().expect("stats").posts, 4, "posts are kept");
+}
+
+fn outlet(name: &str, channel: &str) -> OutletRecord {
+    OutletRecord {
+        name: name.to_owned(),
+        aliases: vec![format!("{name} (alias)"), "مكتب".to_owned()],
+        channels: vec![SourceKey { platform: Platform::telegram(), platform_id: channel.to_owned() }],
+        region: Some("north".to_owned()),
+        parent: None,
+    }
+}
+
+fn the_registry_is_replaced_whole(store: &mut dyn Store) {
+    assert!(store.outlets().expect("outlets").is_empty());
+    let first = vec![outlet("Zeta Office", "1000000001"), outlet("Alpha Office", "1000000002")];
+    store.replace_outlets(&first).expect("replace");
+    assert_eq!(store.outlets().expect("outlets"), first, "kept in the order given");
+    let generation = store.releases_generation().expect("generation");
+    let second = vec![outlet("Beta Office", "1000000003")];
+    store.replace_outlets(&second).expect("replace");
+    assert_eq!(store.outlets().expect("outlets"), second);
+    assert_ne!(
+        store.releases_generation().expect("generation"),
+        generation,
+        "a new registry changes releases"
+    );
+}
+
+fn grouping_posts_of(store: &dyn Store) -> Vec<GroupPost> {
+    let mut out = Vec::new();
+    store
+        .grouping_posts(&mut |p| {
+            out.push(p);
+            Ok(())
+        })
+        .expect("grouping_posts");
+    out
+}
+
+fn all_releases(store: &dyn Store) -> Vec<ReleaseRecord> {
+    let mut out = Vec::new();
+    store
+        .releases(&mut |r| {
+            out.push(r);
+            Ok(())
+        })
+        .expect("releases");
+    out
+}
+
+fn grouping_round_trips(store: &mut dyn Store) {
+    let run = run(store);
+    store.write_batch(run, &sample_batch()).expect("write");
+    assert_eq!(store.ungrouped_posts().expect("ungrouped"), 4);
+    let posts = grouping_posts_of(store);
+    assert_eq!(posts.len(), 4);
+    assert!(posts.windows(2).all(|w| w[0].id < w[1].id), "by id");
+    assert!(posts.iter().all(|p| p.release_id.is_none() && !p.text.is_empty()));
+    // The image's PDQ fingerprint comes with its media reference.
+    let with_image =
+        posts.iter().find(|p| p.media.first().is_some_and(|m| m.pdq.is_some())).expect("image post");
+    assert_eq!(with_image.media[0].pdq, Some((format!("{:064x}", 1), 90)));
+
+    // Two releases: the first two posts, and the other two.
+    let generation = store.releases_generation().expect("generation");
+    let update = GroupingUpdate {
+        assign: vec![(posts[0].id, -1), (posts[1].id, -1), (posts[2].id, -2), (posts[3].id, -2)],
+        text_linkable: vec![posts[0].id],
+        merged: vec![],
+        ungrouped_seen: 4,
+    };
+    let ids = store.apply_grouping(&update).expect("apply");
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[&-1], ids[&-2]);
+    assert_eq!(store.ungrouped_posts().expect("ungrouped"), 0);
+    assert_ne!(store.releases_generation().expect("generation"), generation);
+    let regrouped = grouping_posts_of(store);
+    assert_eq!(regrouped[0].release_id, Some(ids[&-1]));
+    assert_eq!(regrouped[3].release_id, Some(ids[&-2]));
+    assert!(regrouped.iter().all(|p| p.text.is_empty()), "grouped posts' texts are not read again");
+
+    let mut members = Vec::new();
+    store
+        .release_members(Some(&[ids[&-2]]), &mut |m| {
+            members.push(m);
+            Ok(())
+        })
+        .expect("members");
+    assert_eq!(members.len(), 2);
+    assert!(members.iter().all(|m| m.release_id == ids[&-2]));
+    assert!(members[0].posted_at <= members[1].posted_at, "by time");
+
+    let t = |s| UtcTime::from_unix_seconds(s);
+    let record = |id: i64, first: i64| ReleaseRecord {
+        id,
+        first_seen: t(first),
+        last_seen: t(first + 60),
+        sightings: 2,
+        channels: 1,
+        format: "photo".to_owned(),
+        language: Some("ar".to_owned()),
+        outlet: Some("Zeta Office".to_owned()),
+        evidence: r#"{"rule":"channel"}"#.to_owned(),
+        first_source: Some(SourceKey {
+            platform: Platform::telegram(),
+            platform_id: "1000000001".to_owned(),
+        }),
+    };
+    let described = vec![record(ids[&-2], 1_510_142_400), record(ids[&-1], 1_510_142_460)];
+    store.update_releases(&described).expect("update_releases");
+    let stored = all_releases(store);
+    assert_eq!(stored, vec![described[0].clone(), described[1].clone()], "by first seen");
+
+    let mut sightings = Vec::new();
+    store
+        .sightings(&mut |s| {
+            sightings.push(s);
+            Ok(())
+        })
+        .expect("sightings");
+    assert_eq!(sightings.len(), 4, "four posts in four distinct (source, second)s");
+    assert_eq!(sightings.iter().map(|s| s.posts).sum::<u64>(), 4);
+}
+
+fn merges_move_posts_and_drop_releases(store: &mut dyn Store) {
+    let run = run(store);
+    store.write_batch(run, &sample_batch()).expect("write");
+    let posts = grouping_posts_of(store);
+    let ids = store
+        .apply_grouping(&GroupingUpdate {
+            assign: posts.iter().enumerate().map(|(i, p)| (p.id, -(i as i64) - 1)).collect(),
+            text_linkable: vec![],
+            merged: vec![],
+            ungrouped_seen: 4,
+        })
+        .expect("apply");
+    assert_eq!(ids.len(), 4);
+    assert_eq!(all_releases(store).len(), 4);
+    // A new post links releases 1 and 2: everything moves to release 1.
+    let mut batch = sample_batch();
+    batch.posts = vec![post(0, 9, vec![])];
+    store.write_batch(run, &batch).expect("write");
+    let new_post = grouping_posts_of(store).into_iter().find(|p| p.release_id.is_none()).expect("new post");
+    let (keep, gone) = (ids[&-1], ids[&-2]);
+    store
+        .apply_grouping(&GroupingUpdate {
+            assign: vec![(new_post.id, keep), (posts[1].id, keep)],
+            text_linkable: vec![new_post.id],
+            merged: vec![gone],
+            ungrouped_seen: 1,
+        })
+        .expect("apply");
+    let releases: Vec<i64> = all_releases(store).iter().map(|r| r.id).collect();
+    assert_eq!(releases.len(), 3);
+    assert!(!releases.contains(&gone));
+    let regrouped = grouping_posts_of(store);
+    assert_eq!(regrouped.iter().filter(|p| p.release_id == Some(keep)).count(), 3);
+}
+
+fn stale_grouping_is_refused(store: &mut dyn Store) {
+    let run = run(store);
+    store.write_batch(run, &sample_batch()).expect("write");
+    let posts = grouping_posts_of(store);
+    let generation = store.releases_generation().expect("generation");
+    // Read when there were 3 ungrouped posts: another ingest added one since.
+    let err = store
+        .apply_grouping(&GroupingUpdate {
+            assign: posts.iter().map(|p| (p.id, -1)).collect(),
+            text_linkable: vec![],
+            merged: vec![],
+            ungrouped_seen: 3,
+        })
+        .expect_err("a stale update is refused");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.ungrouped_posts().expect("ungrouped"), 4, "nothing written");
+    assert!(all_releases(store).is_empty());
+    assert_eq!(store.releases_generation().expect("generation"), generation);
 }

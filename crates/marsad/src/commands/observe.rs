@@ -205,8 +205,14 @@ fn bucket(text: &str, allowed: &[&str]) -> Result<Bucket> {
     Bucket::parse(text).ok_or_else(|| anyhow!("--bucket must be one of {}", allowed.join(", ")))
 }
 
+/// Streams `value` as one JSON line to standard output (outputs can be
+/// hundreds of megabytes: never built in memory first).
 fn print_json<T: Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string(value)?);
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    serde_json::to_writer(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
     Ok(())
 }
 
