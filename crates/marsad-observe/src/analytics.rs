@@ -114,12 +114,20 @@ const DAY: i64 = 86_400_000_000;
 const HOUR: f64 = 3_600_000_000.0;
 
 /// Bucket starts by day, computed once per day (a Hijri month needs a
-/// calendar conversion; ten million of them would be slow).
+/// calendar conversion; ten million of them would be slow), and each
+/// bucket's index among the buckets the times cover.
 struct BucketMemo {
     bucket: Bucket,
     first_day: i64,
+    /// Per day from `first_day`: the start of its bucket.
     starts: Vec<i64>,
+    /// Per day: the index of its bucket in `bucket_starts`.
+    index: Vec<u32>,
+    /// The distinct bucket starts, in order (unused for hours).
+    bucket_starts: Vec<i64>,
 }
+
+const HOUR_MICROS: i64 = 3_600_000_000;
 
 impl BucketMemo {
     fn new(bucket: Bucket, times: impl Iterator<Item = i64>) -> Self {
@@ -128,19 +136,51 @@ impl BucketMemo {
             lo = lo.min(t.div_euclid(DAY));
             hi = hi.max(t.div_euclid(DAY));
         }
+        let mut memo =
+            BucketMemo { bucket, first_day: 0, starts: Vec::new(), index: Vec::new(), bucket_starts: Vec::new() };
         if lo > hi {
-            return BucketMemo { bucket, first_day: 0, starts: Vec::new() };
+            return memo;
         }
-        let starts = (lo..=hi).map(|d| bucket.start(d * DAY)).collect();
-        BucketMemo { bucket, first_day: lo, starts }
+        memo.first_day = lo;
+        memo.starts = (lo..=hi).map(|d| bucket.start(d * DAY)).collect();
+        for &s in &memo.starts {
+            if memo.bucket_starts.last() != Some(&s) {
+                memo.bucket_starts.push(s);
+            }
+            memo.index.push(memo.bucket_starts.len() as u32 - 1);
+        }
+        memo
     }
 
+    /// The start of the bucket holding `t`.
     fn start(&self, t: i64) -> i64 {
         if self.bucket == Bucket::Hour {
-            return t.div_euclid(3_600_000_000) * 3_600_000_000;
+            return t.div_euclid(HOUR_MICROS) * HOUR_MICROS;
         }
         let i = t.div_euclid(DAY) - self.first_day;
         self.starts.get(i as usize).copied().unwrap_or_else(|| self.bucket.start(t))
+    }
+
+    /// How many buckets the times cover.
+    fn len(&self) -> usize {
+        if self.bucket == Bucket::Hour { self.starts.len() * 24 } else { self.bucket_starts.len() }
+    }
+
+    /// The index of the bucket holding `t`, one of the times given.
+    fn index(&self, t: i64) -> usize {
+        let day = (t.div_euclid(DAY) - self.first_day).clamp(0, self.starts.len() as i64 - 1);
+        if self.bucket == Bucket::Hour {
+            return (day * 24 + t.rem_euclid(DAY) / HOUR_MICROS) as usize;
+        }
+        self.index[day as usize] as usize
+    }
+
+    /// The start of bucket `i`.
+    fn start_of(&self, i: usize) -> i64 {
+        if self.bucket == Bucket::Hour {
+            return self.first_day * DAY + i as i64 * HOUR_MICROS;
+        }
+        self.bucket_starts[i]
     }
 }
 
@@ -180,6 +220,34 @@ fn key_of(obs: &Observatory, by: Option<By>, r: &Release, source: u32) -> Option
     }
 }
 
+/// No group (not grouped, or unknown).
+const NO_KEY: u32 = u32::MAX;
+
+/// A group key as an index into the observatory's names.
+fn key_id(by: Option<By>, r: &Release, source: u32) -> u32 {
+    match by {
+        None => NO_KEY,
+        Some(By::Outlet) => r.outlet.unwrap_or(NO_KEY),
+        Some(By::Format) => Format::ALL.iter().position(|f| *f == r.format).map_or(NO_KEY, |i| i as u32),
+        Some(By::Language) => r.language.unwrap_or(NO_KEY),
+        Some(By::Source) => source,
+    }
+}
+
+/// The name of a key from [`key_id`].
+fn key_name(obs: &Observatory, by: Option<By>, id: u32) -> Option<String> {
+    if id == NO_KEY {
+        return None;
+    }
+    let i = id as usize;
+    match by? {
+        By::Outlet => obs.outlets.get(i).cloned(),
+        By::Format => Format::ALL.get(i).map(|f| f.as_str().to_owned()),
+        By::Language => obs.languages.get(i).cloned(),
+        By::Source => obs.sources.get(i).cloned(),
+    }
+}
+
 /// Releases and sightings.
 type Counts = (u64, u64);
 
@@ -202,46 +270,100 @@ pub struct TimelineRow {
 /// Releases (by first seen) and sightings (by their own time) per bucket
 /// and group. Buckets with neither are left out.
 pub fn timeline(obs: &Observatory, filter: &Filter, bucket: Bucket, by: Option<By>) -> Vec<TimelineRow> {
+    timeline_with(obs, filter, bucket, by, 1 << 22)
+}
+
+/// [`timeline`], counting densely up to `dense_cells` cells.
+fn timeline_with(
+    obs: &Observatory,
+    filter: &Filter,
+    bucket: Bucket,
+    by: Option<By>,
+    dense_cells: usize,
+) -> Vec<TimelineRow> {
     let mask = filter.mask(obs);
     let sighting_mask = filter.timeless().mask(obs);
     let memo = BucketMemo::new(
         bucket,
         obs.releases.iter().map(|r| r.first_seen).chain(obs.sightings.iter().map(|s| s.time)),
     );
-    let mut counts: HashMap<(i64, Option<String>), Counts> = HashMap::new();
+    // Counted in a dense grid of buckets × keys (or, when that would be
+    // large, a map) under integer keys, named once per row at the end: ten
+    // million sightings must not mean ten million strings or hashes.
+    let n_keys = match by {
+        None => 0,
+        Some(By::Outlet) => obs.outlets.len(),
+        Some(By::Format) => Format::ALL.len(),
+        Some(By::Language) => obs.languages.len(),
+        Some(By::Source) => obs.sources.len(),
+    } + 1;
+    let slot = |key: u32| if key == NO_KEY { n_keys - 1 } else { key as usize };
+    let n_buckets = memo.len();
+    let mut grid: Grid = if n_buckets.saturating_mul(n_keys) <= dense_cells {
+        Grid::Dense(vec![(0, 0); n_buckets * n_keys])
+    } else {
+        Grid::Sparse(HashMap::default())
+    };
     for (i, r) in obs.releases.iter().enumerate() {
         if mask[i] {
-            counts.entry((memo.start(r.first_seen), key_of(obs, by, r, r.source))).or_default().0 += 1;
+            grid.at(memo.index(r.first_seen) * n_keys + slot(key_id(by, r, r.source))).0 += 1;
         }
     }
-    // Group keys that do not depend on the sighting are computed once per
-    // release.
-    let release_keys: Option<Vec<Option<String>>> = match by {
-        Some(By::Source) | None => None,
-        _ => Some(obs.releases.iter().map(|r| key_of(obs, by, r, r.source)).collect()),
-    };
     for s in &obs.sightings {
         let ri = s.release as usize;
         if !sighting_mask[ri] || !filter.in_time(s.time) {
             continue;
         }
-        let key = match &release_keys {
-            Some(k) => k[ri].clone(),
-            None => key_of(obs, by, &obs.releases[ri], s.source),
-        };
-        counts.entry((memo.start(s.time), key)).or_default().1 += 1;
+        let key = key_id(by, &obs.releases[ri], s.source);
+        grid.at(memo.index(s.time) * n_keys + slot(key)).1 += 1;
     }
-    let mut rows: Vec<((i64, Option<String>), Counts)> = counts.into_iter().collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows.into_iter()
-        .map(|((start, key), (releases, sightings))| TimelineRow {
-            bucket: rfc3339(start),
-            label: bucket.label(start),
-            key,
-            releases,
-            sightings,
+    // Rows by bucket, then by the key's name (unknown first).
+    let names: Vec<Option<String>> = (0..n_keys)
+        .map(|k| if k == n_keys - 1 { None } else { key_name(obs, by, k as u32) })
+        .collect();
+    let mut rank: Vec<usize> = (0..n_keys).collect();
+    rank.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    let mut cells: Vec<(usize, Counts)> = grid.nonzero();
+    let mut position = vec![0usize; n_keys];
+    for (p, &k) in rank.iter().enumerate() {
+        position[k] = p;
+    }
+    cells.sort_unstable_by_key(|(cell, _)| (cell / n_keys, position[cell % n_keys]));
+    cells
+        .into_iter()
+        .map(|(cell, (releases, sightings))| {
+            let start = memo.start_of(cell / n_keys);
+            TimelineRow {
+                bucket: rfc3339(start),
+                label: bucket.label(start),
+                key: names[cell % n_keys].clone(),
+                releases,
+                sightings,
+            }
         })
         .collect()
+}
+
+/// Counts per (bucket, key) cell.
+enum Grid {
+    Dense(Vec<Counts>),
+    Sparse(HashMap<usize, Counts, foldhash::fast::RandomState>),
+}
+
+impl Grid {
+    fn at(&mut self, cell: usize) -> &mut Counts {
+        match self {
+            Grid::Dense(v) => &mut v[cell],
+            Grid::Sparse(m) => m.entry(cell).or_default(),
+        }
+    }
+
+    fn nonzero(self) -> Vec<(usize, Counts)> {
+        match self {
+            Grid::Dense(v) => v.into_iter().enumerate().filter(|(_, c)| *c != (0, 0)).collect(),
+            Grid::Sparse(m) => m.into_iter().collect(),
+        }
+    }
 }
 
 /// A row of [`trend`].
@@ -673,5 +795,92 @@ mod tests {
         );
         let total: u64 = t.iter().map(|r| r.sightings).sum();
         assert_eq!(total, 7);
+    }
+}
+
+#[cfg(test)]
+mod timeline_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The timeline the obvious way: a map keyed by bucket start and name.
+    fn naive_timeline(obs: &Observatory, filter: &Filter, bucket: Bucket, by: Option<By>) -> Vec<TimelineRow> {
+        let mask = filter.mask(obs);
+        let all = filter.timeless().mask(obs);
+        let mut counts: std::collections::BTreeMap<(i64, Option<String>), Counts> = Default::default();
+        for (i, r) in obs.releases.iter().enumerate() {
+            if mask[i] {
+                counts.entry((bucket.start(r.first_seen), key_of(obs, by, r, r.source))).or_default().0 += 1;
+            }
+        }
+        for s in &obs.sightings {
+            let r = &obs.releases[s.release as usize];
+            if all[s.release as usize] && filter.in_time(s.time) {
+                counts.entry((bucket.start(s.time), key_of(obs, by, r, s.source))).or_default().1 += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .map(|((start, key), (releases, sightings))| TimelineRow {
+                bucket: rfc3339(start),
+                label: bucket.label(start),
+                key,
+                releases,
+                sightings,
+            })
+            .collect()
+    }
+
+    fn observatory() -> impl Strategy<Value = Observatory> {
+        let release = (0i64..400 * 24, proptest::option::of(0u32..3), 0usize..6, proptest::option::of(0u32..2), 0u32..4);
+        (proptest::collection::vec(release, 0..40), proptest::collection::vec((0usize..40, 0i64..2000, 0u32..4), 0..80))
+            .prop_map(|(rels, extra)| {
+                let t0 = 1_700_000_000_000_000i64;
+                let mut obs = Observatory {
+                    outlets: vec!["b".into(), "a".into(), "c".into()],
+                    sources: vec!["s:3".into(), "s:1".into(), "s:2".into(), "s:0".into()],
+                    languages: vec!["ar".into(), "en".into()],
+                    ..Observatory::default()
+                };
+                for (i, (h, outlet, format, language, source)) in rels.iter().enumerate() {
+                    let first = t0 + h * HOUR_MICROS + 17;
+                    obs.releases.push(Release {
+                        id: i as i64,
+                        first_seen: first,
+                        last_seen: first,
+                        outlet: *outlet,
+                        format: Format::ALL[*format],
+                        language: *language,
+                        source: *source,
+                    });
+                    obs.sightings.push(Sighting { release: i as u32, source: *source, time: first });
+                }
+                for (r, dh, source) in extra {
+                    if let Some(rel) = obs.releases.get(r) {
+                        let time = rel.first_seen + dh * HOUR_MICROS;
+                        obs.sightings.push(Sighting { release: r as u32, source, time });
+                    }
+                }
+                obs
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(150))]
+
+        #[test]
+        fn timeline_equals_the_obvious_count_dense_or_sparse(
+            obs in observatory(),
+            bucket in 0usize..5,
+            by in 0usize..5,
+            official_only in any::<bool>(),
+        ) {
+            let bucket = [Bucket::Hour, Bucket::Day, Bucket::Week, Bucket::Month, Bucket::HijriMonth][bucket];
+            let by = [None, Some(By::Outlet), Some(By::Format), Some(By::Language), Some(By::Source)][by];
+            let filter = Filter { official_only, ..Filter::default() };
+            let expected = naive_timeline(&obs, &filter, bucket, by);
+            prop_assert_eq!(&timeline_with(&obs, &filter, bucket, by, usize::MAX), &expected);
+            prop_assert_eq!(&timeline_with(&obs, &filter, bucket, by, 0), &expected);
+        }
     }
 }
