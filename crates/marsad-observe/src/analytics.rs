@@ -136,8 +136,13 @@ impl BucketMemo {
             lo = lo.min(t.div_euclid(DAY));
             hi = hi.max(t.div_euclid(DAY));
         }
-        let mut memo =
-            BucketMemo { bucket, first_day: 0, starts: Vec::new(), index: Vec::new(), bucket_starts: Vec::new() };
+        let mut memo = BucketMemo {
+            bucket,
+            first_day: 0,
+            starts: Vec::new(),
+            index: Vec::new(),
+            bucket_starts: Vec::new(),
+        };
         if lo > hi {
             return memo;
         }
@@ -318,9 +323,8 @@ fn timeline_with(
         grid.at(memo.index(s.time) * n_keys + slot(key)).1 += 1;
     }
     // Rows by bucket, then by the key's name (unknown first).
-    let names: Vec<Option<String>> = (0..n_keys)
-        .map(|k| if k == n_keys - 1 { None } else { key_name(obs, by, k as u32) })
-        .collect();
+    let names: Vec<Option<String>> =
+        (0..n_keys).map(|k| if k == n_keys - 1 { None } else { key_name(obs, by, k as u32) }).collect();
     let mut rank: Vec<usize> = (0..n_keys).collect();
     rank.sort_by(|&a, &b| names[a].cmp(&names[b]));
     let mut cells: Vec<(usize, Counts)> = grid.nonzero();
@@ -804,7 +808,12 @@ mod timeline_tests {
     use proptest::prelude::*;
 
     /// The timeline the obvious way: a map keyed by bucket start and name.
-    fn naive_timeline(obs: &Observatory, filter: &Filter, bucket: Bucket, by: Option<By>) -> Vec<TimelineRow> {
+    fn naive_timeline(
+        obs: &Observatory,
+        filter: &Filter,
+        bucket: Bucket,
+        by: Option<By>,
+    ) -> Vec<TimelineRow> {
         let mask = filter.mask(obs);
         let all = filter.timeless().mask(obs);
         let mut counts: std::collections::BTreeMap<(i64, Option<String>), Counts> = Default::default();
@@ -832,8 +841,17 @@ mod timeline_tests {
     }
 
     fn observatory() -> impl Strategy<Value = Observatory> {
-        let release = (0i64..400 * 24, proptest::option::of(0u32..3), 0usize..6, proptest::option::of(0u32..2), 0u32..4);
-        (proptest::collection::vec(release, 0..40), proptest::collection::vec((0usize..40, 0i64..2000, 0u32..4), 0..80))
+        let release = (
+            0i64..400 * 24,
+            proptest::option::of(0u32..3),
+            0usize..6,
+            proptest::option::of(0u32..2),
+            0u32..4,
+        );
+        (
+            proptest::collection::vec(release, 0..40),
+            proptest::collection::vec((0usize..40, 0i64..2000, 0u32..4), 0..80),
+        )
             .prop_map(|(rels, extra)| {
                 let t0 = 1_700_000_000_000_000i64;
                 let mut obs = Observatory {
