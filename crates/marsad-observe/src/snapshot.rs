@@ -173,14 +173,29 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
         });
         Ok(())
     })?;
-    let mut sightings = Vec::new();
-    store.sightings(&mut |s| {
-        if let Some(&release) = release_index.get(&s.release_id) {
-            let source = intern(s.source.to_string(), &mut sources);
-            sightings.push(Sighting { release, source, time: s.posted_at.unix_micros() });
+    // Sightings: the posts of one release in one source in one second, at
+    // the earliest of them. Read as bare integers in storage order and
+    // grouped here (a sort), which is several times faster than asking
+    // SQLite to group and order ten million posts.
+    let mut source_of_id: HashMap<i64, u32> = HashMap::new();
+    for (id, key) in store.source_ids()? {
+        source_of_id.insert(id, intern(key.to_string(), &mut sources));
+    }
+    let mut points: Vec<(u32, u32, i64)> = Vec::new();
+    store.release_points(&mut |release_id, source_id, time| {
+        if let (Some(&release), Some(&source)) =
+            (release_index.get(&release_id), source_of_id.get(&source_id))
+        {
+            points.push((release, source, time));
         }
         Ok(())
     })?;
+    points
+        .sort_unstable_by_key(|&(release, source, time)| (release, source, time.div_euclid(1_000_000), time));
+    points.dedup_by_key(|&mut (release, source, time)| (release, source, time.div_euclid(1_000_000)));
+    let mut sightings: Vec<Sighting> =
+        points.into_iter().map(|(release, source, time)| Sighting { release, source, time }).collect();
+    sightings.sort_by_key(|s| (s.release, s.time, s.source));
     Ok(Observatory { releases, sightings, sources, outlets, languages })
 }
 

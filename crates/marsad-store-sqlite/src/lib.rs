@@ -235,6 +235,14 @@ impl marsad_store::Store for SqliteStore {
         observe::releases(&self.conn, visit)
     }
 
+    fn release_points(&self, visit: &mut dyn FnMut(i64, i64, i64) -> Result<()>) -> Result<()> {
+        observe::release_points(&self.conn, visit)
+    }
+
+    fn source_ids(&self) -> Result<Vec<(i64, SourceKey)>> {
+        observe::source_ids(&self.conn)
+    }
+
     fn sightings(&self, visit: &mut dyn FnMut(marsad_store::SightingRecord) -> Result<()>) -> Result<()> {
         observe::sightings(&self.conn, visit)
     }

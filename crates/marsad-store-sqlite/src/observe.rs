@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use marsad_core::{MediaKind, UtcTime};
+use marsad_core::{MediaKind, SourceKey, UtcTime};
 use marsad_store::{
     BankEntry, GroupMedia, GroupPost, GroupingUpdate, OutletRecord, ReleaseMember, ReleaseRecord, Result,
     SightingRecord, StoreError,
@@ -396,6 +396,35 @@ pub(crate) fn releases(conn: &Connection, visit: &mut dyn FnMut(ReleaseRecord) -
         })?;
     }
     Ok(())
+}
+
+pub(crate) fn release_points(
+    conn: &Connection,
+    visit: &mut dyn FnMut(i64, i64, i64) -> Result<()>,
+) -> Result<()> {
+    // A plain scan of the table in storage order: the unary `+` keeps
+    // SQLite off the release index, whose order would cost a random table
+    // read per post.
+    let mut stmt = conn
+        .prepare("SELECT release_id, source_id, posted_at FROM posts WHERE +release_id IS NOT NULL")
+        .map_err(backend)?;
+    let mut rows = stmt.query([]).map_err(backend)?;
+    while let Some(r) = rows.next().map_err(backend)? {
+        visit(r.get(0).map_err(backend)?, r.get(1).map_err(backend)?, r.get(2).map_err(backend)?)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn source_ids(conn: &Connection) -> Result<Vec<(i64, SourceKey)>> {
+    let mut stmt =
+        conn.prepare("SELECT id, platform, platform_id FROM sources ORDER BY id").map_err(backend)?;
+    let mut rows = stmt.query([]).map_err(backend)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(backend)? {
+        let platform: String = r.get(1).map_err(backend)?;
+        out.push((r.get(0).map_err(backend)?, source_key(&platform, r.get(2).map_err(backend)?)?));
+    }
+    Ok(out)
 }
 
 pub(crate) fn sightings(

@@ -157,6 +157,14 @@ pub trait Store: Send {
     /// Every release, by first seen then id.
     fn releases(&self, visit: &mut dyn FnMut(ReleaseRecord) -> Result<()>) -> Result<()>;
 
+    /// Every grouped post as release columns need it: `(release, source
+    /// id, posted at in microseconds)`, in no particular order (a sighting
+    /// is the posts of one release in one source in one second).
+    fn release_points(&self, visit: &mut dyn FnMut(i64, i64, i64) -> Result<()>) -> Result<()>;
+
+    /// The store's id of every source, with its key.
+    fn source_ids(&self) -> Result<Vec<(i64, SourceKey)>>;
+
     /// Every sighting, by release then time.
     fn sightings(&self, visit: &mut dyn FnMut(SightingRecord) -> Result<()>) -> Result<()>;
 

@@ -501,3 +501,35 @@ fn grouping_is_independent_of_ingest_order_and_batching() {
     };
     assert_eq!(partition(&db), partition(&f.db));
 }
+
+#[test]
+fn the_release_columns_hold_the_stores_sightings_and_survive_the_cache() {
+    let f = fixture();
+    let store = open(&f.db);
+    let obs = marsad_observe::snapshot::build(&store).unwrap();
+    // Every sighting the store groups with SQL, and no other.
+    let mut expected = Vec::new();
+    store
+        .sightings(&mut |s| {
+            expected.push((s.release_id, s.source.to_string(), s.posted_at.unix_micros()));
+            Ok(())
+        })
+        .unwrap();
+    let mut got: Vec<(i64, String, i64)> = obs
+        .sightings
+        .iter()
+        .map(|s| (obs.releases[s.release as usize].id, obs.sources[s.source as usize].clone(), s.time))
+        .collect();
+    expected.sort();
+    got.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+    // The cache beside the store gives back the same columns.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("m.db.observatory");
+    let first = marsad_observe::snapshot::load(&store, Some(&cache)).unwrap();
+    assert!(cache.exists());
+    let second = marsad_observe::snapshot::load(&store, Some(&cache)).unwrap();
+    assert_eq!(first, obs);
+    assert_eq!(second, obs);
+}
