@@ -396,18 +396,43 @@ impl MinHashSignature {
         if text.is_empty() || !text.len().is_multiple_of(8) {
             return Err(SignatureParseError::WrongLength { len: text.chars().count() });
         }
-        if let Some((position, found)) = text.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        // One pass over the bytes through a table (a grouping run reads a
+        // million of these); where a byte is not a digit is looked for only
+        // when one is not.
+        const INVALID: u8 = 0xff;
+        const DIGITS: [u8; 256] = {
+            let mut t = [INVALID; 256];
+            let mut i = 0;
+            while i < 10 {
+                t[b'0' as usize + i] = i as u8;
+                i += 1;
+            }
+            let mut i = 0;
+            while i < 6 {
+                t[b'a' as usize + i] = 10 + i as u8;
+                t[b'A' as usize + i] = 10 + i as u8;
+                i += 1;
+            }
+            t
+        };
+        let mut values = Vec::with_capacity(text.len() / 8);
+        let mut bad = 0u8;
+        for chunk in text.as_bytes().chunks_exact(8) {
+            let mut v = 0u32;
+            for &byte in chunk {
+                let digit = DIGITS[byte as usize];
+                bad |= digit & 0xf0;
+                v = (v << 4) | u32::from(digit & 0x0f);
+            }
+            values.push(v);
+        }
+        if bad != 0 {
+            let (position, found) = text
+                .char_indices()
+                .find(|(_, c)| !c.is_ascii_hexdigit())
+                .unwrap_or((0, char::REPLACEMENT_CHARACTER));
             return Err(SignatureParseError::InvalidDigit { position, found });
         }
-        let values = text
-            .as_bytes()
-            .chunks_exact(8)
-            .map(|chunk| {
-                // ASCII hex checked above.
-                let s = std::str::from_utf8(chunk).unwrap_or("0");
-                u32::from_str_radix(s, 16).unwrap_or(0)
-            })
-            .collect();
         Ok(MinHashSignature(values))
     }
 }

@@ -106,8 +106,9 @@ pub struct PostFeatures {
 /// compare (the signatures only estimate it).
 pub trait Shingles {
     /// The sorted, deduplicated shingle hashes of each post's normalized
-    /// text (`None` for a post without text).
-    fn shingles(&self, posts: &[i64]) -> Vec<Option<Vec<u64>>>;
+    /// text (`None` for a post without text). An error (a store that cannot
+    /// be read) ends the grouping: a link must not be lost silently.
+    fn shingles(&self, posts: &[i64]) -> marsad_store::Result<Vec<Option<Vec<u64>>>>;
 }
 
 /// The outcome of grouping: every post's release.
@@ -309,7 +310,10 @@ impl Grouper {
 
     /// Searches the new posts' images and texts against everything added,
     /// and returns every new post's release and the merges.
-    pub fn finish(mut self, shingles: &dyn Shingles) -> Grouping {
+    ///
+    /// # Errors
+    /// What `shingles` returns when it cannot give the texts.
+    pub fn finish(mut self, shingles: &dyn Shingles) -> marsad_store::Result<Grouping> {
         // Images: every new image against all images, in one batch.
         self.pdq.extend(std::mem::take(&mut self.images));
         self.pdq.compact();
@@ -355,7 +359,7 @@ impl Grouper {
             needed.sort_unstable();
             needed.dedup();
             let ids: Vec<i64> = needed.iter().map(|&s| self.posts[s as usize].0).collect();
-            let sets = shingles.shingles(&ids);
+            let sets = shingles.shingles(&ids)?;
             let set_of: HashMap<u32, &Option<Vec<u64>>> = needed.iter().copied().zip(sets.iter()).collect();
             for (a, b) in pairs {
                 if self.forest.find(a) == self.forest.find(b) {
@@ -368,7 +372,7 @@ impl Grouper {
                 }
             }
         }
-        self.resolve()
+        Ok(self.resolve())
     }
 
     /// Turns the forest into release ids: a group keeps the smallest

@@ -50,19 +50,25 @@ struct StoreShingles<'a> {
 }
 
 impl Shingles for StoreShingles<'_> {
-    fn shingles(&self, posts: &[i64]) -> Vec<Option<Vec<u64>>> {
+    fn shingles(&self, posts: &[i64]) -> Result<Vec<Option<Vec<u64>>>> {
         let missing: Vec<i64> = posts.iter().copied().filter(|p| !self.cached.contains_key(p)).collect();
-        let fetched: HashMap<i64, String> =
-            self.store.post_texts(&missing).unwrap_or_default().into_iter().collect();
-        posts
+        let fetched: HashMap<i64, String> = self.store.post_texts(&missing)?.into_iter().collect();
+        Ok(posts
             .iter()
             .map(|p| {
                 let t = self.cached.get(p).or_else(|| fetched.get(p))?;
                 let n = normalize(t);
                 (!n.is_empty()).then(|| shingles(&n))
             })
-            .collect()
+            .collect())
     }
+}
+
+/// A stored fingerprint, or `None` with a warning naming the post when it
+/// cannot be read (the store validates what it writes, so this is damage):
+/// the post is still grouped by its other links.
+fn readable<T>(post: i64, what: &str, value: std::result::Result<T, String>) -> Option<T> {
+    value.map_err(|e| tracing::warn!(post, "stored {what} unreadable, not used for grouping: {e}")).ok()
 }
 
 /// Groups the posts not yet grouped, then describes the releases that
@@ -120,7 +126,9 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
         } else {
             p.text_signature
                 .as_deref()
-                .and_then(|s| MinHashSignature::from_hex(s).ok())
+                .and_then(|s| {
+                    readable(p.id, "text signature", MinHashSignature::from_hex(s).map_err(|e| e.to_string()))
+                })
                 .map(|signature| TextFeature { signature, words: cfg.text_min_words })
         };
         let media = p
@@ -128,10 +136,23 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
             .iter()
             .map(|m| MediaFeature {
                 sha256: m.sha256,
-                pdq: m.pdq.as_ref().and_then(|(v, q)| PdqHash::from_hex(v).ok().map(|h| (h, *q))),
-                vpdq: m.vpdq.as_deref().and_then(|v| marsad_hash::vpdq::parse_signal(v).ok()),
+                pdq: m.pdq.as_ref().and_then(|(v, q)| {
+                    readable(p.id, "PDQ hash", PdqHash::from_hex(v).map_err(|e| e.to_string()))
+                        .map(|h| (h, *q))
+                }),
+                vpdq: m.vpdq.as_deref().and_then(|v| {
+                    readable(
+                        p.id,
+                        "vPDQ signal",
+                        marsad_hash::vpdq::parse_signal(v).map_err(|e| e.to_string()),
+                    )
+                }),
                 audio: m.audio.as_deref().and_then(|v| {
-                    v.split(',').map(|i| i.trim().parse::<u32>().ok()).collect::<Option<Vec<u32>>>()
+                    let items = v
+                        .split(',')
+                        .map(|i| i.trim().parse::<u32>())
+                        .collect::<std::result::Result<Vec<u32>, _>>();
+                    readable(p.id, "Chromaprint fingerprint", items.map_err(|e| e.to_string()))
                 }),
             })
             .collect();
@@ -149,7 +170,7 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
     summary.timings.read = lap();
     let mut touched: Vec<i64> = Vec::new();
     if new_posts > 0 {
-        let grouping = grouper.finish(&StoreShingles { store: &*store, cached: new_texts });
+        let grouping = grouper.finish(&StoreShingles { store: &*store, cached: new_texts })?;
         summary.timings.group = lap();
         let update = GroupingUpdate {
             assign: grouping.assign,

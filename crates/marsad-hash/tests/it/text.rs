@@ -2,7 +2,7 @@
 //! MinHash signature's invariants. Expected strings are written from the
 //! specification by hand, never produced by the code under test.
 
-use marsad_hash::text::{MinHashSignature, MinHasher, jaccard, normalize, shingles};
+use marsad_hash::text::{MinHashSignature, MinHasher, SignatureParseError, jaccard, normalize, shingles};
 use proptest::prelude::*;
 
 #[track_caller]
@@ -203,4 +203,13 @@ fn bad_signatures_are_refused() {
     assert!(MinHashSignature::from_hex("abc").is_err());
     assert!(MinHashSignature::from_hex("0000000g").is_err());
     assert_eq!(MinHashSignature::from_hex("0000000a00000001"), Ok(MinHashSignature(vec![10, 1])));
+    assert_eq!(MinHashSignature::from_hex("0000000A0000FFfF"), Ok(MinHashSignature(vec![10, 0xffff])));
+    let digit = |text: &str| match MinHashSignature::from_hex(text) {
+        Err(SignatureParseError::InvalidDigit { position, found }) => (position, found),
+        other => panic!("{text}: {other:?}"),
+    };
+    assert_eq!(digit("0000000g"), (7, 'g'));
+    assert_eq!(digit("00000000 0000000"), (8, ' '));
+    // A two-byte character: the position is its byte offset.
+    assert_eq!(digit("00000é0"), (5, 'é'));
 }

@@ -88,8 +88,8 @@ fn post() -> impl Strategy<Value = GenPost> {
 struct Texts(HashMap<i64, String>);
 
 impl Shingles for Texts {
-    fn shingles(&self, posts: &[i64]) -> Vec<Option<Vec<u64>>> {
-        posts.iter().map(|p| self.0.get(p).map(|t| shingles(&normalize(t)))).collect()
+    fn shingles(&self, posts: &[i64]) -> marsad_store::Result<Vec<Option<Vec<u64>>>> {
+        Ok(posts.iter().map(|p| self.0.get(p).map(|t| shingles(&normalize(t)))).collect())
     }
 }
 
@@ -132,7 +132,7 @@ fn group(posts: &[Post], order: &[usize], batch: usize) -> BTreeSet<BTreeSet<i64
         for &i in chunk {
             g.add(features(&posts[i], None, &hasher));
         }
-        let out = g.finish(&texts);
+        let out = g.finish(&texts).unwrap();
         let mut fresh: HashMap<i64, i64> = HashMap::new();
         for (post, r) in out.assign {
             let r = if r < 0 {
@@ -225,7 +225,38 @@ fn each_rule_links_and_short_texts_do_not() {
     };
     g.add(short(1));
     g.add(short(2));
-    let out = g.finish(&Texts(HashMap::from([(1, "عاجل".to_owned()), (2, "عاجل".to_owned())])));
+    let out = g.finish(&Texts(HashMap::from([(1, "عاجل".to_owned()), (2, "عاجل".to_owned())]))).unwrap();
     let r: BTreeSet<i64> = out.assign.iter().map(|(_, r)| *r).collect();
     assert_eq!(r.len(), 2, "one-word captions stay apart");
+}
+
+/// Texts that cannot be read: the store failed.
+struct Unreadable;
+
+impl Shingles for Unreadable {
+    fn shingles(&self, _posts: &[i64]) -> marsad_store::Result<Vec<Option<Vec<u64>>>> {
+        Err(marsad_store::StoreError::Backend("disk I/O error".into()))
+    }
+}
+
+#[test]
+fn texts_that_cannot_be_read_end_the_grouping_instead_of_losing_links() {
+    let hasher = MinHasher::default();
+    let caption = "a long enough caption of placeholder words for the test";
+    let post = |id, release| {
+        let n = normalize(caption);
+        PostFeatures {
+            post: id,
+            source: id,
+            second: id,
+            release,
+            text: Some(TextFeature { signature: hasher.sign(&n), words: 10 }),
+            media: vec![],
+        }
+    };
+    let mut g = Grouper::new(GroupConfig::default());
+    g.add(post(1, Some(7)));
+    g.add(post(2, None));
+    let err = g.finish(&Unreadable).expect_err("a failed read is an error");
+    assert!(err.to_string().contains("disk I/O error"), "{err}");
 }
