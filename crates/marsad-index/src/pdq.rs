@@ -936,12 +936,20 @@ fn batch_avx512(index: &PdqIndex, qs: &[Query], scratch: &mut BatchScratch, out:
     index.batch_with::<x86::Avx512>(qs, scratch, out)
 }
 
+// The I/O variant keeps its error in the message, so it is not also a
+// `source` (error chains would print it twice): `From` by hand.
+impl From<std::io::Error> for IndexFileError {
+    fn from(e: std::io::Error) -> Self {
+        IndexFileError::Io(e)
+    }
+}
+
 /// Why an index file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexFileError {
     /// Reading or writing failed.
     #[error("index file: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// The file is not a marsad PDQ index of this version.
     #[error("not a marsad PDQ index file (version {0})")]
     Format(String),

@@ -78,7 +78,7 @@ pub fn ingest(
 ) -> Result<IngestSummary, IngestError> {
     let reporter = stages.reporter;
     let name = path.display().to_string();
-    let io_err = |source| IngestError::Io { path: name.clone(), source };
+    let io_err = |error| IngestError::Io { path: name.clone(), error };
     let f = File::open(path).map_err(io_err)?;
     let meta = f.metadata().map_err(io_err)?;
     if meta.is_dir() {

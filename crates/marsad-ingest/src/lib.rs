@@ -82,12 +82,13 @@ impl std::fmt::Display for RecordError {
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The input could not be opened or read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Io {
         /// The file.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, so not also a `source`: error
+        /// chains would print it twice).
+        error: std::io::Error,
     },
     /// The input is not valid JSON; nothing of it was written.
     #[error("{path}: malformed JSON at line {line}, column {column}: {message}")]

@@ -52,7 +52,7 @@ pub struct ExportLayout {
 /// Finds `result.json` for a folder or file path.
 pub fn locate(path: &Path) -> Result<PathBuf, IngestError> {
     let meta = std::fs::metadata(path)
-        .map_err(|source| IngestError::Io { path: path.display().to_string(), source })?;
+        .map_err(|error| IngestError::Io { path: path.display().to_string(), error })?;
     if meta.is_dir() {
         let file = path.join("result.json");
         if file.is_file() {
@@ -145,7 +145,7 @@ fn stream(
     reporter: &dyn Reporter,
 ) -> Result<Vec<ChatHeader>, IngestError> {
     let name = file.display().to_string();
-    let f = File::open(file).map_err(|source| IngestError::Io { path: name.clone(), source })?;
+    let f = File::open(file).map_err(|error| IngestError::Io { path: name.clone(), error })?;
     let progress: &dyn Reporter = if process.is_some() { &crate::NoReporter } else { reporter };
     walk(Counting { inner: f, reporter: progress, unreported: 0 }, &name, process)
 }
@@ -187,7 +187,7 @@ fn walk<R: Read>(
         Err(Stop::Fatal(e)) => return Err(e),
         Err(Stop::Layout(message)) => return Err(layout(message)),
         Err(Stop::Scan(ScanError::Io(source))) => {
-            return Err(IngestError::Io { path: file.to_owned(), source });
+            return Err(IngestError::Io { path: file.to_owned(), error: source });
         }
         Err(Stop::Scan(ScanError::Syntax(at, message))) => {
             return Err(IngestError::Syntax {

@@ -82,10 +82,18 @@ const MAX_ERROR_DETAILS: usize = 1000;
 pub enum ReadError<E: std::error::Error + 'static> {
     /// The file could not be read.
     #[error("reading the bank file: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// The sink (the store) failed.
     #[error(transparent)]
     Sink(E),
+}
+
+// The I/O variant keeps its error in the message, so it is not also a
+// `source` (error chains would print it twice): `From` by hand.
+impl<E: std::error::Error + 'static> From<std::io::Error> for ReadError<E> {
+    fn from(e: std::io::Error) -> Self {
+        ReadError::Io(e)
+    }
 }
 
 /// Reads a bank file, handing valid entries to `sink` in chunks of at most

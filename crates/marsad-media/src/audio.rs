@@ -20,9 +20,7 @@ const RESAMPLE: &str = "aresample=resampler=swr:osr=11025:ochl=mono:osf=s16:\
 /// Fingerprints the first `seconds` of a file's audio (0: all of it, up to
 /// the video-length limit).
 pub fn fingerprint_file(path: &Path, seconds: u32, limits: &Limits) -> Result<Vec<u32>, MediaError> {
-    if !path.is_file() {
-        return Err(MediaError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, "not a file")));
-    }
+    crate::regular_file(path)?;
     let seconds = if seconds == 0 { limits.max_video_seconds } else { f64::from(seconds) };
     let max_samples = (seconds * f64::from(SAMPLE_RATE)) as u64;
     let args = arguments(

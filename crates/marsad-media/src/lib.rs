@@ -98,9 +98,28 @@ pub enum MediaError {
     /// Image decoding failed.
     #[error(transparent)]
     Image(#[from] marsad_hash::image::DecodeError),
-    /// The file could not be read.
+    /// The file could not be read (the error is in the message, so it is
+    /// not also a `source`: error chains would print it twice).
     #[error("cannot read: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for MediaError {
+    fn from(e: std::io::Error) -> Self {
+        MediaError::Io(e)
+    }
+}
+
+/// `Ok` for a regular file; else why not, as [`MediaError::Io`].
+pub(crate) fn regular_file(path: &std::path::Path) -> Result<(), MediaError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(MediaError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a folder or special file, not a regular file",
+        ))),
+        Err(e) => Err(MediaError::Io(e)),
+    }
 }
 
 /// What the fingerprint stage computes.

@@ -56,9 +56,7 @@ pub fn hash_file_with(
             opts.seconds_per_hash
         )));
     }
-    if !path.is_file() {
-        return Err(MediaError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, "not a file")));
-    }
+    crate::regular_file(path)?;
     let stream = probe_video(path, limits.timeout)?;
     let (width, height) = opts.downsample.unwrap_or((stream.width, stream.height));
     let pixels = u64::from(width) * u64::from(height);

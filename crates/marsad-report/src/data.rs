@@ -189,17 +189,28 @@ pub fn compute(obs: &Observatory, opts: &ReportOptions) -> ReportData {
             hi = hi.max(s.time);
         }
     }
-    if lo > hi {
+    let found = lo <= hi;
+    if !found {
         lo = filter.from.unwrap_or(opts.generated_at);
         hi = lo;
     }
     // Whole UTC days when the period is not given.
     let start = filter.from.unwrap_or_else(|| lo.div_euclid(DAY) * DAY);
     let end = filter.to.unwrap_or_else(|| (hi.div_euclid(DAY) + 1) * DAY).max(start + 1);
+    // The charts' time axis: the period, but no wider than the whole days
+    // that hold what is counted (a period of centuries around a year of
+    // data would otherwise draw centuries of empty weeks). Figures *at* the
+    // end of the period (who is silent then) still use the period's end.
+    let (axis_start, axis_end) = if found {
+        (start.max(lo.div_euclid(DAY) * DAY), end.min((hi.div_euclid(DAY) + 1) * DAY))
+    } else {
+        (start, end)
+    };
 
-    let weeks = bucket_starts(Bucket::Week, start, end);
+    let weeks = bucket_starts(Bucket::Week, axis_start, axis_end);
     let bucket = if weeks.len() > opts.max_weekly_buckets { Bucket::Month } else { Bucket::Week };
-    let buckets = if bucket == Bucket::Week { weeks.clone() } else { bucket_starts(bucket, start, end) };
+    let buckets =
+        if bucket == Bucket::Week { weeks.clone() } else { bucket_starts(bucket, axis_start, axis_end) };
 
     // Releases per outlet per bucket and per week.
     let n_out = obs.outlets.len();
@@ -328,10 +339,10 @@ pub fn compute(obs: &Observatory, opts: &ReportOptions) -> ReportData {
     };
     let mut silent_share = Vec::new();
     if !listed.is_empty() && earliest != i64::MAX {
-        let mut points: Vec<i64> = weeks.iter().copied().filter(|&w| w > start).collect();
-        points.push(end);
+        let mut points: Vec<i64> = weeks.iter().copied().filter(|&w| w > axis_start).collect();
+        points.push(axis_end);
         for at in points {
-            if at < earliest.saturating_add(window) || at > end {
+            if at < earliest.saturating_add(window) || at > axis_end {
                 continue;
             }
             let silent = listed.iter().filter(|&&o| silent_at(o, at)).count();

@@ -320,7 +320,8 @@ pub fn silent_share(data: &ReportData, days: f64) -> String {
     let height = 220.0;
     let bottom = height - BOTTOM;
     let axis = bucket_axis(data);
-    let axis = TimeAxis { b: axis.b.max(data.end), ..axis };
+    let last = data.silent_share.last().map_or(axis.b, |p| p.0);
+    let axis = TimeAxis { b: axis.b.max(last), ..axis };
     let y_of = |v: f64| bottom - v * (bottom - TOP);
     let mut out = String::new();
     open(&mut out, height, &format!("Share of outlets with no release in the previous {days} days"));

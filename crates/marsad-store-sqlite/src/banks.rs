@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use marsad_core::{SignalType, UtcTime};
+use marsad_core::{Md5, SignalType, UtcTime};
 use marsad_store::{
-    BankEntry, BankInfo, BankState, EntryFilter, MatchedItem, NewBankEntry, Result, StoreError, StoredMatch,
+    BankEntry, BankInfo, BankState, EntryFilter, ItemRef, MatchableItem, MatchedItem, NewBankEntry,
+    NewFingerprint, NewMatch, Result, StoreError, StoredMatch,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
@@ -268,4 +269,114 @@ pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
         });
     }
     Ok(out)
+}
+
+/// Every media item with its digests and fingerprints, then every post
+/// with text fingerprints and its text: read in one statement each, rows
+/// grouped by item.
+pub(crate) fn matchable_items(
+    conn: &Connection,
+    visit: &mut dyn FnMut(MatchableItem) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.sha256, m.md5, f.signal_type, f.value, f.quality
+             FROM media m LEFT JOIN fingerprints f ON f.media_sha256 = m.sha256
+             ORDER BY m.sha256, f.id",
+        )
+        .map_err(backend)?;
+    let mut rows = stmt.query([]).map_err(backend)?;
+    let mut current: Option<MatchableItem> = None;
+    while let Some(r) = rows.next().map_err(backend)? {
+        let sha256 = sha(&r.get::<_, Vec<u8>>(0).map_err(backend)?)?;
+        let item = ItemRef::Media(sha256);
+        let open = match current.take() {
+            Some(c) if c.item == item => c,
+            other => {
+                if let Some(done) = other {
+                    visit(done)?;
+                }
+                let md5: Vec<u8> = r.get(1).map_err(backend)?;
+                let md5: [u8; 16] = md5.try_into().map_err(|_| {
+                    StoreError::Backend(format!("media {}: stored MD5 is not 16 bytes", sha256.to_hex()))
+                })?;
+                MatchableItem {
+                    item,
+                    fingerprints: vec![
+                        NewFingerprint {
+                            signal_type: SignalType::Md5,
+                            value: Md5(md5).to_hex(),
+                            quality: None,
+                        },
+                        NewFingerprint {
+                            signal_type: SignalType::Sha256,
+                            value: sha256.to_hex(),
+                            quality: None,
+                        },
+                    ],
+                    text: None,
+                }
+            }
+        };
+        let mut open = open;
+        if let Some(t) = r.get::<_, Option<String>>(2).map_err(backend)? {
+            open.fingerprints.push(NewFingerprint {
+                signal_type: signal(&t)?,
+                value: r.get(3).map_err(backend)?,
+                quality: r.get(4).map_err(backend)?,
+            });
+        }
+        current = Some(open);
+    }
+    if let Some(done) = current.take() {
+        visit(done)?;
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT f.post_id, f.signal_type, f.value, f.quality, p.text
+             FROM fingerprints f JOIN posts p ON p.id = f.post_id
+             WHERE f.post_id IS NOT NULL
+             ORDER BY f.post_id, f.id",
+        )
+        .map_err(backend)?;
+    let mut rows = stmt.query([]).map_err(backend)?;
+    let mut current: Option<MatchableItem> = None;
+    while let Some(r) = rows.next().map_err(backend)? {
+        let item = ItemRef::Post(r.get(0).map_err(backend)?);
+        let mut open = match current.take() {
+            Some(c) if c.item == item => c,
+            other => {
+                if let Some(done) = other {
+                    visit(done)?;
+                }
+                MatchableItem { item, fingerprints: Vec::new(), text: Some(r.get(4).map_err(backend)?) }
+            }
+        };
+        open.fingerprints.push(NewFingerprint {
+            signal_type: signal(&r.get::<_, String>(1).map_err(backend)?)?,
+            value: r.get(2).map_err(backend)?,
+            quality: r.get(3).map_err(backend)?,
+        });
+        current = Some(open);
+    }
+    if let Some(done) = current.take() {
+        visit(done)?;
+    }
+    Ok(())
+}
+
+/// Stores matches of stored items in one transaction.
+pub(crate) fn add_matches(conn: &mut Connection, matches: &[(ItemRef, NewMatch)]) -> Result<u64> {
+    let tx = conn.transaction().map_err(backend)?;
+    let mut n = 0;
+    for (item, m) in matches {
+        n += match item {
+            ItemRef::Media(sha256) => {
+                crate::write::insert_matches(&tx, Some(&sha256.0), None, std::slice::from_ref(m))?
+            }
+            ItemRef::Post(id) => crate::write::insert_matches(&tx, None, Some(*id), std::slice::from_ref(m))?,
+        };
+    }
+    tx.commit().map_err(backend)?;
+    Ok(n)
 }

@@ -191,6 +191,17 @@ impl marsad_store::Store for SqliteStore {
         banks::matches(&self.conn)
     }
 
+    fn matchable_items(
+        &self,
+        visit: &mut dyn FnMut(marsad_store::MatchableItem) -> Result<()>,
+    ) -> Result<()> {
+        banks::matchable_items(&self.conn, visit)
+    }
+
+    fn add_matches(&mut self, matches: &[(marsad_store::ItemRef, marsad_store::NewMatch)]) -> Result<u64> {
+        banks::add_matches(&mut self.conn, matches)
+    }
+
     fn replace_outlets(&mut self, outlets: &[marsad_store::OutletRecord]) -> Result<()> {
         observe::replace_outlets(&mut self.conn, outlets)
     }

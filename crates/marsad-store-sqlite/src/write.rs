@@ -227,7 +227,7 @@ fn insert_fingerprints(tx: &Transaction<'_>, sha: &[u8], fps: &[NewFingerprint])
 
 /// Stores matches of a media item or a post (one of the two); a match
 /// already stored is left as it is. Returns how many were new.
-fn insert_matches(
+pub(crate) fn insert_matches(
     tx: &Transaction<'_>,
     media: Option<&[u8]>,
     post: Option<i64>,

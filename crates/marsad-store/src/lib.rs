@@ -119,6 +119,15 @@ pub trait Store: Send {
     /// Every stored match, oldest first.
     fn matches(&self) -> Result<Vec<StoredMatch>>;
 
+    /// Calls `visit` with every stored item and its fingerprints, to match
+    /// them against banks imported after they were ingested: every media
+    /// item, then every post with text fingerprints.
+    fn matchable_items(&self, visit: &mut dyn FnMut(MatchableItem) -> Result<()>) -> Result<()>;
+
+    /// Stores matches of stored items in one transaction; a match already
+    /// stored is left as it is. Returns how many were new.
+    fn add_matches(&mut self, matches: &[(ItemRef, NewMatch)]) -> Result<u64>;
+
     /// Replaces the outlet registry.
     fn replace_outlets(&mut self, outlets: &[OutletRecord]) -> Result<()>;
 

@@ -379,6 +379,27 @@ pub enum MatchedItem {
     },
 }
 
+/// A stored item a bank entry can match: a media item or a post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ItemRef {
+    /// A media item, by SHA-256.
+    Media(Sha256),
+    /// A post, by store id.
+    Post(i64),
+}
+
+/// A stored item with what it can be matched by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchableItem {
+    /// The item.
+    pub item: ItemRef,
+    /// Its fingerprints: a media item's MD5 and SHA-256 first, then those
+    /// stored for it; a post's text fingerprints.
+    pub fingerprints: Vec<NewFingerprint>,
+    /// A post's text (text matches are confirmed on it).
+    pub text: Option<String>,
+}
+
 /// A stored match.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredMatch {

@@ -45,8 +45,8 @@ pub enum Command {
     Bank(BankCommand),
     /// Match files (or a file of hashes) against the banks: one JSON line each.
     Match(MatchArgs),
-    /// Matches against the banks found at ingest.
-    Matches,
+    /// Matches against the banks found at ingest (or by --rescan).
+    Matches(MatchesArgs),
     /// The outlet registry: media outlets, their names and channels.
     #[command(subcommand)]
     Outlets(OutletsCommand),
@@ -164,6 +164,15 @@ pub enum HashCommand {
         #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
         permutations: u32,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct MatchesArgs {
+    /// First match every item already in the store against the banks as
+    /// they are now (for banks imported after the items were ingested), and
+    /// store the new matches.
+    #[arg(long)]
+    pub rescan: bool,
 }
 
 #[derive(Debug, Args)]

@@ -70,7 +70,7 @@ fn per_file(args: &FileArgs, f: impl Fn(&Path) -> Result<String> + Sync) -> Resu
         out.flush()?;
     }
     if failed > 0 {
-        eprintln!("{failed} of {} files could not be hashed", files.len());
+        eprintln!("{failed} of {} could not be hashed", super::count(files.len() as u64, "file"));
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

@@ -13,11 +13,14 @@ use marsad_index::audio::AudioConfig;
 use marsad_index::vpdq::VpdqConfig;
 use marsad_match::{BankMatcher, Found, MatchConfig};
 use marsad_media::{FingerprintConfig, Limits, MediaFingerprinter};
-use marsad_store::{BankEntry, EntryFilter, MatchedItem, NewFingerprint, Store};
+use marsad_store::{
+    BankEntry, EntryFilter, ItemRef, MatchableItem, MatchedItem, NewFingerprint, NewMatch, Store,
+};
+use marsad_store_sqlite::SqliteStore;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
-use crate::cli::MatchArgs;
+use crate::cli::{MatchArgs, MatchesArgs};
 
 /// Loads every bank, the PDQ index from its cache beside the store.
 pub fn load_banks(db: &str, store: &dyn Store, cfg: MatchConfig) -> Result<BankMatcher> {
@@ -176,8 +179,16 @@ fn match_values(
             if text.trim().is_empty() {
                 continue;
             }
-            match marsad_match::values::canonical(t, text) {
-                Ok(v) => chunk.push((text.trim().to_owned(), v)),
+            // A hash line may carry more after the hash, as `marsad hash
+            // pdq` (`HASH,QUALITY,FILE`) and md5sum (`HASH  FILE`) print:
+            // the first field is the query. A text is the whole line.
+            let query = if t == SignalType::Text {
+                text.trim()
+            } else {
+                text.trim().split(|c: char| c == ',' || c.is_whitespace()).next().unwrap_or("")
+            };
+            match marsad_match::values::canonical(t, query) {
+                Ok(v) => chunk.push((query.to_owned(), v)),
                 Err(e) => {
                     bad += 1;
                     eprintln!("error: {}: line {line_no}: {e}", file.display());
@@ -217,7 +228,12 @@ fn match_values(
         bail!("{} holds no query", file.display());
     }
     if bad > 0 {
-        eprintln!("{bad} lines of {} were invalid", file.display());
+        eprintln!(
+            "{} of {} {} invalid",
+            super::count(bad, "line"),
+            file.display(),
+            if bad == 1 { "was" } else { "were" }
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -359,8 +375,56 @@ fn match_files(matcher: &BankMatcher, entries: &mut Entries<'_>, args: &MatchArg
 }
 
 /// `marsad matches`: the matches found at ingest.
-pub fn list(db: &str, json_out: bool) -> Result<ExitCode> {
-    let store = crate::store::open(db)?;
+/// Matches every stored item against the banks as they are now and stores
+/// what is new; then, when anything was, describes the releases again (a
+/// bank label can attribute a release). Returns (items, new matches).
+fn rescan(db: &str, store: &mut SqliteStore) -> Result<(u64, u64)> {
+    let matcher = load_banks(db, &*store, MatchConfig::default())?;
+    let mut items = 0u64;
+    let mut found: Vec<(ItemRef, NewMatch)> = Vec::new();
+    let mut chunk: Vec<MatchableItem> = Vec::with_capacity(RESCAN_CHUNK);
+    let run_chunk = |chunk: &mut Vec<MatchableItem>, found: &mut Vec<(ItemRef, NewMatch)>| {
+        let parts: Vec<Vec<(ItemRef, NewMatch)>> = chunk
+            .par_iter()
+            .map(|it| {
+                let m = marsad_ingest::Matcher::matches(&matcher, &it.fingerprints, it.text.as_deref());
+                m.into_iter().map(|m| (it.item, m)).collect()
+            })
+            .collect();
+        found.extend(parts.into_iter().flatten());
+        chunk.clear();
+    };
+    if !matcher.is_empty() {
+        store
+            .matchable_items(&mut |it| {
+                items += 1;
+                chunk.push(it);
+                if chunk.len() == RESCAN_CHUNK {
+                    run_chunk(&mut chunk, &mut found);
+                }
+                Ok(())
+            })
+            .context("reading the stored items")?;
+        run_chunk(&mut chunk, &mut found);
+    }
+    let added = store.add_matches(&found).context("storing the matches")?;
+    if added > 0 {
+        marsad_observe::update::update(store, &marsad_observe::group::GroupConfig::default(), true)
+            .context("describing the releases again")?;
+    }
+    Ok((items, added))
+}
+
+/// Items matched between two stops to collect what they matched.
+const RESCAN_CHUNK: usize = 4096;
+
+pub fn list(db: &str, json_out: bool, args: &MatchesArgs) -> Result<ExitCode> {
+    let mut store = crate::store::open(db)?;
+    if args.rescan {
+        let (items, added) = rescan(db, &mut store)?;
+        let new = if added == 1 { "1 new match".to_owned() } else { format!("{added} new matches") };
+        eprintln!("matched {} in the store against the banks: {new}", super::count(items, "item"));
+    }
     let matches = store.matches()?;
     if json_out {
         let rows: Vec<Value> = matches
@@ -394,23 +458,29 @@ pub fn list(db: &str, json_out: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if matches.is_empty() {
-        println!("no matches (banks are matched at ingest: marsad bank import, then marsad ingest)");
+        println!(
+            "no matches (items are matched against the banks when they are ingested; \
+             `marsad matches --rescan` matches what the store holds against the banks as they are now)"
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<20} {:<7} {:>8}  {:<28} where", "bank", "signal", "distance", "labels");
+    println!("{:<20} {:<7} {:>8}  {:<56} labels", "bank", "signal", "distance", "item");
     for m in &matches {
         let where_ = match &m.item {
             MatchedItem::Media { sha256, posts } => {
                 let first = posts.first().map(|(s, id, _)| format!("{s}/{id}")).unwrap_or_default();
-                let more =
-                    if posts.len() > 1 { format!(" (+{} posts)", posts.len() - 1) } else { String::new() };
+                let more = if posts.len() > 1 {
+                    format!(" (+{})", super::count(posts.len() as u64 - 1, "post"))
+                } else {
+                    String::new()
+                };
                 format!("media {}… in {first}{more}", &sha256.to_hex()[..12])
             }
             MatchedItem::Post { source, post_id, .. } => format!("post {source}/{post_id}"),
         };
         let labels: Vec<String> = m.entry.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!(
-            "{:<20} {:<7} {:>8.3}  {:<28} {where_}",
+            "{:<20} {:<7} {:>8.3}  {where_:<56} {}",
             m.entry.bank,
             m.signal_type.as_str(),
             m.distance,

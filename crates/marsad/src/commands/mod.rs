@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Text(cmd) => text::run(cmd),
         Command::Bank(cmd) => bank::run(&cli.db, cli.json, cmd),
         Command::Match(args) => matching::run(&cli.db, args),
-        Command::Matches => matching::list(&cli.db, cli.json),
+        Command::Matches(args) => matching::list(&cli.db, cli.json, &args),
         Command::Outlets(cmd) => observe::outlets(&cli.db, cli.json, cmd),
         Command::Releases(args) => observe::releases(&cli.db, cli.json, args),
         Command::Analyze(cmd) => observe::analyze(&cli.db, cli.json, cmd),
@@ -46,4 +46,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => report::export(&cli.db, cli.json, args),
         Command::Demo(args) => demo::run(args, cli.json),
     }
+}
+
+/// `1 release`, `2 releases`: a count with its noun (plural with an `s`).
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }

@@ -51,8 +51,41 @@ pub fn filter(args: &FilterArgs, time: Option<&TimeArgs>) -> Result<Filter> {
     if let Some(t) = time {
         f.from = t.from.as_deref().map(parse_time).transpose()?;
         f.to = t.to.as_deref().map(parse_time).transpose()?;
+        if let (Some(from), Some(to), Some(a), Some(b)) = (f.from, f.to, &t.from, &t.to) {
+            period_is_ordered(from, to, a, b)?;
+        }
     }
     Ok(f)
+}
+
+/// A period is `[--from, --to)`: the end must come after the start.
+fn period_is_ordered(from: i64, to: i64, from_text: &str, to_text: &str) -> Result<()> {
+    if to <= from {
+        bail!(
+            "--to {to_text} is not after --from {from_text}: a period runs from --from up to, not including, --to"
+        );
+    }
+    Ok(())
+}
+
+/// An `--outlet` that names no outlet selects nothing: say so, rather than
+/// print an empty table that reads as silence.
+pub fn warn_unknown_outlets(obs: &Observatory, f: &Filter) {
+    for name in &f.outlets {
+        if !obs.outlets.contains(name) {
+            let known = if obs.outlets.is_empty() {
+                "no outlet is registered (marsad outlets import FILE)".to_owned()
+            } else {
+                format!(
+                    "the outlets are {}",
+                    obs.outlets.iter().map(|o| format!("{o:?}")).collect::<Vec<_>>().join(", ")
+                )
+            };
+            eprintln!(
+                "warning: --outlet {name:?} names no outlet (names match exactly, aliases do not); {known}"
+            );
+        }
+    }
 }
 
 /// Groups new posts and describes changed releases, then loads the
@@ -154,6 +187,7 @@ pub fn releases(db: &str, json: bool, args: ReleasesArgs) -> Result<ExitCode> {
     let mut store = crate::store::open(db)?;
     let f = filter(&args.filter, Some(&args.time))?;
     let obs = observatory(db, &mut store)?;
+    warn_unknown_outlets(&obs, &f);
     let mask = f.mask(&obs);
     let keep: std::collections::HashSet<i64> =
         obs.releases.iter().zip(&mask).filter(|(_, k)| **k).map(|(r, _)| r.id).collect();
@@ -194,7 +228,7 @@ pub fn releases(db: &str, json: bool, args: ReleasesArgs) -> Result<ExitCode> {
             r.language.as_deref().unwrap_or("-")
         );
     }
-    println!("{} releases", rows.len());
+    println!("{}", super::count(rows.len() as u64, "release"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -233,6 +267,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                 .transpose()?;
             let f = filter(&fa, Some(&time))?;
             let obs = observatory(db, &mut store)?;
+            warn_unknown_outlets(&obs, &f);
             let rows = analytics::timeline(&obs, &f, bucket, by);
             if json {
                 print_json(&rows)?;
@@ -259,13 +294,14 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
             };
             let f = filter(&fa, Some(&time))?;
             let obs = observatory(db, &mut store)?;
+            warn_unknown_outlets(&obs, &f);
             let rows = analytics::trend(&obs, &f, bucket, by_outlet);
             if json {
                 print_json(&rows)?;
             } else {
                 println!(
                     "{:<22} {:<12} {:<26} {:>8} {:>9} {:>10} {:>9}",
-                    "bucket", "", "outlet", "releases", "change", "from peak", "3 months"
+                    "bucket", "", "outlet", "releases", "change", "from peak", "sum of 3"
                 );
                 for r in &rows {
                     println!(
@@ -275,7 +311,8 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                         r.key.as_deref().unwrap_or(if by_outlet { "(unknown)" } else { "all" }),
                         r.releases,
                         pct(r.change_pct),
-                        -r.decline_from_peak_pct,
+                        // Below the peak as a fall (−9.2 %), a peak as 0.0 % (not −0.0 %).
+                        0.0 - r.decline_from_peak_pct,
                         r.rolling_3
                     );
                 }
@@ -287,6 +324,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
             }
             let f = filter(&fa, Some(&time))?;
             let obs = observatory(db, &mut store)?;
+            warn_unknown_outlets(&obs, &f);
             let rows = analytics::silences(&obs, &f, min_hours);
             if json {
                 print_json(&rows)?;
@@ -294,7 +332,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                 for r in &rows {
                     println!("{} → {}  {:>8.1} h", r.start, r.end, r.hours);
                 }
-                println!("{} silences of {min_hours} h or more", rows.len());
+                println!("{} of {min_hours} h or more", super::count(rows.len() as u64, "silence"));
             }
         }
         AnalyzeCommand::Dormancy { at, days, filter: fa } => {
@@ -304,6 +342,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
             let at = parse_time(&at)?;
             let f = filter(&fa, None)?;
             let obs = observatory(db, &mut store)?;
+            warn_unknown_outlets(&obs, &f);
             if obs.outlets.is_empty() {
                 bail!("no outlets registered: import a registry first (marsad outlets import FILE.toml)");
             }
@@ -330,11 +369,13 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
         }
         AnalyzeCommand::Recycling { window_from, window_to, min_age_days, filter: fa } => {
             let (from, to) = (parse_time(&window_from)?, parse_time(&window_to)?);
-            if to <= from {
-                bail!("--to must be after --from");
+            period_is_ordered(from, to, &window_from, &window_to)?;
+            if !(min_age_days.is_finite() && min_age_days >= 0.0) {
+                bail!("--min-age-days must be a number of at least 0, not {min_age_days}");
             }
             let f = filter(&fa, None)?;
             let obs = observatory(db, &mut store)?;
+            warn_unknown_outlets(&obs, &f);
             let r = analytics::recycling(&obs, &f, from, to, min_age_days);
             if json {
                 print_json(&r)?;
@@ -350,6 +391,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
         AnalyzeCommand::Amplification { filter: fa, time } => {
             let f = filter(&fa, Some(&time))?;
             let obs = observatory(db, &mut store)?;
+            warn_unknown_outlets(&obs, &f);
             let a = analytics::amplification(&obs, &f);
             if json {
                 print_json(&a)?;
@@ -365,7 +407,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                         v(q.mean)
                     );
                 };
-                println!("{} releases", a.summary.releases);
+                println!("{}", super::count(a.summary.releases, "release"));
                 q("sightings", &a.summary.sightings);
                 q("channels", &a.summary.channels);
                 q("hours to 2nd", &a.summary.hours_to_2nd);

@@ -25,10 +25,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Groups what is new, then writes the report of `args` to `args.out`.
 pub fn write_report(db: &str, store: &mut dyn Store, args: &ReportArgs) -> Result<marsad_report::ReportData> {
+    let filter = observe::filter(&args.filter, Some(&args.time))?;
     let obs = observe::observatory(db, store)?;
+    observe::warn_unknown_outlets(&obs, &filter);
     let opts = ReportOptions {
         title: args.title.clone(),
-        filter: observe::filter(&args.filter, Some(&args.time))?,
+        filter,
         silence_min_hours: args.silence_hours,
         dormancy_days: args.dormancy_days,
         recycling_min_age_days: args.recycling_days,

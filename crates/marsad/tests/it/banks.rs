@@ -204,6 +204,11 @@ fn match_hashes_lists_every_match_sorted() {
     let only_two = ok(&db, &["match", "--type", "pdq", "--hashes", q.to_str().unwrap(), "--bank", "two"]);
     let first: Value = serde_json::from_str(only_two.lines().next().unwrap()).unwrap();
     assert_eq!(first["matches"].as_array().unwrap().len(), 1);
+    // Hashing output goes straight in: `HASH,QUALITY,FILE` and `HASH  FILE`.
+    let piped = dir.path().join("piped.txt");
+    std::fs::write(&piped, format!("{base},100,a.png\n{}  b.png\n", "00".repeat(32))).unwrap();
+    let from_hashing = ok(&db, &["match", "--type", "pdq", "--hashes", piped.to_str().unwrap()]);
+    assert_eq!(from_hashing, out, "the first field of a line is the query");
     let wider = ok(&db, &["match", "--type", "pdq", "--hashes", q.to_str().unwrap(), "--threshold", "40"]);
     let first: Value = serde_json::from_str(wider.lines().next().unwrap()).unwrap();
     assert_eq!(first["matches"].as_array().unwrap().len(), 6);
@@ -319,6 +324,72 @@ fn ingest_matches_every_new_fingerprint_against_the_banks() {
     assert_eq!(s["matches_added"], 0);
     let human = ok(&db, &["matches"]);
     assert!(human.contains("known") && human.contains("telegram:1000000777/1"), "{human}");
+}
+
+#[test]
+fn a_rescan_matches_what_was_ingested_before_the_bank() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let images = conformance().join("pdq/images");
+    let caption = "اعلن المكتب الاعلامي عن اصدار جديد من السلسلة المرئية هذا المساء في المدينة";
+    let mut e = ChatExport::new(&dir.path().join("export"), 1_000_000_778, "Supporter Channel");
+    e.file("photos/p.jpg", &std::fs::read(images.join("real_chelsea_q75.jpg")).unwrap());
+    e.push(json!({"id": 1, "type": "message", "date_unixtime": "1700000000", "photo": "photos/p.jpg",
+                  "text": format!("عاجل: {caption}!")}));
+    e.push(text_message(2, 1_700_000_100, "نص لا علاقة له بأي شيء في البنك على الإطلاق"));
+    e.write();
+    let (ingested, s) = ingest_json(&db, "telegram", &e.dir, &[]);
+    assert!(ingested, "{s}");
+    let registry = dir.path().join("outlets.toml");
+    std::fs::write(
+        &registry,
+        "[[outlet]]\nname = \"Example Media Office\"\nchannels = [\"telegram:1000000001\"]\n",
+    )
+    .unwrap();
+    ok(&db, &["outlets", "import", registry.to_str().unwrap()]);
+    let outlets = |db: &Path| -> Vec<Value> {
+        let releases: Value = serde_json::from_str(&ok(db, &["--json", "releases"])).unwrap();
+        releases.as_array().unwrap().iter().map(|r| r["outlet"].clone()).collect()
+    };
+    assert!(!outlets(&db).contains(&json!("Example Media Office")));
+    // The bank arrives after the items: a PDQ hash with an outlet label, the
+    // caption, and the photo's MD5.
+    ok(&db, &["bank", "create", "late"]);
+    let jpeg = images.join("real_chelsea_q75.jpg");
+    let md5 = ok(&db, &["hash", "md5", jpeg.to_str().unwrap()]).split_whitespace().next().unwrap().to_owned();
+    let bank = dir.path().join("bank.jsonl");
+    std::fs::write(
+        &bank,
+        format!(
+            "{}\n{}\n{}\n",
+            json!({"type": "pdq", "value": pdq_of(&images.join("real_chelsea.png")), "labels": {"outlet": "Example Media Office"}}),
+            json!({"type": "text", "value": caption, "labels": {"release": "R-1"}}),
+            json!({"type": "md5", "value": md5}),
+        ),
+    )
+    .unwrap();
+    ok(&db, &["bank", "import", "late", bank.to_str().unwrap(), "--format", "jsonl"]);
+    let listed: Value = serde_json::from_str(&ok(&db, &["--json", "matches"])).unwrap();
+    assert_eq!(listed, json!([]), "ingest matched against the banks of its time");
+    let o = run(&db, &["--json", "matches", "--rescan"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("3 new matches"), "{}", stderr(&o));
+    let rows: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let mut kinds: Vec<&str> =
+        rows.as_array().unwrap().iter().map(|r| r["signal_type"].as_str().unwrap()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["md5", "pdq", "text"]);
+    let pdq = rows.as_array().unwrap().iter().find(|r| r["signal_type"] == "pdq").unwrap();
+    assert_eq!(pdq["item"]["posts"][0]["post_id"], "1");
+    let text = rows.as_array().unwrap().iter().find(|r| r["signal_type"] == "text").unwrap();
+    assert_eq!(text["item"]["post"]["post_id"], "1");
+    // The new match's label attributes the photo's release.
+    assert!(outlets(&db).contains(&json!("Example Media Office")), "{:?}", outlets(&db));
+    // Again: nothing new.
+    let o = run(&db, &["matches", "--rescan"]);
+    assert!(stderr(&o).contains("0 new matches"), "{}", stderr(&o));
+    let again: Value = serde_json::from_str(&ok(&db, &["--json", "matches"])).unwrap();
+    assert_eq!(again.as_array().unwrap().len(), 3);
 }
 
 #[test]

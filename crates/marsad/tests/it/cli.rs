@@ -68,3 +68,21 @@ fn demo_builds_a_corpus_and_can_run_again() {
     assert!(stderr(&o).contains("does not look like a previous demo"), "{}", stderr(&o));
     assert!(out.join("my-notes.txt").exists());
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_like_a_unix_filter() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("pipe.db");
+    // The reader is gone before marsad writes its first byte, as when
+    // `marsad … | head` has read enough.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let o = marsad()
+        .args(["--db".as_ref(), db.as_os_str(), "stats".as_ref(), "--json".as_ref()])
+        .stdout(writer)
+        .output()
+        .expect("run");
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert_eq!(o.status.signal(), Some(13), "ended by SIGPIPE: {:?}", o.status);
+}

@@ -533,3 +533,30 @@ fn the_release_columns_hold_the_stores_sightings_and_survive_the_cache() {
     assert_eq!(first, obs);
     assert_eq!(second, obs);
 }
+
+#[test]
+fn an_unknown_outlet_is_warned_about_and_a_reversed_period_refused() {
+    let f = fixture();
+    let o = run(&f.db, &["analyze", "silences", "--min-hours", "24", "--outlet", "No Such Office"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("\"No Such Office\" names no outlet"), "{err}");
+    assert!(err.contains(&format!("{:?}", f.truth.outlets[0].name)), "the known outlets are listed: {err}");
+    let o = run(&f.db, &["analyze", "silences", "--min-hours", "24", "--outlet", &f.truth.outlets[0].name]);
+    assert!(!stderr(&o).contains("names no outlet"), "{}", stderr(&o));
+    for args in [
+        &["releases", "--from", "2024-03-01", "--to", "2024-02-01"][..],
+        &["analyze", "timeline", "--bucket", "day", "--from", "2024-03-01", "--to", "2024-03-01"],
+        &["analyze", "recycling", "--from", "2024-03-01", "--to", "2024-02-01", "--min-age-days", "1"],
+    ] {
+        let o = run(&f.db, args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(stderr(&o).contains("is not after --from"), "{args:?}: {}", stderr(&o));
+    }
+    let o = run(
+        &f.db,
+        &["analyze", "recycling", "--from", "2024-01-01", "--to", "2025-01-01", "--min-age-days", "nan"],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--min-age-days"), "{}", stderr(&o));
+}

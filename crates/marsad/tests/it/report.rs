@@ -211,6 +211,27 @@ fn a_report_over_a_window_counts_what_the_timeline_counts() {
 }
 
 #[test]
+fn a_period_far_wider_than_the_data_draws_only_where_the_data_is() {
+    let d = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("wide.html");
+    let o = run(
+        &d.db,
+        &["--json", "report", "--out", out.to_str().unwrap(), "--from", "0001-01-01", "--to", "9999-12-31"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["from"], "0001-01-01T00:00:00Z");
+    let all: u64 = releases_json(&d.db).len() as u64;
+    assert_eq!(v["releases"].as_u64(), Some(all), "{v}");
+    // The same charts as the demo's own report over the data's span, give or
+    // take a week of axis: not ten thousand years of empty weeks.
+    let wide = std::fs::metadata(&out).unwrap().len();
+    let own = std::fs::metadata(&d.report).unwrap().len();
+    assert!(wide < own * 3 / 2, "{wide} bytes against the demo report's {own}");
+}
+
+#[test]
 fn bad_report_arguments_are_refused() {
     let d = demo();
     let o = run(&d.db, &["report", "--out", "/tmp/x.html", "--from", "yesterday"]);
@@ -219,6 +240,9 @@ fn bad_report_arguments_are_refused() {
     let o = run(&d.db, &["report", "--out", "/tmp/x.html", "--dormancy-days=-3"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--dormancy-days"), "{}", stderr(&o));
+    let o = run(&d.db, &["report", "--out", "/tmp/x.html", "--from", "2024-04-01", "--to", "2024-03-01"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--to") && stderr(&o).contains("not after --from"), "{}", stderr(&o));
 }
 
 fn releases_json(db: &Path) -> Vec<Value> {
