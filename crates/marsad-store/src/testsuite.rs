@@ -5,9 +5,9 @@
 use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
 
 use crate::{
-    BatchOutcome, EntryFilter, GroupPost, GroupingUpdate, MatchedItem, MediaContent, MediaRef, NewBankEntry,
-    NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource, OutletRecord, PostBatch, ReleaseRecord,
-    RunSummary, Stats, Store, StoreError,
+    BatchOutcome, EntryFilter, GroupPost, GroupingUpdate, ItemRef, MatchedItem, MediaContent, MediaRef,
+    NewBankEntry, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource, OutletRecord, PostBatch,
+    ReleaseRecord, RunSummary, Stats, Store, StoreError,
 };
 
 /// A named test case.
@@ -16,7 +16,7 @@ type Case = (&'static str, fn(&mut dyn Store));
 /// Runs every test of the suite, each on a fresh store from `make`.
 /// Panics (it is a test) with the name of the failing case.
 pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
-    let cases: [Case; 15] = [
+    let cases: [Case; 16] = [
         ("empty_store_counts_nothing", empty_store_counts_nothing),
         ("batch_round_trips", batch_round_trips),
         ("writing_twice_adds_nothing", writing_twice_adds_nothing),
@@ -27,6 +27,7 @@ pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
         ("fingerprinted_media_is_known", fingerprinted_media_is_known),
         ("banks_hold_entries_once", banks_hold_entries_once),
         ("matches_are_stored_and_listed", matches_are_stored_and_listed),
+        ("stored_items_are_matched_again", stored_items_are_matched_again),
         ("deleting_a_bank_removes_its_entries_and_matches", deleting_a_bank_removes_its_entries_and_matches),
         ("the_registry_is_replaced_whole", the_registry_is_replaced_whole),
         ("grouping_round_trips", grouping_round_trips),
@@ -377,6 +378,53 @@ fn matches_are_stored_and_listed(store: &mut dyn Store) {
     assert!(matches!(&listed[1].item, MatchedItem::Post { post_id, .. } if post_id == "2"));
     assert_eq!(listed[0].entry.labels.get("label").map(String::as_str), Some("Outlet"));
     assert_eq!((listed[0].distance, listed[1].signal_type), (3.0, SignalType::Text));
+}
+
+fn stored_items_are_matched_again(store: &mut dyn Store) {
+    let run = run(store);
+    let mut batch = sample_batch();
+    let text = NewFingerprint { signal_type: SignalType::Text, value: "0000000a".repeat(4), quality: None };
+    batch.posts[1].fingerprints.push(text.clone());
+    store.write_batch(run, &batch).expect("write");
+    let mut items = Vec::new();
+    store
+        .matchable_items(&mut |it| {
+            items.push(it);
+            Ok(())
+        })
+        .expect("items");
+    // The two media items (the missing document is none), then the post
+    // with a text fingerprint; posts without fingerprints are not items.
+    assert_eq!(items.len(), 3, "{items:?}");
+    let digest = |t: SignalType, value: String| NewFingerprint { signal_type: t, value, quality: None };
+    assert_eq!(items[0].item, ItemRef::Media(Sha256([1; 32])));
+    assert_eq!(
+        items[0].fingerprints,
+        [
+            digest(SignalType::Md5, "01".repeat(16)),
+            digest(SignalType::Sha256, "01".repeat(32)),
+            NewFingerprint { signal_type: SignalType::Pdq, value: format!("{:064x}", 1), quality: Some(90) },
+        ]
+    );
+    assert_eq!(items[0].text, None);
+    assert_eq!(items[1].item, ItemRef::Media(Sha256([2; 32])));
+    assert!(matches!(items[2].item, ItemRef::Post(_)), "{:?}", items[2]);
+    assert_eq!(items[2].fingerprints, [text]);
+    assert_eq!(items[2].text.as_deref(), Some("نص تجريبي رقم 2"));
+    // Their matches are stored once.
+    store.create_bank("late").expect("create");
+    store.add_bank_entries("late", &[entry(SignalType::Pdq, &"01".repeat(32), Some("Outlet"))]).expect("add");
+    let id = all_entries(store, &EntryFilter::default())[0].id;
+    let m = NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 2.0, detail: None };
+    let found =
+        [(items[0].item, m.clone()), (items[2].item, NewMatch { signal_type: SignalType::Text, ..m })];
+    assert_eq!(store.add_matches(&found).expect("add"), 2);
+    assert_eq!(store.add_matches(&found).expect("again"), 0);
+    let listed = store.matches().expect("matches");
+    assert_eq!(listed.len(), 2);
+    assert!(matches!(&listed[0].item, MatchedItem::Media { sha256, .. } if *sha256 == Sha256([1; 32])));
+    assert!(matches!(&listed[1].item, MatchedItem::Post { post_id, .. } if post_id == "2"));
+    assert_eq!(listed[0].distance, 2.0);
 }
 
 fn deleting_a_bank_removes_its_entries_and_matches(store: &mut dyn Store) {
