@@ -130,16 +130,68 @@ pub fn ingest(
     }
 }
 
+/// Why a line is not a record, in the schema's words rather than the
+/// parser's: which field is wrong and what it should be.
+fn explain(e: &serde_json::Error, value: Option<&serde_json::Value>) -> String {
+    use serde_json::Value;
+    let Some(value) = value else {
+        return format!("not valid JSON (at column {}): {}", e.column(), parser_words(e));
+    };
+    let Some(object) = value.as_object() else {
+        return "not a JSON object: each line is one post, {\"platform\", \"source\", \"id\", \"timestamp\", …}".to_owned();
+    };
+    let kind = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    for (field, required, ok, want) in [
+        ("platform", true, Value::is_string as fn(&Value) -> bool, "a string"),
+        ("source", true, |v: &Value| v.is_string() || v.is_i64(), "a string or an integer"),
+        ("id", true, |v: &Value| v.is_string() || v.is_i64(), "a string or an integer"),
+        ("timestamp", true, Value::is_string, "an RFC 3339 string"),
+        ("text", false, Value::is_string, "a string"),
+        ("url", false, Value::is_string, "a string"),
+        (
+            "media",
+            false,
+            |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            "an array of paths",
+        ),
+    ] {
+        match object.get(field) {
+            None if required => return format!("\"{field}\" is missing"),
+            Some(Value::Null) if !required => {}
+            Some(v) if !ok(v) => return format!("\"{field}\" must be {want}, not {}", kind(v)),
+            _ => {}
+        }
+    }
+    parser_words(e)
+}
+
+/// serde's message without its position (a line is one record).
+fn parser_words(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
 fn parse(
     line: &[u8],
     base: &Path,
     pipeline: &mut Pipeline<'_>,
 ) -> Result<PendingPost, (Option<String>, String)> {
     let r: Record = serde_json::from_slice(line).map_err(|e| {
-        let id = serde_json::from_slice::<serde_json::Value>(line)
-            .ok()
+        let value = serde_json::from_slice::<serde_json::Value>(line).ok();
+        let id = value
+            .as_ref()
             .and_then(|v| v.get("id").map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_owned)));
-        (id, e.to_string())
+        (id, explain(&e, value.as_ref()))
     })?;
     let id = r.id.into_string();
     let fail = |why: String| (Some(id.clone()), why);

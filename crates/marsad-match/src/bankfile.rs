@@ -214,6 +214,11 @@ fn label_after(rest: &str) -> Result<Option<String>, String> {
 
 fn csv_line(line: &str, t: SignalType) -> Result<NewBankEntry, String> {
     let trimmed = line.trim_start();
+    if trimmed.starts_with('{') {
+        return Err(
+            "a JSON object where a value was expected: JSON lines are read with --format jsonl".to_owned()
+        );
+    }
     if trimmed.starts_with('"') {
         let (value, rest) = quoted(trimmed)?;
         return entry(t, &value, label_after(rest)?);

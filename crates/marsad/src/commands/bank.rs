@@ -156,9 +156,9 @@ fn import(
         );
     } else {
         println!(
-            "imported {} into bank {name}: {added} added, {existing} already there, {} lines skipped",
+            "imported {} into bank {name}: {added} added, {existing} already there, {} skipped",
             file.display(),
-            report.errors_total
+            super::count(report.errors_total, "line")
         );
     }
     const SHOWN: usize = 10;

@@ -25,16 +25,21 @@ pub fn run(json: bool, cmd: HashCommand) -> Result<ExitCode> {
     match cmd {
         HashCommand::Pdq { dihedral, cpp_tool, files } => {
             let limits = DecodeLimits::default();
-            per_file(&files, |path| pdq_line(path, dihedral, cpp_tool, &limits))
+            per_file(&files, |path| pdq_line(path, dihedral, cpp_tool, &limits, json))
         }
         HashCommand::Md5 { files } => {
-            per_file(&files, |path| digests(path).map(|d| format!("{}  {}", hex(&d.md5), path.display())))
+            per_file(&files, |path| digests(path).map(|d| digest_line(path, "md5", &hex(&d.md5), json)))
         }
         HashCommand::Sha256 { files } => {
-            per_file(&files, |path| digests(path).map(|d| format!("{}  {}", hex(&d.sha256), path.display())))
+            per_file(&files, |path| digests(path).map(|d| digest_line(path, "sha256", &hex(&d.sha256), json)))
         }
         HashCommand::Vpdq { seconds_per_hash, downsample_width, downsample_height, file } => {
-            crate::commands::media::vpdq(&file, seconds_per_hash, downsample_width.zip(downsample_height))
+            crate::commands::media::vpdq(
+                &file,
+                seconds_per_hash,
+                downsample_width.zip(downsample_height),
+                json,
+            )
         }
         HashCommand::Audio { length, files } => {
             per_file(&files, |path| crate::commands::media::audio_line(path, length, json))
@@ -82,11 +87,15 @@ fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::with_capacity(args.len());
     for arg in args {
         if arg.is_dir() {
+            let before = files.len();
             for entry in walkdir::WalkDir::new(arg).sort_by_file_name() {
                 let entry = entry.with_context(|| format!("listing {}", arg.display()))?;
                 if entry.file_type().is_file() {
                     files.push(entry.into_path());
                 }
+            }
+            if files.len() == before {
+                eprintln!("warning: {}: a folder with no file under it", arg.display());
             }
         } else {
             files.push(arg.clone());
@@ -109,7 +118,24 @@ fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn pdq_line(path: &Path, dihedral: bool, cpp_tool: bool, limits: &DecodeLimits) -> Result<String> {
+/// `HASH  FILE` as md5sum prints it; with `--json`, `{"file", ALGORITHM}`.
+fn digest_line(path: &Path, algorithm: &str, hash: &str, json: bool) -> String {
+    if json {
+        serde_json::json!({ "file": path.display().to_string(), algorithm: hash }).to_string()
+    } else {
+        format!("{hash}  {}", path.display())
+    }
+}
+
+/// `HASH,QUALITY,FILE` (eight hashes with `--dihedral`); with `--json`,
+/// `{"file", "hash", "quality"}` (and `"dihedral": [eight hashes]`).
+fn pdq_line(
+    path: &Path,
+    dihedral: bool,
+    cpp_tool: bool,
+    limits: &DecodeLimits,
+    json: bool,
+) -> Result<String> {
     let bytes = read_bounded(path, MAX_IMAGE_FILE)?;
     let out = if cpp_tool {
         pdq::hash_image_bytes_cpp_tool(&bytes, limits)?
@@ -117,8 +143,23 @@ fn pdq_line(path: &Path, dihedral: bool, cpp_tool: bool, limits: &DecodeLimits) 
         pdq::hash_image_bytes_dihedral(&bytes, limits)?
     } else {
         let o = pdq::hash_image_bytes(&bytes, limits)?;
+        if json {
+            return Ok(serde_json::json!({
+                "file": path.display().to_string(), "hash": o.hash.to_hex(), "quality": o.quality,
+            })
+            .to_string());
+        }
         return Ok(format!("{},{},{}", o.hash, o.quality, path.display()));
     };
+    if json {
+        let mut v = serde_json::json!({
+            "file": path.display().to_string(), "hash": out.hashes[0].to_hex(), "quality": out.quality,
+        });
+        if dihedral {
+            v["dihedral"] = out.hashes.iter().map(|h| h.to_hex()).collect();
+        }
+        return Ok(v.to_string());
+    }
     if dihedral {
         let hashes: Vec<String> = out.hashes.iter().map(|h| h.to_hex()).collect();
         Ok(format!("{},{},{}", hashes.join(","), out.quality, path.display()))

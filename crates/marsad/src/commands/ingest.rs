@@ -71,9 +71,11 @@ pub fn ingest_one(
     Ok(summary)
 }
 
-/// Non-zero when records were refused and none was valid.
+/// Non-zero when nothing valid was ingested: every record refused, or none
+/// at all (an empty file is more likely the wrong file than a quiet
+/// channel; the warning says which).
 pub fn exit_code(s: &IngestSummary) -> ExitCode {
-    if s.posts_valid() == 0 && s.errors_total > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if s.posts_valid() == 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
 pub fn print_summary(path: &Path, s: &IngestSummary) {
@@ -110,6 +112,13 @@ pub fn print_summary(path: &Path, s: &IngestSummary) {
         eprintln!("  … and {} more failed fingerprints", s.fingerprint_errors - SHOWN as u64);
     }
     if s.posts_valid() == 0 {
-        eprintln!("warning: no valid post in {}", path.display());
+        let why = if s.errors_total > 0 {
+            "every record was refused"
+        } else if s.service_skipped > 0 {
+            "it holds service messages only"
+        } else {
+            "it holds no post"
+        };
+        eprintln!("warning: no valid post in {}: {why}", path.display());
     }
 }

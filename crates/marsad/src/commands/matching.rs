@@ -447,7 +447,8 @@ pub fn list(db: &str, json_out: bool, args: &MatchesArgs) -> Result<ExitCode> {
                     "bank": m.entry.bank,
                     "signal_type": m.signal_type.as_str(),
                     "value": m.entry.value,
-                    "distance": m.distance,
+                    // Whole bits for PDQ, as `marsad match` prints them.
+                    "distance": if m.signal_type == SignalType::Pdq { json!(m.distance as u32) } else { json!(m.distance) },
                     "labels": m.entry.labels,
                     "detail": detail,
                     "matched_at": m.matched_at.to_rfc3339(),

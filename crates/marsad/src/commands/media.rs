@@ -7,14 +7,32 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use marsad_media::{Limits, video};
 
-pub fn vpdq(file: &Path, seconds_per_hash: f64, downsample: Option<(u32, u32)>) -> Result<ExitCode> {
+/// One line per hashed frame as Meta's tool prints it; with `--json`, one
+/// object per frame: `{"frame", "quality", "hash", "timestamp"}`.
+pub fn vpdq(
+    file: &Path,
+    seconds_per_hash: f64,
+    downsample: Option<(u32, u32)>,
+    json: bool,
+) -> Result<ExitCode> {
     let opts = video::VpdqOptions { seconds_per_hash, downsample };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut write_err = None;
     video::hash_file_with(file, &opts, &Limits::default(), |f| {
         if write_err.is_none()
-            && let Err(e) = writeln!(out, "{}", f.to_line())
+            && let Err(e) = if json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({
+                        "frame": f.frame_number, "quality": f.quality, "hash": f.hash.to_hex(),
+                        "timestamp": (f.timestamp * 1000.0).round() / 1000.0,
+                    })
+                )
+            } else {
+                writeln!(out, "{}", f.to_line())
+            }
         {
             write_err = Some(e);
         }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use marsad_report::{ExportFormat, ReportOptions, Tables};
 use marsad_store::Store;
 
@@ -92,6 +92,12 @@ pub fn export(db: &str, json: bool, args: ExportArgs) -> Result<ExitCode> {
         Ok(())
     })?;
     tables.outlets = store.outlets()?;
+    if args.out.exists() && !args.out.is_dir() {
+        bail!(
+            "--out {}: not a folder (export writes releases, sightings and outlets files into a folder)",
+            args.out.display()
+        );
+    }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let format = match args.format {
         TableFormat::Csv => ExportFormat::Csv,

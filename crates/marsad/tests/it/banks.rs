@@ -165,6 +165,14 @@ fn empty_files_wrong_types_and_huge_lines_are_clear_errors() {
     assert!(csv.status.success(), "one type: CSV is fine");
     let labels = ok(&db, &["bank", "export", "known", "--format", "jsonl"]);
     assert!(labels.contains("\"n\":\"3\""), "{labels}");
+    // JSON lines given without --format jsonl: the error says what to pass.
+    let o = run(&db, &["bank", "import", "known", j.to_str().unwrap(), "--type", "md5"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("line 1: a JSON object") && stderr(&o).contains("--format jsonl"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -236,3 +236,53 @@ fn audio_prints_what_fpcalc_prints() {
     assert_eq!(ours[1], dur_line);
     assert_eq!(ours[2], fp_line);
 }
+
+#[test]
+fn json_output_carries_what_the_lines_carry() {
+    let images = conformance().join("pdq/images");
+    let files: Vec<PathBuf> =
+        ["real_chelsea.png", "real_chelsea_q75.jpg"].iter().map(|f| images.join(f)).collect();
+    let lines = |args: &[&str]| -> Vec<String> {
+        let o = marsad().args(args).args(&files).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        stdout(&o).lines().map(str::to_owned).collect()
+    };
+    let csv = lines(&["hash", "pdq", "--dihedral"]);
+    let json = lines(&["--json", "hash", "pdq", "--dihedral"]);
+    assert_eq!(csv.len(), 2);
+    for (c, j) in csv.iter().zip(&json) {
+        let v: serde_json::Value = serde_json::from_str(j).unwrap();
+        let fields: Vec<&str> = c.split(',').collect();
+        let dihedral: Vec<&str> =
+            v["dihedral"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+        assert_eq!(dihedral, fields[..8]);
+        assert_eq!(v["hash"], fields[0]);
+        assert_eq!(v["quality"].to_string(), fields[8]);
+        assert_eq!(v["file"], fields[9]);
+    }
+    for algorithm in ["md5", "sha256"] {
+        let csv = lines(&["hash", algorithm]);
+        let json = lines(&["--json", "hash", algorithm]);
+        for (c, j) in csv.iter().zip(&json) {
+            let v: serde_json::Value = serde_json::from_str(j).unwrap();
+            let (hash, file) = c.split_once("  ").unwrap();
+            assert_eq!((v[algorithm].as_str(), v["file"].as_str()), (Some(hash), Some(file)), "{algorithm}");
+        }
+    }
+    let video = conformance().join("vpdq/videos/chair-19-sd-bar.mp4");
+    let csv = stdout(&marsad().args(["hash", "vpdq"]).arg(&video).output().unwrap());
+    let json = stdout(&marsad().args(["--json", "hash", "vpdq"]).arg(&video).output().unwrap());
+    assert!(!csv.is_empty());
+    for (c, j) in csv.lines().zip(json.lines()) {
+        let v: serde_json::Value = serde_json::from_str(j).unwrap();
+        let again = format!(
+            "{},{},{},{:.3}",
+            v["frame"],
+            v["quality"],
+            v["hash"].as_str().unwrap(),
+            v["timestamp"].as_f64().unwrap()
+        );
+        assert_eq!(again, c);
+    }
+    assert_eq!(csv.lines().count(), json.lines().count());
+}

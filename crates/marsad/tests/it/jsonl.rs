@@ -83,7 +83,12 @@ fn bad_lines_are_reported_with_line_numbers() {
         .collect();
     assert!(msgs[1].contains("timestamp") && msgs[1].contains("31/01/2024"), "{}", msgs[1]);
     assert!(msgs[2].contains("invalid platform name"), "{}", msgs[2]);
-    assert!(msgs[3].contains("missing field `source`"), "{}", msgs[3]);
+    // In the schema's words: the field and what it must be, no parser
+    // positions that would contradict the line number.
+    assert!(msgs[0].starts_with("not valid JSON (at column 2)"), "{}", msgs[0]);
+    assert!(msgs[3].contains("\"source\" is missing"), "{}", msgs[3]);
+    assert!(msgs[4].contains("\"text\" must be a string, not a number"), "{}", msgs[4]);
+    assert!(msgs.iter().all(|m| !m.contains("at line")), "{msgs:?}");
     assert!(msgs[5].contains("over the limit"), "{}", msgs[5]);
 }
 
@@ -99,4 +104,24 @@ fn a_file_of_only_bad_lines_fails_and_stores_nothing() {
     let o = run(&db, &["ingest", "jsonl", dir.path().join("missing.jsonl").to_str().expect("utf8")]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("missing.jsonl"), "{}", stderr(&o));
+    // Said once: the OS error is not repeated by the error chain.
+    assert_eq!(stderr(&o).matches("No such file").count(), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn an_empty_file_ingests_nothing_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("m.db");
+    for (name, content) in [("empty.jsonl", ""), ("blank.jsonl", "\n  \n\n")] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, content).expect("write");
+        let o = run(&db, &["ingest", "jsonl", file.to_str().expect("utf8")]);
+        assert!(!o.status.success(), "nothing valid was ingested from {name}");
+        assert!(
+            stderr(&o).contains(&format!("no valid post in {}: it holds no post", file.display())),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(stats(&db).posts, 0);
 }

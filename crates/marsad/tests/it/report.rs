@@ -285,6 +285,12 @@ fn csv_export_reads_back_to_the_releases() {
         csv::Reader::from_path(out.join("outlets.csv")).unwrap().records().map(Result::unwrap).collect();
     let toml = std::fs::read_to_string(d.out.join("outlets.toml")).unwrap();
     assert_eq!(outlets.len(), toml.matches("[[outlet]]").count());
+    // A file where the folder should be is named as such.
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, "x").unwrap();
+    let o = run(&d.db, &["export", "--out", file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not a folder"), "{}", stderr(&o));
 }
 
 #[test]
