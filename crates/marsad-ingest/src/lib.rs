@@ -56,6 +56,10 @@ impl Default for IngestConfig {
 pub struct RecordError {
     /// The input file.
     pub file: String,
+    /// The chat or source (`telegram:1000000001`), when known: message ids
+    /// repeat across the chats of a whole-account export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<String>,
     /// The message or post id, when it could be read.
     pub message_id: Option<String>,
     /// The line, for line-based inputs.
@@ -69,6 +73,9 @@ impl std::fmt::Display for RecordError {
         f.write_str(&self.file)?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
+        }
+        if let Some(chat) = &self.chat {
+            write!(f, ": chat {chat}")?;
         }
         if let Some(id) = &self.message_id {
             write!(f, ": message {id}")?;

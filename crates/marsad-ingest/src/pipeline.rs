@@ -113,6 +113,8 @@ pub struct Pipeline<'a> {
     reporter: &'a dyn Reporter,
     run: RunId,
     file: String,
+    /// The chat being read, named in the errors of its records.
+    chat: Option<String>,
     pending: Vec<PendingPost>,
     summary: IngestSummary,
     batch: PostBatch,
@@ -150,6 +152,7 @@ impl<'a> Pipeline<'a> {
             reporter: stages.reporter,
             run,
             file: file.to_owned(),
+            chat: None,
             pending: Vec::with_capacity(cfg.batch_size.max(1)),
             summary: IngestSummary { run_id: run.0, ..IngestSummary::default() },
             batch: PostBatch::default(),
@@ -188,12 +191,18 @@ impl<'a> Pipeline<'a> {
         self.reporter.advance(1);
     }
 
+    /// Sets the chat (source) whose records follow, for their errors.
+    pub fn set_chat(&mut self, chat: Option<String>) {
+        self.chat = chat;
+    }
+
     /// Reports an invalid record (skipped).
     pub fn error(&mut self, message_id: Option<String>, line: Option<u64>, error: String) {
         self.summary.errors_total += 1;
         self.reporter.advance(1);
         if self.summary.errors.len() < self.cfg.max_error_details {
-            self.summary.errors.push(RecordError { file: self.file.clone(), message_id, line, error });
+            let chat = self.chat.clone();
+            self.summary.errors.push(RecordError { file: self.file.clone(), chat, message_id, line, error });
         }
     }
 
@@ -297,6 +306,7 @@ impl<'a> Pipeline<'a> {
                         if self.summary.missing_media.len() < self.cfg.max_error_details {
                             self.summary.missing_media.push(RecordError {
                                 file: self.file.clone(),
+                                chat: Some(self.sources[p.source.0].key.to_string()),
                                 message_id: Some(p.platform_post_id.clone()),
                                 line: p.line,
                                 // A reference the export did not download has
@@ -321,6 +331,7 @@ impl<'a> Pipeline<'a> {
                                 if self.summary.fingerprint_failures.len() < self.cfg.max_error_details {
                                     self.summary.fingerprint_failures.push(RecordError {
                                         file: self.file.clone(),
+                                        chat: Some(self.sources[p.source.0].key.to_string()),
                                         message_id: Some(p.platform_post_id.clone()),
                                         line: p.line,
                                         error: format!("media {}: {why}", m.path),

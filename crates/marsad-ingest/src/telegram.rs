@@ -374,7 +374,12 @@ fn messages<R: Read>(s: &mut Scanner<R>, w: &mut Walk<'_, '_>, chat: usize) -> R
                 .chats
                 .get(chat)
                 .ok_or_else(|| Stop::Layout("the export changed while it was being read".to_owned()))?;
-            Some(source_of(header).map(|src| pipeline.source(src)))
+            let source = source_of(header);
+            pipeline.set_chat(Some(match &source {
+                Ok(src) => src.key.to_string(),
+                Err(_) => format!("{:?}", header.name.as_deref().unwrap_or("")),
+            }));
+            Some(source.map(|src| pipeline.source(src)))
         }
     };
     array(s, "an array of messages", |s| {
@@ -385,10 +390,10 @@ fn messages<R: Read>(s: &mut Scanner<R>, w: &mut Walk<'_, '_>, chat: usize) -> R
                 parse_slice::<IgnoredAny>(at, bytes)?;
             }
             (Some((layout, pipeline)), Some(Ok(source))) => {
-                handle_message(pipeline, &layout.base, *source, bytes).map_err(Stop::Fatal)?;
+                handle_message(pipeline, &layout.base, *source, bytes, at.line).map_err(Stop::Fatal)?;
             }
             (Some((_, pipeline)), Some(Err(why))) => {
-                pipeline.error(message_id(bytes), None, why.clone());
+                pipeline.error(message_id(bytes), Some(at.line), why.clone());
             }
             (Some(_), None) => {}
         }
@@ -454,13 +459,14 @@ fn handle_message(
     base: &Path,
     source: SourceId,
     raw: &[u8],
+    line: u64,
 ) -> Result<(), IngestError> {
     let m: Message<'_> = match serde_json::from_slice(raw) {
         Ok(m) => m,
         Err(e) => {
             let what = e.to_string();
             let what = what.split(" at line ").next().unwrap_or(&what).to_owned();
-            pipeline.error(message_id(raw), None, what);
+            pipeline.error(message_id(raw), Some(line), what);
             return Ok(());
         }
     };
@@ -472,18 +478,18 @@ fn handle_message(
     let posted_at = match time_of(m.date_unixtime.as_deref(), m.date.as_deref()) {
         Ok(Some(t)) => t,
         Ok(None) => {
-            pipeline.error(Some(id), None, "message has no \"date_unixtime\" or \"date\"".to_owned());
+            pipeline.error(Some(id), Some(line), "message has no \"date_unixtime\" or \"date\"".to_owned());
             return Ok(());
         }
         Err(e) => {
-            pipeline.error(Some(id), None, e);
+            pipeline.error(Some(id), Some(line), e);
             return Ok(());
         }
     };
     let edited_at = match time_of(m.edited_unixtime.as_deref(), m.edited.as_deref()) {
         Ok(t) => t,
         Err(e) => {
-            pipeline.error(Some(id), None, e);
+            pipeline.error(Some(id), Some(line), e);
             return Ok(());
         }
     };
@@ -505,7 +511,7 @@ fn handle_message(
         forwarded_from: m.forwarded_from.map(Cow::into_owned),
         reply_to: m.reply_to_message_id.map(|r| r.to_string()),
         media,
-        line: None,
+        line: Some(line),
     })
 }
 

@@ -104,7 +104,11 @@ fn bad_messages_are_skipped_and_named() {
     assert_eq!(ids, [json!("2"), json!("3"), json!("four"), json!("5"), json!("6"), json!(null)]);
     for e in errors {
         assert!(e["file"].as_str().expect("file").ends_with("result.json"), "{e}");
+        assert_eq!(e["chat"], "telegram:11", "{e}");
     }
+    // Where each bad message starts in the file, in order.
+    let lines: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().expect("line")).collect();
+    assert!(lines.windows(2).all(|w| w[0] < w[1]) && lines[0] > 1, "{lines:?}");
     let msg = |i: usize| errors[i]["error"].as_str().expect("error").to_owned();
     assert!(msg(0).contains("invalid type"), "{}", msg(0));
     assert!(msg(1).contains("invalid Unix time \"yesterday\""), "{}", msg(1));
@@ -114,7 +118,8 @@ fn bad_messages_are_skipped_and_named() {
     // The text report names file and message too.
     let o = run(&db, &["ingest", "telegram", e.dir.to_str().expect("utf8")]);
     let err = stderr(&o);
-    assert!(err.contains("result.json: message 3: invalid Unix time"), "{err}");
+    let third = format!("result.json:{}: chat telegram:11: message 3: invalid Unix time", lines[1]);
+    assert!(err.contains(&third), "{err}");
 }
 
 #[test]
