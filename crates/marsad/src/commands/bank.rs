@@ -64,11 +64,12 @@ pub fn run(db: &str, json: bool, cmd: BankCommand) -> Result<ExitCode> {
             } else if banks.is_empty() {
                 println!("no banks (create one with: marsad bank create NAME)");
             } else {
-                println!("{:<24} {:>10}  {:<20}  by type", "bank", "entries", "created");
+                // RFC 3339 with microseconds is 27 characters.
+                println!("{:<24} {:>10}  {:<27}  by type", "bank", "entries", "created");
                 for b in &banks {
                     let by_type: Vec<String> = b.entries.iter().map(|(t, n)| format!("{t} {n}")).collect();
                     println!(
-                        "{:<24} {:>10}  {:<20}  {}",
+                        "{:<24} {:>10}  {:<27}  {}",
                         b.name,
                         b.entries.values().sum::<u64>(),
                         b.created_at.to_rfc3339(),
@@ -117,13 +118,33 @@ fn import(
     if format == Format::Csv && signal_type.is_none() {
         bail!("a CSV bank file needs --type (pdq, vpdq, md5, sha256, audio or text)");
     }
+    let mut created = false;
     if !store.banks()?.iter().any(|b| b.name == name) {
         if !create {
             bail!("no bank named {name:?} (create it with: marsad bank create {name}, or pass --create)");
         }
         check_name(name)?;
         store.create_bank(name)?;
+        created = true;
     }
+    let outcome = import_into(store, json, name, file, signal_type, format);
+    // A bank made for this import and left empty by it is removed again:
+    // a failed import leaves the store as it was.
+    if created && !matches!(outcome, Ok(ExitCode::SUCCESS)) {
+        store.delete_bank(name).with_context(|| format!("removing the empty bank {name:?}"))?;
+        eprintln!("bank {name:?} was not created: nothing was imported into it");
+    }
+    outcome
+}
+
+fn import_into(
+    store: &mut dyn Store,
+    json: bool,
+    name: &str,
+    file: &Path,
+    signal_type: Option<SignalType>,
+    format: Format,
+) -> Result<ExitCode> {
     let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
         Box::new(BufReader::new(std::io::stdin().lock()))
     } else {

@@ -332,7 +332,14 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                 for r in &rows {
                     println!("{} → {}  {:>8.1} h", r.start, r.end, r.hours);
                 }
-                println!("{} of {min_hours} h or more", super::count(rows.len() as u64, "silence"));
+                // Whose releases the gaps are between: said, since the
+                // default (every outlet together) is easy to misread.
+                let scope = match f.outlets.as_slice() {
+                    [] => "between releases of any outlet, attributed or not".to_owned(),
+                    [one] => format!("between releases of {one}"),
+                    many => format!("between releases of {}", many.join(", ")),
+                };
+                println!("{} of {min_hours} h or more {scope}", super::count(rows.len() as u64, "silence"));
             }
         }
         AnalyzeCommand::Dormancy { at, days, filter: fa } => {

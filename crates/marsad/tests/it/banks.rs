@@ -165,6 +165,11 @@ fn empty_files_wrong_types_and_huge_lines_are_clear_errors() {
     assert!(csv.status.success(), "one type: CSV is fine");
     let labels = ok(&db, &["bank", "export", "known", "--format", "jsonl"]);
     assert!(labels.contains("\"n\":\"3\""), "{labels}");
+    // A bank made by --create for an import that imports nothing is gone.
+    let o = run(&db, &["bank", "import", "fresh", j.to_str().unwrap(), "--type", "md5", "--create"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("bank \"fresh\" was not created"), "{}", stderr(&o));
+    assert!(!ok(&db, &["bank", "list"]).contains("fresh"));
     // JSON lines given without --format jsonl: the error says what to pass.
     let o = run(&db, &["bank", "import", "known", j.to_str().unwrap(), "--type", "md5"]);
     assert!(!o.status.success());

@@ -544,6 +544,11 @@ fn an_unknown_outlet_is_warned_about_and_a_reversed_period_refused() {
     assert!(err.contains(&format!("{:?}", f.truth.outlets[0].name)), "the known outlets are listed: {err}");
     let o = run(&f.db, &["analyze", "silences", "--min-hours", "24", "--outlet", &f.truth.outlets[0].name]);
     assert!(!stderr(&o).contains("names no outlet"), "{}", stderr(&o));
+    // The readable output says whose releases the gaps are between.
+    let own = format!("of 24 h or more between releases of {}", f.truth.outlets[0].name);
+    assert!(stdout(&o).contains(&own), "{}", stdout(&o));
+    let o = run(&f.db, &["analyze", "silences", "--min-hours", "24"]);
+    assert!(stdout(&o).contains("between releases of any outlet"), "{}", stdout(&o));
     for args in [
         &["releases", "--from", "2024-03-01", "--to", "2024-02-01"][..],
         &["analyze", "timeline", "--bucket", "day", "--from", "2024-03-01", "--to", "2024-03-01"],
