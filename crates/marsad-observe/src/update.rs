@@ -67,7 +67,7 @@ impl Shingles for StoreShingles<'_> {
 /// A stored fingerprint, or `None` with a warning naming the post when it
 /// cannot be read (the store validates what it writes, so this is damage):
 /// the post is still grouped by its other links.
-fn readable<T>(post: i64, what: &str, value: std::result::Result<T, String>) -> Option<T> {
+fn readable<T, E: std::fmt::Display>(post: i64, what: &str, value: std::result::Result<T, E>) -> Option<T> {
     value.map_err(|e| tracing::warn!(post, "stored {what} unreadable, not used for grouping: {e}")).ok()
 }
 
@@ -126,9 +126,7 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
         } else {
             p.text_signature
                 .as_deref()
-                .and_then(|s| {
-                    readable(p.id, "text signature", MinHashSignature::from_hex(s).map_err(|e| e.to_string()))
-                })
+                .and_then(|s| readable(p.id, "text signature", MinHashSignature::from_hex(s)))
                 .map(|signature| TextFeature { signature, words: cfg.text_min_words })
         };
         let media = p
@@ -136,23 +134,20 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
             .iter()
             .map(|m| MediaFeature {
                 sha256: m.sha256,
-                pdq: m.pdq.as_ref().and_then(|(v, q)| {
-                    readable(p.id, "PDQ hash", PdqHash::from_hex(v).map_err(|e| e.to_string()))
-                        .map(|h| (h, *q))
-                }),
-                vpdq: m.vpdq.as_deref().and_then(|v| {
-                    readable(
-                        p.id,
-                        "vPDQ signal",
-                        marsad_hash::vpdq::parse_signal(v).map_err(|e| e.to_string()),
-                    )
-                }),
+                pdq: m
+                    .pdq
+                    .as_ref()
+                    .and_then(|(v, q)| readable(p.id, "PDQ hash", PdqHash::from_hex(v)).map(|h| (h, *q))),
+                vpdq: m
+                    .vpdq
+                    .as_deref()
+                    .and_then(|v| readable(p.id, "vPDQ signal", marsad_hash::vpdq::parse_signal(v))),
                 audio: m.audio.as_deref().and_then(|v| {
                     let items = v
                         .split(',')
                         .map(|i| i.trim().parse::<u32>())
                         .collect::<std::result::Result<Vec<u32>, _>>();
-                    readable(p.id, "Chromaprint fingerprint", items.map_err(|e| e.to_string()))
+                    readable(p.id, "Chromaprint fingerprint", items)
                 }),
             })
             .collect();

@@ -137,35 +137,27 @@ fn pdq_line(
     json: bool,
 ) -> Result<String> {
     let bytes = read_bounded(path, MAX_IMAGE_FILE)?;
-    let out = if cpp_tool {
-        pdq::hash_image_bytes_cpp_tool(&bytes, limits)?
+    // Eight dihedral hashes (the original first), or the original alone.
+    let (hashes, quality) = if cpp_tool {
+        let o = pdq::hash_image_bytes_cpp_tool(&bytes, limits)?;
+        (o.hashes.to_vec(), o.quality)
     } else if dihedral {
-        pdq::hash_image_bytes_dihedral(&bytes, limits)?
+        let o = pdq::hash_image_bytes_dihedral(&bytes, limits)?;
+        (o.hashes.to_vec(), o.quality)
     } else {
         let o = pdq::hash_image_bytes(&bytes, limits)?;
-        if json {
-            return Ok(serde_json::json!({
-                "file": path.display().to_string(), "hash": o.hash.to_hex(), "quality": o.quality,
-            })
-            .to_string());
-        }
-        return Ok(format!("{},{},{}", o.hash, o.quality, path.display()));
+        (vec![o.hash], o.quality)
     };
+    let shown: Vec<String> = hashes.iter().take(if dihedral { 8 } else { 1 }).map(|h| h.to_hex()).collect();
     if json {
-        let mut v = serde_json::json!({
-            "file": path.display().to_string(), "hash": out.hashes[0].to_hex(), "quality": out.quality,
-        });
+        let mut v =
+            serde_json::json!({ "file": path.display().to_string(), "hash": shown[0], "quality": quality });
         if dihedral {
-            v["dihedral"] = out.hashes.iter().map(|h| h.to_hex()).collect();
+            v["dihedral"] = shown.into();
         }
         return Ok(v.to_string());
     }
-    if dihedral {
-        let hashes: Vec<String> = out.hashes.iter().map(|h| h.to_hex()).collect();
-        Ok(format!("{},{},{}", hashes.join(","), out.quality, path.display()))
-    } else {
-        Ok(format!("{},{},{}", out.hashes[0], out.quality, path.display()))
-    }
+    Ok(format!("{},{},{}", shown.join(","), quality, path.display()))
 }
 
 fn digests(path: &Path) -> Result<marsad_hash::digest::Digests> {
