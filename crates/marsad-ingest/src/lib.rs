@@ -18,7 +18,7 @@
 
 pub mod jsonl;
 pub mod lines;
-mod media;
+pub mod media;
 pub mod pipeline;
 mod scan;
 pub mod telegram;

@@ -98,3 +98,32 @@ pub(crate) fn refine_kind(declared: MediaKind, mime: Option<&str>) -> MediaKind 
         _ => declared,
     }
 }
+
+/// A file examined as ingestion examines a media file: its digests, and its
+/// kind and MIME type decided by the same rules (the declared MIME type,
+/// else the sniffed one, else a guess from the name; a MIME type naming
+/// image, video or audio decides the kind).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Examined {
+    /// SHA-256 of the bytes.
+    pub sha256: Sha256,
+    /// MD5 of the bytes.
+    pub md5: Md5,
+    /// Size in bytes.
+    pub byte_size: u64,
+    /// The kind the rules decided.
+    pub kind: MediaKind,
+    /// The MIME type, when known.
+    pub mime: Option<String>,
+}
+
+/// Reads `path` once and decides its kind as ingestion does, starting from
+/// `declared` (the kind an export gives, or [`MediaKind::Document`] when
+/// nothing is declared).
+pub fn examine(path: &Path, declared: MediaKind, declared_mime: Option<&str>) -> std::io::Result<Examined> {
+    let read = read_media(path, None)?;
+    let name = path.to_string_lossy();
+    let mime = choose_mime(declared_mime, read.sniffed_mime, &name);
+    let kind = refine_kind(declared, mime.as_deref());
+    Ok(Examined { sha256: read.sha256, md5: read.md5, byte_size: read.byte_size, kind, mime })
+}

@@ -451,8 +451,10 @@ fn read_one(m: &PendingMedia, retain: Option<&std::path::Path>) -> Result<FileRe
 
 /// Fingerprints one media file: images are read whole (up to
 /// [`WHOLE_FILE_LIMIT`]) and handed over as bytes; video and audio are
-/// handed over by path (their decoder reads the file itself).
-fn fingerprint_one(
+/// handed over by path (their decoder reads the file itself). This is the
+/// one way a file is fingerprinted: ingest, `marsad match` and the server's
+/// uploads all come here.
+pub fn fingerprint_one(
     fp: &dyn Fingerprinter,
     kind: MediaKind,
     path: &std::path::Path,

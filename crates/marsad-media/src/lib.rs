@@ -178,6 +178,24 @@ impl MediaFingerprinter {
     }
 }
 
+impl MediaFingerprinter {
+    /// Fingerprints of a video: vPDQ of its frames, and Chromaprint of its
+    /// soundtrack when it has one (an audio bank entry made from a video's
+    /// sound must match the video, at ingest as in `marsad match`).
+    fn video(&self, path: &Path) -> Result<Vec<NewFingerprint>, MediaError> {
+        let opts = video::VpdqOptions { seconds_per_hash: self.cfg.seconds_per_hash, downsample: None };
+        let mut fps = vec![vpdq_fingerprint(&video::hash_file(path, &opts, &self.cfg.limits)?)];
+        match audio::fingerprint_file(path, self.cfg.audio_seconds, &self.cfg.limits) {
+            Ok(items) if !items.is_empty() => fps.push(audio_fingerprint(&items)),
+            // A silent video, or one whose sound is too short for one item.
+            Ok(_) | Err(MediaError::NoStream { .. }) => {}
+            // The frames are hashed: keep them, and say why the sound is not.
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "soundtrack not fingerprinted"),
+        }
+        Ok(fps)
+    }
+}
+
 impl Default for MediaFingerprinter {
     fn default() -> Self {
         MediaFingerprinter::new(FingerprintConfig::default())
@@ -228,11 +246,7 @@ impl marsad_ingest::Fingerprinter for MediaFingerprinter {
                     marsad_ingest::pipeline::WHOLE_FILE_LIMIT
                 ))),
             },
-            MediaKind::Video => {
-                let opts =
-                    video::VpdqOptions { seconds_per_hash: self.cfg.seconds_per_hash, downsample: None };
-                video::hash_file(path, &opts, &self.cfg.limits).map(|f| vec![vpdq_fingerprint(&f)])
-            }
+            MediaKind::Video => self.video(path),
             MediaKind::Audio => audio::fingerprint_file(path, self.cfg.audio_seconds, &self.cfg.limits)
                 .map(|items| vec![audio_fingerprint(&items)]),
             MediaKind::Document => Ok(Vec::new()),

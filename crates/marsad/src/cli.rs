@@ -256,8 +256,8 @@ pub enum SignalArg {
 }
 
 impl SignalArg {
-    pub fn signal(self) -> marsad_core::SignalType {
-        use marsad_core::SignalType as S;
+    pub fn signal(self) -> marsad_engine::SignalType {
+        use marsad_engine::SignalType as S;
         match self {
             SignalArg::Pdq => S::Pdq,
             SignalArg::Vpdq => S::Vpdq,

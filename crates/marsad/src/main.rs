@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod reporter;
 mod store;
+mod table;
 
 use std::process::ExitCode;
 

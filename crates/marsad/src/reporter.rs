@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use marsad_ingest::{Reporter, Unit};
+use marsad_engine::{Reporter, Unit};
 
 /// Draws a progress bar per phase on stderr when it is a terminal.
 pub struct Bars {

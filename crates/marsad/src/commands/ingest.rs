@@ -2,24 +2,19 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use marsad_ingest::{ExactOnly, Fingerprinter, IngestConfig, IngestSummary, Matcher, NoMatcher, Stages};
-use marsad_media::{FingerprintConfig, MediaFingerprinter};
-use marsad_store::Store;
+use marsad_engine::IngestSummary;
+use marsad_engine::ingest::{IngestOptions, InputKind};
 
 use crate::cli::{IngestCommand, IngestOpts};
 use crate::reporter::Bars;
 
 pub fn run(db: &str, json: bool, cmd: IngestCommand) -> Result<ExitCode> {
     let (path, opts, kind) = match &cmd {
-        IngestCommand::Telegram { path, opts } => (path.as_path(), opts, Kind::Telegram),
-        IngestCommand::Jsonl { file, opts } => (file.as_path(), opts, Kind::Jsonl),
+        IngestCommand::Telegram { path, opts } => (path.as_path(), opts, InputKind::Telegram),
+        IngestCommand::Jsonl { file, opts } => (file.as_path(), opts, InputKind::Jsonl),
     };
-    let mut store = crate::store::open(db)?;
-    let fingerprinter = fingerprinter(opts);
-    // Every new fingerprint is matched against every bank.
-    let banks = crate::commands::matching::load_banks(db, &store, marsad_match::MatchConfig::default())?;
-    let matcher: &dyn Matcher = if banks.is_empty() { &NoMatcher } else { &banks };
-    let summary = ingest_one(&mut store, kind, path, &config(db, opts), fingerprinter.as_ref(), matcher)?;
+    let mut engine = crate::store::open(db)?;
+    let summary = engine.ingest(kind, path, &options(opts), &Bars::new())?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -28,57 +23,24 @@ pub fn run(db: &str, json: bool, cmd: IngestCommand) -> Result<ExitCode> {
     Ok(exit_code(&summary))
 }
 
-#[derive(Clone, Copy, Debug)]
-pub enum Kind {
-    Telegram,
-    Jsonl,
-}
-
-pub fn config(db: &str, opts: &IngestOpts) -> IngestConfig {
-    IngestConfig {
+fn options(opts: &IngestOpts) -> IngestOptions {
+    IngestOptions {
+        retain_media: opts.retain_media,
+        no_fingerprints: opts.no_fingerprints,
         batch_size: opts.batch_size as usize,
-        retain_media: opts.retain_media.then(|| crate::store::media_dir(db)),
-        ..IngestConfig::default()
+        seconds_per_hash: opts.seconds_per_hash,
+        match_banks: true,
     }
-}
-
-/// The fingerprint stage the options ask for.
-pub fn fingerprinter(opts: &IngestOpts) -> Box<dyn Fingerprinter> {
-    if opts.no_fingerprints {
-        Box::new(ExactOnly)
-    } else {
-        Box::new(MediaFingerprinter::new(FingerprintConfig {
-            seconds_per_hash: opts.seconds_per_hash,
-            ..FingerprintConfig::default()
-        }))
-    }
-}
-
-pub fn ingest_one(
-    store: &mut dyn Store,
-    kind: Kind,
-    path: &Path,
-    cfg: &IngestConfig,
-    fingerprinter: &dyn Fingerprinter,
-    matcher: &dyn Matcher,
-) -> Result<IngestSummary> {
-    let bars = Bars::new();
-    let stages = Stages { fingerprinter, matcher, reporter: &bars };
-    let summary = match kind {
-        Kind::Telegram => marsad_ingest::telegram::ingest(store, path, cfg, &stages)?,
-        Kind::Jsonl => marsad_ingest::jsonl::ingest(store, path, cfg, &stages)?,
-    };
-    Ok(summary)
 }
 
 /// Non-zero when nothing valid was ingested: every record refused, or none
 /// at all (an empty file is more likely the wrong file than a quiet
 /// channel; the warning says which).
-pub fn exit_code(s: &IngestSummary) -> ExitCode {
+fn exit_code(s: &IngestSummary) -> ExitCode {
     if s.posts_valid() == 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
-pub fn print_summary(path: &Path, s: &IngestSummary) {
+fn print_summary(path: &Path, s: &IngestSummary) {
     println!("ingested {}", path.display());
     println!("  posts     {:>9} added, {} already stored", s.posts_added, s.posts_existing);
     println!("  service   {:>9} messages skipped", s.service_skipped);

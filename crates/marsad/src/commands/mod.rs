@@ -6,7 +6,6 @@ mod demo;
 mod hash;
 mod ingest;
 mod matching;
-mod media;
 mod observe;
 mod report;
 mod stats;
@@ -21,14 +20,11 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init => {
-            let store = crate::store::open(&cli.db)?;
+            let info = crate::store::open(&cli.db)?.info();
             if cli.json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "db": cli.db, "schema_version": store.schema_version()? })
-                );
+                println!("{}", serde_json::to_string(&info)?);
             } else {
-                println!("store ready: {} (schema version {})", cli.db, store.schema_version()?);
+                println!("store ready: {} (schema version {})", info.db, info.schema_version);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,21 +1,11 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use marsad_store::Store;
 
 pub fn run(db: &str, json: bool) -> Result<ExitCode> {
-    let store = crate::store::open(db)?;
-    let s = store.stats()?;
+    let s = crate::store::open(db)?.stats()?;
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "sources": s.sources,
-                "posts": s.posts,
-                "media": s.media,
-                "fingerprints": s.fingerprints,
-            })
-        );
+        println!("{}", serde_json::to_string(&s)?);
     } else {
         println!("store         {db}");
         println!("sources       {:>12}", s.sources);

@@ -14,7 +14,7 @@ pub fn run(cmd: TextCommand) -> Result<ExitCode> {
             let mut out = std::io::BufWriter::new(stdout.lock());
             for (i, line) in stdin_lines().enumerate() {
                 let line = line.with_context(|| format!("reading standard input, line {}", i + 1))?;
-                writeln!(out, "{}", marsad_hash::text::normalize(&line))?;
+                writeln!(out, "{}", marsad_engine::hash::normalize(&line))?;
             }
             out.flush()?;
             Ok(ExitCode::SUCCESS)

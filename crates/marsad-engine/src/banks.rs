@@ -1,0 +1,213 @@
+//! Hash banks: create, list, delete, import and export.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+
+use marsad_core::SignalType;
+use marsad_match::bankfile::{self, Format, LineError};
+use marsad_store::{EntryFilter, StoreError};
+use serde::Serialize;
+
+use crate::Engine;
+use crate::error::{EngineError, Result, invalid};
+
+/// `marsad bank create --json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BankCreated {
+    /// When it was created.
+    pub created_at: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// `marsad bank list --json`: one bank.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BankRow {
+    /// When it was created.
+    pub created_at: String,
+    /// Entries per signal type.
+    pub entries: BTreeMap<&'static str, u64>,
+    /// Its name.
+    pub name: String,
+    /// Entries in all.
+    pub total: u64,
+}
+
+/// `marsad bank delete --json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BankDeleted {
+    /// The bank deleted.
+    pub deleted: String,
+}
+
+/// `marsad bank import --json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BankImported {
+    /// Entries new to the bank.
+    pub added: u64,
+    /// The bank.
+    pub bank: String,
+    /// Valid entries read.
+    pub entries: u64,
+    /// The first invalid lines.
+    pub errors: Vec<LineError>,
+    /// Invalid lines in all.
+    pub errors_total: u64,
+    /// Entries the bank already held.
+    pub existing: u64,
+    /// The file as given.
+    pub file: String,
+    /// Lines read.
+    pub lines: u64,
+    /// Whether a bank made for this import was removed again because
+    /// nothing was imported into it.
+    #[serde(skip)]
+    pub discarded: bool,
+}
+
+/// A bank name: 1–128 characters, no control characters, not only spaces.
+pub fn check_bank_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+        return Err(invalid!("invalid bank name {name:?}: use 1 to 128 printable characters"));
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Creates an empty bank.
+    pub fn create_bank(&mut self, name: &str) -> Result<BankCreated> {
+        check_bank_name(name)?;
+        match self.store_mut().create_bank(name) {
+            Err(StoreError::Conflict(_)) => {
+                Err(EngineError::Conflict(format!("bank {name:?} already exists")))
+            }
+            Err(e) => Err(e.into()),
+            Ok(b) => Ok(BankCreated { created_at: b.created_at.to_rfc3339(), name: b.name }),
+        }
+    }
+
+    /// Every bank with its entry counts, by name.
+    pub fn banks(&self) -> Result<Vec<BankRow>> {
+        Ok(self
+            .store()
+            .banks()?
+            .into_iter()
+            .map(|b| BankRow {
+                created_at: b.created_at.to_rfc3339(),
+                total: b.entries.values().sum(),
+                entries: b.entries.iter().map(|(t, n)| (t.as_str(), *n)).collect(),
+                name: b.name,
+            })
+            .collect())
+    }
+
+    /// Deletes a bank with its entries and their matches.
+    pub fn delete_bank(&mut self, name: &str) -> Result<BankDeleted> {
+        if !self.store_mut().delete_bank(name)? {
+            return Err(EngineError::NotFound(format!("no bank named {name:?}")));
+        }
+        Ok(BankDeleted { deleted: name.to_owned() })
+    }
+
+    /// Imports a bank file into bank `name` (created first with `create`).
+    /// `file` names the input in messages. A bank made for this import and
+    /// left empty by it is removed again, so a failed import leaves the
+    /// store as it was; `created` in the result says whether it was made.
+    pub fn import_bank(
+        &mut self,
+        name: &str,
+        reader: &mut dyn BufRead,
+        file: &str,
+        format: Format,
+        signal_type: Option<SignalType>,
+        create: bool,
+    ) -> Result<BankImported> {
+        if format == Format::Csv && signal_type.is_none() {
+            return Err(invalid!("a CSV bank file needs --type (pdq, vpdq, md5, sha256, audio or text)"));
+        }
+        let mut created = false;
+        if !self.store().banks()?.iter().any(|b| b.name == name) {
+            if !create {
+                return Err(EngineError::NotFound(format!(
+                    "no bank named {name:?} (create it with: marsad bank create {name}, or pass --create)"
+                )));
+            }
+            check_bank_name(name)?;
+            self.store_mut().create_bank(name)?;
+            created = true;
+        }
+        let outcome = self.import_into(name, reader, file, format, signal_type);
+        let keep = matches!(&outcome, Ok(r) if r.entries > 0);
+        if created && !keep {
+            self.store_mut().delete_bank(name)?;
+            if let Err(e) = outcome {
+                return Err(EngineError::step(format!("bank {name:?} was not created"), e));
+            }
+        }
+        outcome.map(|r| BankImported { discarded: created && !keep, ..r })
+    }
+
+    fn import_into(
+        &mut self,
+        name: &str,
+        reader: &mut dyn BufRead,
+        file: &str,
+        format: Format,
+        signal_type: Option<SignalType>,
+    ) -> Result<BankImported> {
+        let mut added = 0u64;
+        let store = self.store_mut();
+        let report = bankfile::read(reader, format, signal_type, |chunk| {
+            added += store.add_bank_entries(name, chunk)?;
+            Ok::<(), StoreError>(())
+        })
+        .map_err(|e| EngineError::step(format!("importing {file}"), e))?;
+        Ok(BankImported {
+            added,
+            bank: name.to_owned(),
+            entries: report.entries,
+            errors: report.errors,
+            errors_total: report.errors_total,
+            existing: report.entries - added,
+            file: file.to_owned(),
+            lines: report.lines,
+            discarded: false,
+        })
+    }
+
+    /// Writes bank `name` to `out` in `format` (only entries of
+    /// `signal_type` when given), in the format import reads.
+    pub fn export_bank(
+        &self,
+        name: &str,
+        format: Format,
+        signal_type: Option<SignalType>,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let Some(bank) = self.store().banks()?.into_iter().find(|b| b.name == name) else {
+            return Err(EngineError::NotFound(format!("no bank named {name:?}")));
+        };
+        if format == Format::Csv && signal_type.is_none() && bank.entries.len() > 1 {
+            let types: Vec<&str> = bank.entries.keys().map(|t| t.as_str()).collect();
+            return Err(invalid!(
+                "bank {name:?} holds {} signals; CSV holds one type: pass --type, or use --format jsonl",
+                types.join(" and ")
+            ));
+        }
+        let filter = EntryFilter { banks: vec![name.to_owned()], signal_type, ..EntryFilter::default() };
+        let mut io_error = None;
+        self.store().bank_entries(&filter, &mut |e| {
+            if io_error.is_none()
+                && let Err(err) = bankfile::write_entry(&mut &mut *out, format, &e)
+            {
+                io_error = Some(err);
+            }
+            Ok(())
+        })?;
+        if let Some(e) = io_error {
+            return Err(EngineError::io("the bank export", e));
+        }
+        out.flush().map_err(|e| EngineError::io("the bank export", e))?;
+        Ok(())
+    }
+}

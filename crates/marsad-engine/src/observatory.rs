@@ -1,0 +1,447 @@
+//! Releases, the outlet registry and every analytics query: bringing the
+//! releases up to date, loading the observatory, filters and times as the
+//! front ends give them.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use marsad_core::UtcTime;
+use marsad_observe::analytics::{self, By, Filter, Observatory};
+use marsad_observe::calendar::Bucket;
+use marsad_observe::describe::Format;
+use marsad_observe::group::GroupConfig;
+use marsad_observe::update::UpdateSummary;
+use marsad_store::OutletRecord;
+use serde::Serialize;
+
+use crate::Engine;
+use crate::error::{EngineError, Result, StepContext, invalid};
+
+/// A time as a person gives it: RFC 3339, or a date (midnight UTC).
+pub fn parse_time(text: &str) -> Result<UtcTime> {
+    if let Ok(t) = UtcTime::parse_rfc3339(text) {
+        return Ok(t);
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        && let Some(dt) = d.and_hms_opt(0, 0, 0)
+        && let Some(t) = UtcTime::from_unix_micros(dt.and_utc().timestamp_micros())
+    {
+        return Ok(t);
+    }
+    Err(invalid!("invalid time {text:?}: use RFC 3339 (2024-01-31T12:00:00Z) or a date (2024-01-31, UTC)"))
+}
+
+/// A period `[from, to)` as given: the end must come after the start.
+pub fn check_period(from: UtcTime, to: UtcTime, from_text: &str, to_text: &str) -> Result<()> {
+    if to <= from {
+        return Err(invalid!(
+            "--to {to_text} is not after --from {from_text}: a period runs from --from up to, not including, --to"
+        ));
+    }
+    Ok(())
+}
+
+/// The filter every analytics query takes, as a front end gives it (flags,
+/// query parameters): parsed and checked by [`FilterSpec::parse`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilterSpec {
+    /// Only releases attributed to a registered outlet.
+    pub official_only: bool,
+    /// Formats, comma-separated; `-text` (or `!text`) excludes.
+    pub formats: Option<String>,
+    /// Only these outlets (exact names).
+    pub outlets: Vec<String>,
+    /// Period start (RFC 3339 or a date), included.
+    pub from: Option<String>,
+    /// Period end, excluded.
+    pub to: Option<String>,
+}
+
+impl FilterSpec {
+    /// The analytics filter, or what is wrong with the spec.
+    pub fn parse(&self) -> Result<Filter> {
+        let mut f =
+            Filter { official_only: self.official_only, outlets: self.outlets.clone(), ..Filter::default() };
+        if let Some(list) = &self.formats {
+            let mut include = Vec::new();
+            for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let (exclude, name) = match item.strip_prefix(['-', '!']) {
+                    Some(n) => (true, n),
+                    None => (false, item),
+                };
+                let fmt = Format::parse(name).ok_or_else(|| {
+                    invalid!(
+                        "unknown format {name:?}: use video, photo, photo_report, audio, text or document"
+                    )
+                })?;
+                if exclude {
+                    f.exclude_formats.push(fmt);
+                } else {
+                    include.push(fmt);
+                }
+            }
+            if !include.is_empty() {
+                f.formats = Some(include);
+            }
+        }
+        let from = self.from.as_deref().map(parse_time).transpose()?;
+        let to = self.to.as_deref().map(parse_time).transpose()?;
+        if let (Some(a), Some(b), Some(at), Some(bt)) = (from, to, &self.from, &self.to) {
+            check_period(a, b, at, bt)?;
+        }
+        f.from = from.map(UtcTime::unix_micros);
+        f.to = to.map(UtcTime::unix_micros);
+        Ok(f)
+    }
+}
+
+/// An `--outlet` of a filter that names no registered outlet (it selects
+/// nothing: front ends say so rather than show an empty table that reads as
+/// silence).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownOutlet {
+    /// The name given.
+    pub name: String,
+    /// The registered outlets' names.
+    pub known: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownOutlet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known = if self.known.is_empty() {
+            "no outlet is registered (marsad outlets import FILE)".to_owned()
+        } else {
+            format!(
+                "the outlets are {}",
+                self.known.iter().map(|o| format!("{o:?}")).collect::<Vec<_>>().join(", ")
+            )
+        };
+        write!(f, "--outlet {:?} names no outlet (names match exactly, aliases do not); {known}", self.name)
+    }
+}
+
+/// The outlets of `filter` that `obs` does not know.
+pub fn unknown_outlets(obs: &Observatory, filter: &Filter) -> Vec<UnknownOutlet> {
+    filter
+        .outlets
+        .iter()
+        .filter(|name| !obs.outlets.contains(name))
+        .map(|name| UnknownOutlet { name: name.clone(), known: obs.outlets.clone() })
+        .collect()
+}
+
+/// `marsad releases --json`: one release.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReleaseRow {
+    /// Its id.
+    pub id: i64,
+    /// The outlet it is attributed to.
+    pub outlet: Option<String>,
+    /// Its earliest sighting.
+    pub first_seen: String,
+    /// Its latest sighting.
+    pub last_seen: String,
+    /// Sightings.
+    pub sightings: u64,
+    /// Distinct channels.
+    pub channels: u64,
+    /// Its format.
+    pub format: String,
+    /// Its language (ISO 639-1).
+    pub language: Option<String>,
+    /// Why it is attributed as it is.
+    pub evidence: serde_json::Value,
+}
+
+/// `marsad outlets list --json`: one outlet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutletRow {
+    /// Other names.
+    pub aliases: Vec<String>,
+    /// Channels (`platform:id`).
+    pub channels: Vec<String>,
+    /// Unique name.
+    pub name: String,
+    /// Parent organisation.
+    pub parent: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+}
+
+/// `marsad outlets import --json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct OutletsImported {
+    /// Outlets in the new registry.
+    pub outlets: usize,
+    /// Releases attributed again.
+    pub releases_attributed: u64,
+}
+
+/// The buckets `marsad analyze timeline` accepts.
+pub const TIMELINE_BUCKETS: &[&str] = &["hour", "day", "week", "month", "hijri-month"];
+/// The buckets `marsad analyze trend` accepts.
+pub const TREND_BUCKETS: &[&str] = &["month", "hijri-month"];
+
+/// A bucket name, among those `allowed`.
+pub fn parse_bucket(text: &str, allowed: &[&str]) -> Result<Bucket> {
+    let err = || invalid!("--bucket must be one of {}", allowed.join(", "));
+    if !allowed.contains(&text) {
+        return Err(err());
+    }
+    Bucket::parse(text).ok_or_else(err)
+}
+
+/// A `--by` of `marsad analyze timeline`.
+pub fn parse_by(text: &str) -> Result<By> {
+    By::parse(text).ok_or_else(|| invalid!("--by must be outlet, format, language or source"))
+}
+
+/// A non-negative, finite number given for `name`.
+pub fn check_non_negative(name: &str, v: f64) -> Result<f64> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(invalid!("{name} must be a number of at least 0, not {v}"))
+    }
+}
+
+impl Engine {
+    /// Groups the posts not yet in a release and describes the releases that
+    /// changed (returns at once when nothing is new).
+    pub fn update_releases(&mut self) -> Result<UpdateSummary> {
+        let summary = marsad_observe::update::update(self.store_mut(), &GroupConfig::default(), false)
+            .step("grouping releases")?;
+        if summary.new_posts > 0 {
+            tracing::info!(?summary, "releases updated");
+        }
+        Ok(summary)
+    }
+
+    /// Describes (attributes) every release again.
+    pub(crate) fn describe_all(&mut self) -> Result<UpdateSummary> {
+        marsad_observe::update::update(self.store_mut(), &GroupConfig::default(), true)
+            .step("describing releases")
+    }
+
+    /// Brings the releases up to date, then loads them as columns (from the
+    /// cache beside the store when current).
+    pub fn observatory(&mut self) -> Result<Observatory> {
+        self.update_releases()?;
+        let cache = self.observatory_cache();
+        marsad_observe::snapshot::load(self.store(), cache.as_deref()).step("loading releases")
+    }
+
+    /// Replaces the registry with the outlets of the TOML text `toml` (read
+    /// from `file`) and attributes every release again.
+    pub fn import_outlets(&mut self, file: &Path) -> Result<OutletsImported> {
+        let text = std::fs::read_to_string(file).map_err(|e| EngineError::io(file.display(), e))?;
+        let outlets = marsad_observe::registry::parse(&text)
+            .map_err(|e| EngineError::Invalid(format!("{}: {e}", file.display())))?;
+        let records: Vec<OutletRecord> = outlets
+            .iter()
+            .map(|o| OutletRecord {
+                name: o.name.clone(),
+                aliases: o.aliases.clone(),
+                channels: o.channels.clone(),
+                region: o.region.clone(),
+                parent: o.parent.clone(),
+            })
+            .collect();
+        self.store_mut().replace_outlets(&records)?;
+        // Attribution depends on the registry: every release again.
+        let s = self.describe_all()?;
+        Ok(OutletsImported { outlets: records.len(), releases_attributed: s.releases_described })
+    }
+
+    /// The outlet registry, in the order it was given.
+    pub fn outlets(&self) -> Result<Vec<OutletRow>> {
+        Ok(self
+            .store()
+            .outlets()?
+            .into_iter()
+            .map(|o| OutletRow {
+                aliases: o.aliases,
+                channels: o.channels.iter().map(ToString::to_string).collect(),
+                name: o.name,
+                parent: o.parent,
+                region: o.region,
+            })
+            .collect())
+    }
+
+    /// The releases `filter` selects, by first seen then id.
+    pub fn releases(&mut self, obs: &Observatory, filter: &Filter) -> Result<Vec<ReleaseRow>> {
+        let mask = filter.mask(obs);
+        let keep: HashSet<i64> =
+            obs.releases.iter().zip(&mask).filter(|(_, k)| **k).map(|(r, _)| r.id).collect();
+        let mut rows = Vec::new();
+        let mut bad = None;
+        self.store().releases(&mut |r| {
+            if keep.contains(&r.id) {
+                let evidence = match serde_json::from_str(&r.evidence) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        bad.get_or_insert_with(|| {
+                            format!("release {}: its stored evidence is not JSON: {e}", r.id)
+                        });
+                        serde_json::Value::Null
+                    }
+                };
+                rows.push(ReleaseRow {
+                    id: r.id,
+                    outlet: r.outlet,
+                    first_seen: r.first_seen.to_rfc3339(),
+                    last_seen: r.last_seen.to_rfc3339(),
+                    sightings: r.sightings,
+                    channels: r.channels,
+                    format: r.format,
+                    language: r.language,
+                    evidence,
+                });
+            }
+            Ok(())
+        })?;
+        if let Some(b) = bad {
+            return Err(EngineError::step("reading releases", b));
+        }
+        Ok(rows)
+    }
+}
+
+/// An analytics query, checked.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Query {
+    /// Releases and sightings per bucket, optionally by a key.
+    Timeline {
+        /// The bucket.
+        bucket: Bucket,
+        /// The key.
+        by: Option<By>,
+    },
+    /// Releases per month with changes.
+    Trend {
+        /// The bucket (month or Hijri month).
+        bucket: Bucket,
+        /// One series per outlet.
+        by_outlet: bool,
+    },
+    /// Gaps of at least `min_hours` between releases.
+    Silences {
+        /// Shortest gap reported.
+        min_hours: f64,
+    },
+    /// Which outlets were silent in the `days` before `at`.
+    Dormancy {
+        /// The moment.
+        at: UtcTime,
+        /// The window.
+        days: f64,
+    },
+    /// Sightings in `[from, to)` of releases first seen `min_age_days` before.
+    Recycling {
+        /// Window start.
+        from: UtcTime,
+        /// Window end.
+        to: UtcTime,
+        /// Least age of a recycled release.
+        min_age_days: f64,
+    },
+    /// Spread of each release.
+    Amplification,
+}
+
+impl Query {
+    /// `timeline --bucket B [--by K]`.
+    pub fn timeline(bucket: &str, by: Option<&str>) -> Result<Query> {
+        Ok(Query::Timeline {
+            bucket: parse_bucket(bucket, TIMELINE_BUCKETS)?,
+            by: by.map(parse_by).transpose()?,
+        })
+    }
+
+    /// `trend --bucket B [--by outlet]`.
+    pub fn trend(bucket: &str, by: Option<&str>) -> Result<Query> {
+        let by_outlet = match by {
+            None => false,
+            Some("outlet") => true,
+            Some(other) => return Err(invalid!("trend groups by outlet only, not {other:?}")),
+        };
+        Ok(Query::Trend { bucket: parse_bucket(bucket, TREND_BUCKETS)?, by_outlet })
+    }
+
+    /// `silences --min-hours H`.
+    pub fn silences(min_hours: f64) -> Result<Query> {
+        if !(min_hours.is_finite() && min_hours >= 0.0) {
+            return Err(invalid!("--min-hours must be a non-negative number"));
+        }
+        Ok(Query::Silences { min_hours })
+    }
+
+    /// `dormancy --at T --days K`.
+    pub fn dormancy(at: &str, days: f64) -> Result<Query> {
+        if !(days.is_finite() && days > 0.0) {
+            return Err(invalid!("--days must be a positive number"));
+        }
+        Ok(Query::Dormancy { at: parse_time(at)?, days })
+    }
+
+    /// `recycling --from T1 --to T2 --min-age-days N`.
+    pub fn recycling(from: &str, to: &str, min_age_days: f64) -> Result<Query> {
+        let (f, t) = (parse_time(from)?, parse_time(to)?);
+        check_period(f, t, from, to)?;
+        if !(min_age_days.is_finite() && min_age_days >= 0.0) {
+            return Err(invalid!("--min-age-days must be a number of at least 0, not {min_age_days}"));
+        }
+        Ok(Query::Recycling { from: f, to: t, min_age_days })
+    }
+
+    /// Whether the query takes a period (`--from`/`--to`) in its filter.
+    pub fn takes_period(&self) -> bool {
+        !matches!(self, Query::Dormancy { .. } | Query::Recycling { .. })
+    }
+}
+
+/// The result of a [`Query`]: each variant prints as its command's JSON.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Analysis {
+    /// Timeline rows.
+    Timeline(Vec<analytics::TimelineRow>),
+    /// Trend rows.
+    Trend(Vec<analytics::TrendRow>),
+    /// Silences.
+    Silences(Vec<analytics::Silence>),
+    /// Dormancy at a moment.
+    Dormancy(analytics::Dormancy),
+    /// Recycling in a window.
+    Recycling(analytics::Recycling),
+    /// Amplification per release and quantiles.
+    Amplification(Box<analytics::Amplification>),
+}
+
+/// Runs `query` over `obs` with `filter`.
+pub fn analyze(obs: &Observatory, filter: &Filter, query: &Query) -> Result<Analysis> {
+    Ok(match *query {
+        Query::Timeline { bucket, by } => Analysis::Timeline(analytics::timeline(obs, filter, bucket, by)),
+        Query::Trend { bucket, by_outlet } => {
+            Analysis::Trend(analytics::trend(obs, filter, bucket, by_outlet))
+        }
+        Query::Silences { min_hours } => Analysis::Silences(analytics::silences(obs, filter, min_hours)),
+        Query::Dormancy { at, days } => {
+            if obs.outlets.is_empty() {
+                return Err(invalid!(
+                    "no outlets registered: import a registry first (marsad outlets import FILE.toml)"
+                ));
+            }
+            Analysis::Dormancy(analytics::dormancy(obs, filter, at.unix_micros(), days))
+        }
+        Query::Recycling { from, to, min_age_days } => Analysis::Recycling(analytics::recycling(
+            obs,
+            filter,
+            from.unix_micros(),
+            to.unix_micros(),
+            min_age_days,
+        )),
+        Query::Amplification => Analysis::Amplification(Box::new(analytics::amplification(obs, filter))),
+    })
+}

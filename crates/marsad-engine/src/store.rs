@@ -1,0 +1,197 @@
+//! Opening the store named by `--db`, and the files that live beside it.
+
+use std::path::{Path, PathBuf};
+
+use marsad_store::Store;
+use marsad_store_sqlite::SqliteStore;
+use serde::Serialize;
+
+use crate::Engine;
+use crate::error::{EngineError, Result};
+
+/// Where a store is: a file (SQLite), or a server named by a URL whose
+/// scheme picks the backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An embedded SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server (`postgres://…`); not in this build yet.
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// Parses `--db`: `postgres://…` or `postgresql://…` is PostgreSQL, any
+    /// other `scheme://` is refused, anything else is a file path.
+    pub fn parse(db: &str) -> Result<Self> {
+        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres(db.to_owned()));
+        }
+        if let Some((scheme, _)) = db.split_once("://") {
+            return Err(EngineError::Invalid(format!(
+                "unsupported store URL scheme {scheme:?} in {db:?}: use a file path (SQLite) or postgres://"
+            )));
+        }
+        if db.is_empty() {
+            return Err(EngineError::Invalid("--db is empty: give a file path".to_owned()));
+        }
+        Ok(StoreLocation::Sqlite(PathBuf::from(db)))
+    }
+
+    /// A file beside the store named `<db><suffix>`, when the store is a file.
+    fn beside(&self, suffix: &str) -> Option<PathBuf> {
+        match self {
+            StoreLocation::Sqlite(p) => {
+                let mut s = p.clone().into_os_string();
+                s.push(suffix);
+                Some(PathBuf::from(s))
+            }
+            StoreLocation::Postgres(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Sqlite(p) => write!(f, "{}", p.display()),
+            StoreLocation::Postgres(url) => f.write_str(url),
+        }
+    }
+}
+
+/// `marsad init --json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct StoreInfo {
+    /// The store as `--db` named it.
+    pub db: String,
+    /// Its schema version.
+    pub schema_version: i64,
+}
+
+/// `marsad stats --json`.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct StoreStats {
+    /// Fingerprints.
+    pub fingerprints: u64,
+    /// Media items.
+    pub media: u64,
+    /// Posts.
+    pub posts: u64,
+    /// Sources.
+    pub sources: u64,
+}
+
+impl From<marsad_store::Stats> for StoreStats {
+    fn from(s: marsad_store::Stats) -> Self {
+        StoreStats { sources: s.sources, posts: s.posts, media: s.media, fingerprints: s.fingerprints }
+    }
+}
+
+impl Engine {
+    /// Opens (creating when new) the store named by `db`.
+    pub fn open(db: &str) -> Result<Engine> {
+        let location = StoreLocation::parse(db)?;
+        match &location {
+            StoreLocation::Postgres(_) => Err(EngineError::Invalid(
+                "the PostgreSQL store is not available in this build yet; use a SQLite file path for --db"
+                    .to_owned(),
+            )),
+            StoreLocation::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent.display(), e))?;
+                }
+                let store = SqliteStore::open(path)
+                    .map_err(|e| EngineError::step(format!("opening store {db}"), e))?;
+                let schema_version = store.schema_version()?;
+                Ok(Engine { db: db.to_owned(), location, store: Box::new(store), schema_version })
+            }
+        }
+    }
+
+    /// The store as `--db` named it.
+    pub fn db(&self) -> &str {
+        &self.db
+    }
+
+    /// Where the store is.
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
+    /// The store, for reads.
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// The store, for writes.
+    pub fn store_mut(&mut self) -> &mut dyn Store {
+        &mut *self.store
+    }
+
+    /// What `marsad init` reports.
+    pub fn info(&self) -> StoreInfo {
+        StoreInfo { db: self.db.clone(), schema_version: self.schema_version }
+    }
+
+    /// Counts of what the store holds.
+    pub fn stats(&self) -> Result<StoreStats> {
+        Ok(self.store.stats()?.into())
+    }
+
+    /// The folder beside the store where retained media bytes go:
+    /// `marsad.db` → `marsad.media/`.
+    pub fn media_dir(&self) -> Option<PathBuf> {
+        match &self.location {
+            StoreLocation::Sqlite(path) => Some(media_dir(path)),
+            StoreLocation::Postgres(_) => None,
+        }
+    }
+
+    /// The cached PDQ bank index: `marsad.db.pdq-index`.
+    pub(crate) fn bank_index_cache(&self) -> Option<PathBuf> {
+        self.location.beside(".pdq-index")
+    }
+
+    /// The observatory cache: `marsad.db.observatory`.
+    pub(crate) fn observatory_cache(&self) -> Option<PathBuf> {
+        self.location.beside(".observatory")
+    }
+}
+
+/// `marsad.db` → `marsad.media/` beside it.
+fn media_dir(path: &Path) -> PathBuf {
+    let stem =
+        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "marsad".to_owned());
+    path.with_file_name(format!("{stem}.media"))
+}
+
+/// The names of the files a store at `db` may have beside it (the store
+/// itself included), as they appear in its folder.
+pub fn store_files(db_file_name: &str) -> Vec<String> {
+    let stem = db_file_name.strip_suffix(".db").unwrap_or(db_file_name);
+    vec![
+        db_file_name.to_owned(),
+        format!("{db_file_name}-wal"),
+        format!("{db_file_name}-shm"),
+        format!("{db_file_name}.observatory"),
+        format!("{db_file_name}.pdq-index"),
+        format!("{stem}.media"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse() {
+        assert_eq!(StoreLocation::parse("a/b.db").ok(), Some(StoreLocation::Sqlite("a/b.db".into())));
+        assert!(matches!(StoreLocation::parse("postgres://h/db"), Ok(StoreLocation::Postgres(_))));
+        assert!(matches!(StoreLocation::parse("postgresql://h/db"), Ok(StoreLocation::Postgres(_))));
+        assert!(matches!(StoreLocation::parse("mysql://h/db"), Err(EngineError::Invalid(_))));
+        assert!(matches!(StoreLocation::parse(""), Err(EngineError::Invalid(_))));
+        let l = StoreLocation::parse("x/marsad.db").ok();
+        assert_eq!(l.and_then(|l| l.beside(".pdq-index")), Some(PathBuf::from("x/marsad.db.pdq-index")));
+        assert_eq!(media_dir(Path::new("x/marsad.db")), PathBuf::from("x/marsad.media"));
+    }
+}

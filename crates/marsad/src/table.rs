@@ -1,0 +1,101 @@
+//! Plain text tables laid out by display width, so that Arabic outlet
+//! names, combining marks and long paths line up in a terminal (`{:<24}`
+//! pads by characters, not by the columns a terminal gives them).
+
+use unicode_width::UnicodeWidthStr;
+
+/// A table of text cells: a header row, then rows; columns separated by two
+/// spaces, left-aligned unless marked right-aligned; the last column is
+/// not padded.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    right: Vec<bool>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Self {
+        Table {
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+            right: vec![false; header.len()],
+        }
+    }
+
+    /// Aligns column `i` to the right (numbers).
+    pub fn right(&mut self, i: usize) -> &mut Self {
+        if let Some(r) = self.right.get_mut(i) {
+            *r = true;
+        }
+        self
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The table's lines.
+    pub fn lines(&self) -> Vec<String> {
+        let n = self.header.len();
+        let mut widths = vec![0usize; n];
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.width());
+            }
+        }
+        std::iter::once(&self.header)
+            .chain(&self.rows)
+            .map(|row| {
+                let mut line = String::new();
+                for (i, c) in row.iter().enumerate().take(n) {
+                    if i > 0 {
+                        line.push_str("  ");
+                    }
+                    let pad = widths[i].saturating_sub(c.width());
+                    if self.right[i] {
+                        line.extend(std::iter::repeat_n(' ', pad));
+                        line.push_str(c);
+                    } else {
+                        line.push_str(c);
+                        if i + 1 < n {
+                            line.extend(std::iter::repeat_n(' ', pad));
+                        }
+                    }
+                }
+                line.trim_end().to_owned()
+            })
+            .collect()
+    }
+
+    pub fn print(&self) {
+        for l in self.lines() {
+            println!("{l}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_line_up_by_display_width() {
+        let mut t = Table::new(&["name", "n", "note"]);
+        t.right(1);
+        t.row(vec!["مكتب المثال".to_owned(), "7".to_owned(), "a".to_owned()]);
+        t.row(vec!["Gazette".to_owned(), "12".to_owned(), "b".to_owned()]);
+        // A wide (CJK) name takes two columns per character.
+        t.row(vec!["報道".to_owned(), "3".to_owned(), "c".to_owned()]);
+        let lines = t.lines();
+        let col = |l: &str| {
+            let (before, _) = l.rsplit_once(' ').unwrap_or((l, ""));
+            before.width()
+        };
+        let first = col(&lines[0]);
+        for l in &lines {
+            assert_eq!(col(l), first, "{lines:#?}");
+        }
+        assert!(lines[2].contains("Gazette  12  b"), "{lines:#?}");
+        assert!(lines[1].contains("   7  a"), "{lines:#?}");
+    }
+}
