@@ -65,6 +65,21 @@ pub struct BankImported {
     pub discarded: bool,
 }
 
+/// What to import, and into which bank.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BankImport<'a> {
+    /// The bank.
+    pub name: &'a str,
+    /// The input's name, for messages (`-` for standard input).
+    pub file: &'a str,
+    /// The file's format.
+    pub format: Format,
+    /// The signal type of every line (CSV needs it; JSON lines say it).
+    pub signal_type: Option<SignalType>,
+    /// Create the bank when it does not exist.
+    pub create: bool,
+}
+
 /// A bank name: 1–128 characters, no control characters, not only spaces.
 pub fn check_bank_name(name: &str) -> Result<()> {
     if name.trim().is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
@@ -109,19 +124,11 @@ impl Engine {
         Ok(BankDeleted { deleted: name.to_owned() })
     }
 
-    /// Imports a bank file into bank `name` (created first with `create`).
-    /// `file` names the input in messages. A bank made for this import and
-    /// left empty by it is removed again, so a failed import leaves the
-    /// store as it was; `created` in the result says whether it was made.
-    pub fn import_bank(
-        &mut self,
-        name: &str,
-        reader: &mut dyn BufRead,
-        file: &str,
-        format: Format,
-        signal_type: Option<SignalType>,
-        create: bool,
-    ) -> Result<BankImported> {
+    /// Imports the bank file read from `reader` as `req` says. A bank made
+    /// for this import and left empty by it is removed again, so a failed
+    /// import leaves the store as it was (`discarded` in the result).
+    pub fn import_bank(&mut self, req: &BankImport<'_>, reader: &mut dyn BufRead) -> Result<BankImported> {
+        let BankImport { name, file, format, signal_type, create } = *req;
         if format == Format::Csv && signal_type.is_none() {
             return Err(invalid!("a CSV bank file needs --type (pdq, vpdq, md5, sha256, audio or text)"));
         }

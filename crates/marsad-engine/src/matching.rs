@@ -30,48 +30,60 @@ pub struct MatchOptions {
     pub seconds_per_hash: f64,
 }
 
-impl MatchOptions {
-    /// Options from the thresholds as given, checked.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        banks: Vec<String>,
-        pdq_threshold: u32,
-        dihedral: bool,
-        text_threshold: f64,
-        vpdq_query_threshold: f64,
-        vpdq_compared_threshold: f64,
-        audio_max_ber: f64,
-        seconds_per_hash: f64,
-    ) -> Result<Self> {
-        if !(0.0..=1.0).contains(&text_threshold) {
+/// The thresholds of a match request as a front end gives them (flags,
+/// query parameters); [`MatchRequest::options`] checks them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchRequest {
+    /// Only matches in these banks (all when empty).
+    pub banks: Vec<String>,
+    /// PDQ: largest Hamming distance (inclusive).
+    pub pdq_threshold: u32,
+    /// PDQ: also the rotations and mirror images.
+    pub dihedral: bool,
+    /// Text: least Jaccard similarity, 0–1.
+    pub text_threshold: f64,
+    /// vPDQ: least % of the query's frames matched.
+    pub vpdq_query_threshold: f64,
+    /// vPDQ: least % of the entry's frames matched.
+    pub vpdq_compared_threshold: f64,
+    /// Audio: largest bit error rate, 0–0.5.
+    pub audio_max_ber: f64,
+    /// vPDQ: seconds between hashed frames of a queried video.
+    pub seconds_per_hash: f64,
+}
+
+impl MatchRequest {
+    /// The options, or what is wrong with the request.
+    pub fn options(&self) -> Result<MatchOptions> {
+        if !(0.0..=1.0).contains(&self.text_threshold) {
             return Err(invalid!("--text-threshold must be between 0 and 1"));
         }
-        if !(0.0..=0.5).contains(&audio_max_ber) {
+        if !(0.0..=0.5).contains(&self.audio_max_ber) {
             return Err(invalid!("--audio-max-ber must be between 0 and 0.5"));
         }
         for (name, v) in [
-            ("--vpdq-query-threshold", vpdq_query_threshold),
-            ("--vpdq-compared-threshold", vpdq_compared_threshold),
+            ("--vpdq-query-threshold", self.vpdq_query_threshold),
+            ("--vpdq-compared-threshold", self.vpdq_compared_threshold),
         ] {
             if !(0.0..=100.0).contains(&v) {
                 return Err(invalid!("{name} must be a percentage between 0 and 100"));
             }
         }
-        if !(seconds_per_hash.is_finite() && seconds_per_hash >= 0.0) {
+        if !(self.seconds_per_hash.is_finite() && self.seconds_per_hash >= 0.0) {
             return Err(invalid!("--seconds-per-hash must be a number of at least 0"));
         }
         let config = MatchConfig {
-            pdq_threshold,
-            dihedral,
-            text_jaccard: text_threshold,
+            pdq_threshold: self.pdq_threshold,
+            dihedral: self.dihedral,
+            text_jaccard: self.text_threshold,
             vpdq: VpdqConfig {
-                query_match_percent: vpdq_query_threshold,
-                compared_match_percent: vpdq_compared_threshold,
+                query_match_percent: self.vpdq_query_threshold,
+                compared_match_percent: self.vpdq_compared_threshold,
                 ..VpdqConfig::default()
             },
-            audio: AudioConfig { max_bit_error_rate: audio_max_ber, ..AudioConfig::default() },
+            audio: AudioConfig { max_bit_error_rate: self.audio_max_ber, ..AudioConfig::default() },
         };
-        Ok(MatchOptions { banks, config, seconds_per_hash })
+        Ok(MatchOptions { banks: self.banks.clone(), config, seconds_per_hash: self.seconds_per_hash })
     }
 }
 

@@ -95,7 +95,7 @@ mod tests {
         for l in &lines {
             assert_eq!(col(l), first, "{lines:#?}");
         }
-        assert!(lines[2].contains("Gazette  12  b"), "{lines:#?}");
+        assert_eq!(lines[2], "Gazette      12  b", "{lines:#?}");
         assert!(lines[1].contains("   7  a"), "{lines:#?}");
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use marsad_engine::BankFormat as Format;
+use marsad_engine::banks::BankImport;
 
 use crate::cli::{BankCommand, BankFormat};
 use crate::table::Table;
@@ -67,14 +68,14 @@ pub fn run(db: &str, json: bool, cmd: BankCommand) -> Result<ExitCode> {
                 Box::new(BufReader::with_capacity(1 << 20, f))
             };
             let shown = file.display().to_string();
-            let r = engine.import_bank(
-                &name,
-                &mut reader,
-                &shown,
-                format(f),
-                signal_type.map(|s| s.signal()),
+            let req = BankImport {
+                name: &name,
+                file: &shown,
+                format: format(f),
+                signal_type: signal_type.map(|s| s.signal()),
                 create,
-            )?;
+            };
+            let r = engine.import_bank(&req, &mut reader)?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

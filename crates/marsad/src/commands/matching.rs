@@ -4,23 +4,24 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use marsad_engine::matching::{MatchOptions, MatchedThing};
+use marsad_engine::matching::{MatchRequest, MatchedThing};
 
 use crate::cli::{MatchArgs, MatchesArgs};
 use crate::table::Table;
 
 pub fn run(db: &str, args: MatchArgs) -> Result<ExitCode> {
     let engine = crate::store::open(db)?;
-    let opts = MatchOptions::new(
-        args.banks.clone(),
-        args.threshold,
-        args.dihedral,
-        args.text_threshold,
-        args.vpdq_query_threshold,
-        args.vpdq_compared_threshold,
-        args.audio_max_ber,
-        args.seconds_per_hash,
-    )?;
+    let opts = MatchRequest {
+        banks: args.banks.clone(),
+        pdq_threshold: args.threshold,
+        dihedral: args.dihedral,
+        text_threshold: args.text_threshold,
+        vpdq_query_threshold: args.vpdq_query_threshold,
+        vpdq_compared_threshold: args.vpdq_compared_threshold,
+        audio_max_ber: args.audio_max_ber,
+        seconds_per_hash: args.seconds_per_hash,
+    }
+    .options()?;
     let mut matching = engine.matching(opts)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
