@@ -204,6 +204,7 @@ pub struct CacheReader {
     path: PathBuf,
     provenance: Provenance,
     body: io::Take<BufReader<std::fs::File>>,
+    body_len: u64,
     hasher: Xxh3,
     checksum: u128,
 }
@@ -284,6 +285,7 @@ pub fn open(path: &Path, format: &CacheFormat) -> Result<CacheReader, CacheFileE
         path: path.to_owned(),
         provenance: Provenance { identity: StoreIdentity::from_bytes(identity), state },
         body: r.take(body_len),
+        body_len,
         hasher: Xxh3::new(),
         checksum: u128::from_le_bytes(sum),
     })
@@ -293,6 +295,12 @@ impl CacheReader {
     /// What the cache was built from, as its header records it.
     pub fn provenance(&self) -> &Provenance {
         &self.provenance
+    }
+
+    /// The length of the body (a bound for counts read from it, so that a
+    /// corrupt count cannot make its parser allocate more than the file).
+    pub fn body_len(&self) -> u64 {
+        self.body_len
     }
 
     /// Reads what is left of the body and checks the checksum, then that
