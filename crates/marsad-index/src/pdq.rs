@@ -970,7 +970,9 @@ fn write_u32s(w: &mut impl Write, values: &[u32]) -> std::io::Result<()> {
 }
 
 fn read_u32s(r: &mut impl Read, n: usize) -> std::io::Result<Vec<u32>> {
-    let mut out = Vec::with_capacity(n);
+    // `n` comes from the file: a corrupt count must end in a short read,
+    // not in an allocation of gigabytes, so the vector grows as data comes.
+    let mut out = Vec::with_capacity(n.min(1 << 20));
     let mut buf = vec![0u8; 64 * 1024];
     while out.len() < n {
         let take = ((n - out.len()) * 4).min(buf.len());
@@ -1018,7 +1020,7 @@ impl PdqIndex {
         }
         let header = read_u32s(r, 3)?;
         let bad = |what: &str| IndexFileError::Format(format!("1, corrupt: {what}"));
-        let mut segments = Vec::with_capacity(header[0] as usize);
+        let mut segments = Vec::with_capacity((header[0] as usize).min(1 << 10));
         for _ in 0..header[0] {
             let n = read_u32s(r, 1)?[0] as usize;
             if n > SEGMENT_CAPACITY {

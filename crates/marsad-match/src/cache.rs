@@ -1,46 +1,122 @@
 //! The PDQ bank index, cached in a file so that a process does not rebuild
 //! it from the store: `marsad.db` → `marsad.db.pdq-index`.
 //!
-//! The file records the store's bank generation (which changes when entries
-//! are removed) and the largest entry id it covers. On load: same
-//! generation and same largest id — used as is; same generation, larger id
-//! — the new entries are added and the file rewritten; otherwise it is
-//! rebuilt. The file is written to a temporary name and renamed, so a
-//! reader never sees half of it; a file that cannot be read is rebuilt, and
-//! a cache that cannot be written only costs the next process a rebuild.
+//! The file is a [`marsad_store::cachefile`]: its header records the
+//! store's identity and the [`BankState`] it was built from (bank
+//! generation, largest entry id, entry count), the body's length and
+//! checksum. On load, a cache of another store, of another format, of the
+//! wrong length or checksum is rebuilt. Of the same store: the same state —
+//! used as is; the same generation and only entries added since (the
+//! entries the cache counted plus those with a larger id are exactly the
+//! store's entry count) — the new entries are added and the file
+//! rewritten; anything else — rebuilt. A cache that cannot be written only
+//! costs the next process a rebuild.
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use marsad_core::SignalType;
 use marsad_hash::pdq::PdqHash;
 use marsad_index::pdq::PdqIndex;
-use marsad_store::{BankState, EntryFilter, Store};
+use marsad_store::cachefile::{self, CacheFileError, CacheFormat, Provenance};
+use marsad_store::{BankState, EntryFilter, Store, StoreIdentity};
 
 use crate::matcher::MatchError;
 
-const MAGIC: &[u8; 8] = b"MRSDBNK1";
+/// Version 2: the header of [`cachefile`] (version 1, `MRSDBNK1`, had
+/// neither identity nor checksum).
+const FORMAT: CacheFormat = CacheFormat { magic: *b"MRSDBANK", version: 2 };
 
-struct Header {
-    generation: i64,
-    max_entry_id: i64,
+fn provenance(identity: StoreIdentity, state: &BankState) -> Provenance {
+    Provenance { identity, state: vec![state.generation, state.max_entry_id, state.entries as i64] }
 }
 
-fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<i64>)> {
-    let mut r = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let mut magic = [0u8; 8];
-    r.read_exact(&mut magic)?;
-    if &magic != MAGIC {
-        return Err(std::io::Error::other("not a marsad bank index"));
+/// Why a cache file was not used as it is.
+#[derive(Debug)]
+enum Rebuild {
+    /// Not a readable bank index of this format (or its checksum or length
+    /// is wrong).
+    File(CacheFileError),
+    /// Built from another store (one made again at the same path, or a
+    /// store file copied over this one).
+    OtherStore { cache: StoreIdentity, store: StoreIdentity },
+    /// Built from a state the store cannot have come from by adding
+    /// entries (entries removed, or counters that disagree).
+    State { cache: Vec<i64>, store: BankState },
+    /// The checksum matched but the body is not a valid index.
+    Body(String),
+}
+
+impl std::fmt::Display for Rebuild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rebuild::File(e) => write!(f, "{e}"),
+            Rebuild::OtherStore { cache, store } => {
+                write!(f, "built from store {cache}, this is store {store}")
+            }
+            Rebuild::State { cache, store } => write!(
+                f,
+                "built at (generation, largest entry id, entries) {cache:?}, the store is at ({}, {}, {})",
+                store.generation, store.max_entry_id, store.entries
+            ),
+            Rebuild::Body(e) => write!(f, "malformed body: {e}"),
+        }
     }
+}
+
+/// A cache that can be used: its index, the entry id of each indexed hash,
+/// and the state it was built from.
+#[derive(Debug)]
+struct Cached {
+    index: PdqIndex,
+    ids: Vec<i64>,
+    built_at: BankState,
+}
+
+/// Reads the cache at `path` if it was built from this store at `state` or
+/// at an earlier state of the same generation.
+fn read_cache(path: &Path, identity: StoreIdentity, state: &BankState) -> Result<Cached, Rebuild> {
+    let mut r = cachefile::open(path, &FORMAT).map_err(Rebuild::File)?;
+    let p = r.provenance();
+    if p.identity != identity {
+        return Err(Rebuild::OtherStore { cache: p.identity, store: identity });
+    }
+    let built_at = match p.state[..] {
+        [generation, max_entry_id, entries] if entries >= 0 => {
+            BankState { generation, max_entry_id, entries: entries as u64 }
+        }
+        _ => return Err(Rebuild::State { cache: p.state.clone(), store: *state }),
+    };
+    let current = built_at == *state;
+    let behind = built_at.generation == state.generation
+        && built_at.max_entry_id < state.max_entry_id
+        && built_at.entries < state.entries;
+    if !current && !behind {
+        return Err(Rebuild::State { cache: p.state.clone(), store: *state });
+    }
+    let body_len = r.body_len();
+    let body = read_body(&mut r, body_len);
+    // The checksum first: a corrupt body is reported as such even when the
+    // corruption made it unparsable.
+    r.finish().map_err(Rebuild::File)?;
+    let (index, ids) = body.map_err(|e| Rebuild::Body(e.to_string()))?;
+    // Ids are indexed in increasing order: a cache holding more entries, or
+    // larger ids, than its header counts would be extended with some twice.
+    if ids.len() as u64 > built_at.entries || ids.last().is_some_and(|&id| id > built_at.max_entry_id) {
+        return Err(Rebuild::Body("more entries than its header counts".to_owned()));
+    }
+    Ok(Cached { index, ids, built_at })
+}
+
+fn read_body(r: &mut impl std::io::Read, body_len: u64) -> std::io::Result<(PdqIndex, Vec<i64>)> {
     let mut word = [0u8; 8];
     r.read_exact(&mut word)?;
-    let generation = i64::from_le_bytes(word);
-    r.read_exact(&mut word)?;
-    let max_entry_id = i64::from_le_bytes(word);
-    r.read_exact(&mut word)?;
-    let n = u64::from_le_bytes(word) as usize;
-    let mut ids = Vec::with_capacity(n.min(1 << 28));
+    let n = u64::from_le_bytes(word);
+    if n > body_len / 8 {
+        return Err(std::io::Error::other("more entry ids than the body holds"));
+    }
+    let n = n as usize;
+    let mut ids = Vec::with_capacity(n);
     let mut buf = vec![0u8; 8 * 8192];
     while ids.len() < n {
         let take = ((n - ids.len()) * 8).min(buf.len());
@@ -51,44 +127,63 @@ fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<i64>)> {
             i64::from_le_bytes(w)
         }));
     }
-    let index = PdqIndex::read_from(&mut r).map_err(std::io::Error::other)?;
+    let index = PdqIndex::read_from(r).map_err(std::io::Error::other)?;
     if index.len() != ids.len() {
         return Err(std::io::Error::other("index and entry list disagree"));
     }
-    Ok((Header { generation, max_entry_id }, index, ids))
+    Ok((index, ids))
 }
 
-fn write_cache(path: &Path, state: &BankState, index: &PdqIndex, ids: &[i64]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
-        w.write_all(MAGIC)?;
-        w.write_all(&state.generation.to_le_bytes())?;
-        w.write_all(&state.max_entry_id.to_le_bytes())?;
+fn write_cache(
+    path: &Path,
+    identity: StoreIdentity,
+    state: &BankState,
+    index: &PdqIndex,
+    ids: &[i64],
+) -> std::io::Result<()> {
+    cachefile::write_atomic(path, &FORMAT, &provenance(identity, state), |w| {
         w.write_all(&(ids.len() as u64).to_le_bytes())?;
-        for id in ids {
-            w.write_all(&id.to_le_bytes())?;
+        let mut buf = Vec::with_capacity(8 * 8192);
+        for chunk in ids.chunks(8192) {
+            buf.clear();
+            for id in chunk {
+                buf.extend_from_slice(&id.to_le_bytes());
+            }
+            w.write_all(&buf)?;
         }
-        index.write_to(&mut w).map_err(std::io::Error::other)?;
-        w.flush()?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+        index.write_to(w).map_err(std::io::Error::other)
+    })
 }
 
-/// Adds the PDQ entries with an id above `after` to the index.
+/// How [`add_entries`] reads the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Read {
+    /// Only PDQ entries (a rebuild).
+    Pdq,
+    /// Every entry, counting them (an extension, which must account for
+    /// every entry of the store).
+    CountAll,
+}
+
+/// Adds the PDQ entries with an id above `after` to the index; returns how
+/// many entries were read.
 fn add_entries(
     store: &dyn Store,
     after: i64,
+    read: Read,
     index: &mut PdqIndex,
     ids: &mut Vec<i64>,
-) -> Result<(), MatchError> {
-    let filter =
-        EntryFilter { signal_type: Some(SignalType::Pdq), after_id: after, ..EntryFilter::default() };
+) -> Result<u64, MatchError> {
+    let signal_type = (read == Read::Pdq).then_some(SignalType::Pdq);
+    let filter = EntryFilter { signal_type, after_id: after, ..EntryFilter::default() };
     let mut batch: Vec<(PdqHash, u32)> = Vec::new();
     let mut bad = None;
+    let mut seen = 0u64;
     store.bank_entries(&filter, &mut |e| {
+        seen += 1;
+        if e.signal_type != SignalType::Pdq {
+            return Ok(());
+        }
         match PdqHash::from_hex(&e.value) {
             Ok(h) => {
                 batch.push((h, ids.len() as u32));
@@ -109,44 +204,215 @@ fn add_entries(
     }
     index.extend(batch);
     index.compact();
-    Ok(())
+    Ok(seen)
 }
 
 /// The PDQ index over every bank and the entry id of each indexed hash.
 pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<(PdqIndex, Vec<i64>), MatchError> {
     let state = store.bank_state()?;
-    if let Some(path) = cache {
-        match read_cache(path) {
-            Ok((header, mut index, mut ids)) if header.generation == state.generation => {
-                if header.max_entry_id == state.max_entry_id {
-                    tracing::debug!(hashes = ids.len(), "pdq bank index loaded from cache");
-                    return Ok((index, ids));
-                }
-                add_entries(store, header.max_entry_id, &mut index, &mut ids)?;
-                save(path, &state, &index, &ids);
+    let Some(path) = cache else {
+        let mut index = PdqIndex::new();
+        let mut ids = Vec::new();
+        add_entries(store, 0, Read::Pdq, &mut index, &mut ids)?;
+        return Ok((index, ids));
+    };
+    let identity = store.identity()?;
+    let mut stale = false;
+    match read_cache(path, identity, &state) {
+        Ok(Cached { index, ids, built_at }) if built_at == state => {
+            tracing::debug!(cache = %path.display(), hashes = ids.len(), "pdq bank index loaded from cache");
+            return Ok((index, ids));
+        }
+        Ok(Cached { mut index, mut ids, built_at }) => {
+            let added = add_entries(store, built_at.max_entry_id, Read::CountAll, &mut index, &mut ids)?;
+            if built_at.entries + added == state.entries {
+                tracing::debug!(cache = %path.display(), hashes = ids.len(), added, "pdq bank index extended");
+                save(store, path, identity, &state, &index, &ids)?;
                 return Ok((index, ids));
             }
-            Ok(_) => tracing::info!("pdq bank index out of date (entries removed): rebuilding"),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                tracing::warn!(cache = %path.display(), error = %e, "pdq bank index unreadable: rebuilding")
-            }
+            tracing::info!(
+                cache = %path.display(),
+                cached = built_at.entries,
+                added,
+                entries = state.entries,
+                "pdq bank index rebuilt from the store: cached and new entries do not add up to the store's"
+            );
+            stale = true;
+        }
+        Err(Rebuild::File(e)) if e.is_not_found() => {}
+        Err(reason) => {
+            tracing::info!(cache = %path.display(), %reason, "pdq bank index rebuilt from the store");
+            stale = true;
         }
     }
     let mut index = PdqIndex::new();
     let mut ids = Vec::new();
-    add_entries(store, 0, &mut index, &mut ids)?;
-    if let Some(path) = cache
-        && !ids.is_empty()
-    {
-        save(path, &state, &index, &ids);
+    add_entries(store, 0, Read::Pdq, &mut index, &mut ids)?;
+    // No file for a store without PDQ entries, unless one must be replaced.
+    if !ids.is_empty() || stale {
+        save(store, path, identity, &state, &index, &ids)?;
     }
     Ok((index, ids))
 }
 
-fn save(path: &Path, state: &BankState, index: &PdqIndex, ids: &[i64]) {
-    match write_cache(path, state, index, ids) {
+/// Saves the index as built from `state`, unless the banks changed while
+/// it was built (the index may then hold entries past `state`: it is right
+/// for this process, but would be extended twice by the next).
+fn save(
+    store: &dyn Store,
+    path: &Path,
+    identity: StoreIdentity,
+    state: &BankState,
+    index: &PdqIndex,
+    ids: &[i64],
+) -> Result<(), MatchError> {
+    if store.bank_state()? != *state {
+        tracing::debug!(cache = %path.display(), "banks changed while indexing: pdq bank index not saved");
+        return Ok(());
+    }
+    match write_cache(path, identity, state, index, ids) {
         Ok(()) => tracing::debug!(cache = %path.display(), hashes = ids.len(), "pdq bank index saved"),
         Err(e) => tracing::warn!(cache = %path.display(), error = %e, "could not save the pdq bank index"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use marsad_store::NewBankEntry;
+    use marsad_store_sqlite::SqliteStore;
+
+    use super::*;
+
+    fn pdq(seed: u8) -> NewBankEntry {
+        NewBankEntry {
+            signal_type: SignalType::Pdq,
+            value: format!("{seed:02x}").repeat(32),
+            labels: Default::default(),
+        }
+    }
+
+    fn md5(seed: u8) -> NewBankEntry {
+        NewBankEntry {
+            signal_type: SignalType::Md5,
+            value: format!("{seed:02x}").repeat(16),
+            labels: Default::default(),
+        }
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: SqliteStore,
+        cache: std::path::PathBuf,
+    }
+
+    fn fixture(entries: &[NewBankEntry]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("m.db")).unwrap();
+        store.create_bank("known").unwrap();
+        store.add_bank_entries("known", entries).unwrap();
+        let cache = dir.path().join("m.db.pdq-index");
+        Fixture { _dir: dir, store, cache }
+    }
+
+    fn state_of(f: &Fixture) -> (StoreIdentity, BankState) {
+        (f.store.identity().unwrap(), f.store.bank_state().unwrap())
+    }
+
+    #[test]
+    fn a_current_cache_is_read_and_a_changed_store_is_refused() {
+        let mut f = fixture(&[pdq(1), pdq(2), md5(3)]);
+        let (index, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        assert_eq!((index.len(), ids.len()), (2, 2));
+        let (identity, state) = state_of(&f);
+        let cached = read_cache(&f.cache, identity, &state).unwrap();
+        assert_eq!((cached.ids, cached.built_at), (ids, state));
+        // Another identity: refused, whatever the state.
+        let other = StoreIdentity::from_bytes([9; 16]);
+        assert!(matches!(read_cache(&f.cache, other, &state), Err(Rebuild::OtherStore { .. })));
+        // Entries added: readable, to be extended.
+        f.store.add_bank_entries("known", &[pdq(4)]).unwrap();
+        let later = f.store.bank_state().unwrap();
+        assert_eq!(read_cache(&f.cache, identity, &later).unwrap().built_at, state);
+        // Removed (a new generation), or a count that went down: refused.
+        for store in [
+            BankState { generation: state.generation + 1, ..later },
+            BankState { entries: state.entries - 1, ..later },
+            BankState { max_entry_id: state.max_entry_id - 1, ..state },
+        ] {
+            assert!(
+                matches!(read_cache(&f.cache, identity, &store), Err(Rebuild::State { .. })),
+                "{store:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_extension_counts_every_new_entry() {
+        let mut f = fixture(&[pdq(1), md5(2)]);
+        load_pdq(&f.store, Some(&f.cache)).unwrap();
+        f.store.add_bank_entries("known", &[pdq(3), md5(4), pdq(5)]).unwrap();
+        let (index, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        assert_eq!((index.len(), ids.len()), (3, 3));
+        let (identity, state) = state_of(&f);
+        // Extended and saved at the store's state.
+        assert_eq!(read_cache(&f.cache, identity, &state).unwrap().ids, ids);
+    }
+
+    #[test]
+    fn a_cache_whose_counts_do_not_add_up_is_rebuilt() {
+        let mut f = fixture(&[pdq(1), md5(2)]);
+        let (identity, state) = state_of(&f);
+        // A cache that counted one entry fewer than the store held (as if
+        // one was removed behind the generation's back): extended, its
+        // entries would not add up to the store's.
+        let (index, ids) = load_pdq(&f.store, None).unwrap();
+        let claimed = BankState { entries: state.entries - 1, ..state };
+        write_cache(&f.cache, identity, &claimed, &index, &ids).unwrap();
+        f.store.add_bank_entries("known", &[pdq(3)]).unwrap();
+        let (index, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        assert_eq!((index.len(), ids.len()), (2, 2));
+        let now = f.store.bank_state().unwrap();
+        let rewritten = read_cache(&f.cache, identity, &now).unwrap();
+        assert_eq!((rewritten.built_at, rewritten.ids), (now, ids));
+        // A cache holding more than its header counts is refused.
+        let (index, ids) = load_pdq(&f.store, None).unwrap();
+        let short = BankState { max_entry_id: 1, entries: 1, ..now };
+        write_cache(&f.cache, identity, &short, &index, &ids).unwrap();
+        assert!(matches!(read_cache(&f.cache, identity, &now), Err(Rebuild::Body(_))));
+    }
+
+    #[test]
+    fn a_cache_altered_by_one_byte_is_rebuilt_and_rewritten() {
+        let f = fixture(&[pdq(1), pdq(2), pdq(3)]);
+        let (_, want) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        let good = std::fs::read(&f.cache).unwrap();
+        let (identity, state) = state_of(&f);
+        for at in [good.len() / 2, good.len() - 1] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x01;
+            std::fs::write(&f.cache, &bad).unwrap();
+            let err = read_cache(&f.cache, identity, &state).unwrap_err();
+            assert!(matches!(err, Rebuild::File(CacheFileError::Checksum { .. })), "{err:?}");
+            let (_, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+            assert_eq!(ids, want);
+            assert_eq!(std::fs::read(&f.cache).unwrap(), good, "rewritten valid");
+        }
+    }
+
+    #[test]
+    fn a_cache_of_the_old_format_is_rebuilt() {
+        let f = fixture(&[pdq(1)]);
+        std::fs::write(&f.cache, b"MRSDBNK1\0\0\0\0\0\0\0\0").unwrap();
+        let (identity, state) = state_of(&f);
+        assert!(matches!(
+            read_cache(&f.cache, identity, &state),
+            Err(Rebuild::File(CacheFileError::Magic { .. }))
+        ));
+        let (_, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        assert_eq!(ids.len(), 1);
+        assert_eq!(read_cache(&f.cache, identity, &state).unwrap().ids, ids);
     }
 }

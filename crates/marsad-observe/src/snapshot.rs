@@ -1,19 +1,58 @@
 //! The [`Observatory`] of a store: its releases and sightings in columns,
 //! read from the store once and cached in a file beside it
 //! (`marsad.db.observatory`), so that analytics over ten million sightings
-//! start from a file read rather than a query. The file records the
-//! store's releases generation and is rebuilt when releases change.
+//! start from a file read rather than a query. The file is a
+//! [`marsad_store::cachefile`]: it records the store's identity and
+//! releases generation, the body's length and checksum, and is rebuilt when
+//! any of them differs from the store's (or the file from its header).
 
 use std::collections::HashMap;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 
-use marsad_store::{Result, Store};
+use marsad_store::cachefile::{self, CacheFileError, CacheFormat, Provenance};
+use marsad_store::{Result, Store, StoreIdentity};
 
 use crate::analytics::{Observatory, Release, Sighting};
 use crate::describe::Format;
 
-const MAGIC: &[u8; 8] = b"MRSDOBS1";
+/// Version 2: the header of [`cachefile`] (version 1, `MRSDOBS1`, had
+/// neither identity nor checksum).
+const FORMAT: CacheFormat = CacheFormat { magic: *b"MRSDOBSV", version: 2 };
+
+/// Bytes of one release and one sighting in the body.
+const RELEASE_BYTES: u64 = 37;
+const SIGHTING_BYTES: u64 = 16;
+
+/// Why a cache file was not used.
+#[derive(Debug)]
+enum Rebuild {
+    /// Not a readable observatory of this format (or its checksum or
+    /// length is wrong).
+    File(CacheFileError),
+    /// Built from another store (one made again at the same path, or a
+    /// store file copied over this one).
+    OtherStore { cache: StoreIdentity, store: StoreIdentity },
+    /// Built at another releases generation.
+    Generation { cache: Vec<i64>, store: i64 },
+    /// The checksum matched but the body is not a valid observatory.
+    Body(std::io::Error),
+}
+
+impl std::fmt::Display for Rebuild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rebuild::File(e) => write!(f, "{e}"),
+            Rebuild::OtherStore { cache, store } => {
+                write!(f, "built from store {cache}, this is store {store}")
+            }
+            Rebuild::Generation { cache, store } => {
+                write!(f, "built at releases generation {cache:?}, the store is at {store}")
+            }
+            Rebuild::Body(e) => write!(f, "malformed body: {e}"),
+        }
+    }
+}
 
 fn put_str(w: &mut impl Write, s: &str) -> std::io::Result<()> {
     w.write_all(&(s.len() as u32).to_le_bytes())?;
@@ -42,17 +81,13 @@ fn get_str(r: &mut impl Read) -> std::io::Result<String> {
     String::from_utf8(b).map_err(std::io::Error::other)
 }
 
-fn write(path: &Path, generation: i64, obs: &Observatory) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
-        w.write_all(MAGIC)?;
-        w.write_all(&generation.to_le_bytes())?;
+fn write(path: &Path, identity: StoreIdentity, generation: i64, obs: &Observatory) -> std::io::Result<()> {
+    let provenance = Provenance { identity, state: vec![generation] };
+    cachefile::write_atomic(path, &FORMAT, &provenance, |w| {
         for list in [&obs.sources, &obs.outlets, &obs.languages] {
             w.write_all(&(list.len() as u32).to_le_bytes())?;
             for s in list {
-                put_str(&mut w, s)?;
+                put_str(w, s)?;
             }
         }
         w.write_all(&(obs.releases.len() as u64).to_le_bytes())?;
@@ -71,19 +106,39 @@ fn write(path: &Path, generation: i64, obs: &Observatory) -> std::io::Result<()>
             w.write_all(&s.source.to_le_bytes())?;
             w.write_all(&s.time.to_le_bytes())?;
         }
-        w.flush()?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+        Ok(())
+    })
 }
 
-fn read(path: &Path, generation: i64) -> std::io::Result<Option<Observatory>> {
-    let mut r = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let mut magic = [0u8; 8];
-    r.read_exact(&mut magic)?;
-    if &magic != MAGIC || get_i64(&mut r)? != generation {
-        return Ok(None);
+/// Reads the cache at `path` if it was built from this store at this
+/// releases generation.
+fn read(path: &Path, identity: StoreIdentity, generation: i64) -> Result<Observatory, Rebuild> {
+    let mut r = cachefile::open(path, &FORMAT).map_err(Rebuild::File)?;
+    let p = r.provenance();
+    if p.identity != identity {
+        return Err(Rebuild::OtherStore { cache: p.identity, store: identity });
     }
+    if p.state != [generation] {
+        return Err(Rebuild::Generation { cache: p.state.clone(), store: generation });
+    }
+    let body_len = r.body_len();
+    let body = read_body(&mut r, body_len);
+    // The checksum first: a corrupt body is reported as such even when the
+    // corruption made it unparsable.
+    r.finish().map_err(Rebuild::File)?;
+    body.map_err(Rebuild::Body)
+}
+
+fn read_body(mut r: &mut impl Read, body_len: u64) -> std::io::Result<Observatory> {
+    // Counts come from the file: bounded by what the body can hold, so that
+    // a corrupt count ends in a short read, not a huge allocation.
+    let count = |n: i64, bytes: u64| {
+        u64::try_from(n)
+            .ok()
+            .filter(|&n| n <= body_len / bytes)
+            .map(|n| n as usize)
+            .ok_or_else(|| std::io::Error::other("count larger than the body"))
+    };
     let mut lists: [Vec<String>; 3] = Default::default();
     for list in &mut lists {
         let n = get_u32(&mut r)? as usize;
@@ -93,9 +148,9 @@ fn read(path: &Path, generation: i64) -> std::io::Result<Option<Observatory>> {
     }
     let [sources, outlets, languages] = lists;
     let opt = |v: u32| (v != u32::MAX).then_some(v);
-    let n = get_i64(&mut r)? as usize;
-    let mut releases = Vec::with_capacity(n.min(1 << 26));
-    let mut buf = [0u8; 37];
+    let n = count(get_i64(&mut r)?, RELEASE_BYTES)?;
+    let mut releases = Vec::with_capacity(n);
+    let mut buf = [0u8; RELEASE_BYTES as usize];
     for _ in 0..n {
         r.read_exact(&mut buf)?;
         let i64_at = |o: usize| i64::from_le_bytes(buf[o..o + 8].try_into().unwrap_or_default());
@@ -117,9 +172,9 @@ fn read(path: &Path, generation: i64) -> std::io::Result<Option<Observatory>> {
             format: Format::ALL.get(buf[36] as usize).copied().unwrap_or(Format::Text),
         });
     }
-    let n = get_i64(&mut r)? as usize;
-    let mut sightings = Vec::with_capacity(n.min(1 << 28));
-    let mut buf = [0u8; 16];
+    let n = count(get_i64(&mut r)?, SIGHTING_BYTES)?;
+    let mut sightings = Vec::with_capacity(n);
+    let mut buf = [0u8; SIGHTING_BYTES as usize];
     for _ in 0..n {
         r.read_exact(&mut buf)?;
         let release = u32::from_le_bytes(buf[0..4].try_into().unwrap_or_default());
@@ -133,7 +188,7 @@ fn read(path: &Path, generation: i64) -> std::io::Result<Option<Observatory>> {
             time: i64::from_le_bytes(buf[8..16].try_into().unwrap_or_default()),
         });
     }
-    Ok(Some(Observatory { releases, sightings, sources, outlets, languages }))
+    Ok(Observatory { releases, sightings, sources, outlets, languages })
 }
 
 /// Builds the observatory from the store's releases and sightings.
@@ -199,25 +254,104 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
     Ok(Observatory { releases, sightings, sources, outlets, languages })
 }
 
-/// The observatory of a store, from `cache` when it is current (else built
-/// and written there).
+/// The observatory of a store, from `cache` when it was built from this
+/// store at its current releases generation and is intact (else built and
+/// written there).
 pub fn load(store: &dyn Store, cache: Option<&Path>) -> Result<Observatory> {
+    let Some(path) = cache else {
+        return build(store);
+    };
     let generation = store.releases_generation()?;
-    if let Some(path) = cache {
-        match read(path, generation) {
-            Ok(Some(obs)) => return Ok(obs),
-            Ok(None) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                tracing::warn!(cache = %path.display(), error = %e, "observatory cache unreadable: rebuilding")
-            }
+    let identity = store.identity()?;
+    match read(path, identity, generation) {
+        Ok(obs) => {
+            tracing::debug!(cache = %path.display(), releases = obs.releases.len(), "observatory loaded from cache");
+            return Ok(obs);
         }
+        Err(Rebuild::File(e)) if e.is_not_found() => {}
+        Err(reason) => tracing::info!(cache = %path.display(), %reason, "observatory rebuilt from the store"),
     }
     let obs = build(store)?;
-    if let Some(path) = cache
-        && let Err(e) = write(path, generation, &obs)
-    {
+    // Releases changed while they were read: right for this process, but
+    // not to be recorded as this generation's.
+    if store.releases_generation()? != generation {
+        tracing::debug!(cache = %path.display(), "releases changed while reading: observatory not saved");
+    } else if let Err(e) = write(path, identity, generation, &obs) {
         tracing::warn!(cache = %path.display(), error = %e, "could not save the observatory cache");
     }
     Ok(obs)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use marsad_store_sqlite::SqliteStore;
+
+    use super::*;
+
+    fn sample() -> Observatory {
+        Observatory {
+            releases: vec![Release {
+                id: 7,
+                first_seen: 1_700_000_000_000_000,
+                last_seen: 1_700_000_060_000_000,
+                outlet: Some(0),
+                format: Format::ALL[1],
+                language: None,
+                source: 1,
+            }],
+            sightings: vec![
+                Sighting { release: 0, source: 1, time: 1_700_000_000_000_000 },
+                Sighting { release: 0, source: 0, time: 1_700_000_060_000_000 },
+            ],
+            sources: vec!["telegram:1".to_owned(), "telegram:2".to_owned()],
+            outlets: vec!["Example Media Office".to_owned()],
+            languages: vec![],
+        }
+    }
+
+    const ID: StoreIdentity = StoreIdentity::from_bytes([3; 16]);
+
+    #[test]
+    fn the_cache_is_used_only_for_its_store_and_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db.observatory");
+        write(&path, ID, 5, &sample()).unwrap();
+        assert_eq!(read(&path, ID, 5).unwrap(), sample());
+        let other = StoreIdentity::from_bytes([4; 16]);
+        assert!(matches!(read(&path, other, 5), Err(Rebuild::OtherStore { .. })));
+        assert!(matches!(read(&path, ID, 6), Err(Rebuild::Generation { .. })));
+        assert!(matches!(read(&path, ID, 4), Err(Rebuild::Generation { .. })));
+        // Every byte of the body is covered by the checksum.
+        let good = std::fs::read(&path).unwrap();
+        // Magic, version, identity, one counter, length, checksum.
+        let body_at = 8 + 4 + 16 + 4 + 8 + 8 + 16;
+        assert!(good.len() > body_at + 100);
+        for at in body_at..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10;
+            std::fs::write(&path, &bad).unwrap();
+            let err = read(&path, ID, 5).unwrap_err();
+            assert!(matches!(err, Rebuild::File(CacheFileError::Checksum { .. })), "byte {at}: {err}");
+        }
+        // The first format (no identity, no checksum) is not read.
+        std::fs::write(&path, b"MRSDOBS1\x05\0\0\0\0\0\0\0").unwrap();
+        assert!(matches!(read(&path, ID, 5), Err(Rebuild::File(CacheFileError::Magic { .. }))));
+    }
+
+    #[test]
+    fn a_cache_of_another_store_is_replaced_by_the_stores_releases() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("m.db")).unwrap();
+        let path = dir.path().join("m.db.observatory");
+        let generation = store.releases_generation().unwrap();
+        // Same generation, another store's identity and releases.
+        write(&path, ID, generation, &sample()).unwrap();
+        let obs = load(&store, Some(&path)).unwrap();
+        assert_eq!(obs, build(&store).unwrap());
+        assert!(obs.releases.is_empty());
+        // Rewritten for this store.
+        assert_eq!(read(&path, store.identity().unwrap(), generation).unwrap(), obs);
+    }
 }

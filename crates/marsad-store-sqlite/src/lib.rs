@@ -33,7 +33,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_fingerprint_indexes.sql"),
     include_str!("../migrations/0003_banks.sql"),
     include_str!("../migrations/0004_releases.sql"),
+    include_str!("../migrations/0005_identity.sql"),
 ];
+
+/// The schema version whose migration creates `store_meta`: the identity is
+/// inserted in the same transaction, so every store at this version or later
+/// has one.
+const IDENTITY_VERSION: i64 = 5;
 
 /// The schema version this build writes (the number of migrations).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -103,6 +109,11 @@ impl SqliteStore {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.transaction().map_err(backend)?;
             tx.execute_batch(sql).map_err(backend)?;
+            if i as i64 + 1 == IDENTITY_VERSION {
+                let identity = uuid::Uuid::new_v4().hyphenated().to_string();
+                tx.execute("INSERT INTO store_meta (id, identity) VALUES (1, ?1)", [identity])
+                    .map_err(backend)?;
+            }
             tx.pragma_update(None, "user_version", i as i64 + 1).map_err(backend)?;
             tx.commit().map_err(backend)?;
             tracing::info!(version = i + 1, "migrated store schema");
@@ -260,5 +271,15 @@ impl marsad_store::Store for SqliteStore {
 
     fn releases_generation(&self) -> Result<i64> {
         observe::releases_generation(&self.conn)
+    }
+
+    fn identity(&self) -> Result<marsad_store::StoreIdentity> {
+        let text: String = self
+            .conn
+            .query_row("SELECT identity FROM store_meta WHERE id = 1", [], |r| r.get(0))
+            .map_err(backend)?;
+        let uuid = uuid::Uuid::parse_str(&text)
+            .map_err(|e| StoreError::Backend(format!("store identity {text:?}: {e}")))?;
+        Ok(marsad_store::StoreIdentity::from_bytes(uuid.into_bytes()))
     }
 }

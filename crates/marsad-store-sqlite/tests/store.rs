@@ -72,3 +72,34 @@ fn a_version_1_store_is_migrated_with_its_data() {
     let stats = store.stats().expect("stats");
     assert_eq!((stats.posts, stats.fingerprints), (1, 1));
 }
+
+#[test]
+fn the_identity_survives_reopening_and_is_given_on_upgrade() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.db");
+    let id = SqliteStore::open(&path).expect("open").identity().expect("identity");
+    assert_eq!(SqliteStore::open(&path).expect("reopen").identity().expect("identity"), id);
+    // A store made again at the same path is another store.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let again = SqliteStore::open(&path).expect("recreate").identity().expect("identity");
+    assert_ne!(again, id);
+    // A store from before identities (version 4) gets one when migrated.
+    let old = dir.path().join("v4.db");
+    {
+        let conn = rusqlite::Connection::open(&old).expect("open");
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_fingerprint_indexes.sql"),
+            include_str!("../migrations/0003_banks.sql"),
+            include_str!("../migrations/0004_releases.sql"),
+        ] {
+            conn.execute_batch(sql).expect("old schema");
+        }
+        conn.pragma_update(None, "user_version", 4).expect("version");
+    }
+    let migrated = SqliteStore::open(&old).expect("migrate").identity().expect("identity");
+    assert_ne!(migrated, id);
+    assert_eq!(SqliteStore::open(&old).expect("reopen").identity().expect("identity"), migrated);
+}

@@ -9,6 +9,7 @@
 //! post id, media by SHA-256.
 #![deny(missing_docs)]
 
+pub mod cachefile;
 mod models;
 pub mod testsuite;
 
@@ -179,4 +180,9 @@ pub trait Store: Send {
 
     /// Changes whenever releases change (a grouping run or a new registry).
     fn releases_generation(&self) -> Result<i64>;
+
+    /// The store's identity, given when it was created and never changed
+    /// (files derived from the store record it, so that a store made again
+    /// at the same path is not served another's caches).
+    fn identity(&self) -> Result<StoreIdentity>;
 }

@@ -544,3 +544,35 @@ pub struct SightingRecord {
     /// Posts in it.
     pub posts: u64,
 }
+
+/// The identity of a store: a random (version 4) UUID given to it when it
+/// is created and kept in it, so that files derived from a store (its
+/// caches) can tell it from another store made later at the same path,
+/// whose counters start again from the same values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StoreIdentity([u8; 16]);
+
+impl StoreIdentity {
+    /// The identity with these 16 bytes (the UUID in big-endian order).
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        StoreIdentity(bytes)
+    }
+
+    /// The 16 bytes of the UUID.
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for StoreIdentity {
+    /// The hyphenated lower-case UUID (`8-4-4-4-12` hex digits).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}

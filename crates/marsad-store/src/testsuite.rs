@@ -39,6 +39,24 @@ pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
         let mut store = make();
         case(&mut store);
     }
+    eprintln!("store testsuite: stores_have_their_own_identity");
+    stores_have_their_own_identity(&mut make(), &mut make());
+}
+
+/// Two fresh stores have different identities, and a store's identity does
+/// not change as it is written (that it survives reopening is each
+/// backend's test: the suite cannot reopen a store).
+fn stores_have_their_own_identity(a: &mut dyn Store, b: &mut dyn Store) {
+    let id_a = a.identity().expect("identity");
+    let id_b = b.identity().expect("identity");
+    assert_ne!(id_a, id_b);
+    assert_eq!(id_a.to_string().len(), 36, "{id_a}");
+    a.create_bank("known").expect("create_bank");
+    a.add_bank_entries("known", &[entry(SignalType::Md5, &"ab".repeat(16), None)]).expect("add entries");
+    let r = run(a);
+    a.write_batch(r, &sample_batch()).expect("write_batch");
+    assert_eq!(a.identity().expect("identity"), id_a);
+    assert_eq!(b.identity().expect("identity"), id_b);
 }
 
 fn source(id: &str) -> NewSource {
