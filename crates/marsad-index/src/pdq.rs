@@ -243,7 +243,14 @@ impl Segment {
     /// table (prefetching runs ahead), then the verification of every
     /// candidate against its full hash (prefetching candidates ahead).
     #[inline(always)]
-    fn search<K: Kernel>(&self, q: &Query, removed: &HashSet<u32>, s: &mut Scratch, out: &mut Vec<Hit>) {
+    fn search<K: Kernel>(
+        &self,
+        k: K,
+        q: &Query,
+        removed: &HashSet<u32>,
+        s: &mut Scratch,
+        out: &mut Vec<Hit>,
+    ) {
         let n = self.len();
         if n == 0 {
             return;
@@ -283,7 +290,7 @@ impl Segment {
             }
             let table = &self.entries[(run.table as usize - 1) * n..run.table as usize * n];
             s.filtered.clear();
-            K::filter(
+            k.filter(
                 &table[run.from as usize..run.to as usize],
                 q.partners[run.table as usize],
                 q.pair - run.radius,
@@ -315,6 +322,7 @@ impl Segment {
     #[inline(always)]
     fn search_batch<K: Kernel>(
         &self,
+        k: K,
         qs: &[Query],
         removed: &HashSet<u32>,
         s: &mut BatchScratch,
@@ -365,7 +373,7 @@ impl Segment {
                 }
                 let table = &self.entries[(b - 1) * n..b * n];
                 s.filtered.clear();
-                K::filter(&table[from..to], partner, max, &mut s.filtered);
+                k.filter(&table[from..to], partner, max, &mut s.filtered);
                 s.candidates.extend(s.filtered.iter().map(|&pos| (u64::from(pos) << 36) | low));
             }
         }
@@ -507,16 +515,19 @@ fn push(id: u32, distance: u32, removed: &HashSet<u32>, out: &mut Vec<Hit>) {
 }
 
 /// The partner filter: positions of the entries whose partner bits are
-/// within `max` bits of `partner`.
-trait Kernel {
-    fn filter(entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>);
+/// within `max` bits of `partner`. The kernel is a value, so that a SIMD
+/// kernel can be a proof that its CPU feature is present (see [`x86`]).
+trait Kernel: Copy {
+    fn filter(self, entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>);
 }
 
+/// The filter in plain Rust (any CPU).
+#[derive(Clone, Copy, Debug)]
 struct Portable;
 
 impl Kernel for Portable {
     #[inline(always)]
-    fn filter(entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
+    fn filter(self, entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
         for &e in entries {
             if ((e >> POS_BITS) ^ partner).count_ones() <= max {
                 out.push(e & POS_MASK);
@@ -525,101 +536,233 @@ impl Kernel for Portable {
     }
 }
 
+/// The x86-64 kernels and the searches compiled for them.
+///
+/// Each feature set has a token type ([`x86::Avx2`], [`x86::Avx512`]) whose
+/// only field is private to this module and whose only constructor detects
+/// the feature at run time, so holding a token proves the CPU has it. The
+/// `#[target_feature]` functions are called only from safe functions that
+/// take the token: code that has not detected the feature cannot name a
+/// token, so it cannot reach an AVX instruction on a CPU without it.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{Kernel, POS_BITS, POS_MASK, Portable};
+    use super::{BatchScratch, Hit, Kernel, POS_BITS, POS_MASK, PdqIndex, Portable, Query, Scratch};
 
-    pub(super) struct Avx2;
+    /// Proof that the running CPU has AVX2 and POPCNT.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) struct Avx2(());
+
+    impl Avx2 {
+        /// `Some` when the running CPU has AVX2 and POPCNT.
+        pub(super) fn detect() -> Option<Self> {
+            (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("popcnt")).then_some(Avx2(()))
+        }
+    }
+
+    /// Proof that the running CPU has AVX-512F, AVX-512 VPOPCNTDQ, AVX2 and
+    /// POPCNT.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) struct Avx512(());
+
+    impl Avx512 {
+        /// `Some` when the running CPU has all four features.
+        pub(super) fn detect() -> Option<Self> {
+            let has = is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vpopcntdq")
+                && is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("popcnt");
+            has.then_some(Avx512(()))
+        }
+
+        /// The AVX2 proof this one implies: [`Avx512::detect`] checked AVX2
+        /// and POPCNT too.
+        pub(super) fn avx2(self) -> Avx2 {
+            Avx2(())
+        }
+    }
 
     impl Kernel for Avx2 {
         #[inline(always)]
-        fn filter(entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
-            // SAFETY: only reached from functions compiled with AVX2 and
-            // called after `is_x86_feature_detected!("avx2")`.
+        fn filter(self, entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
+            // SAFETY: `self` exists only if `Avx2::detect` found AVX2 and
+            // POPCNT on this CPU, the features `filter_avx2` is compiled for.
             unsafe { filter_avx2(entries, partner, max, out) }
         }
     }
 
-    #[inline(always)]
-    unsafe fn filter_avx2(entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
-        // SAFETY (whole function): the caller guarantees AVX2; loads are
-        // unaligned loads of 8 in-bounds u32.
-        unsafe {
-            let chunks = entries.chunks_exact(8);
-            let rest = chunks.remainder();
-            let lut = _mm256_setr_epi8(
-                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3,
-                4,
-            );
-            let low = _mm256_set1_epi8(0x0f);
-            let ones = _mm256_set1_epi8(1);
-            let qp = _mm256_set1_epi32(partner as i32);
-            let limit = _mm256_set1_epi32(max as i32);
-            for chunk in chunks {
-                let v = _mm256_loadu_si256(chunk.as_ptr().cast());
-                let x = _mm256_xor_si256(_mm256_srli_epi32(v, POS_BITS as i32), qp);
-                // Bytes' popcounts from a nibble table; the partner bits
-                // fit in the two low bytes, summed by maddubs (the high
-                // 16 bits of each lane stay 0).
-                let lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, low));
-                let hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(x, 4), low));
-                let bytes = _mm256_add_epi8(lo, hi);
-                let counts = _mm256_madd_epi16(_mm256_maddubs_epi16(bytes, ones), _mm256_set1_epi16(1));
-                let over = _mm256_cmpgt_epi32(counts, limit);
-                let mut keep = !(_mm256_movemask_ps(_mm256_castsi256_ps(over)) as u32) & 0xff;
-                while keep != 0 {
-                    let i = keep.trailing_zeros() as usize;
-                    out.push(chunk[i] & POS_MASK);
-                    keep &= keep - 1;
-                }
-            }
-            Portable::filter(rest, partner, max, out);
-        }
-    }
-
-    pub(super) struct Avx512;
-
     impl Kernel for Avx512 {
         #[inline(always)]
-        fn filter(entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
-            // SAFETY: only reached from functions compiled with AVX-512F
-            // and VPOPCNTDQ, called after detecting both.
+        fn filter(self, entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
+            // SAFETY: `self` exists only if `Avx512::detect` found the four
+            // features `filter_avx512` is compiled for on this CPU.
             unsafe { filter_avx512(entries, partner, max, out) }
         }
     }
 
-    #[inline(always)]
-    unsafe fn filter_avx512(entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
-        // SAFETY (whole function): the caller guarantees AVX-512F and
-        // VPOPCNTDQ; loads read 16 in-bounds u32; the store writes 16 u32
-        // into capacity reserved just before, of which the first
-        // `count_ones(keep)` are the kept positions, and the length is
-        // advanced by exactly that many (all initialised u32).
-        unsafe {
-            let chunks = entries.chunks_exact(16);
-            let rest = chunks.remainder();
-            let qp = _mm512_set1_epi32(partner as i32);
-            let limit = _mm512_set1_epi32(max as i32);
-            let pos_mask = _mm512_set1_epi32(POS_MASK as i32);
-            for chunk in chunks {
-                let v = _mm512_loadu_si512(chunk.as_ptr().cast());
-                let x = _mm512_xor_si512(_mm512_srli_epi32::<POS_BITS>(v), qp);
-                let keep = _mm512_cmple_epu32_mask(_mm512_popcnt_epi32(x), limit);
-                if keep != 0 {
-                    // Compress in a register, then store all 16 lanes: the
-                    // compressing store to memory is microcoded (slow) on
-                    // some CPUs (AMD Zen 4).
-                    let packed = _mm512_maskz_compress_epi32(keep, _mm512_and_si512(v, pos_mask));
-                    out.reserve(16);
-                    let len = out.len();
+    /// [`PdqIndex::range`]'s search with the AVX2 filter.
+    pub(super) fn search_avx2(
+        k: Avx2,
+        index: &PdqIndex,
+        q: &Query,
+        scratch: &mut Scratch,
+        out: &mut Vec<Hit>,
+    ) {
+        // SAFETY: `k` proves the CPU has AVX2 and POPCNT.
+        unsafe { search_avx2_unchecked(k, index, q, scratch, out) }
+    }
+
+    /// [`PdqIndex::range`]'s search with the AVX-512 filter.
+    pub(super) fn search_avx512(
+        k: Avx512,
+        index: &PdqIndex,
+        q: &Query,
+        scratch: &mut Scratch,
+        out: &mut Vec<Hit>,
+    ) {
+        // SAFETY: `k` proves the CPU has AVX-512F, VPOPCNTDQ, AVX2 and POPCNT.
+        unsafe { search_avx512_unchecked(k, index, q, scratch, out) }
+    }
+
+    /// [`PdqIndex::range_batch`]'s search with the AVX2 filter.
+    pub(super) fn batch_avx2(
+        k: Avx2,
+        index: &PdqIndex,
+        qs: &[Query],
+        scratch: &mut BatchScratch,
+        out: &mut [Vec<Hit>],
+    ) {
+        // SAFETY: `k` proves the CPU has AVX2 and POPCNT.
+        unsafe { batch_avx2_unchecked(k, index, qs, scratch, out) }
+    }
+
+    /// [`PdqIndex::range_batch`]'s search with the AVX-512 filter.
+    pub(super) fn batch_avx512(
+        k: Avx512,
+        index: &PdqIndex,
+        qs: &[Query],
+        scratch: &mut BatchScratch,
+        out: &mut [Vec<Hit>],
+    ) {
+        // SAFETY: `k` proves the CPU has AVX-512F, VPOPCNTDQ, AVX2 and POPCNT.
+        unsafe { batch_avx512_unchecked(k, index, qs, scratch, out) }
+    }
+
+    // The whole search is compiled for the feature (not only the filter),
+    // so the filter is inlined into its loops and the popcounts of the
+    // verification use the POPCNT instruction.
+
+    #[target_feature(enable = "avx2,popcnt")]
+    fn search_avx2_unchecked(
+        k: Avx2,
+        index: &PdqIndex,
+        q: &Query,
+        scratch: &mut Scratch,
+        out: &mut Vec<Hit>,
+    ) {
+        index.search_with(k, q, scratch, out)
+    }
+
+    #[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,popcnt")]
+    fn search_avx512_unchecked(
+        k: Avx512,
+        index: &PdqIndex,
+        q: &Query,
+        scratch: &mut Scratch,
+        out: &mut Vec<Hit>,
+    ) {
+        index.search_with(k, q, scratch, out)
+    }
+
+    #[target_feature(enable = "avx2,popcnt")]
+    fn batch_avx2_unchecked(
+        k: Avx2,
+        index: &PdqIndex,
+        qs: &[Query],
+        scratch: &mut BatchScratch,
+        out: &mut [Vec<Hit>],
+    ) {
+        index.batch_with(k, qs, scratch, out)
+    }
+
+    #[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,popcnt")]
+    fn batch_avx512_unchecked(
+        k: Avx512,
+        index: &PdqIndex,
+        qs: &[Query],
+        scratch: &mut BatchScratch,
+        out: &mut [Vec<Hit>],
+    ) {
+        index.batch_with(k, qs, scratch, out)
+    }
+
+    #[target_feature(enable = "avx2,popcnt")]
+    #[inline]
+    fn filter_avx2(entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
+        let chunks = entries.chunks_exact(8);
+        let rest = chunks.remainder();
+        let lut = _mm256_setr_epi8(
+            0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+        );
+        let low = _mm256_set1_epi8(0x0f);
+        let ones = _mm256_set1_epi8(1);
+        let qp = _mm256_set1_epi32(partner as i32);
+        let limit = _mm256_set1_epi32(max as i32);
+        for chunk in chunks {
+            // SAFETY: an unaligned load of the chunk's 8 u32 (32 bytes).
+            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
+            let x = _mm256_xor_si256(_mm256_srli_epi32(v, POS_BITS as i32), qp);
+            // Bytes' popcounts from a nibble table; the partner bits fit in
+            // the two low bytes, summed by maddubs (the high 16 bits of
+            // each lane stay 0).
+            let lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, low));
+            let hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(x, 4), low));
+            let bytes = _mm256_add_epi8(lo, hi);
+            let counts = _mm256_madd_epi16(_mm256_maddubs_epi16(bytes, ones), _mm256_set1_epi16(1));
+            let over = _mm256_cmpgt_epi32(counts, limit);
+            let mut keep = !(_mm256_movemask_ps(_mm256_castsi256_ps(over)) as u32) & 0xff;
+            while keep != 0 {
+                let i = keep.trailing_zeros() as usize;
+                out.push(chunk[i] & POS_MASK);
+                keep &= keep - 1;
+            }
+        }
+        Portable.filter(rest, partner, max, out);
+    }
+
+    #[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,popcnt")]
+    #[inline]
+    fn filter_avx512(entries: &[u32], partner: u32, max: u32, out: &mut Vec<u32>) {
+        let chunks = entries.chunks_exact(16);
+        let rest = chunks.remainder();
+        let qp = _mm512_set1_epi32(partner as i32);
+        let limit = _mm512_set1_epi32(max as i32);
+        let pos_mask = _mm512_set1_epi32(POS_MASK as i32);
+        for chunk in chunks {
+            // SAFETY: an unaligned load of the chunk's 16 u32 (64 bytes).
+            let v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) };
+            let x = _mm512_xor_si512(_mm512_srli_epi32::<POS_BITS>(v), qp);
+            let keep = _mm512_cmple_epu32_mask(_mm512_popcnt_epi32(x), limit);
+            if keep != 0 {
+                // Compress in a register, then store all 16 lanes: the
+                // compressing store to memory is microcoded (slow) on some
+                // CPUs (AMD Zen 4).
+                let packed = _mm512_maskz_compress_epi32(keep, _mm512_and_si512(v, pos_mask));
+                out.reserve(16);
+                let len = out.len();
+                // SAFETY: `reserve(16)` just made room for 16 more u32
+                // after `len`, so the unaligned 64-byte store stays inside
+                // the allocation; the first `count_ones(keep)` lanes are the
+                // kept positions (all initialised u32), and the length grows
+                // by exactly that many (at most 16).
+                unsafe {
                     _mm512_storeu_si512(out.as_mut_ptr().add(len).cast(), packed);
                     out.set_len(len + keep.count_ones() as usize);
                 }
             }
-            Portable::filter(rest, partner, max, out);
         }
+        Portable.filter(rest, partner, max, out);
     }
 }
 
@@ -637,30 +780,66 @@ pub enum Simd {
 impl Simd {
     /// The best this CPU supports.
     pub fn detect() -> Simd {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
-                && std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("popcnt")
-            {
-                return Simd::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt") {
-                return Simd::Avx2;
-            }
-        }
-        Simd::Portable
+        Level::detect().simd()
     }
 }
 
+/// The kernel an index searches with, holding the proof of its CPU
+/// feature: [`Simd`] says which, this carries the right to run it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2(x86::Avx2),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(x86::Avx512),
+}
+
+impl Level {
+    /// The best kernel this CPU supports.
+    fn detect() -> Level {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(k) = x86::Avx512::detect() {
+                return Level::Avx512(k);
+            }
+            if let Some(k) = x86::Avx2::detect() {
+                return Level::Avx2(k);
+            }
+        }
+        Level::Portable
+    }
+
+    /// The best kernel this CPU supports at or below `simd`.
+    fn at_most(simd: Simd) -> Level {
+        match (simd, Level::detect()) {
+            #[cfg(target_arch = "x86_64")]
+            (Simd::Avx512, best) => best,
+            #[cfg(target_arch = "x86_64")]
+            (Simd::Avx2, Level::Avx512(k)) => Level::Avx2(k.avx2()),
+            #[cfg(target_arch = "x86_64")]
+            (Simd::Avx2, best) => best,
+            _ => Level::Portable,
+        }
+    }
+
+    fn simd(self) -> Simd {
+        match self {
+            Level::Portable => Simd::Portable,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2(_) => Simd::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512(_) => Simd::Avx512,
+        }
+    }
+}
 /// An exact PDQ range index. See the module documentation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PdqIndex {
     segments: Vec<Segment>,
     tail: Vec<(Code, u32)>,
     removed: HashSet<u32>,
-    simd: Simd,
+    level: Level,
 }
 
 impl Default for PdqIndex {
@@ -672,7 +851,7 @@ impl Default for PdqIndex {
 impl PdqIndex {
     /// An empty index using the best SIMD of this CPU.
     pub fn new() -> Self {
-        PdqIndex { segments: Vec::new(), tail: Vec::new(), removed: HashSet::new(), simd: Simd::detect() }
+        PdqIndex { segments: Vec::new(), tail: Vec::new(), removed: HashSet::new(), level: Level::detect() }
     }
 
     /// Builds an index over `(hash, id)` pairs at once (faster than adding
@@ -687,18 +866,13 @@ impl PdqIndex {
     /// Forces a SIMD level (for tests and benchmarks); a level the CPU
     /// lacks falls back to the best it has.
     pub fn with_simd(mut self, simd: Simd) -> Self {
-        let best = Simd::detect();
-        self.simd = match (simd, best) {
-            (Simd::Avx512, Simd::Avx512) => Simd::Avx512,
-            (Simd::Avx512 | Simd::Avx2, Simd::Avx512 | Simd::Avx2) => Simd::Avx2,
-            _ => Simd::Portable,
-        };
+        self.level = Level::at_most(simd);
         self
     }
 
     /// The SIMD level in use.
     pub fn simd(&self) -> Simd {
-        self.simd
+        self.level.simd()
     }
 
     /// Number of hashes added (removed ones included).
@@ -784,15 +958,12 @@ impl PdqIndex {
             self.scan(&q, out);
         } else {
             let mut scratch = Scratch::default();
-            match self.simd {
+            match self.level {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `simd` is only Avx512 when the CPU has AVX-512F,
-                // VPOPCNTDQ, AVX2 and POPCNT (checked by `Simd::detect`).
-                Simd::Avx512 => unsafe { search_avx512(self, &q, &mut scratch, out) },
+                Level::Avx512(k) => x86::search_avx512(k, self, &q, &mut scratch, out),
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `simd` is only Avx2 when the CPU has AVX2 and POPCNT.
-                Simd::Avx2 => unsafe { search_avx2(self, &q, &mut scratch, out) },
-                _ => self.search_with::<Portable>(&q, &mut scratch, out),
+                Level::Avx2(k) => x86::search_avx2(k, self, &q, &mut scratch, out),
+                Level::Portable => self.search_with(Portable, &q, &mut scratch, out),
             }
         }
         for (c, id) in &self.tail {
@@ -818,14 +989,12 @@ impl PdqIndex {
         let mut scratch = BatchScratch::default();
         for (chunk, outs) in queries.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
             let qs: Vec<Query> = chunk.iter().map(|h| Query::new(code(h), threshold)).collect();
-            match self.simd {
+            match self.level {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: as in `range`.
-                Simd::Avx512 => unsafe { batch_avx512(self, &qs, &mut scratch, outs) },
+                Level::Avx512(k) => x86::batch_avx512(k, self, &qs, &mut scratch, outs),
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: as in `range`.
-                Simd::Avx2 => unsafe { batch_avx2(self, &qs, &mut scratch, outs) },
-                _ => self.batch_with::<Portable>(&qs, &mut scratch, outs),
+                Level::Avx2(k) => x86::batch_avx2(k, self, &qs, &mut scratch, outs),
+                Level::Portable => self.batch_with(Portable, &qs, &mut scratch, outs),
             }
             for (q, o) in qs.iter().zip(outs.iter_mut()) {
                 for (c, id) in &self.tail {
@@ -840,9 +1009,9 @@ impl PdqIndex {
     }
 
     #[inline(always)]
-    fn batch_with<K: Kernel>(&self, qs: &[Query], scratch: &mut BatchScratch, out: &mut [Vec<Hit>]) {
+    fn batch_with<K: Kernel>(&self, k: K, qs: &[Query], scratch: &mut BatchScratch, out: &mut [Vec<Hit>]) {
         for s in &self.segments {
-            s.search_batch::<K>(qs, &self.removed, scratch, out);
+            s.search_batch(k, qs, &self.removed, scratch, out);
         }
     }
 
@@ -861,9 +1030,9 @@ impl PdqIndex {
     }
 
     #[inline(always)]
-    fn search_with<K: Kernel>(&self, q: &Query, scratch: &mut Scratch, out: &mut Vec<Hit>) {
+    fn search_with<K: Kernel>(&self, k: K, q: &Query, scratch: &mut Scratch, out: &mut Vec<Hit>) {
         for s in &self.segments {
-            s.search::<K>(q, &self.removed, scratch, out);
+            s.search(k, q, &self.removed, scratch, out);
         }
     }
 
@@ -910,30 +1079,6 @@ impl PdqIndex {
     pub fn raw_bytes(&self) -> usize {
         (self.segments.iter().map(Segment::len).sum::<usize>() + self.tail.len()) * 32
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,popcnt")]
-fn search_avx2(index: &PdqIndex, q: &Query, scratch: &mut Scratch, out: &mut Vec<Hit>) {
-    index.search_with::<x86::Avx2>(q, scratch, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,popcnt")]
-fn search_avx512(index: &PdqIndex, q: &Query, scratch: &mut Scratch, out: &mut Vec<Hit>) {
-    index.search_with::<x86::Avx512>(q, scratch, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,popcnt")]
-fn batch_avx2(index: &PdqIndex, qs: &[Query], scratch: &mut BatchScratch, out: &mut [Vec<Hit>]) {
-    index.batch_with::<x86::Avx2>(qs, scratch, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,popcnt")]
-fn batch_avx512(index: &PdqIndex, qs: &[Query], scratch: &mut BatchScratch, out: &mut [Vec<Hit>]) {
-    index.batch_with::<x86::Avx512>(qs, scratch, out)
 }
 
 // The I/O variant keeps its error in the message, so it is not also a
@@ -1070,7 +1215,7 @@ impl PdqIndex {
             })
             .collect();
         let removed = read_u32s(r, header[2] as usize)?.into_iter().collect();
-        Ok(PdqIndex { segments, tail, removed, simd: Simd::detect() })
+        Ok(PdqIndex { segments, tail, removed, level: Level::detect() })
     }
 }
 
@@ -1097,39 +1242,125 @@ mod tests {
     #[test]
     fn filters_agree() {
         let entries: Vec<u32> = (0..1000u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
-        for partner in [0, 1, 0x3ff, 0x155] {
-            for max in 0..=4 {
-                let mut a = Vec::new();
-                Portable::filter(&entries, partner, max, &mut a);
-                #[cfg(target_arch = "x86_64")]
-                {
-                    let simd = Simd::detect();
-                    if simd != Simd::Portable {
-                        let mut b = Vec::new();
-                        // SAFETY: AVX2 detected.
-                        unsafe { check_avx2(&entries, partner, max, &mut b) };
-                        assert_eq!(a, b, "avx2 partner {partner} max {max}");
+        // Lengths around the vector widths, so the remainders run too.
+        for len in [0, 7, 8, 15, 16, 17, 1000] {
+            let entries = &entries[..len];
+            for partner in [0, 1, 0x3ff, 0x155] {
+                for max in 0..=4 {
+                    let mut want = Vec::new();
+                    for &e in entries {
+                        if ((e >> POS_BITS) ^ partner).count_ones() <= max {
+                            want.push(e & POS_MASK);
+                        }
                     }
-                    if simd == Simd::Avx512 {
-                        let mut c = Vec::new();
-                        // SAFETY: AVX-512 detected.
-                        unsafe { check_avx512(&entries, partner, max, &mut c) };
-                        assert_eq!(a, c, "avx512 partner {partner} max {max}");
+                    let mut a = Vec::new();
+                    Portable.filter(entries, partner, max, &mut a);
+                    assert_eq!(a, want, "portable len {len} partner {partner} max {max}");
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        if let Some(k) = x86::Avx2::detect() {
+                            let mut b = Vec::new();
+                            k.filter(entries, partner, max, &mut b);
+                            assert_eq!(b, want, "avx2 len {len} partner {partner} max {max}");
+                        }
+                        if let Some(k) = x86::Avx512::detect() {
+                            let mut c = Vec::new();
+                            k.filter(entries, partner, max, &mut c);
+                            assert_eq!(c, want, "avx512 len {len} partner {partner} max {max}");
+                            let mut d = Vec::new();
+                            k.avx2().filter(entries, partner, max, &mut d);
+                            assert_eq!(d, want, "avx2 from avx512 len {len} partner {partner} max {max}");
+                        }
                     }
                 }
             }
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,popcnt")]
-    fn check_avx2(e: &[u32], p: u32, m: u32, out: &mut Vec<u32>) {
-        x86::Avx2::filter(e, p, m, out)
+    /// A small bank and queries near some of its hashes.
+    fn bank_and_queries() -> (PdqIndex, Vec<Query>) {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            // splitmix64: enough randomness for a bank, no dependency.
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let codes: Vec<Code> = (0..5000).map(|_| [next(), next(), next(), next()]).collect();
+        let queries = codes
+            .iter()
+            .step_by(50)
+            .enumerate()
+            .map(|(i, c)| {
+                // Flip up to 31 bits spread over the limbs.
+                let mut q = *c;
+                for bit in 0..(i % 32) {
+                    q[bit % 4] ^= 1 << ((bit * 7) % 64);
+                }
+                Query::new(q, DEFAULT_THRESHOLD)
+            })
+            .collect();
+        let mut index = PdqIndex::default();
+        index.extend_codes(codes.into_iter().zip(0..).collect());
+        index.compact();
+        (index, queries)
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,popcnt")]
-    fn check_avx512(e: &[u32], p: u32, m: u32, out: &mut Vec<u32>) {
-        x86::Avx512::filter(e, p, m, out)
+    fn sorted(mut v: Vec<Hit>) -> Vec<Hit> {
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn searches_through_tokens_agree_with_portable() {
+        let (index, queries) = bank_and_queries();
+        let mut want: Vec<Vec<Hit>> = vec![Vec::new(); queries.len()];
+        index.batch_with(Portable, &queries, &mut BatchScratch::default(), &mut want);
+        let want: Vec<Vec<Hit>> = want.into_iter().map(sorted).collect();
+        assert!(want.iter().all(|h| !h.is_empty()), "every query has its planted hash");
+        let single = |f: &dyn Fn(&Query, &mut Vec<Hit>)| -> Vec<Vec<Hit>> {
+            queries
+                .iter()
+                .map(|q| {
+                    let mut out = Vec::new();
+                    f(q, &mut out);
+                    sorted(out)
+                })
+                .collect()
+        };
+        assert_eq!(single(&|q, out| index.search_with(Portable, q, &mut Scratch::default(), out)), want);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(k) = x86::Avx2::detect() {
+                let got = single(&|q, out| x86::search_avx2(k, &index, q, &mut Scratch::default(), out));
+                assert_eq!(got, want, "avx2 single");
+                let mut got = vec![Vec::new(); queries.len()];
+                x86::batch_avx2(k, &index, &queries, &mut BatchScratch::default(), &mut got);
+                assert_eq!(got.into_iter().map(sorted).collect::<Vec<_>>(), want, "avx2 batch");
+            }
+            if let Some(k) = x86::Avx512::detect() {
+                let got = single(&|q, out| x86::search_avx512(k, &index, q, &mut Scratch::default(), out));
+                assert_eq!(got, want, "avx512 single");
+                let mut got = vec![Vec::new(); queries.len()];
+                x86::batch_avx512(k, &index, &queries, &mut BatchScratch::default(), &mut got);
+                assert_eq!(got.into_iter().map(sorted).collect::<Vec<_>>(), want, "avx512 batch");
+            }
+        }
+    }
+
+    #[test]
+    fn forced_levels_hold_the_tokens_the_cpu_has() {
+        let best = Simd::detect();
+        for (asked, expected) in [
+            (Simd::Portable, Simd::Portable),
+            (Simd::Avx2, if best == Simd::Portable { Simd::Portable } else { Simd::Avx2 }),
+            (Simd::Avx512, best),
+        ] {
+            let level = Level::at_most(asked);
+            assert_eq!(level.simd(), expected, "asked for {asked:?} on a CPU with {best:?}");
+            assert_eq!(PdqIndex::new().with_simd(asked).simd(), expected);
+        }
     }
 }

@@ -40,7 +40,7 @@ pub fn read_line_bounded<R: BufRead>(
             }
             break;
         }
-        let (chunk, done) = match memchr(available) {
+        let (chunk, done) = match memchr::memchr(b'\n', available) {
             Some(i) => (&available[..i], Some(i + 1)),
             None => (available, None),
         };
@@ -70,25 +70,71 @@ pub fn read_line_bounded<R: BufRead>(
     Ok(Some(LineRead::Line))
 }
 
-fn memchr(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
     fn lines(input: &[u8], max: usize) -> Vec<Result<String, u64>> {
-        let mut r = io::BufReader::with_capacity(4, input);
+        read_all(input, max, 4).into_iter().map(|l| l.map(|b| String::from_utf8(b).expect("utf8"))).collect()
+    }
+
+    /// Every line of `input` read through a reader of `capacity` bytes.
+    fn read_all(input: &[u8], max: usize, capacity: usize) -> Vec<Result<Vec<u8>, u64>> {
+        let mut r = io::BufReader::with_capacity(capacity, input);
         let mut buf = Vec::new();
         let mut out = Vec::new();
         while let Some(read) = read_line_bounded(&mut r, &mut buf, max).expect("read") {
             out.push(match read {
-                LineRead::Line => Ok(String::from_utf8(buf.clone()).expect("utf8")),
+                LineRead::Line => Ok(buf.clone()),
                 LineRead::TooLong { bytes } => Err(bytes),
             });
         }
         out
+    }
+
+    /// The obvious splitting: cut at every `\n` (a final `\n` ends the last
+    /// line rather than starting an empty one); a line over `max` bytes
+    /// (its `\r` included) is reported with its length and its `\n`; any
+    /// other loses one trailing `\r`.
+    fn obvious(input: &[u8], max: usize) -> Vec<Result<Vec<u8>, u64>> {
+        let mut pieces: Vec<&[u8]> = input.split(|&c| c == b'\n').collect();
+        if pieces.last().is_some_and(|p| p.is_empty()) {
+            pieces.pop();
+        }
+        let n = pieces.len();
+        pieces
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let ended = i + 1 < n || input.last() == Some(&b'\n');
+                if p.len() > max {
+                    Err(p.len() as u64 + u64::from(ended))
+                } else {
+                    Ok(p.strip_suffix(b"\r").unwrap_or(p).to_vec())
+                }
+            })
+            .collect()
+    }
+
+    /// Input made of short pieces, `\r`, `\n`, `\r\n` and long runs, so
+    /// that lines cross reader buffers and the bound on both sides.
+    fn input() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            4 => proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'\r')], 0..6),
+            2 => Just(b"\n".to_vec()),
+            2 => Just(b"\r\n".to_vec()),
+            1 => (0usize..300).prop_map(|n| vec![b'x'; n]),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|ps| ps.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn splitting_equals_the_obvious_one(input in input(), max in 0usize..40, capacity in 1usize..64) {
+            prop_assert_eq!(read_all(&input, max, capacity), obvious(&input, max));
+        }
     }
 
     #[test]

@@ -281,12 +281,12 @@ impl Kernels for Avx2 {
     }
     #[inline(always)]
     fn luma_rgb(self, px: &[u8; 24]) -> V8 {
-        // SAFETY: as above.
+        // SAFETY: `self` exists only if `detect` found AVX2 on this CPU.
         unsafe { luma_rgb_avx2(px) }
     }
     #[inline(always)]
     fn luma_rgba(self, px: &[u8; 32]) -> V8 {
-        // SAFETY: as above.
+        // SAFETY: `self` exists only if `detect` found AVX2 on this CPU.
         unsafe { luma_rgba_avx2(px) }
     }
 }

@@ -41,13 +41,15 @@ unsafe impl GlobalAlloc for Counting {
             live.set(now);
             let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
         });
-        // SAFETY: same contract as ours.
+        // SAFETY: our caller upholds `GlobalAlloc::alloc`'s contract for
+        // `layout`, which is passed on unchanged.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(layout.size())));
-        // SAFETY: same contract as ours.
+        // SAFETY: our caller upholds `GlobalAlloc::dealloc`'s contract:
+        // `ptr` came from `alloc` above (so from `System`) with `layout`.
         unsafe { System.dealloc(ptr, layout) }
     }
 }
