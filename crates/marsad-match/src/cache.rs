@@ -19,11 +19,24 @@ use marsad_store::{BankState, EntryFilter, Store};
 
 use crate::matcher::MatchError;
 
-const MAGIC: &[u8; 8] = b"MRSDBNK1";
+// Version 2 added the count of skipped entries (older files are rebuilt).
+const MAGIC: &[u8; 8] = b"MRSDBNK2";
 
 struct Header {
     generation: i64,
     max_entry_id: i64,
+    skipped: u64,
+}
+
+/// The PDQ index over every bank.
+pub(crate) struct PdqEntries {
+    /// The index.
+    pub(crate) index: PdqIndex,
+    /// The entry id of each indexed hash.
+    pub(crate) ids: Vec<i64>,
+    /// Entries whose stored value is not a PDQ hash (left out; warned
+    /// about when the index was built or extended).
+    pub(crate) skipped: u64,
 }
 
 fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<i64>)> {
@@ -38,6 +51,8 @@ fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<i64>)> {
     let generation = i64::from_le_bytes(word);
     r.read_exact(&mut word)?;
     let max_entry_id = i64::from_le_bytes(word);
+    r.read_exact(&mut word)?;
+    let skipped = u64::from_le_bytes(word);
     r.read_exact(&mut word)?;
     let n = u64::from_le_bytes(word) as usize;
     let mut ids = Vec::with_capacity(n.min(1 << 28));
@@ -55,10 +70,11 @@ fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<i64>)> {
     if index.len() != ids.len() {
         return Err(std::io::Error::other("index and entry list disagree"));
     }
-    Ok((Header { generation, max_entry_id }, index, ids))
+    Ok((Header { generation, max_entry_id, skipped }, index, ids))
 }
 
-fn write_cache(path: &Path, state: &BankState, index: &PdqIndex, ids: &[i64]) -> std::io::Result<()> {
+fn write_cache(path: &Path, state: &BankState, pdq: &PdqEntries) -> std::io::Result<()> {
+    let (index, ids) = (&pdq.index, &pdq.ids);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(dir)?;
     {
@@ -66,6 +82,7 @@ fn write_cache(path: &Path, state: &BankState, index: &PdqIndex, ids: &[i64]) ->
         w.write_all(MAGIC)?;
         w.write_all(&state.generation.to_le_bytes())?;
         w.write_all(&state.max_entry_id.to_le_bytes())?;
+        w.write_all(&pdq.skipped.to_le_bytes())?;
         w.write_all(&(ids.len() as u64).to_le_bytes())?;
         for id in ids {
             w.write_all(&id.to_le_bytes())?;
@@ -77,54 +94,44 @@ fn write_cache(path: &Path, state: &BankState, index: &PdqIndex, ids: &[i64]) ->
     Ok(())
 }
 
-/// Adds the PDQ entries with an id above `after` to the index.
-fn add_entries(
-    store: &dyn Store,
-    after: i64,
-    index: &mut PdqIndex,
-    ids: &mut Vec<i64>,
-) -> Result<(), MatchError> {
+/// Adds the PDQ entries with an id above `after` to the index (an entry
+/// whose value does not parse is warned about and counted).
+fn add_entries(store: &dyn Store, after: i64, pdq: &mut PdqEntries) -> Result<(), MatchError> {
     let filter =
         EntryFilter { signal_type: Some(SignalType::Pdq), after_id: after, ..EntryFilter::default() };
     let mut batch: Vec<(PdqHash, u32)> = Vec::new();
-    let mut bad = None;
     store.bank_entries(&filter, &mut |e| {
         match PdqHash::from_hex(&e.value) {
             Ok(h) => {
-                batch.push((h, ids.len() as u32));
-                ids.push(e.id);
+                batch.push((h, pdq.ids.len() as u32));
+                pdq.ids.push(e.id);
             }
             Err(err) => {
-                bad.get_or_insert(MatchError::BadEntry {
-                    id: e.id,
-                    signal_type: SignalType::Pdq,
-                    message: err.to_string(),
-                });
+                crate::matcher::warn_skipped(&e, &err);
+                pdq.skipped += 1;
             }
         }
         Ok(())
     })?;
-    if let Some(e) = bad {
-        return Err(e);
-    }
-    index.extend(batch);
-    index.compact();
+    pdq.index.extend(batch);
+    pdq.index.compact();
     Ok(())
 }
 
 /// The PDQ index over every bank and the entry id of each indexed hash.
-pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<(PdqIndex, Vec<i64>), MatchError> {
+pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<PdqEntries, MatchError> {
     let state = store.bank_state()?;
     if let Some(path) = cache {
         match read_cache(path) {
-            Ok((header, mut index, mut ids)) if header.generation == state.generation => {
+            Ok((header, index, ids)) if header.generation == state.generation => {
+                let mut pdq = PdqEntries { index, ids, skipped: header.skipped };
                 if header.max_entry_id == state.max_entry_id {
-                    tracing::debug!(hashes = ids.len(), "pdq bank index loaded from cache");
-                    return Ok((index, ids));
+                    tracing::debug!(hashes = pdq.ids.len(), "pdq bank index loaded from cache");
+                    return Ok(pdq);
                 }
-                add_entries(store, header.max_entry_id, &mut index, &mut ids)?;
-                save(path, &state, &index, &ids);
-                return Ok((index, ids));
+                add_entries(store, header.max_entry_id, &mut pdq)?;
+                save(path, &state, &pdq);
+                return Ok(pdq);
             }
             Ok(_) => tracing::info!("pdq bank index out of date (entries removed): rebuilding"),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -133,20 +140,19 @@ pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<(PdqIn
             }
         }
     }
-    let mut index = PdqIndex::new();
-    let mut ids = Vec::new();
-    add_entries(store, 0, &mut index, &mut ids)?;
+    let mut pdq = PdqEntries { index: PdqIndex::new(), ids: Vec::new(), skipped: 0 };
+    add_entries(store, 0, &mut pdq)?;
     if let Some(path) = cache
-        && !ids.is_empty()
+        && (!pdq.ids.is_empty() || pdq.skipped > 0)
     {
-        save(path, &state, &index, &ids);
+        save(path, &state, &pdq);
     }
-    Ok((index, ids))
+    Ok(pdq)
 }
 
-fn save(path: &Path, state: &BankState, index: &PdqIndex, ids: &[i64]) {
-    match write_cache(path, state, index, ids) {
-        Ok(()) => tracing::debug!(cache = %path.display(), hashes = ids.len(), "pdq bank index saved"),
+fn save(path: &Path, state: &BankState, pdq: &PdqEntries) {
+    match write_cache(path, state, pdq) {
+        Ok(()) => tracing::debug!(cache = %path.display(), hashes = pdq.ids.len(), "pdq bank index saved"),
         Err(e) => tracing::warn!(cache = %path.display(), error = %e, "could not save the pdq bank index"),
     }
 }

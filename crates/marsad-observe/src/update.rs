@@ -143,11 +143,7 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
                     .as_deref()
                     .and_then(|v| readable(p.id, "vPDQ signal", marsad_hash::vpdq::parse_signal(v))),
                 audio: m.audio.as_deref().and_then(|v| {
-                    let items = v
-                        .split(',')
-                        .map(|i| i.trim().parse::<u32>())
-                        .collect::<std::result::Result<Vec<u32>, _>>();
-                    readable(p.id, "Chromaprint fingerprint", items)
+                    readable(p.id, "Chromaprint fingerprint", marsad_hash::audio::parse_raw_text(v))
                 }),
             })
             .collect();

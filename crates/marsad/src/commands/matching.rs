@@ -25,7 +25,11 @@ use crate::cli::{MatchArgs, MatchesArgs};
 /// Loads every bank, the PDQ index from its cache beside the store.
 pub fn load_banks(db: &str, store: &dyn Store, cfg: MatchConfig) -> Result<BankMatcher> {
     let cache = crate::store::bank_index_path(db);
-    BankMatcher::load(store, cfg, cache.as_deref()).context("loading the banks")
+    let banks = BankMatcher::load(store, cfg, cache.as_deref()).context("loading the banks")?;
+    if banks.skipped() > 0 {
+        eprintln!("warning: {} bank entries have unreadable values and cannot match", banks.skipped());
+    }
+    Ok(banks)
 }
 
 fn config(args: &MatchArgs) -> Result<MatchConfig> {
