@@ -327,7 +327,12 @@ impl Engine {
     /// beside the store when current.
     pub fn bank_matcher(&self, cfg: MatchConfig) -> Result<BankMatcher> {
         let cache = self.bank_index_cache();
-        BankMatcher::load(self.store(), cfg, cache.as_deref()).step("loading the banks")
+        let banks = BankMatcher::load(self.store(), cfg, cache.as_deref()).step("loading the banks")?;
+        if banks.skipped() > 0 {
+            // Each entry was named in a warning as it was read.
+            tracing::warn!(skipped = banks.skipped(), "bank entries have unreadable values and cannot match");
+        }
+        Ok(banks)
     }
 
     /// Loads the banks for `opts`; every bank `opts` names must exist.

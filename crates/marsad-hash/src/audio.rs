@@ -315,6 +315,67 @@ pub fn item_count(samples: usize) -> usize {
     frames.saturating_sub(FILTER_COEFFICIENTS.len() - 1 + MAX_WIDTH - 1)
 }
 
+/// Why a text is not Chromaprint items in the form `fpcalc -raw` prints.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RawTextError {
+    /// Nothing (or only `FINGERPRINT=`) was given.
+    #[error("empty audio fingerprint")]
+    Empty,
+    /// One comma-separated item is not a 32-bit integer.
+    #[error("item {position} is not a 32-bit integer: {item:?}")]
+    Item {
+        /// Its position, from 1.
+        position: usize,
+        /// The item as written.
+        item: String,
+    },
+}
+
+/// Parses Chromaprint items as `fpcalc -raw` prints them: decimals joined
+/// by commas, unsigned or (as `fpcalc -raw -signed` prints them) signed,
+/// with an optional `FINGERPRINT=` prefix and spaces around items. The one
+/// parser of this text form: banks, stored fingerprints and `fpcalc`
+/// output all go through it.
+///
+/// ```
+/// use marsad_hash::audio::{parse_raw_text, to_raw_text};
+/// let items = parse_raw_text("FINGERPRINT=1,-1, 3").unwrap();
+/// assert_eq!(items, [1, u32::MAX, 3]);
+/// assert_eq!(to_raw_text(&items), "1,4294967295,3");
+/// ```
+pub fn parse_raw_text(text: &str) -> Result<Vec<u32>, RawTextError> {
+    let text = text.trim();
+    let text = text.strip_prefix("FINGERPRINT=").unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(RawTextError::Empty);
+    }
+    text.split(',')
+        .enumerate()
+        .map(|(i, item)| {
+            let item = item.trim();
+            // `-signed` prints the same 32 bits as two's complement.
+            item.parse::<u32>()
+                .or_else(|_| item.parse::<i32>().map(|v| v as u32))
+                .map_err(|_| RawTextError::Item { position: i + 1, item: item.to_owned() })
+        })
+        .collect()
+}
+
+/// The items as `fpcalc -raw` prints them (the canonical form banks and
+/// the store keep): unsigned decimals joined by commas, no prefix.
+pub fn to_raw_text(items: &[u32]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(items.len() * 11);
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(s, "{v}");
+    }
+    s
+}
+
 /// How two fingerprints compare at their best alignment.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AudioMatch {
@@ -373,6 +434,25 @@ pub fn best_alignment(a: &[u32], b: &[u32], max_offset: usize, min_overlap: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_text_parses_as_fpcalc_prints_it() {
+        let check = |input: &str, expected: Result<Vec<u32>, RawTextError>| {
+            assert_eq!(parse_raw_text(input), expected, "{input:?}");
+        };
+        check("1,2,3", Ok(vec![1, 2, 3]));
+        check(" FINGERPRINT=4294967295, -1 ,0\n", Ok(vec![u32::MAX, u32::MAX, 0]));
+        check("-2147483648", Ok(vec![1 << 31]));
+        check("", Err(RawTextError::Empty));
+        check("FINGERPRINT=", Err(RawTextError::Empty));
+        check("1,,3", Err(RawTextError::Item { position: 2, item: String::new() }));
+        check("1,4294967296", Err(RawTextError::Item { position: 2, item: "4294967296".to_owned() }));
+        check("1;2", Err(RawTextError::Item { position: 1, item: "1;2".to_owned() }));
+        assert_eq!(to_raw_text(&[]), "");
+        assert_eq!(to_raw_text(&[0, u32::MAX]), "0,4294967295");
+        let items = vec![7, 1 << 31, 12];
+        assert_eq!(parse_raw_text(&to_raw_text(&items)), Ok(items));
+    }
 
     #[test]
     fn silence_item_is_all_zero_filters() {

@@ -23,9 +23,28 @@ use marsad_store::{BankState, EntryFilter, Store, StoreIdentity};
 
 use crate::matcher::MatchError;
 
-/// Version 2: the header of [`cachefile`] (version 1, `MRSDBNK1`, had
-/// neither identity nor checksum).
-const FORMAT: CacheFormat = CacheFormat { magic: *b"MRSDBANK", version: 2 };
+/// Version 3: the body starts with the count of entries left out because
+/// their value is not a PDQ hash. Version 2 was the first with the header of
+/// [`cachefile`] (version 1, `MRSDBNK1`, had neither identity nor checksum).
+const FORMAT: CacheFormat = CacheFormat { magic: *b"MRSDBANK", version: 3 };
+
+/// The PDQ index over every bank.
+#[derive(Debug)]
+pub(crate) struct PdqEntries {
+    /// The index.
+    pub(crate) index: PdqIndex,
+    /// The entry id of each indexed hash.
+    pub(crate) ids: Vec<i64>,
+    /// Entries whose stored value is not a PDQ hash (left out; warned
+    /// about when the index was built or extended).
+    pub(crate) skipped: u64,
+}
+
+impl PdqEntries {
+    fn new() -> Self {
+        PdqEntries { index: PdqIndex::new(), ids: Vec::new(), skipped: 0 }
+    }
+}
 
 fn provenance(identity: StoreIdentity, state: &BankState) -> Provenance {
     Provenance { identity, state: vec![state.generation, state.max_entry_id, state.entries as i64] }
@@ -68,8 +87,7 @@ impl std::fmt::Display for Rebuild {
 /// and the state it was built from.
 #[derive(Debug)]
 struct Cached {
-    index: PdqIndex,
-    ids: Vec<i64>,
+    pdq: PdqEntries,
     built_at: BankState,
 }
 
@@ -99,17 +117,21 @@ fn read_cache(path: &Path, identity: StoreIdentity, state: &BankState) -> Result
     // The checksum first: a corrupt body is reported as such even when the
     // corruption made it unparsable.
     r.finish().map_err(Rebuild::File)?;
-    let (index, ids) = body.map_err(|e| Rebuild::Body(e.to_string()))?;
+    let pdq = body.map_err(|e| Rebuild::Body(e.to_string()))?;
     // Ids are indexed in increasing order: a cache holding more entries, or
     // larger ids, than its header counts would be extended with some twice.
-    if ids.len() as u64 > built_at.entries || ids.last().is_some_and(|&id| id > built_at.max_entry_id) {
+    if pdq.ids.len() as u64 + pdq.skipped > built_at.entries
+        || pdq.ids.last().is_some_and(|&id| id > built_at.max_entry_id)
+    {
         return Err(Rebuild::Body("more entries than its header counts".to_owned()));
     }
-    Ok(Cached { index, ids, built_at })
+    Ok(Cached { pdq, built_at })
 }
 
-fn read_body(r: &mut impl std::io::Read, body_len: u64) -> std::io::Result<(PdqIndex, Vec<i64>)> {
+fn read_body(r: &mut impl std::io::Read, body_len: u64) -> std::io::Result<PdqEntries> {
     let mut word = [0u8; 8];
+    r.read_exact(&mut word)?;
+    let skipped = u64::from_le_bytes(word);
     r.read_exact(&mut word)?;
     let n = u64::from_le_bytes(word);
     if n > body_len / 8 {
@@ -131,17 +153,18 @@ fn read_body(r: &mut impl std::io::Read, body_len: u64) -> std::io::Result<(PdqI
     if index.len() != ids.len() {
         return Err(std::io::Error::other("index and entry list disagree"));
     }
-    Ok((index, ids))
+    Ok(PdqEntries { index, ids, skipped })
 }
 
 fn write_cache(
     path: &Path,
     identity: StoreIdentity,
     state: &BankState,
-    index: &PdqIndex,
-    ids: &[i64],
+    pdq: &PdqEntries,
 ) -> std::io::Result<()> {
+    let (index, ids) = (&pdq.index, &pdq.ids);
     cachefile::write_atomic(path, &FORMAT, &provenance(identity, state), |w| {
+        w.write_all(&pdq.skipped.to_le_bytes())?;
         w.write_all(&(ids.len() as u64).to_le_bytes())?;
         let mut buf = Vec::with_capacity(8 * 8192);
         for chunk in ids.chunks(8192) {
@@ -165,20 +188,15 @@ enum Read {
     CountAll,
 }
 
-/// Adds the PDQ entries with an id above `after` to the index; returns how
-/// many entries were read.
-fn add_entries(
-    store: &dyn Store,
-    after: i64,
-    read: Read,
-    index: &mut PdqIndex,
-    ids: &mut Vec<i64>,
-) -> Result<u64, MatchError> {
+/// Adds the PDQ entries with an id above `after` to the index (an entry
+/// whose value does not parse is warned about and counted); returns how many
+/// entries were read.
+fn add_entries(store: &dyn Store, after: i64, read: Read, pdq: &mut PdqEntries) -> Result<u64, MatchError> {
     let signal_type = (read == Read::Pdq).then_some(SignalType::Pdq);
     let filter = EntryFilter { signal_type, after_id: after, ..EntryFilter::default() };
     let mut batch: Vec<(PdqHash, u32)> = Vec::new();
-    let mut bad = None;
     let mut seen = 0u64;
+    let PdqEntries { index, ids, skipped } = pdq;
     store.bank_entries(&filter, &mut |e| {
         seen += 1;
         if e.signal_type != SignalType::Pdq {
@@ -190,45 +208,38 @@ fn add_entries(
                 ids.push(e.id);
             }
             Err(err) => {
-                bad.get_or_insert(MatchError::BadEntry {
-                    id: e.id,
-                    signal_type: SignalType::Pdq,
-                    message: err.to_string(),
-                });
+                crate::matcher::warn_skipped(&e, &err);
+                *skipped += 1;
             }
         }
         Ok(())
     })?;
-    if let Some(e) = bad {
-        return Err(e);
-    }
     index.extend(batch);
     index.compact();
     Ok(seen)
 }
 
 /// The PDQ index over every bank and the entry id of each indexed hash.
-pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<(PdqIndex, Vec<i64>), MatchError> {
+pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<PdqEntries, MatchError> {
     let state = store.bank_state()?;
     let Some(path) = cache else {
-        let mut index = PdqIndex::new();
-        let mut ids = Vec::new();
-        add_entries(store, 0, Read::Pdq, &mut index, &mut ids)?;
-        return Ok((index, ids));
+        let mut pdq = PdqEntries::new();
+        add_entries(store, 0, Read::Pdq, &mut pdq)?;
+        return Ok(pdq);
     };
     let identity = store.identity()?;
     let mut stale = false;
     match read_cache(path, identity, &state) {
-        Ok(Cached { index, ids, built_at }) if built_at == state => {
-            tracing::debug!(cache = %path.display(), hashes = ids.len(), "pdq bank index loaded from cache");
-            return Ok((index, ids));
+        Ok(Cached { pdq, built_at }) if built_at == state => {
+            tracing::debug!(cache = %path.display(), hashes = pdq.ids.len(), "pdq bank index loaded from cache");
+            return Ok(pdq);
         }
-        Ok(Cached { mut index, mut ids, built_at }) => {
-            let added = add_entries(store, built_at.max_entry_id, Read::CountAll, &mut index, &mut ids)?;
+        Ok(Cached { mut pdq, built_at }) => {
+            let added = add_entries(store, built_at.max_entry_id, Read::CountAll, &mut pdq)?;
             if built_at.entries + added == state.entries {
-                tracing::debug!(cache = %path.display(), hashes = ids.len(), added, "pdq bank index extended");
-                save(store, path, identity, &state, &index, &ids)?;
-                return Ok((index, ids));
+                tracing::debug!(cache = %path.display(), hashes = pdq.ids.len(), added, "pdq bank index extended");
+                save(store, path, identity, &state, &pdq)?;
+                return Ok(pdq);
             }
             tracing::info!(
                 cache = %path.display(),
@@ -245,14 +256,13 @@ pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<(PdqIn
             stale = true;
         }
     }
-    let mut index = PdqIndex::new();
-    let mut ids = Vec::new();
-    add_entries(store, 0, Read::Pdq, &mut index, &mut ids)?;
+    let mut pdq = PdqEntries::new();
+    add_entries(store, 0, Read::Pdq, &mut pdq)?;
     // No file for a store without PDQ entries, unless one must be replaced.
-    if !ids.is_empty() || stale {
-        save(store, path, identity, &state, &index, &ids)?;
+    if !pdq.ids.is_empty() || pdq.skipped > 0 || stale {
+        save(store, path, identity, &state, &pdq)?;
     }
-    Ok((index, ids))
+    Ok(pdq)
 }
 
 /// Saves the index as built from `state`, unless the banks changed while
@@ -263,15 +273,14 @@ fn save(
     path: &Path,
     identity: StoreIdentity,
     state: &BankState,
-    index: &PdqIndex,
-    ids: &[i64],
+    pdq: &PdqEntries,
 ) -> Result<(), MatchError> {
     if store.bank_state()? != *state {
         tracing::debug!(cache = %path.display(), "banks changed while indexing: pdq bank index not saved");
         return Ok(());
     }
-    match write_cache(path, identity, state, index, ids) {
-        Ok(()) => tracing::debug!(cache = %path.display(), hashes = ids.len(), "pdq bank index saved"),
+    match write_cache(path, identity, state, pdq) {
+        Ok(()) => tracing::debug!(cache = %path.display(), hashes = pdq.ids.len(), "pdq bank index saved"),
         Err(e) => tracing::warn!(cache = %path.display(), error = %e, "could not save the pdq bank index"),
     }
     Ok(())
@@ -324,11 +333,11 @@ mod tests {
     #[test]
     fn a_current_cache_is_read_and_a_changed_store_is_refused() {
         let mut f = fixture(&[pdq(1), pdq(2), md5(3)]);
-        let (index, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        let PdqEntries { index, ids, .. } = load_pdq(&f.store, Some(&f.cache)).unwrap();
         assert_eq!((index.len(), ids.len()), (2, 2));
         let (identity, state) = state_of(&f);
         let cached = read_cache(&f.cache, identity, &state).unwrap();
-        assert_eq!((cached.ids, cached.built_at), (ids, state));
+        assert_eq!((cached.pdq.ids, cached.built_at), (ids, state));
         // Another identity: refused, whatever the state.
         let other = StoreIdentity::from_bytes([9; 16]);
         assert!(matches!(read_cache(&f.cache, other, &state), Err(Rebuild::OtherStore { .. })));
@@ -354,11 +363,11 @@ mod tests {
         let mut f = fixture(&[pdq(1), md5(2)]);
         load_pdq(&f.store, Some(&f.cache)).unwrap();
         f.store.add_bank_entries("known", &[pdq(3), md5(4), pdq(5)]).unwrap();
-        let (index, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        let PdqEntries { index, ids, .. } = load_pdq(&f.store, Some(&f.cache)).unwrap();
         assert_eq!((index.len(), ids.len()), (3, 3));
         let (identity, state) = state_of(&f);
         // Extended and saved at the store's state.
-        assert_eq!(read_cache(&f.cache, identity, &state).unwrap().ids, ids);
+        assert_eq!(read_cache(&f.cache, identity, &state).unwrap().pdq.ids, ids);
     }
 
     #[test]
@@ -368,26 +377,26 @@ mod tests {
         // A cache that counted one entry fewer than the store held (as if
         // one was removed behind the generation's back): extended, its
         // entries would not add up to the store's.
-        let (index, ids) = load_pdq(&f.store, None).unwrap();
+        let built = load_pdq(&f.store, None).unwrap();
         let claimed = BankState { entries: state.entries - 1, ..state };
-        write_cache(&f.cache, identity, &claimed, &index, &ids).unwrap();
+        write_cache(&f.cache, identity, &claimed, &built).unwrap();
         f.store.add_bank_entries("known", &[pdq(3)]).unwrap();
-        let (index, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        let PdqEntries { index, ids, .. } = load_pdq(&f.store, Some(&f.cache)).unwrap();
         assert_eq!((index.len(), ids.len()), (2, 2));
         let now = f.store.bank_state().unwrap();
         let rewritten = read_cache(&f.cache, identity, &now).unwrap();
-        assert_eq!((rewritten.built_at, rewritten.ids), (now, ids));
+        assert_eq!((rewritten.built_at, rewritten.pdq.ids), (now, ids));
         // A cache holding more than its header counts is refused.
-        let (index, ids) = load_pdq(&f.store, None).unwrap();
+        let built = load_pdq(&f.store, None).unwrap();
         let short = BankState { max_entry_id: 1, entries: 1, ..now };
-        write_cache(&f.cache, identity, &short, &index, &ids).unwrap();
+        write_cache(&f.cache, identity, &short, &built).unwrap();
         assert!(matches!(read_cache(&f.cache, identity, &now), Err(Rebuild::Body(_))));
     }
 
     #[test]
     fn a_cache_altered_by_one_byte_is_rebuilt_and_rewritten() {
         let f = fixture(&[pdq(1), pdq(2), pdq(3)]);
-        let (_, want) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        let PdqEntries { ids: want, .. } = load_pdq(&f.store, Some(&f.cache)).unwrap();
         let good = std::fs::read(&f.cache).unwrap();
         let (identity, state) = state_of(&f);
         for at in [good.len() / 2, good.len() - 1] {
@@ -396,7 +405,7 @@ mod tests {
             std::fs::write(&f.cache, &bad).unwrap();
             let err = read_cache(&f.cache, identity, &state).unwrap_err();
             assert!(matches!(err, Rebuild::File(CacheFileError::Checksum { .. })), "{err:?}");
-            let (_, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+            let PdqEntries { ids, .. } = load_pdq(&f.store, Some(&f.cache)).unwrap();
             assert_eq!(ids, want);
             assert_eq!(std::fs::read(&f.cache).unwrap(), good, "rewritten valid");
         }
@@ -411,8 +420,8 @@ mod tests {
             read_cache(&f.cache, identity, &state),
             Err(Rebuild::File(CacheFileError::Magic { .. }))
         ));
-        let (_, ids) = load_pdq(&f.store, Some(&f.cache)).unwrap();
+        let PdqEntries { ids, .. } = load_pdq(&f.store, Some(&f.cache)).unwrap();
         assert_eq!(ids.len(), 1);
-        assert_eq!(read_cache(&f.cache, identity, &state).unwrap().ids, ids);
+        assert_eq!(read_cache(&f.cache, identity, &state).unwrap().pdq.ids, ids);
     }
 }

@@ -18,7 +18,6 @@ use marsad_index::vpdq::{VpdqConfig, VpdqIndex};
 use marsad_store::{EntryFilter, NewFingerprint, NewMatch, Store, StoreError};
 
 use crate::cache;
-use crate::values::parse_audio;
 
 /// Thresholds of every matcher.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,17 +78,25 @@ pub enum MatchError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A stored entry is not a valid value of its type (the store was
-    /// changed behind marsad's back).
-    #[error("bank entry {id} ({signal_type}) is invalid: {message}")]
-    BadEntry {
-        /// The entry.
-        id: i64,
-        /// Its type.
-        signal_type: SignalType,
-        /// What is wrong.
-        message: String,
-    },
+}
+
+/// Warns about a bank entry whose stored value does not parse (the store
+/// was changed behind marsad's back): it is left out of the index, and
+/// counted in [`BankMatcher::skipped`] so that the caller can say so.
+pub(crate) fn warn_skipped(e: &marsad_store::BankEntry, error: &dyn std::fmt::Display) {
+    tracing::warn!(
+        entry = e.id,
+        bank = %e.bank,
+        signal_type = %e.signal_type,
+        %error,
+        "bank entry unreadable: not indexed, it cannot match"
+    );
+}
+
+/// Warns about a fingerprint to match that does not parse (ingestion and
+/// the store write only valid ones, so this is damage): it cannot match.
+fn warn_unreadable(f: &NewFingerprint, error: &dyn std::fmt::Display) {
+    tracing::warn!(signal_type = %f.signal_type, %error, "fingerprint unreadable: not matched");
 }
 
 /// The banks of a store, indexed.
@@ -108,6 +115,8 @@ pub struct BankMatcher {
     /// Per indexed text: entry id and shingle set (for exact Jaccard).
     text_entries: Vec<(i64, Vec<u64>)>,
     minhash: MinHasher,
+    /// Bank entries left out because their stored value does not parse.
+    skipped: u64,
 }
 
 impl BankMatcher {
@@ -117,15 +126,13 @@ impl BankMatcher {
     pub fn load(store: &dyn Store, cfg: MatchConfig, cache: Option<&Path>) -> Result<Self, MatchError> {
         let mut m = BankMatcher { cfg, minhash: MinHasher::default(), ..BankMatcher::default() };
         m.vpdq = VpdqIndex::new(cfg.vpdq.quality_threshold);
-        let (pdq, ids) = cache::load_pdq(store, cache)?;
-        m.pdq = pdq;
-        m.pdq_entries = ids;
+        let pdq = cache::load_pdq(store, cache)?;
+        m.pdq = pdq.index;
+        m.pdq_entries = pdq.ids;
+        m.skipped = pdq.skipped;
         let mut text = TextLsh::new(LshConfig::default());
-        let mut bad: Option<MatchError> = None;
         let everything = EntryFilter::default();
         store.bank_entries(&everything, &mut |e| {
-            let fail =
-                |message: String| MatchError::BadEntry { id: e.id, signal_type: e.signal_type, message };
             match e.signal_type {
                 SignalType::Pdq => {}
                 SignalType::Md5 => m.md5.entry(e.value).or_default().push(e.id),
@@ -138,14 +145,20 @@ impl BankMatcher {
                             m.vpdq_entries.push(e.id);
                         }
                     }
-                    Err(err) => bad = bad.take().or(Some(fail(err.to_string()))),
+                    Err(err) => {
+                        warn_skipped(&e, &err);
+                        m.skipped += 1;
+                    }
                 },
-                SignalType::Audio => match parse_audio(&e.value) {
+                SignalType::Audio => match marsad_hash::audio::parse_raw_text(&e.value) {
                     Ok(items) => {
                         m.audio.insert(m.audio_entries.len() as u32, &items);
                         m.audio_entries.push(e.id);
                     }
-                    Err(err) => bad = bad.take().or(Some(fail(err))),
+                    Err(err) => {
+                        warn_skipped(&e, &err);
+                        m.skipped += 1;
+                    }
                 },
                 SignalType::Text => {
                     let sh = shingles(&e.value);
@@ -157,9 +170,6 @@ impl BankMatcher {
             }
             Ok(())
         })?;
-        if let Some(e) = bad {
-            return Err(e);
-        }
         if !text.is_empty() {
             m.text = Some(text);
         }
@@ -170,9 +180,17 @@ impl BankMatcher {
             vpdq = m.vpdq_entries.len(),
             audio = m.audio_entries.len(),
             text = m.text_entries.len(),
+            skipped = m.skipped,
             "banks loaded"
         );
         Ok(m)
+    }
+
+    /// Bank entries left out of the indexes because their stored value
+    /// does not parse (each was warned about, with its id and bank, when
+    /// it was first read; PDQ entries when the cached index was built).
+    pub fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// The thresholds in use.
@@ -235,11 +253,10 @@ impl BankMatcher {
         let mut out = Vec::new();
         for f in fingerprints {
             match f.signal_type {
-                SignalType::Pdq => {
-                    if let Ok(h) = PdqHash::from_hex(&f.value) {
-                        out.extend(self.match_pdq(&h, None));
-                    }
-                }
+                SignalType::Pdq => match PdqHash::from_hex(&f.value) {
+                    Ok(h) => out.extend(self.match_pdq(&h, None)),
+                    Err(e) => warn_unreadable(f, &e),
+                },
                 SignalType::Md5 | SignalType::Sha256 => {
                     let map = if f.signal_type == SignalType::Md5 { &self.md5 } else { &self.sha256 };
                     if let Some(ids) = map.get(&f.value.to_ascii_lowercase()) {
@@ -255,7 +272,13 @@ impl BankMatcher {
                     if self.vpdq_entries.is_empty() {
                         continue;
                     }
-                    let Ok(features) = marsad_hash::vpdq::parse_signal(&f.value) else { continue };
+                    let features = match marsad_hash::vpdq::parse_signal(&f.value) {
+                        Ok(features) => features,
+                        Err(e) => {
+                            warn_unreadable(f, &e);
+                            continue;
+                        }
+                    };
                     out.extend(self.vpdq.query(&features, &self.cfg.vpdq).into_iter().map(|m| Found {
                         entry_id: self.vpdq_entries[m.id as usize],
                         signal_type: SignalType::Vpdq,
@@ -270,7 +293,13 @@ impl BankMatcher {
                     if self.audio_entries.is_empty() {
                         continue;
                     }
-                    let Ok(items) = parse_audio(&f.value) else { continue };
+                    let items = match marsad_hash::audio::parse_raw_text(&f.value) {
+                        Ok(items) => items,
+                        Err(e) => {
+                            warn_unreadable(f, &e);
+                            continue;
+                        }
+                    };
                     out.extend(self.audio.query(&items, &self.cfg.audio).into_iter().map(|m| Found {
                         entry_id: self.audio_entries[m.id as usize],
                         signal_type: SignalType::Audio,
@@ -322,5 +351,52 @@ impl BankMatcher {
 impl marsad_ingest::Matcher for BankMatcher {
     fn matches(&self, fingerprints: &[NewFingerprint], text: Option<&str>) -> Vec<NewMatch> {
         self.match_fingerprints(fingerprints, text).into_iter().map(Found::into_new_match).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use marsad_store::NewBankEntry;
+    use marsad_store_sqlite::SqliteStore;
+
+    fn entry(signal_type: SignalType, value: &str) -> NewBankEntry {
+        NewBankEntry { signal_type, value: value.to_owned(), labels: Default::default() }
+    }
+
+    /// Entries written straight to the store, past the validation import
+    /// does: the unreadable ones are counted, the others still match.
+    #[test]
+    fn unreadable_bank_entries_are_counted_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("m.db")).unwrap();
+        store.create_bank("b").unwrap();
+        let pdq = "ab".repeat(32);
+        let added = store
+            .add_bank_entries(
+                "b",
+                &[
+                    entry(SignalType::Pdq, &pdq),
+                    entry(SignalType::Pdq, "not a hash"),
+                    entry(SignalType::Audio, "1,2,3"),
+                    entry(SignalType::Audio, "1,x"),
+                    entry(SignalType::Vpdq, "[\"nope\"]"),
+                    entry(SignalType::Md5, &"0".repeat(32)),
+                ],
+            )
+            .unwrap();
+        assert_eq!(added, 6);
+        let cache = dir.path().join("m.db.pdq-index");
+        for round in ["no cache", "cache built", "cache read"] {
+            let cache = (round != "no cache").then_some(cache.as_path());
+            let m = BankMatcher::load(&store, MatchConfig::default(), cache).unwrap();
+            assert_eq!(m.skipped(), 3, "{round}");
+            let counts: HashMap<SignalType, usize> = m.counts().into_iter().collect();
+            assert_eq!(counts[&SignalType::Pdq], 1, "{round}");
+            assert_eq!(counts[&SignalType::Audio], 1, "{round}");
+            assert_eq!(counts[&SignalType::Vpdq], 0, "{round}");
+            assert_eq!(m.match_pdq(&PdqHash::from_hex(&pdq).unwrap(), None).len(), 1, "{round}");
+        }
+        assert!(cache.exists());
     }
 }

@@ -54,8 +54,8 @@ pub fn canonical(t: SignalType, value: &str) -> Result<String, ValueError> {
             Ok(marsad_hash::vpdq::to_signal(&features))
         }
         SignalType::Audio => {
-            let items = parse_audio(value).map_err(err)?;
-            Ok(audio_text(&items))
+            let items = marsad_hash::audio::parse_raw_text(value).map_err(|e| err(e.to_string()))?;
+            Ok(marsad_hash::audio::to_raw_text(&items))
         }
         SignalType::Text => {
             let n = marsad_hash::text::normalize(value);
@@ -65,30 +65,6 @@ pub fn canonical(t: SignalType, value: &str) -> Result<String, ValueError> {
             Ok(n)
         }
     }
-}
-
-/// Chromaprint items from `fpcalc -raw` text (unsigned or signed, comma
-/// separated, an optional `FINGERPRINT=` prefix).
-pub fn parse_audio(text: &str) -> Result<Vec<u32>, String> {
-    let text = text.trim();
-    let text = text.strip_prefix("FINGERPRINT=").unwrap_or(text);
-    if text.is_empty() {
-        return Err("empty audio fingerprint".to_owned());
-    }
-    text.split(',')
-        .enumerate()
-        .map(|(i, item)| {
-            let item = item.trim();
-            item.parse::<u32>()
-                .or_else(|_| item.parse::<i32>().map(|v| v as u32))
-                .map_err(|_| format!("item {} is not a 32-bit integer: {item:?}", i + 1))
-        })
-        .collect()
-}
-
-/// Items as `fpcalc -raw` prints them.
-pub fn audio_text(items: &[u32]) -> String {
-    items.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
 
 #[cfg(test)]

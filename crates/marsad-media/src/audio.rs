@@ -117,34 +117,7 @@ pub fn duration_seconds(path: &Path, limits: &Limits) -> Result<f64, MediaError>
     }
 }
 
-/// The items as `fpcalc -raw` prints them: unsigned decimals joined by
-/// commas.
-pub fn to_raw_text(items: &[u32]) -> String {
-    let mut s = String::with_capacity(items.len() * 11);
-    for (i, v) in items.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push_str(&v.to_string());
-    }
-    s
-}
-
-/// Parses `fpcalc -raw` items (unsigned or, as `-signed` prints them,
-/// signed decimals, comma-separated; an optional `FINGERPRINT=` prefix).
-pub fn parse_raw_text(text: &str) -> Result<Vec<u32>, String> {
-    let text = text.trim();
-    let text = text.strip_prefix("FINGERPRINT=").unwrap_or(text);
-    if text.is_empty() {
-        return Err("empty audio fingerprint".to_owned());
-    }
-    text.split(',')
-        .enumerate()
-        .map(|(i, item)| {
-            let item = item.trim();
-            item.parse::<u32>()
-                .or_else(|_| item.parse::<i32>().map(|v| v as u32))
-                .map_err(|_| format!("item {} is not a 32-bit integer: {item:?}", i + 1))
-        })
-        .collect()
-}
+// The text form has one parser and one formatter, in marsad-hash; they
+// are re-exported here, beside the fingerprinting, for callers of this
+// crate.
+pub use marsad_hash::audio::{RawTextError, parse_raw_text, to_raw_text};

@@ -8,7 +8,7 @@ use marsad_core::{MediaKind, SourceKey};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::registry::Outlet;
+use crate::registry::{Outlet, RegistryError};
 
 /// The kind of content of a release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -183,8 +183,10 @@ pub struct Attributor {
 const CLITICS: [char; 5] = ['و', 'ف', 'ب', 'ل', 'ك'];
 
 impl Attributor {
-    /// An attributor for a registry.
-    pub fn new(outlets: &[Outlet]) -> Self {
+    /// An attributor for a registry; [`RegistryError::Names`] when its
+    /// names cannot be searched for in texts (rather than attributing by
+    /// channel and labels alone without saying so).
+    pub fn new(outlets: &[Outlet]) -> Result<Self, RegistryError> {
         let mut by_channel = HashMap::new();
         let mut by_name = HashMap::new();
         let mut patterns = Vec::new();
@@ -200,15 +202,16 @@ impl Attributor {
                 }
             }
         }
-        let search = (!patterns.is_empty())
-            .then(|| {
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .build(patterns.iter().map(|(p, _)| p.as_str()))
-                    .ok()
-            })
-            .flatten();
-        Attributor { outlets: outlets.to_vec(), by_channel, by_name, patterns, search }
+        let search = if patterns.is_empty() {
+            None
+        } else {
+            let built = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(patterns.iter().map(|(p, _)| p.as_str()))
+                .map_err(|e| RegistryError::Names(e.to_string()))?;
+            Some(built)
+        };
+        Ok(Attributor { outlets: outlets.to_vec(), by_channel, by_name, patterns, search })
     }
 
     /// The registered outlets.
@@ -318,6 +321,7 @@ mod tests {
             )
             .unwrap(),
         )
+        .unwrap()
     }
 
     fn post(source: &str, t: i64, text: &str) -> ReleasePost {

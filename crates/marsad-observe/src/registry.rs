@@ -46,6 +46,10 @@ pub enum RegistryError {
         /// What is wrong.
         message: String,
     },
+    /// The names and aliases cannot be searched for in texts (the
+    /// automaton over them could not be built, e.g. too large).
+    #[error("the outlets' names and aliases cannot be searched for in texts: {0}")]
+    Names(String),
 }
 
 #[derive(Deserialize)]

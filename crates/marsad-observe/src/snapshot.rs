@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use marsad_store::cachefile::{self, CacheFileError, CacheFormat, Provenance};
-use marsad_store::{Result, Store, StoreIdentity};
+use marsad_store::{Result, Store, StoreIdentity, sighting};
 
 use crate::analytics::{Observatory, Release, Sighting};
 use crate::describe::Format;
@@ -245,9 +245,11 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
         }
         Ok(())
     })?;
-    points
-        .sort_unstable_by_key(|&(release, source, time)| (release, source, time.div_euclid(1_000_000), time));
-    points.dedup_by_key(|&mut (release, source, time)| (release, source, time.div_euclid(1_000_000)));
+    // The sighting's time is its first post's, the earliest (the rule in
+    // `marsad_store::sighting` orders by time first).
+    let second = sighting::second_of_micros;
+    points.sort_unstable_by_key(|&(release, source, time)| (release, source, second(time), time));
+    points.dedup_by_key(|&mut (release, source, time)| (release, source, second(time)));
     let mut sightings: Vec<Sighting> =
         points.into_iter().map(|(release, source, time)| Sighting { release, source, time }).collect();
     sightings.sort_by_key(|s| (s.release, s.time, s.source));

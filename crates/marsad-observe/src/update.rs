@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use marsad_core::{SourceKey, UtcTime};
 use marsad_hash::pdq::PdqHash;
 use marsad_hash::text::{MinHashSignature, MinHasher, normalize, shingles};
-use marsad_store::{GroupingUpdate, ReleaseMember, ReleaseRecord, Result, Store};
+use marsad_store::{GroupingUpdate, ReleaseMember, ReleaseRecord, Result, Store, sighting};
 
 use crate::describe::{Attributor, MatchedLabels, ReleasePost, format_of, language_of};
 use crate::group::{GroupConfig, Grouper, MediaFeature, PostFeatures, Shingles, TextFeature};
@@ -143,18 +143,14 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
                     .as_deref()
                     .and_then(|v| readable(p.id, "vPDQ signal", marsad_hash::vpdq::parse_signal(v))),
                 audio: m.audio.as_deref().and_then(|v| {
-                    let items = v
-                        .split(',')
-                        .map(|i| i.trim().parse::<u32>())
-                        .collect::<std::result::Result<Vec<u32>, _>>();
-                    readable(p.id, "Chromaprint fingerprint", items)
+                    readable(p.id, "Chromaprint fingerprint", marsad_hash::audio::parse_raw_text(v))
                 }),
             })
             .collect();
         grouper.add(PostFeatures {
             post: p.id,
             source: p.source_id,
-            second: p.posted_at.unix_seconds(),
+            second: sighting::sighting_second(p.posted_at),
             release: p.release_id,
             text,
             media,
@@ -207,7 +203,8 @@ pub fn registry(store: &dyn Store) -> Result<Vec<Outlet>> {
 /// Rewrites the descriptions of releases (all when `None`): times, counts,
 /// format, language and attribution. Returns how many.
 pub fn describe(store: &mut dyn Store, releases: Option<&[i64]>) -> Result<u64> {
-    let attributor = Attributor::new(&registry(&*store)?);
+    let attributor = Attributor::new(&registry(&*store)?)
+        .map_err(|e| marsad_store::StoreError::Invalid(format!("outlet registry: {e}")))?;
     let mut labels: HashMap<i64, Vec<MatchedLabels>> = HashMap::new();
     for (release, e) in store.release_matches(releases)? {
         labels.entry(release).or_default().push(MatchedLabels {
@@ -224,7 +221,7 @@ pub fn describe(store: &mut dyn Store, releases: Option<&[i64]>) -> Result<u64> 
             records.push(describe_one(
                 &attributor,
                 id,
-                members,
+                members.as_mut_slice(),
                 labels.get(&id).map_or(&[][..], Vec::as_slice),
             ));
         }
@@ -248,25 +245,32 @@ pub fn describe(store: &mut dyn Store, releases: Option<&[i64]>) -> Result<u64> 
 /// Most characters of text looked at to tell its language.
 const LANGUAGE_SAMPLE: usize = 400;
 
-/// Describes one release from its posts (sorted by time).
+/// A post of a release as the sighting rule sees it.
+fn key(p: &ReleaseMember) -> sighting::SightingPost<'_> {
+    sighting::SightingPost {
+        source_id: p.source_id,
+        posted_at: p.posted_at,
+        platform_post_id: &p.platform_post_id,
+    }
+}
+
+/// Describes one release from its posts.
 fn describe_one(
     attributor: &Attributor,
     id: i64,
-    posts: &[ReleaseMember],
+    posts: &mut [ReleaseMember],
     labels: &[MatchedLabels],
 ) -> ReleaseRecord {
-    // Sightings: the posts of one source in one second (an album is one).
-    let mut sightings: BTreeSet<(i64, i64)> = BTreeSet::new();
-    let mut channels: BTreeSet<i64> = BTreeSet::new();
-    for p in posts {
-        sightings.insert((p.source_id, p.posted_at.unix_seconds()));
-        channels.insert(p.source_id);
-    }
+    // The first post is the one the sighting rule puts first.
+    posts.sort_by(|a, b| sighting::post_order(&key(a), &key(b)));
+    let keys: Vec<sighting::SightingPost<'_>> = posts.iter().map(key).collect();
+    let sightings = sighting::sightings_of(&keys);
+    let channels: BTreeSet<i64> = posts.iter().map(|p| p.source_id).collect();
     let first = &posts[0];
-    let first_second = first.posted_at.unix_seconds();
+    let first_second = sighting::sighting_second(first.posted_at);
     let kinds: Vec<marsad_core::MediaKind> = posts
         .iter()
-        .filter(|p| p.source_id == first.source_id && p.posted_at.unix_seconds() == first_second)
+        .filter(|p| p.source_id == first.source_id && sighting::sighting_second(p.posted_at) == first_second)
         .flat_map(|p| p.media_kinds.iter().copied())
         .collect();
     let format = format_of(&kinds);

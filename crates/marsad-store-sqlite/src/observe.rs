@@ -5,12 +5,29 @@ use std::collections::HashMap;
 use marsad_core::{MediaKind, SourceKey, UtcTime};
 use marsad_store::{
     BankEntry, GroupMedia, GroupPost, GroupingUpdate, OutletRecord, ReleaseMember, ReleaseRecord, Result,
-    SightingRecord, StoreError,
+    SightingRecord, StoreError, sighting,
 };
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::backend;
-use crate::read::{sha, source_key, time};
+use crate::read::{sha, source_key};
+
+/// A stored record that cannot be read back.
+fn corrupt(record: String, problem: String) -> StoreError {
+    StoreError::Corrupt { record, problem }
+}
+
+/// A stored time of a record, or an error naming the record.
+fn stored_time(record: impl FnOnce() -> String, column: &str, micros: i64) -> Result<UtcTime> {
+    UtcTime::from_unix_micros(micros).ok_or_else(|| {
+        corrupt(record(), format!("{column} {micros} µs after 1970 is outside years 1 to 9999"))
+    })
+}
+
+/// When a post was posted, or an error naming the post.
+fn post_time(post: i64, micros: i64) -> Result<UtcTime> {
+    stored_time(|| format!("post {post}"), "posted_at", micros)
+}
 
 fn bump_generation(tx: &Connection) -> Result<()> {
     tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'releases_generation'", []).map_err(backend)?;
@@ -32,7 +49,8 @@ pub(crate) fn replace_outlets(conn: &mut Connection, outlets: &[OutletRecord]) -
             params![
                 i as i64 + 1,
                 o.name,
-                serde_json::to_string(&o.aliases).unwrap_or_else(|_| "[]".to_owned()),
+                serde_json::to_string(&o.aliases)
+                    .map_err(|e| StoreError::Invalid(format!("aliases of outlet {:?}: {e}", o.name)))?,
                 o.region,
                 o.parent
             ],
@@ -74,13 +92,13 @@ pub(crate) fn outlets(conn: &Connection) -> Result<Vec<OutletRecord>> {
                     source_key(&p, pid)
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(OutletRecord {
-                name,
-                aliases: serde_json::from_str(&aliases).unwrap_or_default(),
-                channels,
-                region,
-                parent,
-            })
+            let aliases = serde_json::from_str(&aliases).map_err(|e| {
+                corrupt(
+                    format!("outlet {name:?}"),
+                    format!("aliases {aliases:?} are not a JSON list of names: {e}"),
+                )
+            })?;
+            Ok(OutletRecord { name, aliases, channels, region, parent })
         })
         .collect()
 }
@@ -145,7 +163,7 @@ pub(crate) fn grouping_posts(
         let mut post = GroupPost {
             id,
             source_id: r.get(1).map_err(backend)?,
-            posted_at: time(r.get(2).map_err(backend)?)?,
+            posted_at: post_time(id, r.get(2).map_err(backend)?)?,
             release_id: r.get(3).map_err(backend)?,
             text_signature: r.get(4).map_err(backend)?,
             text: r.get(5).map_err(backend)?,
@@ -273,15 +291,28 @@ pub(crate) fn release_members(
         while let Some(r) = rows.next().map_err(backend)? {
             let platform: String = r.get(2).map_err(backend)?;
             let kinds: Option<String> = r.get(8).map_err(backend)?;
+            let post_id: i64 = r.get(1).map_err(backend)?;
+            // No media: no kinds (NULL); an unknown kind is damage.
+            let media_kinds = kinds
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|k| !k.is_empty())
+                .map(|k| {
+                    kind(k).ok_or_else(|| {
+                        corrupt(format!("post {post_id}"), format!("unknown media kind {k:?}"))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
             visit(ReleaseMember {
                 release_id: r.get(0).map_err(backend)?,
-                post_id: r.get(1).map_err(backend)?,
+                post_id,
                 source: source_key(&platform, r.get(3).map_err(backend)?)?,
                 source_id: r.get(4).map_err(backend)?,
                 platform_post_id: r.get(5).map_err(backend)?,
-                posted_at: time(r.get(6).map_err(backend)?)?,
+                posted_at: post_time(post_id, r.get(6).map_err(backend)?)?,
                 text: r.get(7).map_err(backend)?,
-                media_kinds: kinds.unwrap_or_default().split(',').filter_map(kind).collect(),
+                media_kinds,
             })?;
         }
     }
@@ -339,9 +370,15 @@ pub(crate) fn update_releases(conn: &mut Connection, releases: &[ReleaseRecord])
             .map_err(backend)?;
         for r in releases {
             let src: Option<i64> = match &r.first_source {
-                Some(k) => {
-                    source_id.query_row(params![k.platform.as_str(), k.platform_id], |row| row.get(0)).ok()
-                }
+                Some(k) => Some(
+                    source_id
+                        .query_row(params![k.platform.as_str(), k.platform_id], |row| row.get(0))
+                        .optional()
+                        .map_err(backend)?
+                        .ok_or_else(|| {
+                            StoreError::Invalid(format!("release {}: first source {k} is not stored", r.id))
+                        })?,
+                ),
                 None => None,
             };
             update
@@ -380,12 +417,12 @@ pub(crate) fn releases(conn: &Connection, visit: &mut dyn FnMut(ReleaseRecord) -
             Some(p) => Some(source_key(&p, r.get(10).map_err(backend)?)?),
             None => None,
         };
-        let first: i64 = r.get(1).map_err(backend)?;
-        let last: i64 = r.get(2).map_err(backend)?;
+        let id: i64 = r.get(0).map_err(backend)?;
+        let record = || format!("release {id}");
         visit(ReleaseRecord {
-            id: r.get(0).map_err(backend)?,
-            first_seen: UtcTime::from_unix_micros(first).unwrap_or(UtcTime::from_unix_seconds(0)),
-            last_seen: UtcTime::from_unix_micros(last).unwrap_or(UtcTime::from_unix_seconds(0)),
+            id,
+            first_seen: stored_time(record, "first_seen", r.get(1).map_err(backend)?)?,
+            last_seen: stored_time(record, "last_seen", r.get(2).map_err(backend)?)?,
             sightings: r.get::<_, i64>(3).map_err(backend)? as u64,
             channels: r.get::<_, i64>(4).map_err(backend)? as u64,
             format: r.get(5).map_err(backend)?,
@@ -406,11 +443,12 @@ pub(crate) fn release_points(
     // SQLite off the release index, whose order would cost a random table
     // read per post.
     let mut stmt = conn
-        .prepare("SELECT release_id, source_id, posted_at FROM posts WHERE +release_id IS NOT NULL")
+        .prepare("SELECT id, release_id, source_id, posted_at FROM posts WHERE +release_id IS NOT NULL")
         .map_err(backend)?;
     let mut rows = stmt.query([]).map_err(backend)?;
     while let Some(r) = rows.next().map_err(backend)? {
-        visit(r.get(0).map_err(backend)?, r.get(1).map_err(backend)?, r.get(2).map_err(backend)?)?;
+        let time = post_time(r.get(0).map_err(backend)?, r.get(3).map_err(backend)?)?;
+        visit(r.get(1).map_err(backend)?, r.get(2).map_err(backend)?, time.unix_micros())?;
     }
     Ok(())
 }
@@ -427,29 +465,77 @@ pub(crate) fn source_ids(conn: &Connection) -> Result<Vec<(i64, SourceKey)>> {
     Ok(out)
 }
 
+/// A grouped post as sightings need it.
+struct SightingRow {
+    source_id: i64,
+    source: SourceKey,
+    posted_at: UtcTime,
+    platform_post_id: String,
+}
+
+/// The sightings of one release, by [`marsad_store::sighting`]'s rule.
+fn visit_sightings(
+    release_id: i64,
+    posts: &[SightingRow],
+    visit: &mut dyn FnMut(SightingRecord) -> Result<()>,
+) -> Result<()> {
+    let keys: Vec<sighting::SightingPost<'_>> = posts
+        .iter()
+        .map(|p| sighting::SightingPost {
+            source_id: p.source_id,
+            posted_at: p.posted_at,
+            platform_post_id: &p.platform_post_id,
+        })
+        .collect();
+    for s in sighting::sightings_of(&keys) {
+        let first = &posts[s.first];
+        visit(SightingRecord {
+            release_id,
+            source: first.source.clone(),
+            posted_at: first.posted_at,
+            post_id: first.platform_post_id.clone(),
+            posts: s.posts,
+        })?;
+    }
+    Ok(())
+}
+
 pub(crate) fn sightings(
     conn: &Connection,
     visit: &mut dyn FnMut(SightingRecord) -> Result<()>,
 ) -> Result<()> {
+    // The posts of each release together; the sightings are made of them
+    // in Rust, by the one definition (SQL's `/` truncates negative times
+    // towards zero, and `min()` compares post ids as text).
     let mut stmt = conn
         .prepare(
-            "SELECT p.release_id, s.platform, s.platform_id, min(p.posted_at), min(p.platform_post_id), count(*)
+            "SELECT p.release_id, p.id, p.source_id, s.platform, s.platform_id, p.posted_at, p.platform_post_id
              FROM posts p JOIN sources s ON s.id = p.source_id
              WHERE p.release_id IS NOT NULL
-             GROUP BY p.release_id, p.source_id, p.posted_at / 1000000
-             ORDER BY p.release_id, min(p.posted_at)",
+             ORDER BY p.release_id",
         )
         .map_err(backend)?;
     let mut rows = stmt.query([]).map_err(backend)?;
+    let mut release: Option<i64> = None;
+    let mut posts: Vec<SightingRow> = Vec::new();
     while let Some(r) = rows.next().map_err(backend)? {
-        let platform: String = r.get(1).map_err(backend)?;
-        visit(SightingRecord {
-            release_id: r.get(0).map_err(backend)?,
-            source: source_key(&platform, r.get(2).map_err(backend)?)?,
-            posted_at: time(r.get(3).map_err(backend)?)?,
-            post_id: r.get(4).map_err(backend)?,
-            posts: r.get::<_, i64>(5).map_err(backend)? as u64,
-        })?;
+        let release_id: i64 = r.get(0).map_err(backend)?;
+        if release.is_some_and(|x| x != release_id) {
+            visit_sightings(release.unwrap_or(release_id), &posts, visit)?;
+            posts.clear();
+        }
+        release = Some(release_id);
+        let post: i64 = r.get(1).map_err(backend)?;
+        let platform: String = r.get(3).map_err(backend)?;
+        posts.push(SightingRow {
+            source_id: r.get(2).map_err(backend)?,
+            source: source_key(&platform, r.get(4).map_err(backend)?)?,
+            posted_at: post_time(post, r.get(5).map_err(backend)?)?,
+            platform_post_id: r.get(6).map_err(backend)?,
+        });
+    }
+    if let Some(release_id) = release {
+        visit_sightings(release_id, &posts, visit)?;
     }
     Ok(())
 }

@@ -103,3 +103,88 @@ fn the_identity_survives_reopening_and_is_given_on_upgrade() {
     assert_ne!(migrated, id);
     assert_eq!(SqliteStore::open(&old).expect("reopen").identity().expect("identity"), migrated);
 }
+
+/// Rows damaged behind marsad's back (written here with rusqlite) are
+/// errors naming the record and the problem, never defaults: no `[]` for
+/// aliases, no 1970 for a time.
+#[test]
+fn corrupt_rows_are_errors_naming_the_record() {
+    use marsad_core::{Platform, SourceKey, UtcTime};
+    use marsad_store::{GroupingUpdate, NewPost, NewRun, NewSource, OutletRecord, PostBatch};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.db");
+    let mut store = SqliteStore::open(&path).expect("open");
+    let key = SourceKey { platform: Platform::new("telegram").expect("platform"), platform_id: "1".into() };
+    store
+        .replace_outlets(&[OutletRecord {
+            name: "Lantern".into(),
+            aliases: vec!["The Lantern".into()],
+            channels: vec![key.clone()],
+            region: None,
+            parent: None,
+        }])
+        .expect("outlets");
+    let run = store
+        .begin_run(&NewRun {
+            kind: "jsonl".into(),
+            path: "x".into(),
+            started_at: UtcTime::from_unix_seconds(0),
+        })
+        .expect("run");
+    let post = NewPost {
+        source: 0,
+        platform_post_id: "9".into(),
+        posted_at: UtcTime::from_unix_seconds(1_700_000_000),
+        edited_at: None,
+        text: "text".into(),
+        url: None,
+        forwarded_from: None,
+        reply_to: None,
+        media: vec![],
+        fingerprints: vec![],
+        matches: vec![],
+    };
+    let batch = PostBatch {
+        sources: vec![NewSource { key, name: "one".into(), kind: "public_channel".into() }],
+        posts: vec![post],
+    };
+    store.write_batch(run, &batch).expect("write");
+    let mut ids = Vec::new();
+    store
+        .grouping_posts(&mut |p| {
+            ids.push(p.id);
+            Ok(())
+        })
+        .expect("grouping posts");
+    let update =
+        GroupingUpdate { assign: vec![(ids[0], -1)], ungrouped_seen: 1, ..GroupingUpdate::default() };
+    let releases = store.apply_grouping(&update).expect("grouping");
+    let release = releases[&-1];
+    // Before the damage, everything reads.
+    assert_eq!(store.outlets().expect("outlets")[0].aliases, ["The Lantern"]);
+    store.sightings(&mut |_| Ok(())).expect("sightings");
+
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    conn.execute("UPDATE outlets SET aliases = '{not json'", []).expect("damage aliases");
+    conn.execute("UPDATE posts SET posted_at = ?1", [i64::MAX]).expect("damage post time");
+    conn.execute("UPDATE releases SET first_seen = ?1", [i64::MIN]).expect("damage release time");
+    drop(conn);
+
+    let check = |err: StoreError, record: &str, problem: &str| {
+        let msg = err.to_string();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{msg}");
+        assert!(msg.contains(record) && msg.contains(problem), "{msg}");
+    };
+    check(store.outlets().expect_err("aliases"), "outlet \"Lantern\"", "aliases");
+    let post = format!("post {}", ids[0]);
+    check(store.grouping_posts(&mut |_| Ok(())).expect_err("grouping"), &post, "posted_at");
+    check(store.release_members(None, &mut |_| Ok(())).expect_err("members"), &post, "posted_at");
+    check(store.release_points(&mut |_, _, _| Ok(())).expect_err("points"), &post, "posted_at");
+    check(store.sightings(&mut |_| Ok(())).expect_err("sightings"), &post, "posted_at");
+    check(
+        store.releases(&mut |_| Ok(())).expect_err("releases"),
+        &format!("release {release}"),
+        "first_seen",
+    );
+}

@@ -11,6 +11,7 @@
 
 pub mod cachefile;
 mod models;
+pub mod sighting;
 pub mod testsuite;
 
 pub use models::*;
@@ -47,6 +48,15 @@ pub enum StoreError {
     /// caller: records are validated before they reach the store).
     #[error("invalid record: {0}")]
     Invalid(String),
+    /// A stored record that cannot be read back (the store was changed
+    /// behind marsad's back, or damaged).
+    #[error("corrupt store: {record}: {problem}")]
+    Corrupt {
+        /// Which record: `post 12`, `release 3`, `outlet "Name"`…
+        record: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Any other backend failure (I/O error, disk full, lock timeout…).
     #[error("store backend error: {0}")]
     Backend(String),

@@ -565,3 +565,60 @@ fn an_unknown_outlet_is_warned_about_and_a_reversed_period_refused() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--min-age-days"), "{}", stderr(&o));
 }
+
+/// Where the copies of the sighting rule used to disagree: posts just
+/// before and after 1970 (SQL's `/` put -0.3 s and +0.2 s in one second)
+/// and post ids "9" and "10" in one sighting (`min()` picked "10"). The
+/// release's count, the export's sightings table and the observatory's
+/// columns must all say the same.
+#[test]
+fn sightings_agree_before_1970_and_with_numeric_post_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "the same statement posted several times over one second";
+    let line = |id: &str, at: &str| {
+        serde_json::json!({"platform": "x", "source": "acct", "id": id, "timestamp": at, "text": text})
+            .to_string()
+    };
+    let body = [
+        line("10", "1969-12-31T23:59:59.3Z"),
+        line("9", "1969-12-31T23:59:59.3Z"),
+        line("11", "1969-12-31T23:59:59.7Z"),
+        line("12", "1970-01-01T00:00:00.2Z"),
+    ]
+    .join("\n");
+    let file = dir.path().join("posts.jsonl");
+    std::fs::write(&file, body + "\n").unwrap();
+    let db = dir.path().join("m.db");
+    let (ok, s) = ingest_json(&db, "jsonl", &file, &[]);
+    assert!(ok, "{s}");
+    // An outlet on the channel, so that the evidence names the first post.
+    let toml = dir.path().join("outlets.toml");
+    std::fs::write(&toml, "[[outlet]]\nname = \"Lantern\"\nchannels = [\"x:acct\"]\n").unwrap();
+    let o = run(&db, &["outlets", "import", toml.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&db, &["--json", "releases"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let releases: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(releases.as_array().unwrap().len(), 1, "{releases}");
+    assert_eq!(releases[0]["sightings"], 2, "{releases}");
+    assert_eq!(releases[0]["evidence"]["post_id"], "9", "{releases}");
+
+    let out = dir.path().join("export");
+    let o = run(&db, &["export", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("sightings.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    let release = releases[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        rows,
+        [
+            format!("{release},x:acct,1969-12-31T23:59:59.300Z,9,3"),
+            format!("{release},x:acct,1970-01-01T00:00:00.200Z,12,1"),
+        ],
+        "{csv}"
+    );
+
+    let obs = marsad_observe::snapshot::build(&open(&db)).unwrap();
+    let times: Vec<i64> = obs.sightings.iter().map(|s| s.time).collect();
+    assert_eq!(times, [-700_000, 200_000]);
+}
