@@ -305,7 +305,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                 );
                 for r in &rows {
                     println!(
-                        "{:<22} {:<12} {:<26} {:>8} {:>9} {:>9.1}% {:>9}",
+                        "{:<22} {:<12} {:<26} {:>8} {:>9} {:>9.1}% {:>9}{}",
                         r.bucket,
                         r.label.as_deref().unwrap_or(""),
                         r.key.as_deref().unwrap_or(if by_outlet { "(unknown)" } else { "all" }),
@@ -313,7 +313,9 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                         pct(r.change_pct),
                         // Below the peak as a fall (−9.2 %), a peak as 0.0 % (not −0.0 %).
                         0.0 - r.decline_from_peak_pct,
-                        r.rolling_3
+                        r.rolling_3,
+                        // The data covers the bucket in part: not a whole bucket's count.
+                        if r.partial { "  partial" } else { "" }
                     );
                 }
             }
