@@ -382,13 +382,21 @@ pub struct TrendRow {
     pub key: Option<String>,
     /// Releases first seen in the bucket.
     pub releases: u64,
-    /// Change from the previous bucket, percent (`null` after an empty one
-    /// and for the first).
+    /// Change from the previous bucket, percent (`null` for the first,
+    /// after an empty one, and into or out of a [`partial`] bucket: part
+    /// of a bucket compared with a whole one is no change).
+    ///
+    /// [`partial`]: TrendRow::partial
     pub change_pct: Option<f64>,
     /// How far below the highest bucket so far, percent (0 at a peak).
     pub decline_from_peak_pct: f64,
     /// This bucket and the two before it.
     pub rolling_3: u64,
+    /// Whether the data covers the bucket only in part: the earliest
+    /// release or sighting (whatever the filter) is after the bucket's
+    /// start or the latest before its end, or the filter's `from`/`to`
+    /// cuts it. Only a first or last bucket can be partial.
+    pub partial: bool,
 }
 
 /// Releases per month (or Hijri month), every bucket from the first to the
@@ -410,6 +418,19 @@ pub fn trend(obs: &Observatory, filter: &Filter, bucket: Bucket, by_outlet: bool
         starts.push(n);
     }
     let index: HashMap<i64, usize> = starts.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    // What the data covers, [from, to): its earliest to its latest time
+    // over every release and sighting (an outlet that starts late is a
+    // finding, not a gap in collection), cut by the filter's bounds.
+    let (data_first, data_last) = obs
+        .releases
+        .iter()
+        .map(|r| r.first_seen)
+        .chain(obs.sightings.iter().map(|s| s.time))
+        .fold((first, last), |(a, b), t| (a.min(t), b.max(t)));
+    let covered_from = filter.from.map_or(data_first, |f| f.max(data_first));
+    let covered_to = filter.to.map_or(data_last.saturating_add(1), |t| t.min(data_last.saturating_add(1)));
+    let partial: Vec<bool> =
+        starts.iter().map(|&s| covered_from > s || covered_to < bucket.next(s)).collect();
     let mut series: std::collections::BTreeMap<Option<String>, Vec<u64>> = std::collections::BTreeMap::new();
     for r in &kept {
         let key = key_of(obs, by, r, r.source);
@@ -425,6 +446,7 @@ pub fn trend(obs: &Observatory, filter: &Filter, bucket: Bucket, by_outlet: bool
             peak = peak.max(n);
             let change_pct = i
                 .checked_sub(1)
+                .filter(|&p| !partial[p] && !partial[i])
                 .map(|p| counts[p])
                 .filter(|&p| p > 0)
                 .map(|p| (n as f64 - p as f64) / p as f64 * 100.0);
@@ -437,6 +459,7 @@ pub fn trend(obs: &Observatory, filter: &Filter, bucket: Bucket, by_outlet: bool
                 change_pct,
                 decline_from_peak_pct: decline,
                 rolling_3: counts[i.saturating_sub(2)..=i].iter().sum(),
+                partial: partial[i],
             });
         }
     }
@@ -783,6 +806,9 @@ mod tests {
         assert_eq!(t[2].change_pct, None);
         assert_eq!(t[1].decline_from_peak_pct, 100.0);
         assert_eq!(t[2].rolling_3, 5);
+        // The data starts on the first month's first instant and ends in
+        // the third month.
+        assert_eq!(t.iter().map(|r| r.partial).collect::<Vec<_>>(), [false, false, true]);
     }
 
     #[test]

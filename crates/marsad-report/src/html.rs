@@ -235,8 +235,9 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
         for t in &data.trend {
             let _ = write!(
                 out,
-                r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{:.1}%</td><td class="n">{}</td></tr>"#,
+                r#"<tr><td>{}{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{:.1}%</td><td class="n">{}</td></tr>"#,
                 esc(t.bucket.get(..7).unwrap_or(&t.bucket)),
+                if t.partial { r#"<span title="partial month">*</span>"# } else { "" },
                 t.releases,
                 t.change_pct.map(|c| format!("{c:+.1}%")).unwrap_or_else(|| "–".to_owned()),
                 t.decline_from_peak_pct,
@@ -244,6 +245,10 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
             );
         }
         out.push_str("</tbody></table>\n");
+        if data.trend.iter().any(|t| t.partial) {
+            out.push_str(r#"<p class="note">* Partial month: the data (or the period) covers only part of it, so its count is not a whole month's and no change is shown into or out of it.</p>"#);
+            out.push('\n');
+        }
     }
 
     if !data.top_releases.is_empty() {
@@ -262,5 +267,65 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
             );
         }
         out.push_str("</tbody></table>\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use marsad_observe::analytics::{Observatory, Release, Sighting};
+    use marsad_observe::describe::Format;
+
+    use super::page;
+    use crate::data::{ReportOptions, compute};
+
+    const DAY: i64 = 86_400_000_000;
+    const FEB: i64 = 1_706_745_600_000_000; // 2024-02-01
+    const MAR: i64 = 1_709_251_200_000_000; // 2024-03-01
+    const APR: i64 = 1_711_929_600_000_000; // 2024-04-01
+
+    /// The monthly table's cells, row by row.
+    fn trend_rows(html: &str) -> Vec<String> {
+        let table = html.split(r#"<h2 id="trend">"#).nth(1).expect("trend table");
+        let body = table.split("</tbody>").next().unwrap_or_default();
+        body.split("<tr>").skip(2).map(|r| r.split("</td>").next().unwrap_or_default().to_owned()).collect()
+    }
+
+    #[test]
+    fn partial_months_are_marked_with_a_footnote() {
+        // Data from February 15th to March's last microsecond: February is
+        // partial, March whole.
+        let times = [FEB + 14 * DAY, FEB + 20 * DAY, MAR + DAY, MAR + 2 * DAY, MAR + 3 * DAY];
+        let mut obs =
+            Observatory { outlets: vec!["A".into()], sources: vec!["t:1".into()], ..Default::default() };
+        for (i, &t) in times.iter().enumerate() {
+            obs.releases.push(Release {
+                id: i as i64 + 1,
+                first_seen: t,
+                last_seen: t,
+                outlet: Some(0),
+                format: Format::Photo,
+                language: None,
+                source: 0,
+            });
+            obs.sightings.push(Sighting { release: i as u32, source: 0, time: t });
+        }
+        obs.sightings.push(Sighting { release: 0, source: 0, time: APR - 1 });
+        let opts = ReportOptions::default();
+        let html = page(&compute(&obs, &opts), &opts);
+        let rows = trend_rows(&html);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(rows[0].ends_with(r#"2024-02<span title="partial month">*</span>"#), "{rows:?}");
+        assert!(rows[1].ends_with("2024-03"), "{rows:?}");
+        // No +50 % out of half a month.
+        let table = html.split(r#"<h2 id="trend">"#).nth(1).expect("trend table");
+        let march = table.split("<td>2024-03").nth(1).expect("march row");
+        assert!(march.starts_with(r#"</td><td class="n">3</td><td class="n">–</td>"#), "{march}");
+        assert!(html.contains("* Partial month"));
+
+        // Whole months only: no mark, no footnote.
+        obs.sightings.push(Sighting { release: 0, source: 0, time: FEB });
+        let html = page(&compute(&obs, &opts), &opts);
+        assert_eq!(trend_rows(&html), ["<td>2024-02", "<td>2024-03"]);
+        assert!(!html.contains("* Partial month"));
     }
 }

@@ -155,7 +155,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
             t.print();
         }
         (Analysis::Trend(rows), Query::Trend { by_outlet, .. }) => {
-            let mut t = Table::new(&["bucket", "", "outlet", "releases", "change", "from peak", "sum of 3"]);
+            let mut t = Table::new(&["bucket", "", "outlet", "releases", "change", "from peak", "sum of 3", ""]);
             t.right(3).right(4).right(5).right(6);
             for r in rows {
                 t.row(vec![
@@ -167,6 +167,8 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                     // Below the peak as a fall (−9.2 %), a peak as 0.0 % (not −0.0 %).
                     format!("{:.1}%", 0.0 - r.decline_from_peak_pct),
                     r.rolling_3.to_string(),
+                    // The data covers the bucket in part: not a whole bucket's count.
+                    if r.partial { "partial" } else { "" }.to_owned(),
                 ]);
             }
             t.print();

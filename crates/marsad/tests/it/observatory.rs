@@ -382,15 +382,23 @@ fn trends_are_monthly_counts_with_their_figures() {
     assert_eq!(rows.len(), months.len());
     let mut peak = 0u64;
     let series: Vec<u64> = months.iter().map(|m| counts.get(m).copied().unwrap_or(0)).collect();
+    // A month is partial when the data (every release and sighting, text
+    // included) starts after its start or ends before its last instant.
+    let data_first = t.releases.iter().map(|r| r.first_seen).min().unwrap();
+    let data_last = t.releases.iter().flat_map(|r| r.sightings.iter().map(|s| s.posted_unix)).max().unwrap();
+    let partial: Vec<bool> =
+        months.iter().map(|&m| data_first > m || data_last < month_start(m + 32 * DAY)).collect();
+    assert!(!partial[1..months.len() - 1].iter().any(|&p| p), "only an end can be partial");
     for (i, (row, &n)) in rows.iter().zip(&series).enumerate() {
         assert_eq!(row["bucket"], rfc(months[i]));
         assert_eq!(row["releases"], n);
+        assert_eq!(row["partial"], partial[i], "{}", months[i]);
         peak = peak.max(n);
         let decline = (peak - n) as f64 / peak as f64 * 100.0;
         assert!((row["decline_from_peak_pct"].as_f64().unwrap() - decline).abs() < 1e-9);
         let rolling: u64 = series[i.saturating_sub(2)..=i].iter().sum();
         assert_eq!(row["rolling_3"], rolling);
-        if i > 0 && series[i - 1] > 0 {
+        if i > 0 && series[i - 1] > 0 && !partial[i - 1] && !partial[i] {
             let change = (n as f64 - series[i - 1] as f64) / series[i - 1] as f64 * 100.0;
             assert!((row["change_pct"].as_f64().unwrap() - change).abs() < 1e-9);
         } else {
