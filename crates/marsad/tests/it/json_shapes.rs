@@ -386,7 +386,7 @@ fn analyze_trend() {
         "trend",
         &one(&demo_db(), &["analyze", "trend", "--bucket", "month", "--by", "outlet"]),
         &json!([{"bucket": "str", "key": "str?", "label?": "str", "releases": "int", "change_pct": "num?",
-                 "decline_from_peak_pct": "num", "rolling_3": "int", "partial?": "bool"}]),
+                 "decline_from_peak_pct": "num", "rolling_3": "int", "partial": "bool"}]),
     );
 }
 
