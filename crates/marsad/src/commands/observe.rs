@@ -363,7 +363,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                         "  {:<32} {:<7} last release {}",
                         o.outlet,
                         if o.silent { "silent" } else { "active" },
-                        o.last_release.as_deref().unwrap_or("never")
+                        o.last_release.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
                     );
                 }
                 println!(
