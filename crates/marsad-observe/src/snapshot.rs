@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use marsad_store::{Result, Store, sighting};
+use marsad_store::{Result, Store, StoreError, sighting};
 
 use crate::analytics::{Observatory, Release, Sighting};
 use crate::describe::Format;
@@ -167,7 +167,10 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
             first_seen: r.first_seen.unix_micros(),
             last_seen: r.last_seen.unix_micros(),
             outlet: r.outlet.as_ref().and_then(|o| outlet_index.get(o).copied()),
-            format: Format::parse(&r.format).unwrap_or(Format::Text),
+            format: Format::parse(&r.format).ok_or_else(|| StoreError::Corrupt {
+                record: format!("release {}", r.id),
+                problem: format!("unknown format {:?}", r.format),
+            })?,
             language,
             source,
         });
