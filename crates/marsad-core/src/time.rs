@@ -41,6 +41,13 @@ impl UtcTime {
         (MIN_SECONDS..=MAX_SECONDS).contains(&secs).then_some(UtcTime(micros))
     }
 
+    /// The instant `micros` microseconds after the Unix epoch, clamped to
+    /// the supported range (for times computed from stored ones, such as
+    /// the start of a calendar bucket, which stay in range in practice).
+    pub fn saturating_from_unix_micros(micros: i64) -> Self {
+        UtcTime(micros.clamp(MIN_SECONDS * 1_000_000, MAX_SECONDS * 1_000_000 + 999_999))
+    }
+
     /// Parses decimal seconds since the epoch, as Telegram exports write
     /// `date_unixtime` (`"1510142400"`).
     pub fn parse_unix_seconds(s: &str) -> Result<Self, TimeError> {
@@ -91,8 +98,26 @@ impl UtcTime {
 }
 
 impl fmt::Display for UtcTime {
+    /// The RFC 3339 text, padded to a width when one is given (`{:<24}`),
+    /// as a string would be.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_rfc3339())
+        f.pad(&self.to_rfc3339())
+    }
+}
+
+/// As its RFC 3339 text ([`UtcTime::to_rfc3339`]): the one place a time
+/// becomes text in JSON output.
+impl serde::Serialize for UtcTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+/// From RFC 3339 text ([`UtcTime::parse_rfc3339`]).
+impl<'de> serde::Deserialize<'de> for UtcTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        UtcTime::parse_rfc3339(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -126,5 +151,27 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2017-11-08T12:00:00Z");
         assert_eq!(UtcTime::parse_naive_as_utc("2017-11-08T12:00:00").unwrap(), t);
         assert_eq!(UtcTime::from_unix_seconds(-1).unix_seconds(), -1);
+    }
+
+    #[test]
+    fn json_is_the_rfc3339_text() {
+        let check = |micros: i64, expected: &str| {
+            let t = UtcTime::from_unix_micros(micros).unwrap();
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(json, format!("\"{expected}\""));
+            assert_eq!(serde_json::from_str::<UtcTime>(&json).unwrap(), t);
+        };
+        check(1_706_702_400_000_000, "2024-01-31T12:00:00Z");
+        check(1_706_702_400_250_000, "2024-01-31T12:00:00.250Z");
+        check(1_706_702_400_000_001, "2024-01-31T12:00:00.000001Z");
+        check(-500_000, "1969-12-31T23:59:59.500Z");
+        assert!(serde_json::from_str::<UtcTime>("\"2024-01-31\"").is_err());
+        let t = UtcTime::from_unix_seconds(0);
+        assert_eq!(format!("[{t:<22}]"), "[1970-01-01T00:00:00Z  ]");
+        assert_eq!(
+            UtcTime::saturating_from_unix_micros(i64::MAX).to_rfc3339(),
+            "9999-12-31T23:59:59.999999Z"
+        );
+        assert_eq!(UtcTime::saturating_from_unix_micros(i64::MIN).to_rfc3339(), "0001-01-01T00:00:00Z");
     }
 }

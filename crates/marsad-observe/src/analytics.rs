@@ -8,11 +8,17 @@
 
 use std::collections::HashMap;
 
+use marsad_core::UtcTime;
 use serde::Serialize;
 
 use crate::calendar::Bucket;
 use crate::describe::Format;
-use crate::rfc3339;
+
+/// The time of an observatory column (microseconds from a stored time, so
+/// in range): analytics rows carry times, formatted once, when printed.
+fn time(micros: i64) -> UtcTime {
+    UtcTime::saturating_from_unix_micros(micros)
+}
 
 /// A release, in columns-friendly form.
 #[derive(Clone, Debug, PartialEq)]
@@ -260,7 +266,7 @@ type Counts = (u64, u64);
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TimelineRow {
     /// Start of the bucket.
-    pub bucket: String,
+    pub bucket: UtcTime,
     /// The Hijri month (`1445-09 AH`), for Hijri buckets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -338,7 +344,7 @@ fn timeline_with(
         .map(|(cell, (releases, sightings))| {
             let start = memo.start_of(cell / n_keys);
             TimelineRow {
-                bucket: rfc3339(start),
+                bucket: time(start),
                 label: bucket.label(start),
                 key: names[cell % n_keys].clone(),
                 releases,
@@ -374,7 +380,7 @@ impl Grid {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TrendRow {
     /// Start of the bucket.
-    pub bucket: String,
+    pub bucket: UtcTime,
     /// The Hijri month, for Hijri buckets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -452,7 +458,7 @@ pub fn trend(obs: &Observatory, filter: &Filter, bucket: Bucket, by_outlet: bool
                 .map(|p| (n as f64 - p as f64) / p as f64 * 100.0);
             let decline = if peak == 0 { 0.0 } else { (peak - n) as f64 / peak as f64 * 100.0 };
             out.push(TrendRow {
-                bucket: rfc3339(starts[i]),
+                bucket: time(starts[i]),
                 label: bucket.label(starts[i]),
                 key: key.clone(),
                 releases: n,
@@ -470,9 +476,9 @@ pub fn trend(obs: &Observatory, filter: &Filter, bucket: Bucket, by_outlet: bool
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Silence {
     /// First seen of the release before it.
-    pub start: String,
+    pub start: UtcTime,
     /// First seen of the release after it.
-    pub end: String,
+    pub end: UtcTime,
     /// Its length.
     pub hours: f64,
 }
@@ -488,7 +494,7 @@ pub fn silences(obs: &Observatory, filter: &Filter, min_hours: f64) -> Vec<Silen
         .windows(2)
         .filter_map(|w| {
             let hours = (w[1] - w[0]) as f64 / HOUR;
-            (hours >= min_hours).then(|| Silence { start: rfc3339(w[0]), end: rfc3339(w[1]), hours })
+            (hours >= min_hours).then(|| Silence { start: time(w[0]), end: time(w[1]), hours })
         })
         .collect()
 }
@@ -499,7 +505,7 @@ pub struct OutletState {
     /// The outlet.
     pub outlet: String,
     /// First seen of its latest release before the time, if any.
-    pub last_release: Option<String>,
+    pub last_release: Option<UtcTime>,
     /// Whether none of its releases was first seen in the window.
     pub silent: bool,
 }
@@ -508,7 +514,7 @@ pub struct OutletState {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Dormancy {
     /// The time looked at.
-    pub at: String,
+    pub at: UtcTime,
     /// The window, in days before it.
     pub days: f64,
     /// Every registered outlet (or those filtered).
@@ -544,13 +550,13 @@ pub fn dormancy(obs: &Observatory, filter: &Filter, at: i64, days: f64) -> Dorma
         .iter()
         .map(|&o| OutletState {
             outlet: obs.outlets[o].clone(),
-            last_release: last[o].map(rfc3339),
+            last_release: last[o].map(time),
             silent: !active[o],
         })
         .collect();
     let silent: Vec<String> = outlets.iter().filter(|s| s.silent).map(|s| s.outlet.clone()).collect();
     let silent_share = if outlets.is_empty() { 0.0 } else { silent.len() as f64 / outlets.len() as f64 };
-    Dormancy { at: rfc3339(at), days, outlets, silent, silent_share }
+    Dormancy { at: time(at), days, outlets, silent, silent_share }
 }
 
 /// How much of what was seen in a window was old material.
@@ -591,7 +597,7 @@ pub struct Spread {
     /// Its outlet.
     pub outlet: Option<String>,
     /// Its first sighting.
-    pub first_seen: String,
+    pub first_seen: UtcTime,
     /// Its sightings.
     pub sightings: u64,
     /// The distinct sources they were in.
@@ -697,7 +703,7 @@ pub fn amplification(obs: &Observatory, filter: &Filter) -> Amplification {
         spreads.push(Spread {
             id: r.id,
             outlet: r.outlet.map(|o| obs.outlets[o as usize].clone()),
-            first_seen: rfc3339(r.first_seen),
+            first_seen: time(r.first_seen),
             sightings: group.len() as u64,
             channels: sources.len() as u64,
             hours_to_2nd: hours_to(2),
@@ -771,7 +777,7 @@ mod tests {
     fn dormancy_lists_every_outlet() {
         let d = dormancy(&obs(), &Filter::default(), 55 * H, 1.0);
         assert_eq!(d.silent, ["B", "C"]);
-        assert_eq!(d.outlets[0].last_release.as_deref(), Some(rfc3339(50 * H).as_str()));
+        assert_eq!(d.outlets[0].last_release, Some(time(50 * H)));
         assert!((d.silent_share - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(d.outlets[2].last_release, None);
     }
@@ -814,7 +820,7 @@ mod tests {
     #[test]
     fn timeline_counts_releases_and_sightings() {
         let t = timeline(&obs(), &Filter::default(), Bucket::Day, Some(By::Outlet));
-        let day0: Vec<_> = t.iter().filter(|r| r.bucket == rfc3339(0)).collect();
+        let day0: Vec<_> = t.iter().filter(|r| r.bucket == time(0)).collect();
         assert_eq!(
             day0.iter().find(|r| r.key.as_deref() == Some("A")).map(|r| (r.releases, r.sightings)),
             Some((2, 2))
@@ -857,7 +863,7 @@ mod timeline_tests {
         counts
             .into_iter()
             .map(|((start, key), (releases, sightings))| TimelineRow {
-                bucket: rfc3339(start),
+                bucket: time(start),
                 label: bucket.label(start),
                 key,
                 releases,

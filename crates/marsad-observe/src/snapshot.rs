@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use marsad_store::cachefile::{self, CacheFileError, CacheFormat, Provenance};
-use marsad_store::{Result, Store, StoreIdentity, sighting};
+use marsad_store::{Result, Store, StoreError, StoreIdentity, sighting};
 
 use crate::analytics::{Observatory, Release, Sighting};
 use crate::describe::Format;
@@ -222,7 +222,10 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
             first_seen: r.first_seen.unix_micros(),
             last_seen: r.last_seen.unix_micros(),
             outlet: r.outlet.as_ref().and_then(|o| outlet_index.get(o).copied()),
-            format: Format::parse(&r.format).unwrap_or(Format::Text),
+            format: Format::parse(&r.format).ok_or_else(|| StoreError::Corrupt {
+                record: format!("release {}", r.id),
+                problem: format!("unknown format {:?}", r.format),
+            })?,
             language,
             source,
         });

@@ -117,7 +117,16 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
                 let signature = p
                     .text_signature
                     .as_deref()
-                    .and_then(|s| MinHashSignature::from_hex(s).ok())
+                    .and_then(|s| {
+                        MinHashSignature::from_hex(s)
+                            .map_err(|e| {
+                                tracing::warn!(
+                                    post = p.id,
+                                    "stored text signature unreadable, signed again: {e}"
+                                )
+                            })
+                            .ok()
+                    })
                     .unwrap_or_else(|| minhash.sign(&normalized));
                 Some(TextFeature { signature, words })
             } else {

@@ -363,14 +363,7 @@ pub fn compute(obs: &Observatory, opts: &ReportOptions) -> ReportData {
         .collect();
 
     let silence_rows = analytics::silences(obs, filter, opts.silence_min_hours);
-    let silences = silence_rows
-        .iter()
-        .filter_map(|s| {
-            let a = marsad_core::UtcTime::parse_rfc3339(&s.start).ok()?.unix_micros();
-            let b = marsad_core::UtcTime::parse_rfc3339(&s.end).ok()?.unix_micros();
-            Some((a, b))
-        })
-        .collect();
+    let silences = silence_rows.iter().map(|s| (s.start.unix_micros(), s.end.unix_micros())).collect();
 
     let mut formats: Vec<(Format, u64)> =
         Format::ALL.iter().map(|f| (*f, formats.get(f).copied().unwrap_or(0))).collect();

@@ -222,8 +222,8 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
             let _ = write!(
                 out,
                 r#"<tr><td>{}</td><td>{}</td><td class="n">{:.1}</td></tr>"#,
-                esc(&s.start),
-                esc(&s.end),
+                esc(&s.start.to_rfc3339()),
+                esc(&s.end.to_rfc3339()),
                 s.hours
             );
         }
@@ -236,7 +236,7 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
             let _ = write!(
                 out,
                 r#"<tr><td>{}{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{:.1}%</td><td class="n">{}</td></tr>"#,
-                esc(t.bucket.get(..7).unwrap_or(&t.bucket)),
+                esc(&t.bucket.to_rfc3339().chars().take(7).collect::<String>()),
                 if t.partial { r#"<span title="partial month">*</span>"# } else { "" },
                 t.releases,
                 t.change_pct.map(|c| format!("{c:+.1}%")).unwrap_or_else(|| "–".to_owned()),
@@ -259,7 +259,7 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
                 r#"<tr><td class="n">{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
                 s.id,
                 esc(s.outlet.as_deref().unwrap_or("unattributed")),
-                esc(&s.first_seen),
+                esc(&s.first_seen.to_rfc3339()),
                 s.sightings,
                 s.channels,
                 opt_f(s.hours_to_2nd, 1),

@@ -62,10 +62,6 @@ fn filter() -> impl Strategy<Value = Filter> {
     )
 }
 
-fn micros(rfc3339: &str) -> i64 {
-    marsad_core::UtcTime::parse_rfc3339(rfc3339).unwrap().unix_micros()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -82,7 +78,7 @@ proptest! {
         // Releases per bucket, all layers together, equal the timeline.
         let timeline: HashMap<i64, u64> = analytics::timeline(&obs, &filter, data.bucket, None)
             .into_iter()
-            .map(|r| (micros(&r.bucket), r.releases))
+            .map(|r| (r.bucket.unix_micros(), r.releases))
             .collect();
         for (i, start) in data.buckets.iter().enumerate() {
             let drawn: u64 = data.series.iter().map(|s| s.counts[i]).sum();
@@ -96,7 +92,7 @@ proptest! {
         let by_outlet: HashMap<(i64, Option<String>), u64> =
             analytics::timeline(&obs, &filter, Bucket::Week, Some(By::Outlet))
                 .into_iter()
-                .map(|r| ((micros(&r.bucket), r.key), r.releases))
+                .map(|r| ((r.bucket.unix_micros(), r.key), r.releases))
                 .collect();
         for (name, counts) in &data.heat {
             let key = (name != "unattributed").then(|| name.clone());

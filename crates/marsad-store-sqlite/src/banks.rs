@@ -20,8 +20,12 @@ fn labels_json(labels: &BTreeMap<String, String>) -> String {
     serde_json::to_string(labels).unwrap_or_else(|_| "{}".to_owned())
 }
 
-fn labels_of(text: &str) -> BTreeMap<String, String> {
-    serde_json::from_str(text).unwrap_or_default()
+/// The stored labels of a bank entry, or an error naming the entry.
+fn labels_of(entry: i64, text: &str) -> Result<BTreeMap<String, String>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        record: format!("bank entry {entry}"),
+        problem: format!("labels {text:?} are not a JSON object of strings: {e}"),
+    })
 }
 
 fn bank_info(conn: &Connection, id: i64, name: String, created: i64) -> Result<BankInfo> {
@@ -131,7 +135,7 @@ fn to_entry(row: (i64, String, String, String, String, i64)) -> Result<BankEntry
         bank,
         signal_type: signal(&t)?,
         value,
-        labels: labels_of(&labels),
+        labels: labels_of(id, &labels)?,
         added_at: time(added)?,
     })
 }

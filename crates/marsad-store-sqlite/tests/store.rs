@@ -188,3 +188,37 @@ fn corrupt_rows_are_errors_naming_the_record() {
         "first_seen",
     );
 }
+
+/// Bank entry labels damaged behind marsad's back are an error naming the
+/// entry, not an empty set of labels.
+#[test]
+fn corrupt_bank_labels_are_an_error_naming_the_entry() {
+    use marsad_core::SignalType;
+    use marsad_store::{EntryFilter, NewBankEntry};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.db");
+    let mut store = SqliteStore::open(&path).expect("open");
+    store.create_bank("b").expect("bank");
+    let labels = [("outlet".to_owned(), "Lantern".to_owned())].into();
+    let entry = NewBankEntry { signal_type: SignalType::Md5, value: "0".repeat(32), labels };
+    store.add_bank_entries("b", &[entry]).expect("entries");
+    let read = |store: &SqliteStore| {
+        let mut got = Vec::new();
+        store
+            .bank_entries(&EntryFilter::default(), &mut |e| {
+                got.push(e);
+                Ok(())
+            })
+            .map(|()| got)
+    };
+    let entries = read(&store).expect("read");
+    assert_eq!(entries[0].labels["outlet"], "Lantern");
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    conn.execute("UPDATE bank_entries SET labels = '[1, 2]'", []).expect("damage labels");
+    drop(conn);
+    let err = read(&store).expect_err("corrupt labels");
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{msg}");
+    assert!(msg.contains(&format!("bank entry {}", entries[0].id)) && msg.contains("labels"), "{msg}");
+}

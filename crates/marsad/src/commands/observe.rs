@@ -155,7 +155,8 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
             t.print();
         }
         (Analysis::Trend(rows), Query::Trend { by_outlet, .. }) => {
-            let mut t = Table::new(&["bucket", "", "outlet", "releases", "change", "from peak", "sum of 3", ""]);
+            let mut t =
+                Table::new(&["bucket", "", "outlet", "releases", "change", "from peak", "sum of 3", ""]);
             t.right(3).right(4).right(5).right(6);
             for r in rows {
                 t.row(vec![
