@@ -15,7 +15,7 @@ use std::path::Path;
 use marsad_core::SignalType;
 use marsad_hash::pdq::PdqHash;
 use marsad_index::pdq::PdqIndex;
-use marsad_store::{BankState, EntryFilter, Store};
+use marsad_store::{BankState, BankStore, EntryFilter, EntryId};
 
 use crate::matcher::MatchError;
 
@@ -23,10 +23,10 @@ const MAGIC: &[u8; 8] = b"MRSDBNK1";
 
 struct Header {
     generation: i64,
-    max_entry_id: i64,
+    max_entry_id: Option<EntryId>,
 }
 
-fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<i64>)> {
+fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<EntryId>)> {
     let mut r = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic)?;
@@ -37,7 +37,8 @@ fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<i64>)> {
     r.read_exact(&mut word)?;
     let generation = i64::from_le_bytes(word);
     r.read_exact(&mut word)?;
-    let max_entry_id = i64::from_le_bytes(word);
+    // 0: no entry was ever given an id (ids start at 1).
+    let max_entry_id = Some(i64::from_le_bytes(word)).filter(|&id| id > 0).map(EntryId);
     r.read_exact(&mut word)?;
     let n = u64::from_le_bytes(word) as usize;
     let mut ids = Vec::with_capacity(n.min(1 << 28));
@@ -48,7 +49,7 @@ fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<i64>)> {
         ids.extend(buf[..take].chunks_exact(8).map(|b| {
             let mut w = [0u8; 8];
             w.copy_from_slice(b);
-            i64::from_le_bytes(w)
+            EntryId(i64::from_le_bytes(w))
         }));
     }
     let index = PdqIndex::read_from(&mut r).map_err(std::io::Error::other)?;
@@ -58,17 +59,17 @@ fn read_cache(path: &Path) -> std::io::Result<(Header, PdqIndex, Vec<i64>)> {
     Ok((Header { generation, max_entry_id }, index, ids))
 }
 
-fn write_cache(path: &Path, state: &BankState, index: &PdqIndex, ids: &[i64]) -> std::io::Result<()> {
+fn write_cache(path: &Path, state: &BankState, index: &PdqIndex, ids: &[EntryId]) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(dir)?;
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
         w.write_all(MAGIC)?;
         w.write_all(&state.generation.to_le_bytes())?;
-        w.write_all(&state.max_entry_id.to_le_bytes())?;
+        w.write_all(&state.max_entry_id.map_or(0, |id| id.0).to_le_bytes())?;
         w.write_all(&(ids.len() as u64).to_le_bytes())?;
         for id in ids {
-            w.write_all(&id.to_le_bytes())?;
+            w.write_all(&id.0.to_le_bytes())?;
         }
         index.write_to(&mut w).map_err(std::io::Error::other)?;
         w.flush()?;
@@ -79,10 +80,10 @@ fn write_cache(path: &Path, state: &BankState, index: &PdqIndex, ids: &[i64]) ->
 
 /// Adds the PDQ entries with an id above `after` to the index.
 fn add_entries(
-    store: &dyn Store,
-    after: i64,
+    store: &dyn BankStore,
+    after: Option<EntryId>,
     index: &mut PdqIndex,
-    ids: &mut Vec<i64>,
+    ids: &mut Vec<EntryId>,
 ) -> Result<(), MatchError> {
     let filter =
         EntryFilter { signal_type: Some(SignalType::Pdq), after_id: after, ..EntryFilter::default() };
@@ -113,7 +114,10 @@ fn add_entries(
 }
 
 /// The PDQ index over every bank and the entry id of each indexed hash.
-pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<(PdqIndex, Vec<i64>), MatchError> {
+pub(crate) fn load_pdq(
+    store: &dyn BankStore,
+    cache: Option<&Path>,
+) -> Result<(PdqIndex, Vec<EntryId>), MatchError> {
     let state = store.bank_state()?;
     if let Some(path) = cache {
         match read_cache(path) {
@@ -135,7 +139,7 @@ pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<(PdqIn
     }
     let mut index = PdqIndex::new();
     let mut ids = Vec::new();
-    add_entries(store, 0, &mut index, &mut ids)?;
+    add_entries(store, None, &mut index, &mut ids)?;
     if let Some(path) = cache
         && !ids.is_empty()
     {
@@ -144,7 +148,7 @@ pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<(PdqIn
     Ok((index, ids))
 }
 
-fn save(path: &Path, state: &BankState, index: &PdqIndex, ids: &[i64]) {
+fn save(path: &Path, state: &BankState, index: &PdqIndex, ids: &[EntryId]) {
     match write_cache(path, state, index, ids) {
         Ok(()) => tracing::debug!(cache = %path.display(), hashes = ids.len(), "pdq bank index saved"),
         Err(e) => tracing::warn!(cache = %path.display(), error = %e, "could not save the pdq bank index"),

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use marsad_store::{Result, Store};
+use marsad_core::{ReleaseId, SourceId};
+use marsad_store::{ObservatoryStore, RegistryStore, Result};
 
 use crate::analytics::{Observatory, Release, Sighting};
 use crate::describe::Format;
@@ -137,7 +138,7 @@ fn read(path: &Path, generation: i64) -> std::io::Result<Option<Observatory>> {
 }
 
 /// Builds the observatory from the store's releases and sightings.
-pub fn build(store: &dyn Store) -> Result<Observatory> {
+pub fn build<S: ObservatoryStore + RegistryStore + ?Sized>(store: &S) -> Result<Observatory> {
     let outlets: Vec<String> = store.outlets()?.into_iter().map(|o| o.name).collect();
     let outlet_index: HashMap<String, u32> =
         outlets.iter().enumerate().map(|(i, o)| (o.clone(), i as u32)).collect();
@@ -151,7 +152,7 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
     };
     let mut languages: Vec<String> = Vec::new();
     let mut releases = Vec::new();
-    let mut release_index: HashMap<i64, u32> = HashMap::new();
+    let mut release_index: HashMap<ReleaseId, u32> = HashMap::new();
     store.releases(&mut |r| {
         let language = r.language.map(|l| match languages.iter().position(|x| *x == l) {
             Some(i) => i as u32,
@@ -163,11 +164,11 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
         let source = intern(r.first_source.map(|s| s.to_string()).unwrap_or_default(), &mut sources);
         release_index.insert(r.id, releases.len() as u32);
         releases.push(Release {
-            id: r.id,
+            id: r.id.0,
             first_seen: r.first_seen.unix_micros(),
             last_seen: r.last_seen.unix_micros(),
             outlet: r.outlet.as_ref().and_then(|o| outlet_index.get(o).copied()),
-            format: Format::parse(&r.format).unwrap_or(Format::Text),
+            format: r.format,
             language,
             source,
         });
@@ -177,7 +178,7 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
     // the earliest of them. Read as bare integers in storage order and
     // grouped here (a sort), which is several times faster than asking
     // SQLite to group and order ten million posts.
-    let mut source_of_id: HashMap<i64, u32> = HashMap::new();
+    let mut source_of_id: HashMap<SourceId, u32> = HashMap::new();
     for (id, key) in store.source_ids()? {
         source_of_id.insert(id, intern(key.to_string(), &mut sources));
     }
@@ -201,7 +202,10 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
 
 /// The observatory of a store, from `cache` when it is current (else built
 /// and written there).
-pub fn load(store: &dyn Store, cache: Option<&Path>) -> Result<Observatory> {
+pub fn load<S: ObservatoryStore + RegistryStore + ?Sized>(
+    store: &S,
+    cache: Option<&Path>,
+) -> Result<Observatory> {
     let generation = store.releases_generation()?;
     if let Some(path) = cache {
         match read(path, generation) {

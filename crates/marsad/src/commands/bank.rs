@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use marsad_core::SignalType;
 use marsad_match::bankfile::{self, Format};
-use marsad_store::{EntryFilter, Store, StoreError};
+use marsad_store::prelude::*;
+use marsad_store::{EntryFilter, StoreError};
 
 use crate::cli::{BankCommand, BankFormat};
 
@@ -209,7 +210,7 @@ fn export(store: &dyn Store, name: &str, format: Format, signal_type: Option<Sig
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let filter = EntryFilter { banks: vec![name.to_owned()], signal_type, ..EntryFilter::default() };
+    let filter = EntryFilter { banks: Some(vec![name.to_owned()]), signal_type, ..EntryFilter::default() };
     let mut io_error = None;
     store.bank_entries(&filter, &mut |e| {
         if io_error.is_none()

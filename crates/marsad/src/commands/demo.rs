@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use marsad_ingest::IngestConfig;
-use marsad_store::Store;
+use marsad_store::prelude::*;
 
 use crate::cli::{DemoArgs, FilterArgs, ReportArgs, TimeArgs};
 use crate::commands::ingest::{Kind, ingest_one};

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use marsad_ingest::{ExactOnly, Fingerprinter, IngestConfig, IngestSummary, Matcher, NoMatcher, Stages};
 use marsad_media::{FingerprintConfig, MediaFingerprinter};
-use marsad_store::Store;
+use marsad_store::prelude::*;
 
 use crate::cli::{IngestCommand, IngestOpts};
 use crate::reporter::Bars;

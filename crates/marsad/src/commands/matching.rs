@@ -13,8 +13,9 @@ use marsad_index::audio::AudioConfig;
 use marsad_index::vpdq::VpdqConfig;
 use marsad_match::{BankMatcher, Found, MatchConfig};
 use marsad_media::{FingerprintConfig, Limits, MediaFingerprinter};
+use marsad_store::prelude::*;
 use marsad_store::{
-    BankEntry, EntryFilter, ItemRef, MatchableItem, MatchedItem, NewFingerprint, NewMatch, Store,
+    BankEntry, EntryFilter, EntryId, ItemRef, MatchableItem, MatchedItem, NewFingerprint, NewMatch,
 };
 use marsad_store_sqlite::SqliteStore;
 use rayon::prelude::*;
@@ -51,12 +52,12 @@ fn config(args: &MatchArgs) -> Result<MatchConfig> {
 /// Bank entries by id, fetched once each.
 struct Entries<'a> {
     store: &'a dyn Store,
-    known: HashMap<i64, BankEntry>,
+    known: HashMap<EntryId, BankEntry>,
 }
 
 impl Entries<'_> {
-    fn fetch(&mut self, ids: impl IntoIterator<Item = i64>) -> Result<()> {
-        let missing: Vec<i64> = ids
+    fn fetch(&mut self, ids: impl IntoIterator<Item = EntryId>) -> Result<()> {
+        let missing: Vec<EntryId> = ids
             .into_iter()
             .filter(|id| !self.known.contains_key(id))
             .collect::<HashSet<_>>()
@@ -65,7 +66,7 @@ impl Entries<'_> {
         if missing.is_empty() {
             return Ok(());
         }
-        let filter = EntryFilter { ids: missing, ..EntryFilter::default() };
+        let filter = EntryFilter { ids: Some(missing), ..EntryFilter::default() };
         self.store.bank_entries(&filter, &mut |e| {
             self.known.insert(e.id, e);
             Ok(())

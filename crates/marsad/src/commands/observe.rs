@@ -8,7 +8,8 @@ use marsad_observe::analytics::{self, By, Filter, Observatory};
 use marsad_observe::calendar::Bucket;
 use marsad_observe::describe::Format;
 use marsad_observe::group::GroupConfig;
-use marsad_store::{OutletRecord, Store};
+use marsad_store::OutletRecord;
+use marsad_store::prelude::*;
 use serde::Serialize;
 
 use crate::cli::{AnalyzeCommand, FilterArgs, OutletsCommand, ReleasesArgs, TimeArgs};
@@ -172,15 +173,15 @@ pub fn outlets(db: &str, json: bool, cmd: OutletsCommand) -> Result<ExitCode> {
 
 #[derive(Serialize)]
 struct ReleaseRow {
-    id: i64,
+    id: marsad_core::ReleaseId,
     outlet: Option<String>,
     first_seen: String,
     last_seen: String,
     sightings: u64,
     channels: u64,
-    format: String,
+    format: marsad_core::ReleaseFormat,
     language: Option<String>,
-    evidence: serde_json::Value,
+    evidence: marsad_core::Evidence,
 }
 
 pub fn releases(db: &str, json: bool, args: ReleasesArgs) -> Result<ExitCode> {
@@ -189,8 +190,13 @@ pub fn releases(db: &str, json: bool, args: ReleasesArgs) -> Result<ExitCode> {
     let obs = observatory(db, &mut store)?;
     warn_unknown_outlets(&obs, &f);
     let mask = f.mask(&obs);
-    let keep: std::collections::HashSet<i64> =
-        obs.releases.iter().zip(&mask).filter(|(_, k)| **k).map(|(r, _)| r.id).collect();
+    let keep: std::collections::HashSet<marsad_core::ReleaseId> = obs
+        .releases
+        .iter()
+        .zip(&mask)
+        .filter(|(_, k)| **k)
+        .map(|(r, _)| marsad_core::ReleaseId(r.id))
+        .collect();
     let mut rows = Vec::new();
     store.releases(&mut |r| {
         if keep.contains(&r.id) {
@@ -203,7 +209,7 @@ pub fn releases(db: &str, json: bool, args: ReleasesArgs) -> Result<ExitCode> {
                 channels: r.channels,
                 format: r.format,
                 language: r.language,
-                evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
+                evidence: r.evidence,
             });
         }
         Ok(())

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use marsad_report::{ExportFormat, ReportOptions, Tables};
-use marsad_store::Store;
+use marsad_store::prelude::*;
 
 use crate::cli::{ExportArgs, ReportArgs, TableFormat};
 use crate::commands::observe;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use marsad_store::Store;
+use marsad_store::prelude::*;
 
 pub fn run(db: &str, json: bool) -> Result<ExitCode> {
     let store = crate::store::open(db)?;
