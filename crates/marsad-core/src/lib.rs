@@ -1,6 +1,8 @@
 //! Domain types shared by every marsad crate: where a post came from
 //! ([`SourceKey`]), when ([`UtcTime`]), what media it carried ([`MediaKind`],
-//! [`Sha256`], [`Md5`]) and which fingerprints describe it ([`SignalType`]).
+//! [`Sha256`], [`Md5`]) and which fingerprints describe it ([`SignalType`]),
+//! the typed ids a store gives out ([`PostId`], [`ReleaseId`]…) and what
+//! describes a release ([`ReleaseFormat`], [`Evidence`]).
 //!
 //! This crate does no I/O. Values are parsed once at the edge
 //! (`UtcTime::parse_rfc3339`, `Sha256::from_hex`) and passed around typed.
@@ -14,9 +16,13 @@
 #![deny(missing_docs)]
 
 mod digest;
+mod ids;
+mod release;
 mod time;
 
 pub use digest::{HexError, Md5, Sha256};
+pub use ids::{BankId, EntryId, PostId, ReleaseId, RunId, SourceId};
+pub use release::{Evidence, EvidenceError, ReleaseFormat};
 pub use time::{TimeError, UtcTime};
 
 use std::fmt;

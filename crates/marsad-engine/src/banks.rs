@@ -201,7 +201,8 @@ impl Engine {
                 types.join(" and ")
             ));
         }
-        let filter = EntryFilter { banks: vec![name.to_owned()], signal_type, ..EntryFilter::default() };
+        let filter =
+            EntryFilter { banks: Some(vec![name.to_owned()]), signal_type, ..EntryFilter::default() };
         let mut io_error = None;
         self.store().bank_entries(&filter, &mut |e| {
             if io_error.is_none()

@@ -11,7 +11,9 @@ use marsad_index::audio::AudioConfig;
 use marsad_index::vpdq::VpdqConfig;
 use marsad_match::{BankMatcher, Found, MatchConfig};
 use marsad_media::{FingerprintConfig, Limits, MediaFingerprinter};
-use marsad_store::{BankEntry, EntryFilter, ItemRef, MatchableItem, MatchedItem, NewFingerprint, NewMatch};
+use marsad_store::{
+    BankEntry, EntryFilter, EntryId, ItemRef, MatchableItem, MatchedItem, NewFingerprint, NewMatch,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -116,7 +118,7 @@ pub struct MatchRow {
     pub distance: Distance,
     /// The entry's id (with file queries).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entry_id: Option<i64>,
+    pub entry_id: Option<EntryId>,
     /// The entry's labels (with file queries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
@@ -256,12 +258,12 @@ const FILE_CHUNK: usize = 64;
 
 /// Bank entries by id, fetched once each.
 struct Entries {
-    known: HashMap<i64, BankEntry>,
+    known: HashMap<EntryId, BankEntry>,
 }
 
 impl Entries {
-    fn fetch(&mut self, engine: &Engine, ids: impl IntoIterator<Item = i64>) -> Result<()> {
-        let missing: Vec<i64> = ids
+    fn fetch(&mut self, engine: &Engine, ids: impl IntoIterator<Item = EntryId>) -> Result<()> {
+        let missing: Vec<EntryId> = ids
             .into_iter()
             .filter(|id| !self.known.contains_key(id))
             .collect::<HashSet<_>>()
@@ -270,7 +272,7 @@ impl Entries {
         if missing.is_empty() {
             return Ok(());
         }
-        let filter = EntryFilter { ids: missing, ..EntryFilter::default() };
+        let filter = EntryFilter { ids: Some(missing), ..EntryFilter::default() };
         engine.store().bank_entries(&filter, &mut |e| {
             self.known.insert(e.id, e);
             Ok(())
@@ -460,7 +462,7 @@ impl Matching<'_> {
             let results: Vec<Result<(FileSignals, Vec<Found>)>> =
                 pool.install(|| chunk.par_iter().map(|path| match_file(matcher, fp, path)).collect());
             let ids = results.iter().flatten().flat_map(|(_, f)| f.iter().map(|f| f.entry_id));
-            let ids: Vec<i64> = ids.collect();
+            let ids: Vec<EntryId> = ids.collect();
             self.entries.fetch(self.engine, ids)?;
             for (path, result) in chunk.iter().zip(results) {
                 let line = match result {

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use marsad_core::UtcTime;
+use marsad_core::{Evidence, ReleaseFormat, ReleaseId, UtcTime};
 use marsad_observe::analytics::{self, By, Filter, Observatory};
 use marsad_observe::calendar::Bucket;
 use marsad_observe::describe::Format;
@@ -134,7 +134,7 @@ pub fn unknown_outlets(obs: &Observatory, filter: &Filter) -> Vec<UnknownOutlet>
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReleaseRow {
     /// Its id.
-    pub id: i64,
+    pub id: ReleaseId,
     /// The outlet it is attributed to.
     pub outlet: Option<String>,
     /// Its earliest sighting.
@@ -146,11 +146,11 @@ pub struct ReleaseRow {
     /// Distinct channels.
     pub channels: u64,
     /// Its format.
-    pub format: String,
+    pub format: ReleaseFormat,
     /// Its language (ISO 639-1).
     pub language: Option<String>,
     /// Why it is attributed as it is.
-    pub evidence: serde_json::Value,
+    pub evidence: Evidence,
 }
 
 /// `marsad outlets list --json`: one outlet.
@@ -272,21 +272,11 @@ impl Engine {
     /// The releases `filter` selects, by first seen then id.
     pub fn releases(&mut self, obs: &Observatory, filter: &Filter) -> Result<Vec<ReleaseRow>> {
         let mask = filter.mask(obs);
-        let keep: HashSet<i64> =
-            obs.releases.iter().zip(&mask).filter(|(_, k)| **k).map(|(r, _)| r.id).collect();
+        let keep: HashSet<ReleaseId> =
+            obs.releases.iter().zip(&mask).filter(|(_, k)| **k).map(|(r, _)| ReleaseId(r.id)).collect();
         let mut rows = Vec::new();
-        let mut bad = None;
         self.store().releases(&mut |r| {
             if keep.contains(&r.id) {
-                let evidence = match serde_json::from_str(&r.evidence) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        bad.get_or_insert_with(|| {
-                            format!("release {}: its stored evidence is not JSON: {e}", r.id)
-                        });
-                        serde_json::Value::Null
-                    }
-                };
                 rows.push(ReleaseRow {
                     id: r.id,
                     outlet: r.outlet,
@@ -296,14 +286,11 @@ impl Engine {
                     channels: r.channels,
                     format: r.format,
                     language: r.language,
-                    evidence,
+                    evidence: r.evidence,
                 });
             }
             Ok(())
         })?;
-        if let Some(b) = bad {
-            return Err(EngineError::step("reading releases", b));
-        }
         Ok(rows)
     }
 }

@@ -18,7 +18,8 @@ use std::io::BufReader;
 use std::path::Path;
 
 use marsad_core::{MediaKind, Platform, SourceKey, UtcTime};
-use marsad_store::{NewSource, Store};
+use marsad_store::NewSource;
+use marsad_store::prelude::*;
 use serde::Deserialize;
 
 use crate::lines::{LineRead, read_line_bounded};

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use marsad_core::{MediaKind, Sha256, SignalType, SourceKey, UtcTime};
+use marsad_store::prelude::*;
 use marsad_store::{
     MediaContent, MediaRef, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource, PostBatch, RunId,
-    RunSummary, Store,
+    RunSummary,
 };
 use rayon::prelude::*;
 use serde::Serialize;

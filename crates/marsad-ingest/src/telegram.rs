@@ -17,7 +17,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use marsad_core::{MediaKind, Platform, SourceKey, UtcTime};
-use marsad_store::{NewSource, Store};
+use marsad_store::NewSource;
+use marsad_store::prelude::*;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 

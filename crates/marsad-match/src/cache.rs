@@ -19,7 +19,7 @@ use marsad_core::SignalType;
 use marsad_hash::pdq::PdqHash;
 use marsad_index::pdq::PdqIndex;
 use marsad_store::cachefile::{self, CacheFileError, CacheFormat, Provenance};
-use marsad_store::{BankState, EntryFilter, Store, StoreIdentity};
+use marsad_store::{BankState, BankStore, EntryFilter, EntryId, MetaStore, StoreIdentity};
 
 use crate::matcher::MatchError;
 
@@ -34,7 +34,7 @@ pub(crate) struct PdqEntries {
     /// The index.
     pub(crate) index: PdqIndex,
     /// The entry id of each indexed hash.
-    pub(crate) ids: Vec<i64>,
+    pub(crate) ids: Vec<EntryId>,
     /// Entries whose stored value is not a PDQ hash (left out; warned
     /// about when the index was built or extended).
     pub(crate) skipped: u64,
@@ -47,7 +47,9 @@ impl PdqEntries {
 }
 
 fn provenance(identity: StoreIdentity, state: &BankState) -> Provenance {
-    Provenance { identity, state: vec![state.generation, state.max_entry_id, state.entries as i64] }
+    // 0 for no entry yet: ids start at 1.
+    let max = state.max_entry_id.map_or(0, |id| id.0);
+    Provenance { identity, state: vec![state.generation, max, state.entries as i64] }
 }
 
 /// Why a cache file was not used as it is.
@@ -76,7 +78,9 @@ impl std::fmt::Display for Rebuild {
             Rebuild::State { cache, store } => write!(
                 f,
                 "built at (generation, largest entry id, entries) {cache:?}, the store is at ({}, {}, {})",
-                store.generation, store.max_entry_id, store.entries
+                store.generation,
+                store.max_entry_id.map_or(0, |id| id.0),
+                store.entries
             ),
             Rebuild::Body(e) => write!(f, "malformed body: {e}"),
         }
@@ -100,9 +104,11 @@ fn read_cache(path: &Path, identity: StoreIdentity, state: &BankState) -> Result
         return Err(Rebuild::OtherStore { cache: p.identity, store: identity });
     }
     let built_at = match p.state[..] {
-        [generation, max_entry_id, entries] if entries >= 0 => {
-            BankState { generation, max_entry_id, entries: entries as u64 }
-        }
+        [generation, max_entry_id, entries] if entries >= 0 && max_entry_id >= 0 => BankState {
+            generation,
+            max_entry_id: Some(EntryId(max_entry_id)).filter(|id| id.0 > 0),
+            entries: entries as u64,
+        },
         _ => return Err(Rebuild::State { cache: p.state.clone(), store: *state }),
     };
     let current = built_at == *state;
@@ -121,7 +127,7 @@ fn read_cache(path: &Path, identity: StoreIdentity, state: &BankState) -> Result
     // Ids are indexed in increasing order: a cache holding more entries, or
     // larger ids, than its header counts would be extended with some twice.
     if pdq.ids.len() as u64 + pdq.skipped > built_at.entries
-        || pdq.ids.last().is_some_and(|&id| id > built_at.max_entry_id)
+        || pdq.ids.last().is_some_and(|&id| Some(id) > built_at.max_entry_id)
     {
         return Err(Rebuild::Body("more entries than its header counts".to_owned()));
     }
@@ -146,7 +152,7 @@ fn read_body(r: &mut impl std::io::Read, body_len: u64) -> std::io::Result<PdqEn
         ids.extend(buf[..take].chunks_exact(8).map(|b| {
             let mut w = [0u8; 8];
             w.copy_from_slice(b);
-            i64::from_le_bytes(w)
+            EntryId(i64::from_le_bytes(w))
         }));
     }
     let index = PdqIndex::read_from(r).map_err(std::io::Error::other)?;
@@ -170,7 +176,7 @@ fn write_cache(
         for chunk in ids.chunks(8192) {
             buf.clear();
             for id in chunk {
-                buf.extend_from_slice(&id.to_le_bytes());
+                buf.extend_from_slice(&id.0.to_le_bytes());
             }
             w.write_all(&buf)?;
         }
@@ -191,7 +197,12 @@ enum Read {
 /// Adds the PDQ entries with an id above `after` to the index (an entry
 /// whose value does not parse is warned about and counted); returns how many
 /// entries were read.
-fn add_entries(store: &dyn Store, after: i64, read: Read, pdq: &mut PdqEntries) -> Result<u64, MatchError> {
+fn add_entries<S: BankStore + ?Sized>(
+    store: &S,
+    after: Option<EntryId>,
+    read: Read,
+    pdq: &mut PdqEntries,
+) -> Result<u64, MatchError> {
     let signal_type = (read == Read::Pdq).then_some(SignalType::Pdq);
     let filter = EntryFilter { signal_type, after_id: after, ..EntryFilter::default() };
     let mut batch: Vec<(PdqHash, u32)> = Vec::new();
@@ -220,11 +231,14 @@ fn add_entries(store: &dyn Store, after: i64, read: Read, pdq: &mut PdqEntries) 
 }
 
 /// The PDQ index over every bank and the entry id of each indexed hash.
-pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<PdqEntries, MatchError> {
+pub(crate) fn load_pdq<S: BankStore + MetaStore + ?Sized>(
+    store: &S,
+    cache: Option<&Path>,
+) -> Result<PdqEntries, MatchError> {
     let state = store.bank_state()?;
     let Some(path) = cache else {
         let mut pdq = PdqEntries::new();
-        add_entries(store, 0, Read::Pdq, &mut pdq)?;
+        add_entries(store, None, Read::Pdq, &mut pdq)?;
         return Ok(pdq);
     };
     let identity = store.identity()?;
@@ -257,7 +271,7 @@ pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<PdqEnt
         }
     }
     let mut pdq = PdqEntries::new();
-    add_entries(store, 0, Read::Pdq, &mut pdq)?;
+    add_entries(store, None, Read::Pdq, &mut pdq)?;
     // No file for a store without PDQ entries, unless one must be replaced.
     if !pdq.ids.is_empty() || pdq.skipped > 0 || stale {
         save(store, path, identity, &state, &pdq)?;
@@ -268,8 +282,8 @@ pub(crate) fn load_pdq(store: &dyn Store, cache: Option<&Path>) -> Result<PdqEnt
 /// Saves the index as built from `state`, unless the banks changed while
 /// it was built (the index may then hold entries past `state`: it is right
 /// for this process, but would be extended twice by the next).
-fn save(
-    store: &dyn Store,
+fn save<S: BankStore + ?Sized>(
+    store: &S,
     path: &Path,
     identity: StoreIdentity,
     state: &BankState,
@@ -291,6 +305,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use marsad_store::NewBankEntry;
+    use marsad_store::prelude::*;
     use marsad_store_sqlite::SqliteStore;
 
     use super::*;
@@ -349,7 +364,7 @@ mod tests {
         for store in [
             BankState { generation: state.generation + 1, ..later },
             BankState { entries: state.entries - 1, ..later },
-            BankState { max_entry_id: state.max_entry_id - 1, ..state },
+            BankState { max_entry_id: state.max_entry_id.map(|id| EntryId(id.0 - 1)), ..state },
         ] {
             assert!(
                 matches!(read_cache(&f.cache, identity, &store), Err(Rebuild::State { .. })),
@@ -388,7 +403,7 @@ mod tests {
         assert_eq!((rewritten.built_at, rewritten.pdq.ids), (now, ids));
         // A cache holding more than its header counts is refused.
         let built = load_pdq(&f.store, None).unwrap();
-        let short = BankState { max_entry_id: 1, entries: 1, ..now };
+        let short = BankState { max_entry_id: Some(EntryId(1)), entries: 1, ..now };
         write_cache(&f.cache, identity, &short, &built).unwrap();
         assert!(matches!(read_cache(&f.cache, identity, &now), Err(Rebuild::Body(_))));
     }

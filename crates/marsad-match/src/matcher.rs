@@ -15,7 +15,7 @@ use marsad_index::audio::{AudioConfig, AudioIndex};
 use marsad_index::pdq::{Hit, PdqIndex};
 use marsad_index::text::{LshConfig, TextLsh};
 use marsad_index::vpdq::{VpdqConfig, VpdqIndex};
-use marsad_store::{EntryFilter, NewFingerprint, NewMatch, Store, StoreError};
+use marsad_store::{BankStore, EntryFilter, EntryId, MetaStore, NewFingerprint, NewMatch, StoreError};
 
 use crate::cache;
 
@@ -52,7 +52,7 @@ impl Default for MatchConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Found {
     /// The entry.
-    pub entry_id: i64,
+    pub entry_id: EntryId,
     /// The signal that matched.
     pub signal_type: SignalType,
     /// The distance (see [`marsad_store::NewMatch::distance`]).
@@ -85,7 +85,7 @@ pub enum MatchError {
 /// counted in [`BankMatcher::skipped`] so that the caller can say so.
 pub(crate) fn warn_skipped(e: &marsad_store::BankEntry, error: &dyn std::fmt::Display) {
     tracing::warn!(
-        entry = e.id,
+        entry = e.id.0,
         bank = %e.bank,
         signal_type = %e.signal_type,
         %error,
@@ -104,16 +104,16 @@ fn warn_unreadable(f: &NewFingerprint, error: &dyn std::fmt::Display) {
 pub struct BankMatcher {
     cfg: MatchConfig,
     pdq: PdqIndex,
-    pdq_entries: Vec<i64>,
-    md5: HashMap<String, Vec<i64>>,
-    sha256: HashMap<String, Vec<i64>>,
+    pdq_entries: Vec<EntryId>,
+    md5: HashMap<String, Vec<EntryId>>,
+    sha256: HashMap<String, Vec<EntryId>>,
     vpdq: VpdqIndex,
-    vpdq_entries: Vec<i64>,
+    vpdq_entries: Vec<EntryId>,
     audio: AudioIndex,
-    audio_entries: Vec<i64>,
+    audio_entries: Vec<EntryId>,
     text: Option<TextLsh>,
     /// Per indexed text: entry id and shingle set (for exact Jaccard).
-    text_entries: Vec<(i64, Vec<u64>)>,
+    text_entries: Vec<(EntryId, Vec<u64>)>,
     minhash: MinHasher,
     /// Bank entries left out because their stored value does not parse.
     skipped: u64,
@@ -123,7 +123,11 @@ impl BankMatcher {
     /// Loads every bank of `store`. The PDQ index is read from `cache` when
     /// it is current, extended when entries were only added, and rebuilt
     /// (and saved there) otherwise; without a cache it is built in memory.
-    pub fn load(store: &dyn Store, cfg: MatchConfig, cache: Option<&Path>) -> Result<Self, MatchError> {
+    pub fn load<S: BankStore + MetaStore + ?Sized>(
+        store: &S,
+        cfg: MatchConfig,
+        cache: Option<&Path>,
+    ) -> Result<Self, MatchError> {
         let mut m = BankMatcher { cfg, minhash: MinHasher::default(), ..BankMatcher::default() };
         m.vpdq = VpdqIndex::new(cfg.vpdq.quality_threshold);
         let pdq = cache::load_pdq(store, cache)?;

@@ -16,7 +16,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use marsad_core::{Platform, SourceKey, UtcTime};
-use marsad_store::{GroupingUpdate, NewPost, NewRun, NewSource, OutletRecord, PostBatch, RunSummary, Store};
+use marsad_store::prelude::*;
+use marsad_store::{
+    GroupingUpdate, NewPost, NewRun, NewSource, OutletRecord, PostBatch, ReleaseSlot, RunSummary,
+};
 use marsad_store_sqlite::SqliteStore;
 
 #[path = "common/rng.rs"]
@@ -73,7 +76,7 @@ fn main() {
     let mut batch = PostBatch { sources: sources.clone(), posts: Vec::with_capacity(50_000) };
     // Release of each post, in write order (the store numbers posts in
     // that order).
-    let mut release_of: Vec<i64> = Vec::with_capacity(wanted + 64);
+    let mut release_of: Vec<ReleaseSlot> = Vec::with_capacity(wanted + 64);
     let mut written = 0usize;
     let mut r = 0i64;
     while written < wanted {
@@ -117,7 +120,7 @@ fn main() {
                 fingerprints: Vec::new(),
                 matches: Vec::new(),
             });
-            release_of.push(-(r + 1));
+            release_of.push(ReleaseSlot::New(r as u32));
             written += 1;
         }
         if batch.posts.len() >= 50_000 {

@@ -19,9 +19,9 @@ use std::time::Instant;
 use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
 use marsad_hash::text::{MinHasher, normalize};
 use marsad_observe::group::GroupConfig;
+use marsad_store::prelude::*;
 use marsad_store::{
     MediaContent, MediaRef, NewFingerprint, NewMedia, NewPost, NewRun, NewSource, PostBatch, RunSummary,
-    Store,
 };
 use marsad_store_sqlite::SqliteStore;
 

@@ -4,58 +4,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use marsad_core::{MediaKind, SourceKey};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+pub use marsad_core::Evidence;
+use marsad_core::{EntryId, MediaKind, SourceKey, UtcTime};
 
 use crate::registry::{Outlet, RegistryError};
 
-/// The kind of content of a release.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// A video.
-    Video,
-    /// One or two images.
-    Photo,
-    /// Three or more images posted together (a "photo report").
-    PhotoReport,
-    /// An audio recording.
-    Audio,
-    /// Text only.
-    Text,
-    /// A document (PDF, archive…).
-    Document,
-}
-
-impl Format {
-    /// Every format, in display order.
-    pub const ALL: [Format; 6] =
-        [Format::Video, Format::Photo, Format::PhotoReport, Format::Audio, Format::Text, Format::Document];
-
-    /// The name: `video`, `photo`, `photo_report`, `audio`, `text`, `document`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Video => "video",
-            Format::Photo => "photo",
-            Format::PhotoReport => "photo_report",
-            Format::Audio => "audio",
-            Format::Text => "text",
-            Format::Document => "document",
-        }
-    }
-
-    /// Parses a name.
-    pub fn parse(s: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The kind of content of a release (defined in marsad-core, where the
+/// store can name it).
+pub use marsad_core::ReleaseFormat as Format;
 
 /// The format of a sighting from the kinds of its media (declared kinds
 /// count even when a file was not exported): video, then audio, then three
@@ -153,7 +109,7 @@ pub struct MatchedLabels {
     /// The bank.
     pub bank: String,
     /// The entry.
-    pub entry_id: i64,
+    pub entry_id: EntryId,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
 }
@@ -163,8 +119,8 @@ pub struct MatchedLabels {
 pub struct Attribution {
     /// The outlet's name, or `None` (unknown).
     pub outlet: Option<String>,
-    /// The evidence: `{"rule": "channel" | "bank_label" | "text" | "none", …}`.
-    pub evidence: serde_json::Value,
+    /// The evidence: which rule decided, and on what.
+    pub evidence: Evidence,
 }
 
 /// Attributes releases to registered outlets.
@@ -259,12 +215,12 @@ impl Attributor {
             if let Some(o) = self.outlet_of_channel(&p.source) {
                 return Attribution {
                     outlet: Some(o.name.clone()),
-                    evidence: json!({
-                        "rule": "channel",
-                        "channel": p.source.to_string(),
-                        "post_id": p.post_id,
-                        "posted_at": crate::rfc3339(p.time),
-                    }),
+                    evidence: Evidence::Channel {
+                        channel: p.source.clone(),
+                        post_id: p.post_id.clone(),
+                        // Times come from the store, which holds only valid ones.
+                        posted_at: UtcTime::from_unix_micros(p.time).unwrap_or(UtcTime::from_unix_seconds(0)),
+                    },
                 };
             }
         }
@@ -275,9 +231,12 @@ impl Attributor {
                 if let Some(&i) = self.by_name.get(&marsad_hash::text::normalize(value)) {
                     return Attribution {
                         outlet: Some(self.outlets[i].name.clone()),
-                        evidence: json!({
-                            "rule": "bank_label", "bank": m.bank, "entry_id": m.entry_id, "label": key, "value": value,
-                        }),
+                        evidence: Evidence::BankLabel {
+                            bank: m.bank.clone(),
+                            entry_id: m.entry_id,
+                            label: key.clone(),
+                            value: value.clone(),
+                        },
                     };
                 }
             }
@@ -287,16 +246,15 @@ impl Attributor {
             if let Some((o, name)) = self.named_in(&norm) {
                 return Attribution {
                     outlet: Some(o.name.clone()),
-                    evidence: json!({
-                        "rule": "text",
-                        "channel": p.source.to_string(),
-                        "post_id": p.post_id,
-                        "name": name,
-                    }),
+                    evidence: Evidence::Text {
+                        channel: p.source.clone(),
+                        post_id: p.post_id.clone(),
+                        name: name.to_owned(),
+                    },
                 };
             }
         }
-        Attribution { outlet: None, evidence: json!({ "rule": "none" }) }
+        Attribution { outlet: None, evidence: Evidence::None }
     }
 }
 
@@ -381,26 +339,23 @@ mod tests {
             &[],
         );
         assert_eq!(r.outlet.as_deref(), Some("Palm Grove"));
-        assert_eq!(r.evidence["rule"], "channel");
+        assert_eq!(r.evidence.rule(), "channel");
         // A bank label naming an outlet (by an alias, normalized).
         let labels = MatchedLabels {
             bank: "b".into(),
-            entry_id: 5,
+            entry_id: EntryId(5),
             labels: [("outlet".to_owned(), "مُؤسسة النخيل".to_owned())].into_iter().collect(),
         };
         let r = a.attribute(&[post("telegram:9", 1, "Lantern Media says")], &[labels]);
-        assert_eq!(
-            (r.outlet.as_deref(), r.evidence["rule"].as_str()),
-            (Some("Palm Grove"), Some("bank_label"))
-        );
+        assert_eq!((r.outlet.as_deref(), Some(r.evidence.rule())), (Some("Palm Grove"), Some("bank_label")));
         // A name in a text, with a clitic glued on; not inside another word.
         let r = a.attribute(&[post("telegram:9", 1, "نشرة من ومؤسسة الفانوس الشمالي اليوم")], &[]);
         assert_eq!(
-            (r.outlet.as_deref(), r.evidence["rule"].as_str()),
+            (r.outlet.as_deref(), Some(r.evidence.rule())),
             (Some("Northern Lantern Media"), Some("text"))
         );
         let r = a.attribute(&[post("telegram:9", 1, "XLantern Media")], &[]);
         assert_eq!(r.outlet, None);
-        assert_eq!(r.evidence["rule"], "none");
+        assert_eq!(r.evidence, Evidence::None);
     }
 }

@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use marsad_core::Sha256;
+use marsad_core::{PostId, ReleaseId, Sha256, SourceId};
 use marsad_hash::pdq::PdqHash;
 use marsad_hash::text::{MinHashSignature, jaccard};
 use marsad_hash::vpdq::VpdqFeature;
@@ -30,6 +30,7 @@ use marsad_index::audio::{AudioConfig, AudioIndex};
 use marsad_index::pdq::PdqIndex;
 use marsad_index::text::{LshConfig, TextLsh};
 use marsad_index::vpdq::{VpdqConfig, VpdqIndex};
+use marsad_store::ReleaseSlot;
 
 /// Thresholds of the link rules.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -89,13 +90,13 @@ pub struct MediaFeature {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PostFeatures {
     /// The post's id in the store.
-    pub post: i64,
+    pub post: PostId,
     /// Its source's id in the store.
-    pub source: i64,
+    pub source: SourceId,
     /// When it was posted (seconds, UTC).
     pub second: i64,
     /// Its release, when it was grouped before.
-    pub release: Option<i64>,
+    pub release: Option<ReleaseId>,
     /// Its text, when it has one.
     pub text: Option<TextFeature>,
     /// Its media.
@@ -108,21 +109,20 @@ pub trait Shingles {
     /// The sorted, deduplicated shingle hashes of each post's normalized
     /// text (`None` for a post without text). An error (a store that cannot
     /// be read) ends the grouping: a link must not be lost silently.
-    fn shingles(&self, posts: &[i64]) -> marsad_store::Result<Vec<Option<Vec<u64>>>>;
+    fn shingles(&self, posts: &[PostId]) -> marsad_store::Result<Vec<Option<Vec<u64>>>>;
 }
 
 /// The outcome of grouping: every post's release.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Grouping {
     /// `(post, release)` for every new post and every post whose release
-    /// changed (by a merge). A release id of a new group is negative
-    /// (`-1`, `-2`…): the caller gives it a real id.
-    pub assign: Vec<(i64, i64)>,
+    /// changed (by a merge). New groups are numbered from 0
+    /// ([`ReleaseSlot::New`]): the store gives them real ids.
+    pub assign: Vec<(PostId, ReleaseSlot)>,
     /// Existing releases merged into another (now empty).
-    pub merged: Vec<i64>,
-    /// Releases whose membership changed (existing ids and the negative ids
-    /// of new groups).
-    pub touched: Vec<i64>,
+    pub merged: Vec<ReleaseId>,
+    /// Releases whose membership changed (existing and new).
+    pub touched: Vec<ReleaseSlot>,
 }
 
 /// Union-find over post slots.
@@ -172,9 +172,9 @@ pub struct Grouper {
     cfg: GroupConfig,
     forest: Forest,
     /// Per slot: post id, release before this run, new?
-    posts: Vec<(i64, Option<i64>, bool)>,
+    posts: Vec<(PostId, Option<ReleaseId>, bool)>,
     by_sha: HashMap<Sha256, u32>,
-    album: HashMap<(i64, i64), u32>,
+    album: HashMap<(SourceId, i64), u32>,
     pdq: PdqIndex,
     /// Images to index, in one build when [`Grouper::finish`] runs
     /// (inserting them one by one would rebuild the index's last segment
@@ -193,7 +193,7 @@ pub struct Grouper {
     /// New videos and audio to search.
     new_videos: Vec<(u32, Vec<VpdqFeature>)>,
     new_audio: Vec<(u32, Vec<u32>)>,
-    release_slot: HashMap<i64, u32>,
+    release_slot: HashMap<ReleaseId, u32>,
 }
 
 impl Grouper {
@@ -358,7 +358,7 @@ impl Grouper {
             let mut needed: Vec<u32> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
             needed.sort_unstable();
             needed.dedup();
-            let ids: Vec<i64> = needed.iter().map(|&s| self.posts[s as usize].0).collect();
+            let ids: Vec<PostId> = needed.iter().map(|&s| self.posts[s as usize].0).collect();
             let sets = shingles.shingles(&ids)?;
             let set_of: HashMap<u32, &Option<Vec<u64>>> = needed.iter().copied().zip(sets.iter()).collect();
             for (a, b) in pairs {
@@ -375,36 +375,37 @@ impl Grouper {
         Ok(self.resolve())
     }
 
-    /// Turns the forest into release ids: a group keeps the smallest
-    /// existing release id among its posts; a group of new posts only gets
-    /// a negative id.
+    /// Turns the forest into releases: a group keeps the smallest existing
+    /// release id among its posts; a group of new posts only gets a new
+    /// slot.
     fn resolve(mut self) -> Grouping {
         let n = self.posts.len();
-        let mut root_release: HashMap<u32, i64> = HashMap::new();
+        let mut root_release: HashMap<u32, ReleaseSlot> = HashMap::new();
         for slot in 0..n {
             if let Some(r) = self.posts[slot].1 {
                 let root = self.forest.find(slot as u32);
-                let e = root_release.entry(root).or_insert(r);
-                *e = (*e).min(r);
+                let e = root_release.entry(root).or_insert(ReleaseSlot::Existing(r));
+                *e = (*e).min(ReleaseSlot::Existing(r));
             }
         }
-        let mut next_new = -1i64;
+        let mut next_new = 0u32;
         let mut out = Grouping::default();
         let mut touched = std::collections::BTreeSet::new();
         let mut merged = std::collections::BTreeSet::new();
         for slot in 0..n {
             let root = self.forest.find(slot as u32);
             let release = *root_release.entry(root).or_insert_with(|| {
-                let id = next_new;
-                next_new -= 1;
+                let id = ReleaseSlot::New(next_new);
+                next_new += 1;
                 id
             });
             let (post, before, new) = self.posts[slot];
+            let before = before.map(ReleaseSlot::Existing);
             if new || before != Some(release) {
                 out.assign.push((post, release));
                 touched.insert(release);
-                if let Some(b) = before
-                    && b != release
+                if let Some(ReleaseSlot::Existing(b)) = before
+                    && before != Some(release)
                 {
                     merged.insert(b);
                 }

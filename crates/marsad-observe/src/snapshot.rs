@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
+use marsad_core::{ReleaseId, SourceId};
 use marsad_store::cachefile::{self, CacheFileError, CacheFormat, Provenance};
-use marsad_store::{Result, Store, StoreError, StoreIdentity, sighting};
+use marsad_store::{MetaStore, ObservatoryStore, RegistryStore, Result, StoreIdentity, sighting};
 
 use crate::analytics::{Observatory, Release, Sighting};
 use crate::describe::Format;
@@ -192,7 +193,7 @@ fn read_body(mut r: &mut impl Read, body_len: u64) -> std::io::Result<Observator
 }
 
 /// Builds the observatory from the store's releases and sightings.
-pub fn build(store: &dyn Store) -> Result<Observatory> {
+pub fn build<S: ObservatoryStore + RegistryStore + ?Sized>(store: &S) -> Result<Observatory> {
     let outlets: Vec<String> = store.outlets()?.into_iter().map(|o| o.name).collect();
     let outlet_index: HashMap<String, u32> =
         outlets.iter().enumerate().map(|(i, o)| (o.clone(), i as u32)).collect();
@@ -206,7 +207,7 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
     };
     let mut languages: Vec<String> = Vec::new();
     let mut releases = Vec::new();
-    let mut release_index: HashMap<i64, u32> = HashMap::new();
+    let mut release_index: HashMap<ReleaseId, u32> = HashMap::new();
     store.releases(&mut |r| {
         let language = r.language.map(|l| match languages.iter().position(|x| *x == l) {
             Some(i) => i as u32,
@@ -218,14 +219,11 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
         let source = intern(r.first_source.map(|s| s.to_string()).unwrap_or_default(), &mut sources);
         release_index.insert(r.id, releases.len() as u32);
         releases.push(Release {
-            id: r.id,
+            id: r.id.0,
             first_seen: r.first_seen.unix_micros(),
             last_seen: r.last_seen.unix_micros(),
             outlet: r.outlet.as_ref().and_then(|o| outlet_index.get(o).copied()),
-            format: Format::parse(&r.format).ok_or_else(|| StoreError::Corrupt {
-                record: format!("release {}", r.id),
-                problem: format!("unknown format {:?}", r.format),
-            })?,
+            format: r.format,
             language,
             source,
         });
@@ -235,7 +233,7 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
     // the earliest of them. Read as bare integers in storage order and
     // grouped here (a sort), which is several times faster than asking
     // SQLite to group and order ten million posts.
-    let mut source_of_id: HashMap<i64, u32> = HashMap::new();
+    let mut source_of_id: HashMap<SourceId, u32> = HashMap::new();
     for (id, key) in store.source_ids()? {
         source_of_id.insert(id, intern(key.to_string(), &mut sources));
     }
@@ -262,7 +260,10 @@ pub fn build(store: &dyn Store) -> Result<Observatory> {
 /// The observatory of a store, from `cache` when it was built from this
 /// store at its current releases generation and is intact (else built and
 /// written there).
-pub fn load(store: &dyn Store, cache: Option<&Path>) -> Result<Observatory> {
+pub fn load<S: ObservatoryStore + RegistryStore + MetaStore + ?Sized>(
+    store: &S,
+    cache: Option<&Path>,
+) -> Result<Observatory> {
     let Some(path) = cache else {
         return build(store);
     };

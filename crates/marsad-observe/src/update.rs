@@ -5,10 +5,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use marsad_core::{SourceKey, UtcTime};
+use marsad_core::{PostId, ReleaseId, SourceId, SourceKey, UtcTime};
 use marsad_hash::pdq::PdqHash;
 use marsad_hash::text::{MinHashSignature, MinHasher, normalize, shingles};
-use marsad_store::{GroupingUpdate, ReleaseMember, ReleaseRecord, Result, Store, sighting};
+use marsad_store::{
+    GroupingStore, GroupingUpdate, RegistryStore, ReleaseMember, ReleaseRecord, ReleaseSlot, Result, sighting,
+};
 
 use crate::describe::{Attributor, MatchedLabels, ReleasePost, format_of, language_of};
 use crate::group::{GroupConfig, Grouper, MediaFeature, PostFeatures, Shingles, TextFeature};
@@ -44,15 +46,15 @@ pub struct Timings {
 }
 
 /// Texts for exact Jaccard, read from the store when grouping asks.
-struct StoreShingles<'a> {
-    store: &'a dyn Store,
-    cached: HashMap<i64, String>,
+struct StoreShingles<'a, S: ?Sized> {
+    store: &'a S,
+    cached: HashMap<PostId, String>,
 }
 
-impl Shingles for StoreShingles<'_> {
-    fn shingles(&self, posts: &[i64]) -> Result<Vec<Option<Vec<u64>>>> {
-        let missing: Vec<i64> = posts.iter().copied().filter(|p| !self.cached.contains_key(p)).collect();
-        let fetched: HashMap<i64, String> = self.store.post_texts(&missing)?.into_iter().collect();
+impl<S: GroupingStore + ?Sized> Shingles for StoreShingles<'_, S> {
+    fn shingles(&self, posts: &[PostId]) -> Result<Vec<Option<Vec<u64>>>> {
+        let missing: Vec<PostId> = posts.iter().copied().filter(|p| !self.cached.contains_key(p)).collect();
+        let fetched: HashMap<PostId, String> = self.store.post_texts(&missing)?.into_iter().collect();
         Ok(posts
             .iter()
             .map(|p| {
@@ -67,14 +69,24 @@ impl Shingles for StoreShingles<'_> {
 /// A stored fingerprint, or `None` with a warning naming the post when it
 /// cannot be read (the store validates what it writes, so this is damage):
 /// the post is still grouped by its other links.
-fn readable<T, E: std::fmt::Display>(post: i64, what: &str, value: std::result::Result<T, E>) -> Option<T> {
-    value.map_err(|e| tracing::warn!(post, "stored {what} unreadable, not used for grouping: {e}")).ok()
+fn readable<T, E: std::fmt::Display>(
+    post: PostId,
+    what: &str,
+    value: std::result::Result<T, E>,
+) -> Option<T> {
+    value
+        .map_err(|e| tracing::warn!(post = post.0, "stored {what} unreadable, not used for grouping: {e}"))
+        .ok()
 }
 
 /// Groups the posts not yet grouped, then describes the releases that
 /// changed (all of them when `describe_all`). If another process changes
 /// the posts while this one groups, the grouping is done again.
-pub fn update(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> Result<UpdateSummary> {
+pub fn update<S: GroupingStore + RegistryStore + ?Sized>(
+    store: &mut S,
+    cfg: &GroupConfig,
+    describe_all: bool,
+) -> Result<UpdateSummary> {
     let mut attempt = 0;
     loop {
         match update_once(store, cfg, describe_all) {
@@ -87,7 +99,11 @@ pub fn update(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> R
     }
 }
 
-fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> Result<UpdateSummary> {
+fn update_once<S: GroupingStore + RegistryStore + ?Sized>(
+    store: &mut S,
+    cfg: &GroupConfig,
+    describe_all: bool,
+) -> Result<UpdateSummary> {
     // Nothing new: nothing to read (the common case of every analytics
     // command).
     if !describe_all && store.ungrouped_posts()? == 0 {
@@ -96,7 +112,7 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
     let minhash = MinHasher::default();
     let mut grouper = Grouper::new(*cfg);
     let mut new_posts = 0u64;
-    let mut new_texts: HashMap<i64, String> = HashMap::new();
+    let mut new_texts: HashMap<PostId, String> = HashMap::new();
     let mut linkable = Vec::new();
     let mut clock = std::time::Instant::now();
     let mut lap = || {
@@ -109,11 +125,12 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
         let new = p.release_id.is_none();
         let text = if new {
             new_posts += 1;
-            let normalized = normalize(&p.text);
+            let text = p.text.as_deref().unwrap_or_default();
+            let normalized = normalize(text);
             let words = normalized.split(' ').filter(|w| !w.is_empty()).count();
             if words >= cfg.text_min_words {
                 linkable.push(p.id);
-                new_texts.insert(p.id, p.text.clone());
+                new_texts.insert(p.id, text.to_owned());
                 let signature = p
                     .text_signature
                     .as_deref()
@@ -121,7 +138,7 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
                         MinHashSignature::from_hex(s)
                             .map_err(|e| {
                                 tracing::warn!(
-                                    post = p.id,
+                                    post = p.id.0,
                                     "stored text signature unreadable, signed again: {e}"
                                 )
                             })
@@ -168,7 +185,7 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
     })?;
     let mut summary = UpdateSummary { new_posts, ..UpdateSummary::default() };
     summary.timings.read = lap();
-    let mut touched: Vec<i64> = Vec::new();
+    let mut touched: Vec<ReleaseId> = Vec::new();
     if new_posts > 0 {
         let grouping = grouper.finish(&StoreShingles { store: &*store, cached: new_texts })?;
         summary.timings.group = lap();
@@ -182,7 +199,15 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
         summary.timings.apply = lap();
         summary.releases_created = ids.len() as u64;
         summary.releases_merged = grouping.merged.len() as u64;
-        touched = grouping.touched.iter().map(|r| ids.get(r).copied().unwrap_or(*r)).collect();
+        touched = grouping
+            .touched
+            .iter()
+            .filter_map(|r| match *r {
+                ReleaseSlot::Existing(id) => Some(id),
+                // The store gave every new slot an id (it wrote them all).
+                ReleaseSlot::New(n) => ids.get(&n).copied(),
+            })
+            .collect();
         tracing::info!(new_posts, created = ids.len(), merged = grouping.merged.len(), "posts grouped");
     }
     if describe_all {
@@ -195,7 +220,7 @@ fn update_once(store: &mut dyn Store, cfg: &GroupConfig, describe_all: bool) -> 
 }
 
 /// The registry as the store keeps it.
-pub fn registry(store: &dyn Store) -> Result<Vec<Outlet>> {
+pub fn registry<S: RegistryStore + ?Sized>(store: &S) -> Result<Vec<Outlet>> {
     Ok(store
         .outlets()?
         .into_iter()
@@ -211,10 +236,13 @@ pub fn registry(store: &dyn Store) -> Result<Vec<Outlet>> {
 
 /// Rewrites the descriptions of releases (all when `None`): times, counts,
 /// format, language and attribution. Returns how many.
-pub fn describe(store: &mut dyn Store, releases: Option<&[i64]>) -> Result<u64> {
+pub fn describe<S: GroupingStore + RegistryStore + ?Sized>(
+    store: &mut S,
+    releases: Option<&[ReleaseId]>,
+) -> Result<u64> {
     let attributor = Attributor::new(&registry(&*store)?)
         .map_err(|e| marsad_store::StoreError::Invalid(format!("outlet registry: {e}")))?;
-    let mut labels: HashMap<i64, Vec<MatchedLabels>> = HashMap::new();
+    let mut labels: HashMap<ReleaseId, Vec<MatchedLabels>> = HashMap::new();
     for (release, e) in store.release_matches(releases)? {
         labels.entry(release).or_default().push(MatchedLabels {
             bank: e.bank,
@@ -257,7 +285,7 @@ const LANGUAGE_SAMPLE: usize = 400;
 /// A post of a release as the sighting rule sees it.
 fn key(p: &ReleaseMember) -> sighting::SightingPost<'_> {
     sighting::SightingPost {
-        source_id: p.source_id,
+        source_id: p.source_id.0,
         posted_at: p.posted_at,
         platform_post_id: &p.platform_post_id,
     }
@@ -266,7 +294,7 @@ fn key(p: &ReleaseMember) -> sighting::SightingPost<'_> {
 /// Describes one release from its posts.
 fn describe_one(
     attributor: &Attributor,
-    id: i64,
+    id: ReleaseId,
     posts: &mut [ReleaseMember],
     labels: &[MatchedLabels],
 ) -> ReleaseRecord {
@@ -274,7 +302,7 @@ fn describe_one(
     posts.sort_by(|a, b| sighting::post_order(&key(a), &key(b)));
     let keys: Vec<sighting::SightingPost<'_>> = posts.iter().map(key).collect();
     let sightings = sighting::sightings_of(&keys);
-    let channels: BTreeSet<i64> = posts.iter().map(|p| p.source_id).collect();
+    let channels: BTreeSet<SourceId> = posts.iter().map(|p| p.source_id).collect();
     let first = &posts[0];
     let first_second = sighting::sighting_second(first.posted_at);
     let kinds: Vec<marsad_core::MediaKind> = posts
@@ -305,10 +333,10 @@ fn describe_one(
         last_seen: last,
         sightings: sightings.len() as u64,
         channels: channels.len() as u64,
-        format: format.as_str().to_owned(),
+        format,
         language,
         outlet: attribution.outlet,
-        evidence: attribution.evidence.to_string(),
+        evidence: attribution.evidence,
         first_source: Some(first.source.clone()),
     }
 }

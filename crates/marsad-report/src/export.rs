@@ -63,30 +63,26 @@ fn rfc3339(micros: i64) -> String {
     marsad_core::UtcTime::from_unix_micros(micros).map(|t| t.to_rfc3339()).unwrap_or_default()
 }
 
-fn evidence_rule(e: &str) -> Option<String> {
-    serde_json::from_str::<serde_json::Value>(e).ok().and_then(|v| v["rule"].as_str().map(str::to_owned))
-}
-
 fn tables(t: &Tables) -> Vec<Table> {
     let r = &t.releases;
     let releases = Table {
         name: "releases",
         rows: r.len(),
         columns: vec![
-            ("id", Col::Int(r.iter().map(|x| x.id).collect())),
+            ("id", Col::Int(r.iter().map(|x| x.id.0).collect())),
             ("outlet", Col::OptText(r.iter().map(|x| x.outlet.clone()).collect())),
             ("first_seen", Col::Time(r.iter().map(|x| x.first_seen.unix_micros()).collect())),
             ("last_seen", Col::Time(r.iter().map(|x| x.last_seen.unix_micros()).collect())),
             ("sightings", Col::Int(r.iter().map(|x| x.sightings as i64).collect())),
             ("channels", Col::Int(r.iter().map(|x| x.channels as i64).collect())),
-            ("format", Col::Text(r.iter().map(|x| x.format.clone()).collect())),
+            ("format", Col::Text(r.iter().map(|x| x.format.as_str().to_owned()).collect())),
             ("language", Col::OptText(r.iter().map(|x| x.language.clone()).collect())),
             (
                 "first_source",
                 Col::OptText(r.iter().map(|x| x.first_source.as_ref().map(ToString::to_string)).collect()),
             ),
-            ("attribution", Col::OptText(r.iter().map(|x| evidence_rule(&x.evidence)).collect())),
-            ("evidence", Col::Text(r.iter().map(|x| x.evidence.clone()).collect())),
+            ("attribution", Col::OptText(r.iter().map(|x| Some(x.evidence.rule().to_owned())).collect())),
+            ("evidence", Col::Text(r.iter().map(|x| x.evidence.to_json()).collect())),
         ],
     };
     let s = &t.sightings;
@@ -94,7 +90,7 @@ fn tables(t: &Tables) -> Vec<Table> {
         name: "sightings",
         rows: s.len(),
         columns: vec![
-            ("release_id", Col::Int(s.iter().map(|x| x.release_id).collect())),
+            ("release_id", Col::Int(s.iter().map(|x| x.release_id.0).collect())),
             ("source", Col::Text(s.iter().map(|x| x.source.to_string()).collect())),
             ("posted_at", Col::Time(s.iter().map(|x| x.posted_at.unix_micros()).collect())),
             ("post_id", Col::Text(s.iter().map(|x| x.post_id.clone()).collect())),

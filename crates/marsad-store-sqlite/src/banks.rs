@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use marsad_core::{Md5, SignalType, UtcTime};
+use marsad_core::{BankId, EntryId, Md5, PostId, SignalType, UtcTime};
 use marsad_store::{
     BankEntry, BankInfo, BankState, EntryFilter, ItemRef, MatchableItem, MatchedItem, NewBankEntry,
     NewFingerprint, NewMatch, Result, StoreError, StoredMatch,
@@ -41,7 +41,7 @@ fn bank_info(conn: &Connection, id: i64, name: String, created: i64) -> Result<B
         let (t, n) = row.map_err(backend)?;
         entries.insert(signal(&t)?, n as u64);
     }
-    Ok(BankInfo { id, name, created_at: time(created)?, entries })
+    Ok(BankInfo { id: BankId(id), name, created_at: time(created)?, entries })
 }
 
 pub(crate) fn create_bank(conn: &Connection, name: &str) -> Result<BankInfo> {
@@ -56,7 +56,7 @@ pub(crate) fn create_bank(conn: &Connection, name: &str) -> Result<BankInfo> {
         return Err(StoreError::Conflict(format!("bank {name:?}")));
     }
     Ok(BankInfo {
-        id: conn.last_insert_rowid(),
+        id: BankId(conn.last_insert_rowid()),
         name: name.to_owned(),
         created_at: now,
         entries: BTreeMap::new(),
@@ -131,7 +131,7 @@ fn entry_row(r: &Row<'_>) -> rusqlite::Result<(i64, String, String, String, Stri
 fn to_entry(row: (i64, String, String, String, String, i64)) -> Result<BankEntry> {
     let (id, bank, t, value, labels, added) = row;
     Ok(BankEntry {
-        id,
+        id: EntryId(id),
         bank,
         signal_type: signal(&t)?,
         value,
@@ -148,16 +148,19 @@ pub(crate) fn bank_entries(
     let mut sql = "SELECT e.id, b.name, e.signal_type, e.value, e.labels, e.added_at
                    FROM bank_entries e JOIN banks b ON b.id = e.bank_id WHERE e.id > ?"
         .to_owned();
-    let mut args: Vec<rusqlite::types::Value> = vec![filter.after_id.into()];
+    let mut args: Vec<rusqlite::types::Value> = vec![filter.after_id.map_or(0, |id| id.0).into()];
     if let Some(t) = filter.signal_type {
         sql.push_str(" AND e.signal_type = ?");
         args.push(t.as_str().to_owned().into());
     }
-    if !filter.banks.is_empty() {
-        sql.push_str(&format!(" AND b.name IN ({})", vec!["?"; filter.banks.len()].join(",")));
-        args.extend(filter.banks.iter().map(|b| b.clone().into()));
+    if let Some(banks) = &filter.banks {
+        if banks.is_empty() {
+            return Ok(());
+        }
+        sql.push_str(&format!(" AND b.name IN ({})", vec!["?"; banks.len()].join(",")));
+        args.extend(banks.iter().map(|b| b.clone().into()));
     }
-    if filter.ids.is_empty() {
+    let Some(ids) = &filter.ids else {
         sql.push_str(" ORDER BY e.id");
         let mut stmt = conn.prepare(&sql).map_err(backend)?;
         let mut rows = stmt.query(params_from_iter(args)).map_err(backend)?;
@@ -165,9 +168,9 @@ pub(crate) fn bank_entries(
             visit(to_entry(entry_row(r).map_err(backend)?)?)?;
         }
         return Ok(());
-    }
+    };
     // By id, in chunks (SQLite limits bound parameters).
-    let mut ids = filter.ids.clone();
+    let mut ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
     ids.sort_unstable();
     ids.dedup();
     for chunk in ids.chunks(500) {
@@ -197,7 +200,11 @@ pub(crate) fn bank_state(conn: &Connection) -> Result<BankState> {
         .map_err(backend)?;
     let entries: i64 =
         conn.query_row("SELECT count(*) FROM bank_entries", [], |r| r.get(0)).map_err(backend)?;
-    Ok(BankState { generation, max_entry_id, entries: entries as u64 })
+    Ok(BankState {
+        generation,
+        max_entry_id: (max_entry_id > 0).then_some(EntryId(max_entry_id)),
+        entries: entries as u64,
+    })
 }
 
 pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
@@ -346,7 +353,7 @@ pub(crate) fn matchable_items(
     let mut rows = stmt.query([]).map_err(backend)?;
     let mut current: Option<MatchableItem> = None;
     while let Some(r) = rows.next().map_err(backend)? {
-        let item = ItemRef::Post(r.get(0).map_err(backend)?);
+        let item = ItemRef::Post(PostId(r.get(0).map_err(backend)?));
         let mut open = match current.take() {
             Some(c) if c.item == item => c,
             other => {
@@ -378,7 +385,9 @@ pub(crate) fn add_matches(conn: &mut Connection, matches: &[(ItemRef, NewMatch)]
             ItemRef::Media(sha256) => {
                 crate::write::insert_matches(&tx, Some(&sha256.0), None, std::slice::from_ref(m))?
             }
-            ItemRef::Post(id) => crate::write::insert_matches(&tx, None, Some(*id), std::slice::from_ref(m))?,
+            ItemRef::Post(id) => {
+                crate::write::insert_matches(&tx, None, Some(id.0), std::slice::from_ref(m))?
+            }
         };
     }
     tx.commit().map_err(backend)?;

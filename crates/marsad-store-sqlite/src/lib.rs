@@ -3,7 +3,7 @@
 //! batch.
 //!
 //! ```
-//! use marsad_store::Store;
+//! use marsad_store::prelude::*;
 //! let dir = tempfile_dir();
 //! let store = marsad_store_sqlite::SqliteStore::open(&dir.join("marsad.db")).unwrap();
 //! assert_eq!(store.stats().unwrap().posts, 0);
@@ -23,7 +23,7 @@ mod write;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use marsad_core::SourceKey;
+use marsad_core::{PostId, ReleaseId, RunId, SourceId, SourceKey};
 use marsad_store::{Result, StoreError};
 use rusqlite::Connection;
 
@@ -122,18 +122,24 @@ impl SqliteStore {
     }
 }
 
-impl marsad_store::Store for SqliteStore {
-    fn begin_run(&mut self, run: &marsad_store::NewRun) -> Result<marsad_store::RunId> {
+impl marsad_store::RunStore for SqliteStore {
+    fn begin_run(&mut self, run: &marsad_store::NewRun) -> Result<RunId> {
         write::begin_run(&self.conn, run)
     }
 
-    fn finish_run(&mut self, id: marsad_store::RunId, summary: &marsad_store::RunSummary) -> Result<()> {
+    fn finish_run(&mut self, id: RunId, summary: &marsad_store::RunSummary) -> Result<()> {
         write::finish_run(&self.conn, id, summary)
     }
 
+    fn runs(&self) -> Result<Vec<marsad_store::StoredRun>> {
+        read::runs(&self.conn)
+    }
+}
+
+impl marsad_store::PostStore for SqliteStore {
     fn write_batch(
         &mut self,
-        run: marsad_store::RunId,
+        run: RunId,
         batch: &marsad_store::PostBatch,
     ) -> Result<marsad_store::BatchOutcome> {
         write::write_batch(&mut self.conn, &mut self.source_ids, run, batch)
@@ -159,17 +165,15 @@ impl marsad_store::Store for SqliteStore {
         read::media(&self.conn, sha256)
     }
 
-    fn runs(&self) -> Result<Vec<marsad_store::StoredRun>> {
-        read::runs(&self.conn)
-    }
-
     fn fingerprinted_media(
         &self,
         sha256: &[marsad_core::Sha256],
     ) -> Result<std::collections::HashSet<marsad_core::Sha256>> {
         read::fingerprinted_media(&self.conn, sha256)
     }
+}
 
+impl marsad_store::BankStore for SqliteStore {
     fn create_bank(&mut self, name: &str) -> Result<marsad_store::BankInfo> {
         banks::create_bank(&self.conn, name)
     }
@@ -212,7 +216,9 @@ impl marsad_store::Store for SqliteStore {
     fn add_matches(&mut self, matches: &[(marsad_store::ItemRef, marsad_store::NewMatch)]) -> Result<u64> {
         banks::add_matches(&mut self.conn, matches)
     }
+}
 
+impl marsad_store::RegistryStore for SqliteStore {
     fn replace_outlets(&mut self, outlets: &[marsad_store::OutletRecord]) -> Result<()> {
         observe::replace_outlets(&mut self.conn, outlets)
     }
@@ -220,7 +226,9 @@ impl marsad_store::Store for SqliteStore {
     fn outlets(&self) -> Result<Vec<marsad_store::OutletRecord>> {
         observe::outlets(&self.conn)
     }
+}
 
+impl marsad_store::GroupingStore for SqliteStore {
     fn grouping_posts(&self, visit: &mut dyn FnMut(marsad_store::GroupPost) -> Result<()>) -> Result<()> {
         observe::grouping_posts(&self.conn, visit)
     }
@@ -229,39 +237,44 @@ impl marsad_store::Store for SqliteStore {
         observe::ungrouped_posts(&self.conn)
     }
 
-    fn post_texts(&self, posts: &[i64]) -> Result<Vec<(i64, String)>> {
+    fn post_texts(&self, posts: &[PostId]) -> Result<Vec<(PostId, String)>> {
         observe::post_texts(&self.conn, posts)
     }
 
-    fn apply_grouping(&mut self, update: &marsad_store::GroupingUpdate) -> Result<HashMap<i64, i64>> {
+    fn apply_grouping(&mut self, update: &marsad_store::GroupingUpdate) -> Result<HashMap<u32, ReleaseId>> {
         observe::apply_grouping(&mut self.conn, update)
     }
 
     fn release_members(
         &self,
-        releases: Option<&[i64]>,
+        releases: Option<&[ReleaseId]>,
         visit: &mut dyn FnMut(marsad_store::ReleaseMember) -> Result<()>,
     ) -> Result<()> {
         observe::release_members(&self.conn, releases, visit)
     }
 
-    fn release_matches(&self, releases: Option<&[i64]>) -> Result<Vec<(i64, marsad_store::BankEntry)>> {
+    fn release_matches(
+        &self,
+        releases: Option<&[ReleaseId]>,
+    ) -> Result<Vec<(ReleaseId, marsad_store::BankEntry)>> {
         observe::release_matches(&self.conn, releases)
     }
 
     fn update_releases(&mut self, releases: &[marsad_store::ReleaseRecord]) -> Result<()> {
         observe::update_releases(&mut self.conn, releases)
     }
+}
 
+impl marsad_store::ObservatoryStore for SqliteStore {
     fn releases(&self, visit: &mut dyn FnMut(marsad_store::ReleaseRecord) -> Result<()>) -> Result<()> {
         observe::releases(&self.conn, visit)
     }
 
-    fn release_points(&self, visit: &mut dyn FnMut(i64, i64, i64) -> Result<()>) -> Result<()> {
+    fn release_points(&self, visit: &mut dyn FnMut(ReleaseId, SourceId, i64) -> Result<()>) -> Result<()> {
         observe::release_points(&self.conn, visit)
     }
 
-    fn source_ids(&self) -> Result<Vec<(i64, SourceKey)>> {
+    fn source_ids(&self) -> Result<Vec<(SourceId, SourceKey)>> {
         observe::source_ids(&self.conn)
     }
 
@@ -272,7 +285,9 @@ impl marsad_store::Store for SqliteStore {
     fn releases_generation(&self) -> Result<i64> {
         observe::releases_generation(&self.conn)
     }
+}
 
+impl marsad_store::MetaStore for SqliteStore {
     fn identity(&self) -> Result<marsad_store::StoreIdentity> {
         let text: String = self
             .conn

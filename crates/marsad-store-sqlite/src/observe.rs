@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use marsad_core::{MediaKind, SourceKey, UtcTime};
+use marsad_core::{Evidence, MediaKind, PostId, ReleaseFormat, ReleaseId, SourceId, SourceKey, UtcTime};
 use marsad_store::{
-    BankEntry, GroupMedia, GroupPost, GroupingUpdate, OutletRecord, ReleaseMember, ReleaseRecord, Result,
-    SightingRecord, StoreError, sighting,
+    BankEntry, GroupMedia, GroupPost, GroupingUpdate, OutletRecord, ReleaseMember, ReleaseRecord,
+    ReleaseSlot, Result, SightingRecord, StoreError, sighting,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
@@ -117,7 +117,7 @@ pub(crate) fn grouping_posts(
         .prepare(
             "SELECT p.id, p.source_id, p.posted_at, p.release_id,
                     CASE WHEN p.release_id IS NULL OR p.text_linkable = 1 THEN f.value END,
-                    CASE WHEN p.release_id IS NULL THEN p.text ELSE '' END
+                    CASE WHEN p.release_id IS NULL THEN p.text END
              FROM posts p
              LEFT JOIN fingerprints f ON f.post_id = p.id AND f.signal_type = 'text'
              ORDER BY p.id",
@@ -160,11 +160,12 @@ pub(crate) fn grouping_posts(
     let mut rows = posts.query([]).map_err(backend)?;
     while let Some(r) = rows.next().map_err(backend)? {
         let id: i64 = r.get(0).map_err(backend)?;
+        let release_id: Option<i64> = r.get(3).map_err(backend)?;
         let mut post = GroupPost {
-            id,
-            source_id: r.get(1).map_err(backend)?,
+            id: PostId(id),
+            source_id: SourceId(r.get(1).map_err(backend)?),
             posted_at: post_time(id, r.get(2).map_err(backend)?)?,
-            release_id: r.get(3).map_err(backend)?,
+            release_id: release_id.map(ReleaseId),
             text_signature: r.get(4).map_err(backend)?,
             text: r.get(5).map_err(backend)?,
             media: Vec::new(),
@@ -184,13 +185,14 @@ pub(crate) fn grouping_posts(
     Ok(())
 }
 
-pub(crate) fn post_texts(conn: &Connection, posts: &[i64]) -> Result<Vec<(i64, String)>> {
+pub(crate) fn post_texts(conn: &Connection, posts: &[PostId]) -> Result<Vec<(PostId, String)>> {
     let mut out = Vec::with_capacity(posts.len());
     for chunk in posts.chunks(500) {
         let sql = format!("SELECT id, text FROM posts WHERE id IN ({})", vec!["?"; chunk.len()].join(","));
         let mut stmt = conn.prepare(&sql).map_err(backend)?;
-        let rows =
-            stmt.query_map(params_from_iter(chunk), |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+        let rows = stmt
+            .query_map(params_from_iter(chunk.iter().map(|p| p.0)), |r| Ok((PostId(r.get(0)?), r.get(1)?)))
+            .map_err(backend)?;
         for row in rows {
             out.push(row.map_err(backend)?);
         }
@@ -204,7 +206,10 @@ pub(crate) fn ungrouped_posts(conn: &Connection) -> Result<u64> {
         .map_err(backend)
 }
 
-pub(crate) fn apply_grouping(conn: &mut Connection, update: &GroupingUpdate) -> Result<HashMap<i64, i64>> {
+pub(crate) fn apply_grouping(
+    conn: &mut Connection,
+    update: &GroupingUpdate,
+) -> Result<HashMap<u32, ReleaseId>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
     let ungrouped: i64 = tx
         .query_row("SELECT count(*) FROM posts WHERE release_id IS NULL", [], |r| r.get(0))
@@ -215,32 +220,31 @@ pub(crate) fn apply_grouping(conn: &mut Connection, update: &GroupingUpdate) -> 
             ungrouped, update.ungrouped_seen
         )));
     }
-    let mut ids: HashMap<i64, i64> = HashMap::new();
+    let mut ids: HashMap<u32, ReleaseId> = HashMap::new();
     {
         let mut new_release = tx.prepare_cached("INSERT INTO releases DEFAULT VALUES").map_err(backend)?;
         // One write per post: its release and whether its text may link.
-        let linkable: std::collections::HashSet<i64> = update.text_linkable.iter().copied().collect();
+        let linkable: std::collections::HashSet<PostId> = update.text_linkable.iter().copied().collect();
         let mut assign = tx
             .prepare_cached(
                 "UPDATE posts SET release_id = ?2, text_linkable = (text_linkable OR ?3) WHERE id = ?1",
             )
             .map_err(backend)?;
-        let mut assigned: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        let mut assigned: std::collections::HashSet<PostId> = std::collections::HashSet::new();
         for &(post, release) in &update.assign {
-            let real = if release < 0 {
-                match ids.get(&release) {
+            let real = match release {
+                ReleaseSlot::Existing(r) => r,
+                ReleaseSlot::New(n) => match ids.get(&n) {
                     Some(&r) => r,
                     None => {
                         new_release.execute([]).map_err(backend)?;
-                        let r = tx.last_insert_rowid();
-                        ids.insert(release, r);
+                        let r = ReleaseId(tx.last_insert_rowid());
+                        ids.insert(n, r);
                         r
                     }
-                }
-            } else {
-                release
+                },
             };
-            assign.execute(params![post, real, linkable.contains(&post)]).map_err(backend)?;
+            assign.execute(params![post.0, real.0, linkable.contains(&post)]).map_err(backend)?;
             if linkable.contains(&post) {
                 assigned.insert(post);
             }
@@ -249,11 +253,11 @@ pub(crate) fn apply_grouping(conn: &mut Connection, update: &GroupingUpdate) -> 
         let mut mark =
             tx.prepare_cached("UPDATE posts SET text_linkable = 1 WHERE id = ?1").map_err(backend)?;
         for p in update.text_linkable.iter().filter(|p| !assigned.contains(p)) {
-            mark.execute([p]).map_err(backend)?;
+            mark.execute([p.0]).map_err(backend)?;
         }
         let mut drop = tx.prepare_cached("DELETE FROM releases WHERE id = ?1").map_err(backend)?;
         for &r in &update.merged {
-            drop.execute([r]).map_err(backend)?;
+            drop.execute([r.0]).map_err(backend)?;
         }
     }
     bump_generation(&tx)?;
@@ -261,7 +265,7 @@ pub(crate) fn apply_grouping(conn: &mut Connection, update: &GroupingUpdate) -> 
     Ok(ids)
 }
 
-fn release_filter(releases: Option<&[i64]>) -> String {
+fn release_filter(releases: Option<&[ReleaseId]>) -> String {
     match releases {
         None => "p.release_id IS NOT NULL".to_owned(),
         Some(r) => format!("p.release_id IN ({})", vec!["?"; r.len()].join(",")),
@@ -270,10 +274,10 @@ fn release_filter(releases: Option<&[i64]>) -> String {
 
 pub(crate) fn release_members(
     conn: &Connection,
-    releases: Option<&[i64]>,
+    releases: Option<&[ReleaseId]>,
     visit: &mut dyn FnMut(ReleaseMember) -> Result<()>,
 ) -> Result<()> {
-    let chunks: Vec<Option<&[i64]>> = match releases {
+    let chunks: Vec<Option<&[ReleaseId]>> = match releases {
         None => vec![None],
         Some(r) => r.chunks(500).map(Some).collect(),
     };
@@ -286,7 +290,7 @@ pub(crate) fn release_members(
             release_filter(chunk)
         );
         let mut stmt = conn.prepare(&sql).map_err(backend)?;
-        let args: Vec<i64> = chunk.map(<[i64]>::to_vec).unwrap_or_default();
+        let args: Vec<i64> = chunk.map(|c| c.iter().map(|r| r.0).collect()).unwrap_or_default();
         let mut rows = stmt.query(params_from_iter(args)).map_err(backend)?;
         while let Some(r) = rows.next().map_err(backend)? {
             let platform: String = r.get(2).map_err(backend)?;
@@ -305,10 +309,10 @@ pub(crate) fn release_members(
                 })
                 .collect::<Result<Vec<_>>>()?;
             visit(ReleaseMember {
-                release_id: r.get(0).map_err(backend)?,
-                post_id,
+                release_id: ReleaseId(r.get(0).map_err(backend)?),
+                post_id: PostId(post_id),
                 source: source_key(&platform, r.get(3).map_err(backend)?)?,
-                source_id: r.get(4).map_err(backend)?,
+                source_id: SourceId(r.get(4).map_err(backend)?),
                 platform_post_id: r.get(5).map_err(backend)?,
                 posted_at: post_time(post_id, r.get(6).map_err(backend)?)?,
                 text: r.get(7).map_err(backend)?,
@@ -319,8 +323,11 @@ pub(crate) fn release_members(
     Ok(())
 }
 
-pub(crate) fn release_matches(conn: &Connection, releases: Option<&[i64]>) -> Result<Vec<(i64, BankEntry)>> {
-    let chunks: Vec<Option<&[i64]>> = match releases {
+pub(crate) fn release_matches(
+    conn: &Connection,
+    releases: Option<&[ReleaseId]>,
+) -> Result<Vec<(ReleaseId, BankEntry)>> {
+    let chunks: Vec<Option<&[ReleaseId]>> = match releases {
         None => vec![None],
         Some(r) => r.chunks(400).map(Some).collect(),
     };
@@ -334,7 +341,7 @@ pub(crate) fn release_matches(conn: &Connection, releases: Option<&[i64]>) -> Re
                 JOIN post_media pm ON pm.media_sha256 = m.media_sha256 JOIN posts p ON p.id = pm.post_id WHERE {filter}"
         );
         let mut stmt = conn.prepare(&sql).map_err(backend)?;
-        let args: Vec<i64> = chunk.map(|c| c.iter().chain(c).copied().collect()).unwrap_or_default();
+        let args: Vec<i64> = chunk.map(|c| c.iter().chain(c).map(|r| r.0).collect()).unwrap_or_default();
         let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
         for row in rows {
             pairs.push(row.map_err(backend)?);
@@ -343,17 +350,17 @@ pub(crate) fn release_matches(conn: &Connection, releases: Option<&[i64]>) -> Re
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<i64> = pairs.iter().map(|p| p.1).collect();
+    let ids: Vec<marsad_core::EntryId> = pairs.iter().map(|p| marsad_core::EntryId(p.1)).collect();
     let mut entries: HashMap<i64, BankEntry> = HashMap::new();
     crate::banks::bank_entries(
         conn,
-        &marsad_store::EntryFilter { ids, ..marsad_store::EntryFilter::default() },
+        &marsad_store::EntryFilter { ids: Some(ids), ..marsad_store::EntryFilter::default() },
         &mut |e| {
-            entries.insert(e.id, e);
+            entries.insert(e.id.0, e);
             Ok(())
         },
     )?;
-    Ok(pairs.into_iter().filter_map(|(r, e)| entries.get(&e).map(|e| (r, e.clone()))).collect())
+    Ok(pairs.into_iter().filter_map(|(r, e)| entries.get(&e).map(|e| (ReleaseId(r), e.clone()))).collect())
 }
 
 pub(crate) fn update_releases(conn: &mut Connection, releases: &[ReleaseRecord]) -> Result<()> {
@@ -383,15 +390,15 @@ pub(crate) fn update_releases(conn: &mut Connection, releases: &[ReleaseRecord])
             };
             update
                 .execute(params![
-                    r.id,
+                    r.id.0,
                     r.first_seen.unix_micros(),
                     r.last_seen.unix_micros(),
                     r.sightings as i64,
                     r.channels as i64,
-                    r.format,
+                    r.format.as_str(),
                     r.language,
                     r.outlet,
-                    r.evidence,
+                    r.evidence.to_json(),
                     src
                 ])
                 .map_err(backend)?;
@@ -417,18 +424,31 @@ pub(crate) fn releases(conn: &Connection, visit: &mut dyn FnMut(ReleaseRecord) -
             Some(p) => Some(source_key(&p, r.get(10).map_err(backend)?)?),
             None => None,
         };
-        let id: i64 = r.get(0).map_err(backend)?;
+        let id = ReleaseId(r.get(0).map_err(backend)?);
         let record = || format!("release {id}");
+        let format: String = r.get(5).map_err(backend)?;
+        let format = ReleaseFormat::parse(&format)
+            .ok_or_else(|| StoreError::Invalid(format!("release {id} has an unknown format {format:?}")))?;
+        let evidence: String = r.get(8).map_err(backend)?;
+        // '{}' is the column's default: a release grouped but not described
+        // yet (a run stopped between grouping and describing) is attributed
+        // to no one. Anything else must parse.
+        let evidence = if evidence == "{}" {
+            Evidence::None
+        } else {
+            Evidence::from_json(&evidence)
+                .map_err(|e| StoreError::Invalid(format!("release {id} has unreadable evidence: {e}")))?
+        };
         visit(ReleaseRecord {
             id,
             first_seen: stored_time(record, "first_seen", r.get(1).map_err(backend)?)?,
             last_seen: stored_time(record, "last_seen", r.get(2).map_err(backend)?)?,
             sightings: r.get::<_, i64>(3).map_err(backend)? as u64,
             channels: r.get::<_, i64>(4).map_err(backend)? as u64,
-            format: r.get(5).map_err(backend)?,
+            format,
             language: r.get(6).map_err(backend)?,
             outlet: r.get(7).map_err(backend)?,
-            evidence: r.get(8).map_err(backend)?,
+            evidence,
             first_source,
         })?;
     }
@@ -437,7 +457,7 @@ pub(crate) fn releases(conn: &Connection, visit: &mut dyn FnMut(ReleaseRecord) -
 
 pub(crate) fn release_points(
     conn: &Connection,
-    visit: &mut dyn FnMut(i64, i64, i64) -> Result<()>,
+    visit: &mut dyn FnMut(ReleaseId, SourceId, i64) -> Result<()>,
 ) -> Result<()> {
     // A plain scan of the table in storage order: the unary `+` keeps
     // SQLite off the release index, whose order would cost a random table
@@ -448,19 +468,23 @@ pub(crate) fn release_points(
     let mut rows = stmt.query([]).map_err(backend)?;
     while let Some(r) = rows.next().map_err(backend)? {
         let time = post_time(r.get(0).map_err(backend)?, r.get(3).map_err(backend)?)?;
-        visit(r.get(1).map_err(backend)?, r.get(2).map_err(backend)?, time.unix_micros())?;
+        visit(
+            ReleaseId(r.get(1).map_err(backend)?),
+            SourceId(r.get(2).map_err(backend)?),
+            time.unix_micros(),
+        )?;
     }
     Ok(())
 }
 
-pub(crate) fn source_ids(conn: &Connection) -> Result<Vec<(i64, SourceKey)>> {
+pub(crate) fn source_ids(conn: &Connection) -> Result<Vec<(SourceId, SourceKey)>> {
     let mut stmt =
         conn.prepare("SELECT id, platform, platform_id FROM sources ORDER BY id").map_err(backend)?;
     let mut rows = stmt.query([]).map_err(backend)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(backend)? {
         let platform: String = r.get(1).map_err(backend)?;
-        out.push((r.get(0).map_err(backend)?, source_key(&platform, r.get(2).map_err(backend)?)?));
+        out.push((SourceId(r.get(0).map_err(backend)?), source_key(&platform, r.get(2).map_err(backend)?)?));
     }
     Ok(out)
 }
@@ -490,7 +514,7 @@ fn visit_sightings(
     for s in sighting::sightings_of(&keys) {
         let first = &posts[s.first];
         visit(SightingRecord {
-            release_id,
+            release_id: ReleaseId(release_id),
             source: first.source.clone(),
             posted_at: first.posted_at,
             post_id: first.platform_post_id.clone(),

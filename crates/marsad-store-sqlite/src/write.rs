@@ -246,7 +246,7 @@ pub(crate) fn insert_matches(
     let mut n = 0;
     for m in matches {
         n += insert
-            .execute(params![media, post, m.entry_id, m.signal_type.as_str(), m.distance, m.detail, now])
+            .execute(params![media, post, m.entry_id.0, m.signal_type.as_str(), m.distance, m.detail, now])
             .map_err(backend)? as u64;
     }
     Ok(n)

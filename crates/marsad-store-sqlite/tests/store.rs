@@ -1,16 +1,18 @@
 //! The shared store suite against SQLite files in a temporary folder, plus
 //! SQLite-specific behaviour (migrations, refusing a newer schema, bad files).
 
-use marsad_store::{Store, StoreError};
+use marsad_store::StoreError;
+use marsad_store::prelude::*;
 use marsad_store_sqlite::SqliteStore;
 
-#[test]
-fn shared_suite() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut n = 0;
-    marsad_store::testsuite::run_all(|| {
-        n += 1;
-        SqliteStore::open(&dir.path().join(format!("suite-{n}.db"))).expect("open")
+/// The shared suite, one test per case, each on its own file.
+mod suite {
+    use super::SqliteStore;
+
+    marsad_store::store_suite!(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("suite.db")).expect("open");
+        (dir, store)
     });
 }
 
@@ -157,10 +159,13 @@ fn corrupt_rows_are_errors_naming_the_record() {
             Ok(())
         })
         .expect("grouping posts");
-    let update =
-        GroupingUpdate { assign: vec![(ids[0], -1)], ungrouped_seen: 1, ..GroupingUpdate::default() };
+    let update = GroupingUpdate {
+        assign: vec![(ids[0], marsad_store::ReleaseSlot::New(0))],
+        ungrouped_seen: 1,
+        ..GroupingUpdate::default()
+    };
     let releases = store.apply_grouping(&update).expect("grouping");
-    let release = releases[&-1];
+    let release = releases[&0];
     // Before the damage, everything reads.
     assert_eq!(store.outlets().expect("outlets")[0].aliases, ["The Lantern"]);
     store.sightings(&mut |_| Ok(())).expect("sightings");
@@ -221,4 +226,53 @@ fn corrupt_bank_labels_are_an_error_naming_the_entry() {
     let msg = err.to_string();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{msg}");
     assert!(msg.contains(&format!("bank entry {}", entries[0].id)) && msg.contains("labels"), "{msg}");
+}
+
+/// A release whose stored format or evidence does not parse is an error
+/// naming the release, never a silent default.
+#[test]
+fn a_damaged_release_description_names_the_release() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.db");
+    drop(SqliteStore::open(&path).expect("open"));
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    conn.execute_batch(
+        "INSERT INTO releases (id, format, evidence) VALUES (7, 'photo', '{\"rule\":\"none\"}');
+         INSERT INTO releases (id) VALUES (8);",
+    )
+    .expect("releases");
+    drop(conn);
+    let read = |path: &std::path::Path| {
+        let store = SqliteStore::open(path).expect("open");
+        let mut ids = Vec::new();
+        store
+            .releases(&mut |r| {
+                ids.push((r.id.0, r.format, r.evidence));
+                Ok(())
+            })
+            .map(|()| ids)
+    };
+    // A release grouped but not described yet (the columns' defaults).
+    let ok = read(&path).expect("readable");
+    assert_eq!(
+        ok,
+        [
+            (7, marsad_core::ReleaseFormat::Photo, marsad_core::Evidence::None),
+            (8, marsad_core::ReleaseFormat::Text, marsad_core::Evidence::None)
+        ]
+    );
+    for (column, value) in [("format", "hologram"), ("evidence", "{\"rule\":\"hunch\"}")] {
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch(&format!(
+            "UPDATE releases SET format = 'photo', evidence = '{{\"rule\":\"none\"}}';
+             UPDATE releases SET {column} = '{value}' WHERE id = 8;"
+        ))
+        .expect("damage");
+        drop(conn);
+        let err = read(&path).expect_err("damaged");
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains("release 8"), "{msg}");
+        assert!(msg.contains(value.trim_matches('{').split('"').nth(3).unwrap_or(value)), "{msg}");
+    }
 }

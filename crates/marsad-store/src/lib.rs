@@ -1,7 +1,21 @@
-//! The storage seam of marsad: the [`Store`] trait every backend implements
-//! (SQLite embedded, PostgreSQL for scale-out), the records it accepts and
-//! returns, its [`StoreError`], and [`testsuite`], the one suite of behaviour
-//! tests every backend must pass.
+//! The storage seam of marsad: the role traits every backend implements
+//! (SQLite embedded, PostgreSQL for scale-out), the records they accept and
+//! return, [`StoreError`], and [`testsuite`], the one suite of behaviour
+//! tests every backend must pass ([`store_suite!`] makes one `#[test]` per
+//! case).
+//!
+//! The roles, one per concern:
+//! - [`RunStore`]: ingest runs;
+//! - [`PostStore`]: posts, sources and media (what ingestion writes);
+//! - [`BankStore`]: hash banks, their entries and the matches against them;
+//! - [`RegistryStore`]: the outlet registry;
+//! - [`GroupingStore`]: what grouping posts into releases reads and writes;
+//! - [`ObservatoryStore`]: releases and sightings as analytics read them.
+//!
+//! [`Store`] is all of them: a front end holds a `Box<dyn Store>` chosen at
+//! run time, and passes it where a library function asks for one role
+//! (`&dyn BankStore`, `&mut dyn GroupingStore`). `use
+//! marsad_store::prelude::*;` brings every role into scope.
 //!
 //! Writers hand the store whole batches ([`PostBatch`]); a backend applies a
 //! batch in one transaction, so a batch is either entirely stored or not at
@@ -16,7 +30,16 @@ pub mod testsuite;
 
 pub use models::*;
 
+use std::collections::{HashMap, HashSet};
+
 use marsad_core::{Sha256, SourceKey};
+
+/// Every role trait, for `use marsad_store::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        BankStore, GroupingStore, MetaStore, ObservatoryStore, PostStore, RegistryStore, RunStore, Store,
+    };
+}
 
 /// A failure of the store.
 #[derive(Debug, thiserror::Error)]
@@ -65,19 +88,28 @@ pub enum StoreError {
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// What every storage backend provides. Methods take whole batches so that a
-/// backend can make each call one transaction.
-pub trait Store: Send {
+/// Ingest runs: when each started and ended, and what it did.
+pub trait RunStore {
     /// Records the start of an ingest run and returns its id.
     fn begin_run(&mut self, run: &NewRun) -> Result<RunId>;
 
     /// Records the end of an ingest run with its counts and errors.
     fn finish_run(&mut self, id: RunId, summary: &RunSummary) -> Result<()>;
 
+    /// Ingest runs, oldest first.
+    fn runs(&self) -> Result<Vec<StoredRun>>;
+}
+
+/// Posts, their sources and their media: what ingestion writes and what is
+/// read back by key. Methods take whole batches so that a backend can make
+/// each call one transaction.
+pub trait PostStore {
     /// Writes a batch of posts (with their sources, media and fingerprints)
     /// in one transaction. Posts that already exist are left as they are,
     /// except that a media reference that was missing before and is present
-    /// now is completed. Returns what was new.
+    /// now is completed. Returns what was new. A batch refused part-way
+    /// (e.g. a post whose source index is out of range:
+    /// [`StoreError::Invalid`]) leaves nothing behind.
     fn write_batch(&mut self, run: RunId, batch: &PostBatch) -> Result<BatchOutcome>;
 
     /// Counts of what the store holds.
@@ -95,13 +127,14 @@ pub trait Store: Send {
     /// One media item, if stored.
     fn media(&self, sha256: &Sha256) -> Result<Option<StoredMedia>>;
 
-    /// Ingest runs, oldest first.
-    fn runs(&self) -> Result<Vec<StoredRun>>;
-
     /// Which of these media items already have at least one fingerprint
     /// (so ingestion need not decode them again).
-    fn fingerprinted_media(&self, sha256: &[Sha256]) -> Result<std::collections::HashSet<Sha256>>;
+    fn fingerprinted_media(&self, sha256: &[Sha256]) -> Result<HashSet<Sha256>>;
+}
 
+/// Hash banks (named collections of known signals), their entries, and the
+/// matches of stored items against them.
+pub trait BankStore {
     /// Creates an empty bank; [`StoreError::Conflict`] if the name is taken.
     fn create_bank(&mut self, name: &str) -> Result<BankInfo>;
 
@@ -138,13 +171,21 @@ pub trait Store: Send {
     /// Stores matches of stored items in one transaction; a match already
     /// stored is left as it is. Returns how many were new.
     fn add_matches(&mut self, matches: &[(ItemRef, NewMatch)]) -> Result<u64>;
+}
 
-    /// Replaces the outlet registry.
+/// The outlet registry: which outlets exist and which channels are theirs.
+pub trait RegistryStore {
+    /// Replaces the outlet registry (this changes
+    /// [`ObservatoryStore::releases_generation`]: attributions depend on it).
     fn replace_outlets(&mut self, outlets: &[OutletRecord]) -> Result<()>;
 
     /// The outlet registry, in the order it was given.
     fn outlets(&self) -> Result<Vec<OutletRecord>>;
+}
 
+/// What grouping posts into releases reads and writes: the posts with their
+/// fingerprints, the grouping decisions, and the releases' descriptions.
+pub trait GroupingStore {
     /// Calls `visit` with every post as grouping reads it, by id.
     fn grouping_posts(&self, visit: &mut dyn FnMut(GroupPost) -> Result<()>) -> Result<()>;
 
@@ -152,47 +193,75 @@ pub trait Store: Send {
     /// when there are none).
     fn ungrouped_posts(&self) -> Result<u64>;
 
-    /// The texts of these posts (by store id).
-    fn post_texts(&self, posts: &[i64]) -> Result<Vec<(i64, String)>>;
+    /// The texts of these posts (by store id); ids not stored are left out.
+    fn post_texts(&self, posts: &[PostId]) -> Result<Vec<(PostId, String)>>;
 
     /// Writes a grouping run's decisions in one transaction; returns the
-    /// real id given to each new (negative) release.
-    fn apply_grouping(&mut self, update: &GroupingUpdate) -> Result<std::collections::HashMap<i64, i64>>;
+    /// real id given to each [`ReleaseSlot::New`], by its number. A stale
+    /// update ([`StoreError::Conflict`]) writes nothing.
+    fn apply_grouping(&mut self, update: &GroupingUpdate) -> Result<HashMap<u32, ReleaseId>>;
 
     /// The posts of these releases (all releases when `None`), by release
     /// then time.
     fn release_members(
         &self,
-        releases: Option<&[i64]>,
+        releases: Option<&[ReleaseId]>,
         visit: &mut dyn FnMut(ReleaseMember) -> Result<()>,
     ) -> Result<()>;
 
-    /// Bank entries matched by the posts and media of these releases:
-    /// `(release, entry)`.
-    fn release_matches(&self, releases: Option<&[i64]>) -> Result<Vec<(i64, BankEntry)>>;
+    /// Bank entries matched by the posts and media of these releases (all
+    /// releases when `None`): `(release, entry)`.
+    fn release_matches(&self, releases: Option<&[ReleaseId]>) -> Result<Vec<(ReleaseId, BankEntry)>>;
 
     /// Writes the descriptions of releases.
     fn update_releases(&mut self, releases: &[ReleaseRecord]) -> Result<()>;
+}
 
-    /// Every release, by first seen then id.
+/// Releases and sightings as the observatory's analytics read them.
+pub trait ObservatoryStore {
+    /// Every release, by first seen then id. A stored format or evidence
+    /// that does not parse is [`StoreError::Invalid`] naming the release.
     fn releases(&self, visit: &mut dyn FnMut(ReleaseRecord) -> Result<()>) -> Result<()>;
 
     /// Every grouped post as release columns need it: `(release, source
     /// id, posted at in microseconds)`, in no particular order (a sighting
     /// is the posts of one release in one source in one second).
-    fn release_points(&self, visit: &mut dyn FnMut(i64, i64, i64) -> Result<()>) -> Result<()>;
+    fn release_points(&self, visit: &mut dyn FnMut(ReleaseId, SourceId, i64) -> Result<()>) -> Result<()>;
 
     /// The store's id of every source, with its key.
-    fn source_ids(&self) -> Result<Vec<(i64, SourceKey)>>;
+    fn source_ids(&self) -> Result<Vec<(SourceId, SourceKey)>>;
 
     /// Every sighting, by release then time.
     fn sightings(&self, visit: &mut dyn FnMut(SightingRecord) -> Result<()>) -> Result<()>;
 
     /// Changes whenever releases change (a grouping run or a new registry).
     fn releases_generation(&self) -> Result<i64>;
+}
 
+/// What identifies the store itself.
+pub trait MetaStore {
     /// The store's identity, given when it was created and never changed
     /// (files derived from the store record it, so that a store made again
     /// at the same path is not served another's caches).
     fn identity(&self) -> Result<StoreIdentity>;
+}
+
+/// What every storage backend provides: every role. Implemented for every
+/// type that implements the roles, so a backend implements the roles only.
+pub trait Store:
+    MetaStore + RunStore + PostStore + BankStore + RegistryStore + GroupingStore + ObservatoryStore + Send
+{
+}
+
+impl<T> Store for T where
+    T: MetaStore
+        + RunStore
+        + PostStore
+        + BankStore
+        + RegistryStore
+        + GroupingStore
+        + ObservatoryStore
+        + Send
+        + ?Sized
+{
 }

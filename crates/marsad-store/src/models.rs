@@ -1,8 +1,5 @@
+pub use marsad_core::{BankId, EntryId, Evidence, PostId, ReleaseFormat, ReleaseId, RunId, SourceId};
 use marsad_core::{Md5, MediaKind, Sha256, SignalType, SourceKey, UtcTime};
-
-/// Identifies an ingest run in a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RunId(pub i64);
 
 /// A source as an ingest sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -281,7 +278,7 @@ pub struct StoredRun {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewMatch {
     /// The bank entry matched.
-    pub entry_id: i64,
+    pub entry_id: EntryId,
     /// The signal that matched.
     pub signal_type: SignalType,
     /// How far apart: Hamming distance for PDQ, 0 for exact digests,
@@ -296,7 +293,7 @@ pub struct NewMatch {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BankInfo {
     /// The bank's id in the store.
-    pub id: i64,
+    pub id: BankId,
     /// Its unique name.
     pub name: String,
     /// When it was created.
@@ -320,7 +317,7 @@ pub struct NewBankEntry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BankEntry {
     /// Its id (ids grow as entries are added).
-    pub id: i64,
+    pub id: EntryId,
     /// Its bank's name.
     pub bank: String,
     /// Kind of signal.
@@ -336,14 +333,14 @@ pub struct BankEntry {
 /// Which bank entries to read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EntryFilter {
-    /// Only these banks (all when empty).
-    pub banks: Vec<String>,
+    /// Only these banks (all when `None`; none when empty).
+    pub banks: Option<Vec<String>>,
     /// Only this signal type.
     pub signal_type: Option<SignalType>,
-    /// Only entries with a larger id.
-    pub after_id: i64,
-    /// Only these ids (all when empty).
-    pub ids: Vec<i64>,
+    /// Only entries with a larger id (all when `None`).
+    pub after_id: Option<EntryId>,
+    /// Only these ids (all when `None`; none when empty).
+    pub ids: Option<Vec<EntryId>>,
 }
 
 /// What identifies the state of all banks, so that a cached index can tell
@@ -352,8 +349,8 @@ pub struct EntryFilter {
 pub struct BankState {
     /// Changes whenever entries are removed (a bank deleted).
     pub generation: i64,
-    /// The largest entry id ever given.
-    pub max_entry_id: i64,
+    /// The largest entry id ever given (`None` before the first entry).
+    pub max_entry_id: Option<EntryId>,
     /// Entries stored.
     pub entries: u64,
 }
@@ -385,7 +382,7 @@ pub enum ItemRef {
     /// A media item, by SHA-256.
     Media(Sha256),
     /// A post, by store id.
-    Post(i64),
+    Post(PostId),
 }
 
 /// A stored item with what it can be matched by.
@@ -451,32 +448,42 @@ pub struct GroupMedia {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupPost {
     /// The store's id of the post.
-    pub id: i64,
+    pub id: PostId,
     /// The store's id of its source.
-    pub source_id: i64,
+    pub source_id: SourceId,
     /// When it was posted.
     pub posted_at: UtcTime,
     /// Its release, once grouped.
-    pub release_id: Option<i64>,
+    pub release_id: Option<ReleaseId>,
     /// Its text signature: for a post not yet grouped, when it has one; for
     /// a grouped post, only if its text may link (enough words).
     pub text_signature: Option<String>,
-    /// Its text, for a post not yet grouped (empty otherwise).
-    pub text: String,
+    /// Its text, for a post not yet grouped (`None` for a grouped post:
+    /// grouping does not read those again).
+    pub text: Option<String>,
     /// Its media references, in order.
     pub media: Vec<GroupMedia>,
+}
+
+/// The release a post is assigned to by a grouping run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReleaseSlot {
+    /// A release the store already holds.
+    Existing(ReleaseId),
+    /// A new release, numbered by the caller (the same number is the same
+    /// new release); the store gives it a real id.
+    New(u32),
 }
 
 /// What a grouping run decided, written in one transaction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupingUpdate {
-    /// `(post, release)`: negative releases are new groups, numbered by the
-    /// caller; the store gives them real ids.
-    pub assign: Vec<(i64, i64)>,
+    /// `(post, release)` for every post whose release is new or changed.
+    pub assign: Vec<(PostId, ReleaseSlot)>,
     /// Posts whose text may link (kept for later runs).
-    pub text_linkable: Vec<i64>,
+    pub text_linkable: Vec<PostId>,
     /// Releases emptied by merges (deleted).
-    pub merged: Vec<i64>,
+    pub merged: Vec<ReleaseId>,
     /// How many posts were ungrouped when the run read them: if another
     /// process grouped or added posts meanwhile, the store refuses the
     /// update ([`crate::StoreError::Conflict`]) and the run starts again.
@@ -487,13 +494,13 @@ pub struct GroupingUpdate {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReleaseMember {
     /// The release.
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     /// The store's id of the post.
-    pub post_id: i64,
+    pub post_id: PostId,
     /// Its source.
     pub source: SourceKey,
     /// The store's id of its source.
-    pub source_id: i64,
+    pub source_id: SourceId,
     /// The platform's id of the post.
     pub platform_post_id: String,
     /// When it was posted.
@@ -508,7 +515,7 @@ pub struct ReleaseMember {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReleaseRecord {
     /// Id.
-    pub id: i64,
+    pub id: ReleaseId,
     /// Earliest sighting.
     pub first_seen: UtcTime,
     /// Latest sighting.
@@ -517,14 +524,14 @@ pub struct ReleaseRecord {
     pub sightings: u64,
     /// Distinct sources.
     pub channels: u64,
-    /// `video`, `photo`, `photo_report`, `audio`, `text` or `document`.
-    pub format: String,
+    /// What kind of content it is.
+    pub format: ReleaseFormat,
     /// Language code, if known.
     pub language: Option<String>,
     /// Attributed outlet, if any.
     pub outlet: Option<String>,
-    /// Why (JSON).
-    pub evidence: String,
+    /// Why it is attributed to its outlet (or to none).
+    pub evidence: Evidence,
     /// Source of the earliest sighting.
     pub first_source: Option<SourceKey>,
 }
@@ -534,7 +541,7 @@ pub struct ReleaseRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SightingRecord {
     /// The release.
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     /// The source.
     pub source: SourceKey,
     /// When.

@@ -1,62 +1,89 @@
-//! Behaviour every [`Store`] backend must show. Each backend's tests call
-//! [`run_all`] with a function that makes a fresh, empty store, so SQLite and
-//! PostgreSQL are held to the same contract.
+//! Behaviour every [`Store`] backend must show, one case per function. A
+//! backend's test file invokes [`store_suite!`](crate::store_suite) once with
+//! a function that makes a fresh, empty store, so that `cargo test` lists
+//! every case by name and SQLite and PostgreSQL are held to the same
+//! contract.
+//!
+//! Expected values come from each case's own inputs, never from the store.
+
+use std::collections::{HashMap, HashSet};
 
 use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
 
+use crate::prelude::*;
 use crate::{
-    BatchOutcome, EntryFilter, GroupPost, GroupingUpdate, ItemRef, MatchedItem, MediaContent, MediaRef,
-    NewBankEntry, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource, OutletRecord, PostBatch,
-    ReleaseRecord, RunSummary, Stats, Store, StoreError,
+    BatchOutcome, EntryFilter, EntryId, Evidence, GroupPost, GroupingUpdate, ItemRef, MatchedItem,
+    MediaContent, MediaRef, NewBankEntry, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource,
+    OutletRecord, PostBatch, PostId, ReleaseFormat, ReleaseId, ReleaseMember, ReleaseRecord, ReleaseSlot,
+    RunSummary, SourceId, Stats, StoreError,
 };
 
-/// A named test case.
-type Case = (&'static str, fn(&mut dyn Store));
-
-/// Runs every test of the suite, each on a fresh store from `make`.
-/// Panics (it is a test) with the name of the failing case.
-pub fn run_all<S: Store>(mut make: impl FnMut() -> S) {
-    let cases: [Case; 16] = [
-        ("empty_store_counts_nothing", empty_store_counts_nothing),
-        ("batch_round_trips", batch_round_trips),
-        ("writing_twice_adds_nothing", writing_twice_adds_nothing),
-        ("media_is_content_addressed", media_is_content_addressed),
-        ("missing_media_is_completed_later", missing_media_is_completed_later),
-        ("sources_are_renamed", sources_are_renamed),
-        ("runs_are_recorded", runs_are_recorded),
-        ("fingerprinted_media_is_known", fingerprinted_media_is_known),
-        ("banks_hold_entries_once", banks_hold_entries_once),
-        ("matches_are_stored_and_listed", matches_are_stored_and_listed),
-        ("stored_items_are_matched_again", stored_items_are_matched_again),
-        ("deleting_a_bank_removes_its_entries_and_matches", deleting_a_bank_removes_its_entries_and_matches),
-        ("the_registry_is_replaced_whole", the_registry_is_replaced_whole),
-        ("grouping_round_trips", grouping_round_trips),
-        ("merges_move_posts_and_drop_releases", merges_move_posts_and_drop_releases),
-        ("stale_grouping_is_refused", stale_grouping_is_refused),
-    ];
-    for (name, case) in cases {
-        eprintln!("store testsuite: {name}");
-        let mut store = make();
-        case(&mut store);
-    }
-    eprintln!("store testsuite: stores_have_their_own_identity");
-    stores_have_their_own_identity(&mut make(), &mut make());
-}
-
-/// Two fresh stores have different identities, and a store's identity does
-/// not change as it is written (that it survives reopening is each
-/// backend's test: the suite cannot reopen a store).
-fn stores_have_their_own_identity(a: &mut dyn Store, b: &mut dyn Store) {
-    let id_a = a.identity().expect("identity");
-    let id_b = b.identity().expect("identity");
-    assert_ne!(id_a, id_b);
-    assert_eq!(id_a.to_string().len(), 36, "{id_a}");
-    a.create_bank("known").expect("create_bank");
-    a.add_bank_entries("known", &[entry(SignalType::Md5, &"ab".repeat(16), None)]).expect("add entries");
-    let r = run(a);
-    a.write_batch(r, &sample_batch()).expect("write_batch");
-    assert_eq!(a.identity().expect("identity"), id_a);
-    assert_eq!(b.identity().expect("identity"), id_b);
+/// Defines one `#[test]` per case of the shared suite, each on a fresh
+/// store. `$make` is called once per case and returns `(guard, store)`: the
+/// guard (a temporary folder, a test database's handle, or `()`) is kept
+/// until the case ends.
+///
+/// ```text
+/// marsad_store::store_suite!(|| {
+///     let dir = tempfile::tempdir().expect("tempdir");
+///     let store = SqliteStore::open(&dir.path().join("suite.db")).expect("open");
+///     (dir, store)
+/// });
+/// ```
+#[macro_export]
+macro_rules! store_suite {
+    ($make:expr) => {
+        $crate::store_suite!(@cases $make;
+            empty_store_counts_nothing,
+            batch_round_trips,
+            writing_twice_adds_nothing,
+            a_batch_refused_part_way_leaves_nothing,
+            a_batch_with_a_bad_match_leaves_nothing,
+            media_is_content_addressed,
+            missing_media_is_completed_later,
+            sources_are_renamed,
+            sources_are_listed_by_platform_and_id,
+            posts_of_a_source_are_listed_by_time,
+            runs_are_recorded,
+            finishing_an_unknown_run_is_refused,
+            fingerprinted_media_is_known,
+            banks_hold_entries_once,
+            creating_a_bank_twice_is_a_conflict,
+            deleting_a_missing_bank_is_false,
+            adding_to_a_missing_bank_changes_nothing,
+            entry_filters_select,
+            matches_are_stored_and_listed,
+            stored_items_are_matched_again,
+            a_match_of_a_missing_entry_changes_nothing,
+            deleting_a_bank_removes_its_entries_and_matches,
+            the_registry_is_replaced_whole,
+            grouping_round_trips,
+            post_texts_are_read_by_id,
+            new_release_slots_get_one_id_each,
+            merges_move_posts_and_drop_releases,
+            stale_grouping_is_refused,
+            release_members_carry_their_posts,
+            release_matches_follow_posts_and_media,
+            releases_keep_every_format_and_evidence,
+            release_points_and_source_ids_agree,
+            an_album_is_one_sighting,
+        );
+        #[test]
+        fn stores_have_their_own_identity() {
+            let (_guard_a, mut a) = ($make)();
+            let (_guard_b, mut b) = ($make)();
+            $crate::testsuite::stores_have_their_own_identity(&mut a, &mut b);
+        }
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let (_guard, mut store) = ($make)();
+                $crate::testsuite::$case(&mut store);
+            }
+        )*
+    };
 }
 
 fn source(id: &str) -> NewSource {
@@ -135,13 +162,15 @@ fn run(store: &mut dyn Store) -> crate::RunId {
         .expect("begin_run")
 }
 
-fn empty_store_counts_nothing(store: &mut dyn Store) {
+/// A new store holds nothing.
+pub fn empty_store_counts_nothing(store: &mut dyn Store) {
     assert_eq!(store.stats().expect("stats"), Stats::default());
     assert!(store.sources().expect("sources").is_empty());
     assert!(store.runs().expect("runs").is_empty());
 }
 
-fn batch_round_trips(store: &mut dyn Store) {
+/// What a batch writes is read back by key: posts, media references, media.
+pub fn batch_round_trips(store: &mut dyn Store) {
     let run = run(store);
     let batch = sample_batch();
     let outcome = store.write_batch(run, &batch).expect("write");
@@ -196,7 +225,8 @@ fn batch_round_trips(store: &mut dyn Store) {
     assert!(store.media(&Sha256([9; 32])).expect("media").is_none());
 }
 
-fn writing_twice_adds_nothing(store: &mut dyn Store) {
+/// Writing the same batch again adds nothing (writes are idempotent).
+pub fn writing_twice_adds_nothing(store: &mut dyn Store) {
     let run = run(store);
     let batch = sample_batch();
     store.write_batch(run, &batch).expect("write");
@@ -215,7 +245,8 @@ fn writing_twice_adds_nothing(store: &mut dyn Store) {
     assert_eq!(store.stats().expect("stats"), before);
 }
 
-fn media_is_content_addressed(store: &mut dyn Store) {
+/// A media item carried by two posts is stored once; its first path is kept.
+pub fn media_is_content_addressed(store: &mut dyn Store) {
     let run = run(store);
     let m = media(7, MediaKind::Image);
     let mut copy = m.clone();
@@ -234,7 +265,8 @@ fn media_is_content_addressed(store: &mut dyn Store) {
     assert_eq!(second.media[0].path, "photos/elsewhere.jpg");
 }
 
-fn missing_media_is_completed_later(store: &mut dyn Store) {
+/// A missing media reference is completed by a later ingest that has the file, never erased.
+pub fn missing_media_is_completed_later(store: &mut dyn Store) {
     let run = run(store);
     let missing = MediaRef {
         kind: MediaKind::Image,
@@ -257,7 +289,8 @@ fn missing_media_is_completed_later(store: &mut dyn Store) {
     assert_eq!(p.media[0].sha256, Some(m.sha256));
 }
 
-fn sources_are_renamed(store: &mut dyn Store) {
+/// A later batch with another name for a source renames it.
+pub fn sources_are_renamed(store: &mut dyn Store) {
     let run = run(store);
     let mut batch = PostBatch { sources: vec![source("42")], posts: vec![post(0, 1, vec![])] };
     store.write_batch(run, &batch).expect("write");
@@ -268,7 +301,8 @@ fn sources_are_renamed(store: &mut dyn Store) {
     assert_eq!(sources[0].name, "New Name");
 }
 
-fn runs_are_recorded(store: &mut dyn Store) {
+/// Runs are recorded with their status and summary, oldest first.
+pub fn runs_are_recorded(store: &mut dyn Store) {
     let id = run(store);
     let runs = store.runs().expect("runs");
     assert_eq!(runs.len(), 1);
@@ -294,7 +328,8 @@ fn runs_are_recorded(store: &mut dyn Store) {
     assert_eq!(store.runs().expect("runs")[1].status, "failed");
 }
 
-fn fingerprinted_media_is_known(store: &mut dyn Store) {
+/// Only media stored with a fingerprint count as fingerprinted.
+pub fn fingerprinted_media_is_known(store: &mut dyn Store) {
     let run = run(store);
     let mut bare = media(7, MediaKind::Image);
     bare.fingerprints.clear();
@@ -329,7 +364,8 @@ fn all_entries(store: &dyn Store, filter: &EntryFilter) -> Vec<crate::BankEntry>
     out
 }
 
-fn banks_hold_entries_once(store: &mut dyn Store) {
+/// A bank holds a signal value once; entries are filtered by type, id and bank.
+pub fn banks_hold_entries_once(store: &mut dyn Store) {
     assert!(store.banks().expect("banks").is_empty());
     store.create_bank("known").expect("create");
     assert!(matches!(store.create_bank("known"), Err(StoreError::Conflict(_))));
@@ -346,7 +382,11 @@ fn banks_hold_entries_once(store: &mut dyn Store) {
     assert_eq!(store.add_bank_entries("known", &again).expect("add again"), 0);
     let state = store.bank_state().expect("state");
     assert_eq!(state.entries, 3);
-    assert!(state.max_entry_id >= 3, "{state:?}");
+    let ids: Vec<EntryId> = all_entries(store, &EntryFilter::default()).iter().map(|e| e.id).collect();
+    assert_eq!(ids.len(), 3);
+    // The largest id ever given: at least the largest listed (a backend
+    // may spend ids on entries it left as they were).
+    assert!(state.max_entry_id >= ids.iter().max().copied(), "{state:?}");
     let banks = store.banks().expect("banks");
     assert_eq!(banks.len(), 1);
     assert_eq!(banks[0].entries.get(&SignalType::Pdq), Some(&2));
@@ -355,19 +395,20 @@ fn banks_hold_entries_once(store: &mut dyn Store) {
     assert_eq!(pdq.len(), 2);
     assert_eq!(pdq[0].labels.get("label").map(String::as_str), Some("Example Media"));
     assert!(pdq[0].id < pdq[1].id);
-    let later = all_entries(store, &EntryFilter { after_id: pdq[0].id, ..EntryFilter::default() });
+    let later = all_entries(store, &EntryFilter { after_id: Some(pdq[0].id), ..EntryFilter::default() });
     assert_eq!(later.len(), 2);
-    let by_id = all_entries(store, &EntryFilter { ids: vec![pdq[1].id], ..EntryFilter::default() });
+    let by_id = all_entries(store, &EntryFilter { ids: Some(vec![pdq[1].id]), ..EntryFilter::default() });
     assert_eq!(by_id, vec![pdq[1].clone()]);
     store.create_bank("other").expect("create other");
     store.add_bank_entries("other", &entries[..1]).expect("same value in another bank");
     let only_other =
-        all_entries(store, &EntryFilter { banks: vec!["other".to_owned()], ..EntryFilter::default() });
+        all_entries(store, &EntryFilter { banks: Some(vec!["other".to_owned()]), ..EntryFilter::default() });
     assert_eq!(only_other.len(), 1);
     assert_eq!(only_other[0].bank, "other");
 }
 
-fn matches_are_stored_and_listed(store: &mut dyn Store) {
+/// Matches found at ingest are stored once and listed with their items and entries.
+pub fn matches_are_stored_and_listed(store: &mut dyn Store) {
     store.create_bank("known").expect("create");
     store
         .add_bank_entries("known", &[entry(SignalType::Pdq, &"01".repeat(32), Some("Outlet"))])
@@ -398,7 +439,8 @@ fn matches_are_stored_and_listed(store: &mut dyn Store) {
     assert_eq!((listed[0].distance, listed[1].signal_type), (3.0, SignalType::Text));
 }
 
-fn stored_items_are_matched_again(store: &mut dyn Store) {
+/// Stored items are streamed with their fingerprints and their later matches stored once.
+pub fn stored_items_are_matched_again(store: &mut dyn Store) {
     let run = run(store);
     let mut batch = sample_batch();
     let text = NewFingerprint { signal_type: SignalType::Text, value: "0000000a".repeat(4), quality: None };
@@ -445,7 +487,8 @@ fn stored_items_are_matched_again(store: &mut dyn Store) {
     assert_eq!(listed[0].distance, 2.0);
 }
 
-fn deleting_a_bank_removes_its_entries_and_matches(store: &mut dyn Store) {
+/// Deleting a bank removes its entries and matches, keeps posts, and never reuses ids.
+pub fn deleting_a_bank_removes_its_entries_and_matches(store: &mut dyn Store) {
     store.create_bank("gone").expect("create");
     store.add_bank_entries("gone", &[entry(SignalType::Pdq, &"02".repeat(32), None)]).expect("add");
     let id = all_entries(store, &EntryFilter::default())[0].id;
@@ -481,7 +524,8 @@ fn outlet(name: &str, channel: &str) -> OutletRecord {
     }
 }
 
-fn the_registry_is_replaced_whole(store: &mut dyn Store) {
+/// The registry is replaced whole, kept in order, and changes the releases' generation.
+pub fn the_registry_is_replaced_whole(store: &mut dyn Store) {
     assert!(store.outlets().expect("outlets").is_empty());
     let first = vec![outlet("Zeta Office", "1000000001"), outlet("Alpha Office", "1000000002")];
     store.replace_outlets(&first).expect("replace");
@@ -519,14 +563,18 @@ fn all_releases(store: &dyn Store) -> Vec<ReleaseRecord> {
     out
 }
 
-fn grouping_round_trips(store: &mut dyn Store) {
+/// Grouping decisions, descriptions and sightings round-trip.
+pub fn grouping_round_trips(store: &mut dyn Store) {
     let run = run(store);
     store.write_batch(run, &sample_batch()).expect("write");
     assert_eq!(store.ungrouped_posts().expect("ungrouped"), 4);
     let posts = grouping_posts_of(store);
     assert_eq!(posts.len(), 4);
     assert!(posts.windows(2).all(|w| w[0].id < w[1].id), "by id");
-    assert!(posts.iter().all(|p| p.release_id.is_none() && !p.text.is_empty()));
+    assert!(posts.iter().all(|p| p.release_id.is_none()));
+    let texts: Vec<Option<String>> = posts.iter().map(|p| p.text.clone()).collect();
+    let written: Vec<Option<String>> = sample_batch().posts.iter().map(|p| Some(p.text.clone())).collect();
+    assert_eq!(texts, written, "texts of posts not yet grouped, in the order written");
     // The image's PDQ fingerprint comes with its media reference.
     let with_image =
         posts.iter().find(|p| p.media.first().is_some_and(|m| m.pdq.is_some())).expect("image post");
@@ -535,49 +583,58 @@ fn grouping_round_trips(store: &mut dyn Store) {
     // Two releases: the first two posts, and the other two.
     let generation = store.releases_generation().expect("generation");
     let update = GroupingUpdate {
-        assign: vec![(posts[0].id, -1), (posts[1].id, -1), (posts[2].id, -2), (posts[3].id, -2)],
+        assign: vec![
+            (posts[0].id, ReleaseSlot::New(1)),
+            (posts[1].id, ReleaseSlot::New(1)),
+            (posts[2].id, ReleaseSlot::New(2)),
+            (posts[3].id, ReleaseSlot::New(2)),
+        ],
         text_linkable: vec![posts[0].id],
         merged: vec![],
         ungrouped_seen: 4,
     };
     let ids = store.apply_grouping(&update).expect("apply");
     assert_eq!(ids.len(), 2);
-    assert_ne!(ids[&-1], ids[&-2]);
+    assert_ne!(ids[&1], ids[&2]);
     assert_eq!(store.ungrouped_posts().expect("ungrouped"), 0);
     assert_ne!(store.releases_generation().expect("generation"), generation);
     let regrouped = grouping_posts_of(store);
-    assert_eq!(regrouped[0].release_id, Some(ids[&-1]));
-    assert_eq!(regrouped[3].release_id, Some(ids[&-2]));
-    assert!(regrouped.iter().all(|p| p.text.is_empty()), "grouped posts' texts are not read again");
+    assert_eq!(regrouped[0].release_id, Some(ids[&1]));
+    assert_eq!(regrouped[3].release_id, Some(ids[&2]));
+    assert!(regrouped.iter().all(|p| p.text.is_none()), "grouped posts' texts are not read again");
 
     let mut members = Vec::new();
     store
-        .release_members(Some(&[ids[&-2]]), &mut |m| {
+        .release_members(Some(&[ids[&2]]), &mut |m| {
             members.push(m);
             Ok(())
         })
         .expect("members");
     assert_eq!(members.len(), 2);
-    assert!(members.iter().all(|m| m.release_id == ids[&-2]));
+    assert!(members.iter().all(|m| m.release_id == ids[&2]));
     assert!(members[0].posted_at <= members[1].posted_at, "by time");
 
     let t = |s| UtcTime::from_unix_seconds(s);
-    let record = |id: i64, first: i64| ReleaseRecord {
+    let record = |id: ReleaseId, first: i64| ReleaseRecord {
         id,
         first_seen: t(first),
         last_seen: t(first + 60),
         sightings: 2,
         channels: 1,
-        format: "photo".to_owned(),
+        format: ReleaseFormat::Photo,
         language: Some("ar".to_owned()),
         outlet: Some("Zeta Office".to_owned()),
-        evidence: r#"{"rule":"channel"}"#.to_owned(),
+        evidence: Evidence::Channel {
+            channel: SourceKey { platform: Platform::telegram(), platform_id: "1000000001".to_owned() },
+            post_id: "1".to_owned(),
+            posted_at: t(first),
+        },
         first_source: Some(SourceKey {
             platform: Platform::telegram(),
             platform_id: "1000000001".to_owned(),
         }),
     };
-    let described = vec![record(ids[&-2], 1_510_142_400), record(ids[&-1], 1_510_142_460)];
+    let described = vec![record(ids[&2], 1_510_142_400), record(ids[&1], 1_510_142_460)];
     store.update_releases(&described).expect("update_releases");
     let stored = all_releases(store);
     assert_eq!(stored, vec![described[0].clone(), described[1].clone()], "by first seen");
@@ -593,13 +650,14 @@ fn grouping_round_trips(store: &mut dyn Store) {
     assert_eq!(sightings.iter().map(|s| s.posts).sum::<u64>(), 4);
 }
 
-fn merges_move_posts_and_drop_releases(store: &mut dyn Store) {
+/// A merge moves posts to the kept release and deletes the emptied one.
+pub fn merges_move_posts_and_drop_releases(store: &mut dyn Store) {
     let run = run(store);
     store.write_batch(run, &sample_batch()).expect("write");
     let posts = grouping_posts_of(store);
     let ids = store
         .apply_grouping(&GroupingUpdate {
-            assign: posts.iter().enumerate().map(|(i, p)| (p.id, -(i as i64) - 1)).collect(),
+            assign: posts.iter().enumerate().map(|(i, p)| (p.id, ReleaseSlot::New(i as u32))).collect(),
             text_linkable: vec![],
             merged: vec![],
             ungrouped_seen: 4,
@@ -612,23 +670,27 @@ fn merges_move_posts_and_drop_releases(store: &mut dyn Store) {
     batch.posts = vec![post(0, 9, vec![])];
     store.write_batch(run, &batch).expect("write");
     let new_post = grouping_posts_of(store).into_iter().find(|p| p.release_id.is_none()).expect("new post");
-    let (keep, gone) = (ids[&-1], ids[&-2]);
+    let (keep, gone) = (ids[&0], ids[&1]);
     store
         .apply_grouping(&GroupingUpdate {
-            assign: vec![(new_post.id, keep), (posts[1].id, keep)],
+            assign: vec![
+                (new_post.id, ReleaseSlot::Existing(keep)),
+                (posts[1].id, ReleaseSlot::Existing(keep)),
+            ],
             text_linkable: vec![new_post.id],
             merged: vec![gone],
             ungrouped_seen: 1,
         })
         .expect("apply");
-    let releases: Vec<i64> = all_releases(store).iter().map(|r| r.id).collect();
+    let releases: Vec<ReleaseId> = all_releases(store).iter().map(|r| r.id).collect();
     assert_eq!(releases.len(), 3);
     assert!(!releases.contains(&gone));
     let regrouped = grouping_posts_of(store);
     assert_eq!(regrouped.iter().filter(|p| p.release_id == Some(keep)).count(), 3);
 }
 
-fn stale_grouping_is_refused(store: &mut dyn Store) {
+/// A grouping read before other posts arrived is refused and writes nothing.
+pub fn stale_grouping_is_refused(store: &mut dyn Store) {
     let run = run(store);
     store.write_batch(run, &sample_batch()).expect("write");
     let posts = grouping_posts_of(store);
@@ -636,7 +698,7 @@ fn stale_grouping_is_refused(store: &mut dyn Store) {
     // Read when there were 3 ungrouped posts: another ingest added one since.
     let err = store
         .apply_grouping(&GroupingUpdate {
-            assign: posts.iter().map(|p| (p.id, -1)).collect(),
+            assign: posts.iter().map(|p| (p.id, ReleaseSlot::New(0))).collect(),
             text_linkable: vec![],
             merged: vec![],
             ungrouped_seen: 3,
@@ -646,4 +708,515 @@ fn stale_grouping_is_refused(store: &mut dyn Store) {
     assert_eq!(store.ungrouped_posts().expect("ungrouped"), 4, "nothing written");
     assert!(all_releases(store).is_empty());
     assert_eq!(store.releases_generation().expect("generation"), generation);
+}
+
+/// Everything a reader can see, to compare before and after a refused
+/// write.
+#[derive(Debug, PartialEq)]
+struct Contents {
+    stats: Stats,
+    sources: Vec<crate::StoredSource>,
+    posts: Vec<Vec<crate::StoredPost>>,
+    banks: Vec<crate::BankInfo>,
+    bank_state: crate::BankState,
+    entries: Vec<crate::BankEntry>,
+    matches: Vec<crate::StoredMatch>,
+    ungrouped: u64,
+    releases: Vec<ReleaseRecord>,
+    generation: i64,
+}
+
+fn contents(store: &dyn Store) -> Contents {
+    let sources = store.sources().expect("sources");
+    Contents {
+        stats: store.stats().expect("stats"),
+        posts: sources.iter().map(|s| store.posts_of_source(&s.key).expect("posts")).collect(),
+        sources,
+        banks: store.banks().expect("banks"),
+        bank_state: store.bank_state().expect("bank_state"),
+        entries: all_entries(store, &EntryFilter::default()),
+        matches: store.matches().expect("matches"),
+        ungrouped: store.ungrouped_posts().expect("ungrouped"),
+        releases: all_releases(store),
+        generation: store.releases_generation().expect("generation"),
+    }
+}
+
+/// A batch whose second post names a source the batch does not have is
+/// refused ([`StoreError::Invalid`]) and its first post is not kept.
+pub fn a_batch_refused_part_way_leaves_nothing(store: &mut dyn Store) {
+    let run = run(store);
+    let mut first = sample_batch();
+    first.posts.truncate(1);
+    store.write_batch(run, &first).expect("write");
+    let before = contents(store);
+    let bad = PostBatch {
+        sources: vec![source("1000000002"), source("1000000003")],
+        posts: vec![post(0, 7, vec![present(media(7, MediaKind::Image))]), post(5, 8, vec![])],
+    };
+    let err = store.write_batch(run, &bad).expect_err("a post of source #5 of 2");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(contents(store), before, "nothing of the refused batch is kept");
+    assert!(store.post(&bad.sources[0].key, "7").expect("post").is_none());
+    assert!(store.media(&Sha256([7; 32])).expect("media").is_none());
+    // The store still takes the good part afterwards.
+    let mut good = bad.clone();
+    good.posts.truncate(1);
+    assert_eq!(store.write_batch(run, &good).expect("write").posts_added, 1);
+}
+
+/// A batch whose last post carries a match of an entry that does not exist
+/// is refused whole.
+pub fn a_batch_with_a_bad_match_leaves_nothing(store: &mut dyn Store) {
+    let run = run(store);
+    let before = contents(store);
+    let mut batch = sample_batch();
+    let last = batch.posts.len() - 1;
+    batch.posts[last].matches.push(NewMatch {
+        entry_id: EntryId(424_242),
+        signal_type: SignalType::Text,
+        distance: 0.0,
+        detail: None,
+    });
+    store.write_batch(run, &batch).expect_err("no such bank entry");
+    assert_eq!(contents(store), before);
+}
+
+/// Sources are listed by platform, then platform id, whatever the order
+/// they were written in.
+pub fn sources_are_listed_by_platform_and_id(store: &mut dyn Store) {
+    let run = run(store);
+    let x = Platform::new("x").expect("platform");
+    let mut on_x = source("3");
+    on_x.key.platform = x.clone();
+    let batch = PostBatch {
+        sources: vec![on_x, source("2"), source("1")],
+        posts: vec![post(0, 1, vec![]), post(1, 1, vec![]), post(2, 1, vec![])],
+    };
+    store.write_batch(run, &batch).expect("write");
+    let keys: Vec<String> = store.sources().expect("sources").iter().map(|s| s.key.to_string()).collect();
+    assert_eq!(keys, ["telegram:1", "telegram:2", "x:3"]);
+    let stored = store.sources().expect("sources");
+    assert_eq!((stored[2].name.as_str(), stored[2].kind.as_str()), ("Channel 3", "public_channel"));
+}
+
+/// Posts of a source come by time, then platform post id; another source's
+/// posts and unknown sources give none.
+pub fn posts_of_a_source_are_listed_by_time(store: &mut dyn Store) {
+    let run = run(store);
+    let at = |p: NewPost, s: i64| NewPost { posted_at: UtcTime::from_unix_seconds(s), ..p };
+    let batch = PostBatch {
+        sources: vec![source("1"), source("2")],
+        posts: vec![
+            at(post(0, 5, vec![]), 300),
+            at(post(0, 3, vec![]), 100),
+            at(post(0, 4, vec![]), 300),
+            at(post(1, 1, vec![]), 200),
+        ],
+    };
+    store.write_batch(run, &batch).expect("write");
+    let ids = |key: &SourceKey| -> Vec<String> {
+        store.posts_of_source(key).expect("posts").into_iter().map(|p| p.platform_post_id).collect()
+    };
+    assert_eq!(ids(&batch.sources[0].key), ["3", "4", "5"]);
+    assert_eq!(ids(&batch.sources[1].key), ["1"]);
+    assert!(ids(&source("9").key).is_empty());
+}
+
+/// Finishing a run the store never began is refused.
+pub fn finishing_an_unknown_run_is_refused(store: &mut dyn Store) {
+    let id = run(store);
+    let err = store.finish_run(crate::RunId(id.0 + 1000), &RunSummary::default()).expect_err("unknown run");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    let runs = store.runs().expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!((runs[0].id, runs[0].status.as_str()), (id, "running"));
+}
+
+/// Creating a bank whose name is taken is a conflict and leaves the first.
+pub fn creating_a_bank_twice_is_a_conflict(store: &mut dyn Store) {
+    let made = store.create_bank("known").expect("create");
+    assert_eq!(made.name, "known");
+    assert!(made.entries.is_empty());
+    store.add_bank_entries("known", &[entry(SignalType::Md5, &"0a".repeat(16), None)]).expect("add");
+    let err = store.create_bank("known").expect_err("taken");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let banks = store.banks().expect("banks");
+    assert_eq!(banks.len(), 1);
+    assert_eq!((banks[0].id, banks[0].entries.get(&SignalType::Md5)), (made.id, Some(&1)));
+    store.create_bank("alpha").expect("create");
+    let names: Vec<String> = store.banks().expect("banks").into_iter().map(|b| b.name).collect();
+    assert_eq!(names, ["alpha", "known"], "by name");
+}
+
+/// Deleting a bank that does not exist says so and changes nothing.
+pub fn deleting_a_missing_bank_is_false(store: &mut dyn Store) {
+    store.create_bank("kept").expect("create");
+    store.add_bank_entries("kept", &[entry(SignalType::Md5, &"0b".repeat(16), None)]).expect("add");
+    let before = contents(store);
+    assert!(!store.delete_bank("never made").expect("delete"));
+    assert_eq!(contents(store), before);
+}
+
+/// Adding entries to a bank that does not exist is
+/// [`StoreError::NotFound`] and adds them nowhere.
+pub fn adding_to_a_missing_bank_changes_nothing(store: &mut dyn Store) {
+    store.create_bank("kept").expect("create");
+    let before = contents(store);
+    assert_eq!(before.bank_state.max_entry_id, None, "no entry yet");
+    let err = store
+        .add_bank_entries("missing", &[entry(SignalType::Pdq, &"ab".repeat(32), Some("x"))])
+        .expect_err("no such bank");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(contents(store), before);
+}
+
+/// Entry filters: no filter selects all; an empty list of banks or ids
+/// selects none; the filters combine.
+pub fn entry_filters_select(store: &mut dyn Store) {
+    store.create_bank("a").expect("create");
+    store.create_bank("b").expect("create");
+    let values = ["01", "02", "03"].map(|v| v.repeat(16));
+    store.add_bank_entries("a", &[entry(SignalType::Md5, &values[0], None)]).expect("add");
+    store
+        .add_bank_entries(
+            "b",
+            &[
+                entry(SignalType::Md5, &values[1], Some("two")),
+                entry(SignalType::Sha256, &values[2].repeat(2), None),
+            ],
+        )
+        .expect("add");
+    let all = all_entries(store, &EntryFilter::default());
+    assert_eq!(all.len(), 3);
+    let got =
+        |f: EntryFilter| -> Vec<String> { all_entries(store, &f).into_iter().map(|e| e.value).collect() };
+    assert!(got(EntryFilter { banks: Some(vec![]), ..EntryFilter::default() }).is_empty());
+    assert!(got(EntryFilter { ids: Some(vec![]), ..EntryFilter::default() }).is_empty());
+    assert_eq!(
+        got(EntryFilter {
+            banks: Some(vec!["b".to_owned()]),
+            signal_type: Some(SignalType::Md5),
+            ..EntryFilter::default()
+        }),
+        [values[1].clone()]
+    );
+    assert_eq!(
+        got(EntryFilter {
+            ids: Some(vec![all[2].id, all[0].id]),
+            after_id: Some(all[0].id),
+            ..EntryFilter::default()
+        }),
+        [values[2].repeat(2)]
+    );
+    assert_eq!(all[1].labels.get("label").map(String::as_str), Some("two"));
+    assert_eq!((all[0].bank.as_str(), all[1].bank.as_str()), ("a", "b"));
+}
+
+/// Storing a match of an entry that does not exist is refused whole.
+pub fn a_match_of_a_missing_entry_changes_nothing(store: &mut dyn Store) {
+    let run = run(store);
+    store.write_batch(run, &sample_batch()).expect("write");
+    store.create_bank("b").expect("create");
+    store.add_bank_entries("b", &[entry(SignalType::Pdq, &"01".repeat(32), None)]).expect("add");
+    let id = all_entries(store, &EntryFilter::default())[0].id;
+    let good = NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 1.0, detail: None };
+    let bad = NewMatch { entry_id: EntryId(id.0 + 1000), ..good.clone() };
+    let before = contents(store);
+    let item = ItemRef::Media(Sha256([1; 32]));
+    store.add_matches(&[(item, good.clone()), (item, bad)]).expect_err("no such entry");
+    assert_eq!(contents(store), before);
+    assert_eq!(store.add_matches(&[(item, good)]).expect("add"), 1);
+}
+
+fn grouped(
+    store: &mut dyn Store,
+    batch: &PostBatch,
+    slots: &[u32],
+) -> (Vec<GroupPost>, HashMap<u32, ReleaseId>) {
+    let run = run(store);
+    store.write_batch(run, batch).expect("write");
+    let posts = grouping_posts_of(store);
+    assert_eq!(posts.len(), slots.len());
+    let ids = store
+        .apply_grouping(&GroupingUpdate {
+            assign: posts.iter().zip(slots).map(|(p, &n)| (p.id, ReleaseSlot::New(n))).collect(),
+            text_linkable: vec![],
+            merged: vec![],
+            ungrouped_seen: posts.len() as u64,
+        })
+        .expect("apply");
+    (posts, ids)
+}
+
+/// Texts are read by post id; ids not stored are left out.
+pub fn post_texts_are_read_by_id(store: &mut dyn Store) {
+    let run = run(store);
+    let batch = sample_batch();
+    store.write_batch(run, &batch).expect("write");
+    let posts = grouping_posts_of(store);
+    let wanted = [posts[3].id, posts[1].id, PostId(posts[3].id.0 + 1000)];
+    let mut texts = store.post_texts(&wanted).expect("texts");
+    texts.sort();
+    let mut expected =
+        vec![(posts[1].id, batch.posts[1].text.clone()), (posts[3].id, batch.posts[3].text.clone())];
+    expected.sort();
+    assert_eq!(texts, expected);
+    assert!(store.post_texts(&[]).expect("none").is_empty());
+}
+
+/// Each new slot number is one new release, whatever numbers the caller
+/// chose; the returned map is keyed by those numbers.
+pub fn new_release_slots_get_one_id_each(store: &mut dyn Store) {
+    let (posts, ids) = grouped(store, &sample_batch(), &[7, 40, 7, 3]);
+    assert_eq!(ids.keys().copied().collect::<HashSet<u32>>(), HashSet::from([3, 7, 40]));
+    assert_eq!(ids.values().copied().collect::<HashSet<ReleaseId>>().len(), 3);
+    let of: HashMap<PostId, Option<ReleaseId>> =
+        grouping_posts_of(store).into_iter().map(|p| (p.id, p.release_id)).collect();
+    assert_eq!(of[&posts[0].id], Some(ids[&7]));
+    assert_eq!(of[&posts[2].id], Some(ids[&7]));
+    assert_eq!(of[&posts[1].id], Some(ids[&40]));
+    assert_eq!(of[&posts[3].id], Some(ids[&3]));
+    let mut releases: Vec<ReleaseId> = all_releases(store).iter().map(|r| r.id).collect();
+    releases.sort();
+    let mut given: Vec<ReleaseId> = ids.values().copied().collect();
+    given.sort();
+    assert_eq!(releases, given);
+}
+
+/// Release members carry their post's source, ids, text and media kinds,
+/// by release then time.
+pub fn release_members_carry_their_posts(store: &mut dyn Store) {
+    let batch = sample_batch();
+    let (posts, ids) = grouped(store, &batch, &[1, 2, 1, 2]);
+    let sources: HashMap<SourceKey, SourceId> =
+        store.source_ids().expect("source ids").into_iter().map(|(id, k)| (k, id)).collect();
+    let mut members: Vec<ReleaseMember> = Vec::new();
+    store
+        .release_members(None, &mut |m| {
+            members.push(m);
+            Ok(())
+        })
+        .expect("members");
+    assert_eq!(members.len(), 4);
+    let mut expected: Vec<ReleaseMember> = batch
+        .posts
+        .iter()
+        .zip(&posts)
+        .zip([1, 2, 1, 2])
+        .map(|((p, g), n)| {
+            let key = batch.sources[p.source].key.clone();
+            ReleaseMember {
+                release_id: ids[&n],
+                post_id: g.id,
+                source_id: sources[&key],
+                source: key,
+                platform_post_id: p.platform_post_id.clone(),
+                posted_at: p.posted_at,
+                text: p.text.clone(),
+                media_kinds: p.media.iter().map(|m| m.kind).collect(),
+            }
+        })
+        .collect();
+    expected.sort_by_key(|m| (m.release_id, m.posted_at));
+    assert_eq!(members, expected);
+    let mut only = Vec::new();
+    store
+        .release_members(Some(&[ids[&1]]), &mut |m| {
+            only.push(m.post_id);
+            Ok(())
+        })
+        .expect("members");
+    assert_eq!(only, [posts[0].id, posts[2].id]);
+    let mut none = 0;
+    store
+        .release_members(Some(&[]), &mut |_| {
+            none += 1;
+            Ok(())
+        })
+        .expect("members");
+    assert_eq!(none, 0);
+}
+
+/// The entries a release matched: through its posts' media and through
+/// its posts' own (text) matches.
+pub fn release_matches_follow_posts_and_media(store: &mut dyn Store) {
+    store.create_bank("b").expect("create");
+    store
+        .add_bank_entries(
+            "b",
+            &[
+                entry(SignalType::Pdq, &"01".repeat(32), Some("image")),
+                entry(SignalType::Text, "0000000a", Some("text")),
+            ],
+        )
+        .expect("add");
+    let entries = all_entries(store, &EntryFilter::default());
+    let mut batch = sample_batch();
+    if let MediaContent::Present(m) = &mut batch.posts[0].media[0].content {
+        m.matches.push(NewMatch {
+            entry_id: entries[0].id,
+            signal_type: SignalType::Pdq,
+            distance: 0.0,
+            detail: None,
+        });
+    }
+    batch.posts[3].matches.push(NewMatch {
+        entry_id: entries[1].id,
+        signal_type: SignalType::Text,
+        distance: 0.1,
+        detail: None,
+    });
+    // Posts 0 and 1 in release 1, post 2 alone in 2, post 3 alone in 3.
+    let (_, ids) = grouped(store, &batch, &[1, 1, 2, 3]);
+    let mut all: Vec<(ReleaseId, EntryId)> =
+        store.release_matches(None).expect("matches").into_iter().map(|(r, e)| (r, e.id)).collect();
+    all.sort();
+    let mut expected = vec![(ids[&1], entries[0].id), (ids[&3], entries[1].id)];
+    expected.sort();
+    assert_eq!(all, expected);
+    let some = store.release_matches(Some(&[ids[&3], ids[&2]])).expect("matches");
+    assert_eq!(some.len(), 1);
+    assert_eq!((some[0].0, &some[0].1), (ids[&3], &entries[1]));
+    assert!(store.release_matches(Some(&[ids[&2]])).expect("matches").is_empty());
+}
+
+/// Every format and every kind of evidence is stored and read back as
+/// written.
+pub fn releases_keep_every_format_and_evidence(store: &mut dyn Store) {
+    let batch = PostBatch {
+        sources: vec![source("1")],
+        posts: (1..=ReleaseFormat::ALL.len() as u32).map(|i| post(0, i, vec![])).collect(),
+    };
+    let slots: Vec<u32> = (0..batch.posts.len() as u32).collect();
+    let (_, ids) = grouped(store, &batch, &slots);
+    let key = batch.sources[0].key.clone();
+    let evidence = [
+        Evidence::Channel {
+            channel: key.clone(),
+            post_id: "1".to_owned(),
+            posted_at: batch.posts[0].posted_at,
+        },
+        Evidence::BankLabel {
+            bank: "b".to_owned(),
+            entry_id: EntryId(3),
+            label: "outlet".to_owned(),
+            value: "مؤسسة \"النخيل\"".to_owned(),
+        },
+        Evidence::Text { channel: key.clone(), post_id: "3".to_owned(), name: "palm grove".to_owned() },
+        Evidence::None,
+    ];
+    let described: Vec<ReleaseRecord> = ReleaseFormat::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, format)| ReleaseRecord {
+            id: ids[&(i as u32)],
+            first_seen: batch.posts[i].posted_at,
+            last_seen: batch.posts[i].posted_at,
+            sightings: 1,
+            channels: 1,
+            format,
+            language: (i % 2 == 0).then(|| "ar".to_owned()),
+            outlet: (i % 3 != 2).then(|| format!("Outlet {i}")),
+            evidence: evidence[i % evidence.len()].clone(),
+            first_source: (i != 4).then(|| key.clone()),
+        })
+        .collect();
+    store.update_releases(&described).expect("update");
+    assert_eq!(all_releases(store), described, "by first seen");
+}
+
+/// Release points name each grouped post's release, its source's store id
+/// and its time; source ids name every source written.
+pub fn release_points_and_source_ids_agree(store: &mut dyn Store) {
+    let batch = sample_batch();
+    let (posts, ids) = grouped(store, &batch, &[1, 1, 2, 2]);
+    let sources = store.source_ids().expect("source ids");
+    let keys: HashSet<SourceKey> = sources.iter().map(|(_, k)| k.clone()).collect();
+    assert_eq!(keys, batch.sources.iter().map(|s| s.key.clone()).collect::<HashSet<_>>());
+    let id_of: HashMap<SourceKey, SourceId> = sources.into_iter().map(|(id, k)| (k, id)).collect();
+    assert_eq!(id_of.values().collect::<HashSet<_>>().len(), 2, "distinct ids");
+    let mut points = Vec::new();
+    store
+        .release_points(&mut |r, s, t| {
+            points.push((r, s, t));
+            Ok(())
+        })
+        .expect("points");
+    points.sort();
+    let mut expected: Vec<(ReleaseId, SourceId, i64)> = batch
+        .posts
+        .iter()
+        .zip([1, 1, 2, 2])
+        .map(|(p, n)| (ids[&n], id_of[&batch.sources[p.source].key], p.posted_at.unix_micros()))
+        .collect();
+    expected.sort();
+    assert_eq!(points, expected);
+    // Grouping reads the same source ids.
+    for (g, p) in posts.iter().zip(&batch.posts) {
+        assert_eq!(g.source_id, id_of[&batch.sources[p.source].key]);
+    }
+    // A post not yet grouped is no point.
+    let run = run(store);
+    let more = PostBatch { sources: vec![source("1000000001")], posts: vec![post(0, 9, vec![])] };
+    store.write_batch(run, &more).expect("write");
+    let mut n = 0;
+    store
+        .release_points(&mut |_, _, _| {
+            n += 1;
+            Ok(())
+        })
+        .expect("points");
+    assert_eq!(n, 4);
+}
+
+/// Posts of one release in one source in one second are one sighting
+/// (named by its first post); the same second in another source is
+/// another.
+pub fn an_album_is_one_sighting(store: &mut dyn Store) {
+    let at = |p: NewPost| NewPost { posted_at: UtcTime::from_unix_seconds(1_600_000_000), ..p };
+    let batch = PostBatch {
+        sources: vec![source("1"), source("2")],
+        posts: vec![
+            at(post(0, 11, vec![])),
+            at(post(0, 12, vec![])),
+            at(post(0, 13, vec![])),
+            at(post(1, 5, vec![])),
+        ],
+    };
+    let (_, ids) = grouped(store, &batch, &[1, 1, 1, 1]);
+    let mut sightings = Vec::new();
+    store
+        .sightings(&mut |s| {
+            sightings.push(s);
+            Ok(())
+        })
+        .expect("sightings");
+    let mut got: Vec<(ReleaseId, String, String, u64)> =
+        sightings.iter().map(|s| (s.release_id, s.source.to_string(), s.post_id.clone(), s.posts)).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (ids[&1], "telegram:1".to_owned(), "11".to_owned(), 3),
+            (ids[&1], "telegram:2".to_owned(), "5".to_owned(), 1)
+        ]
+    );
+    assert!(sightings.iter().all(|s| s.posted_at == UtcTime::from_unix_seconds(1_600_000_000)));
+}
+
+/// Two fresh stores have different identities, and a store's identity does
+/// not change as it is written (that it survives reopening is each
+/// backend's test: the suite cannot reopen a store).
+pub fn stores_have_their_own_identity(a: &mut dyn Store, b: &mut dyn Store) {
+    let id_a = a.identity().expect("identity");
+    let id_b = b.identity().expect("identity");
+    assert_ne!(id_a, id_b);
+    assert_eq!(id_a.to_string().len(), 36, "{id_a}");
+    a.create_bank("known").expect("create_bank");
+    a.add_bank_entries("known", &[entry(SignalType::Md5, &"ab".repeat(16), None)]).expect("add entries");
+    let r = run(a);
+    a.write_batch(r, &sample_batch()).expect("write_batch");
+    assert_eq!(a.identity().expect("identity"), id_a);
+    assert_eq!(b.identity().expect("identity"), id_b);
 }

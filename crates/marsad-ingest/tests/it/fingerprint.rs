@@ -8,7 +8,8 @@ use std::sync::Mutex;
 
 use marsad_core::{MediaKind, SignalType};
 use marsad_ingest::{Fingerprinter, IngestConfig};
-use marsad_store::{NewFingerprint, Store};
+use marsad_store::NewFingerprint;
+use marsad_store::prelude::*;
 use marsad_store_sqlite::SqliteStore;
 use serde_json::json;
 

@@ -3,7 +3,7 @@
 
 use marsad_core::{Platform, SourceKey, UtcTime};
 use marsad_ingest::{ExactOnly, IngestConfig};
-use marsad_store::Store;
+use marsad_store::prelude::*;
 use marsad_store_sqlite::SqliteStore;
 use proptest::prelude::*;
 use serde_json::{Value, json};

@@ -4,10 +4,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use marsad_core::Sha256;
+use marsad_core::{PostId, ReleaseId, Sha256, SourceId};
 use marsad_hash::pdq::PdqHash;
 use marsad_hash::text::{MinHasher, normalize, shingles};
 use marsad_observe::group::{GroupConfig, Grouper, MediaFeature, PostFeatures, Shingles, TextFeature};
+use marsad_store::ReleaseSlot;
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -88,8 +89,8 @@ fn post() -> impl Strategy<Value = GenPost> {
 struct Texts(HashMap<i64, String>);
 
 impl Shingles for Texts {
-    fn shingles(&self, posts: &[i64]) -> marsad_store::Result<Vec<Option<Vec<u64>>>> {
-        Ok(posts.iter().map(|p| self.0.get(p).map(|t| shingles(&normalize(t)))).collect())
+    fn shingles(&self, posts: &[PostId]) -> marsad_store::Result<Vec<Option<Vec<u64>>>> {
+        Ok(posts.iter().map(|p| self.0.get(&p.0).map(|t| shingles(&normalize(t)))).collect())
     }
 }
 
@@ -112,7 +113,14 @@ fn features(p: &Post, release: Option<i64>, hasher: &MinHasher) -> PostFeatures 
         let n = normalize(&text_of(*b, c));
         TextFeature { signature: hasher.sign(&n), words: n.split(' ').count() }
     });
-    PostFeatures { post: p.id, source: p.source, second: p.second, release, text, media }
+    PostFeatures {
+        post: PostId(p.id),
+        source: SourceId(p.source),
+        second: p.second,
+        release: release.map(ReleaseId),
+        text,
+        media,
+    }
 }
 
 /// Groups `order` in batches of `batch` posts, each batch against the
@@ -133,17 +141,16 @@ fn group(posts: &[Post], order: &[usize], batch: usize) -> BTreeSet<BTreeSet<i64
             g.add(features(&posts[i], None, &hasher));
         }
         let out = g.finish(&texts).unwrap();
-        let mut fresh: HashMap<i64, i64> = HashMap::new();
+        let mut fresh: HashMap<u32, i64> = HashMap::new();
         for (post, r) in out.assign {
-            let r = if r < 0 {
-                *fresh.entry(r).or_insert_with(|| {
+            let r = match r {
+                ReleaseSlot::New(n) => *fresh.entry(n).or_insert_with(|| {
                     next_id += 1;
                     next_id
-                })
-            } else {
-                r
+                }),
+                ReleaseSlot::Existing(r) => r.0,
             };
-            release.insert(post, r);
+            release.insert(post.0, r);
         }
         seen.extend_from_slice(chunk);
     }
@@ -215,8 +222,8 @@ fn each_rule_links_and_short_texts_do_not() {
     let short = |id| {
         let n = normalize("عاجل");
         PostFeatures {
-            post: id,
-            source: id,
+            post: PostId(id),
+            source: SourceId(id),
             second: id,
             release: None,
             text: Some(TextFeature { signature: hasher.sign(&n), words: 1 }),
@@ -226,7 +233,7 @@ fn each_rule_links_and_short_texts_do_not() {
     g.add(short(1));
     g.add(short(2));
     let out = g.finish(&Texts(HashMap::from([(1, "عاجل".to_owned()), (2, "عاجل".to_owned())]))).unwrap();
-    let r: BTreeSet<i64> = out.assign.iter().map(|(_, r)| *r).collect();
+    let r: BTreeSet<ReleaseSlot> = out.assign.iter().map(|(_, r)| *r).collect();
     assert_eq!(r.len(), 2, "one-word captions stay apart");
 }
 
@@ -234,7 +241,7 @@ fn each_rule_links_and_short_texts_do_not() {
 struct Unreadable;
 
 impl Shingles for Unreadable {
-    fn shingles(&self, _posts: &[i64]) -> marsad_store::Result<Vec<Option<Vec<u64>>>> {
+    fn shingles(&self, _posts: &[PostId]) -> marsad_store::Result<Vec<Option<Vec<u64>>>> {
         Err(marsad_store::StoreError::Backend("disk I/O error".into()))
     }
 }
@@ -243,13 +250,13 @@ impl Shingles for Unreadable {
 fn texts_that_cannot_be_read_end_the_grouping_instead_of_losing_links() {
     let hasher = MinHasher::default();
     let caption = "a long enough caption of placeholder words for the test";
-    let post = |id, release| {
+    let post = |id, release: Option<i64>| {
         let n = normalize(caption);
         PostFeatures {
-            post: id,
-            source: id,
+            post: PostId(id),
+            source: SourceId(id),
             second: id,
-            release,
+            release: release.map(ReleaseId),
             text: Some(TextFeature { signature: hasher.sign(&n), words: 10 }),
             media: vec![],
         }

@@ -4,9 +4,9 @@
 //! a store file copied over another, a cache altered by one byte — each is
 //! answered from the store, and the cache rewritten.
 
+use marsad_store::prelude::*;
 use std::path::{Path, PathBuf};
 
-use marsad_store::Store;
 use serde_json::Value;
 
 use crate::support::*;

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use marsad_core::{Platform, SignalType, SourceKey};
-use marsad_store::Store;
+use marsad_store::prelude::*;
 use serde_json::json;
 
 use crate::support::*;

@@ -1,7 +1,7 @@
 //! JSON lines ingestion: the documented schema, bad lines with line numbers.
 
 use marsad_core::{MediaKind, Platform, SourceKey};
-use marsad_store::Store;
+use marsad_store::prelude::*;
 use serde_json::json;
 
 use crate::support::*;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use marsad_store::Store;
+use marsad_store::prelude::*;
 use marsad_synth::{DemoConfig, Truth};
 use serde_json::Value;
 
@@ -80,7 +80,7 @@ fn our_release_ids() -> HashMap<u32, i64> {
             let key =
                 (m.source.platform_id.parse::<i64>().unwrap(), m.platform_post_id.parse::<i64>().unwrap());
             if let Some(&t) = f.release_of_post.get(&key) {
-                ours.entry(t).or_default().insert(m.release_id);
+                ours.entry(t).or_default().insert(m.release_id.0);
             }
             Ok(())
         })
@@ -501,7 +501,7 @@ fn grouping_is_independent_of_ingest_order_and_batching() {
         let mut groups: HashMap<i64, BTreeSet<(String, String)>> = HashMap::new();
         store
             .release_members(None, &mut |m| {
-                groups.entry(m.release_id).or_default().insert((m.source.to_string(), m.platform_post_id));
+                groups.entry(m.release_id.0).or_default().insert((m.source.to_string(), m.platform_post_id));
                 Ok(())
             })
             .unwrap();
@@ -519,7 +519,7 @@ fn the_release_columns_hold_the_stores_sightings_and_survive_the_cache() {
     let mut expected = Vec::new();
     store
         .sightings(&mut |s| {
-            expected.push((s.release_id, s.source.to_string(), s.posted_at.unix_micros()));
+            expected.push((s.release_id.0, s.source.to_string(), s.posted_at.unix_micros()));
             Ok(())
         })
         .unwrap();

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use marsad_store::{Stats, Store};
+use marsad_store::Stats;
+use marsad_store::prelude::*;
 use marsad_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 

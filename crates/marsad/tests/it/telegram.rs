@@ -2,7 +2,7 @@
 //! idempotency, media retention.
 
 use marsad_core::{MediaKind, Platform, SourceKey, UtcTime};
-use marsad_store::Store;
+use marsad_store::prelude::*;
 use serde_json::json;
 
 use crate::support::*;

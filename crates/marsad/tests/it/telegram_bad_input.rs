@@ -1,7 +1,7 @@
 //! Malformed exports: clear errors naming the file and message, bad messages
 //! skipped, fatal problems leaving the store unchanged.
 
-use marsad_store::Store;
+use marsad_store::prelude::*;
 use serde_json::json;
 
 use crate::support::*;
