@@ -194,7 +194,7 @@ pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
                 t.row(vec![
                     o.outlet.clone(),
                     if o.silent { "silent" } else { "active" }.to_owned(),
-                    o.last_release.clone().map_or_else(|| "never".to_owned(), |t| t.to_string()),
+                    o.last_release.map_or_else(|| "never".to_owned(), |t| t.to_string()),
                 ]);
             }
             for l in t.lines().iter().skip(1) {
