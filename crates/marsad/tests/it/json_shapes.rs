@@ -198,12 +198,16 @@ fn demo() {
 }
 
 #[test]
-fn init_and_stats() {
+fn init() {
     let (_d, db) = own_store();
     check("init", &one(&db, &["init"]), &json!({"db": "str", "schema_version": "int"}));
+}
+
+#[test]
+fn stats() {
     check(
         "stats",
-        &one(&db, &["stats"]),
+        &one(&demo_db(), &["stats"]),
         &json!({"sources": "int", "posts": "int", "media": "int", "fingerprints": "int"}),
     );
 }
@@ -217,32 +221,54 @@ fn ingest() {
     check("ingest", &s, &ingest_shape());
 }
 
+fn image() -> String {
+    files("jpg").to_str().unwrap().to_owned()
+}
+
 #[test]
-fn hash_commands() {
-    let img = files("jpg");
-    let wav = files("wav");
-    let (i, w) = (img.to_str().unwrap(), wav.to_str().unwrap());
-    let db = demo_db();
+fn hash_pdq() {
+    let (db, i) = (demo_db(), image());
     check(
         "hash pdq",
-        &one(&db, &["hash", "pdq", i]),
+        &one(&db, &["hash", "pdq", &i]),
         &json!({"file": "str", "hash": "str", "quality": "int"}),
     );
     check(
         "hash pdq --dihedral",
-        &one(&db, &["hash", "pdq", "--dihedral", i]),
+        &one(&db, &["hash", "pdq", "--dihedral", &i]),
         &json!({"file": "str", "hash": "str", "quality": "int", "dihedral": ["str"]}),
     );
-    check("hash md5", &one(&db, &["hash", "md5", i]), &json!({"file": "str", "md5": "str"}));
-    check("hash sha256", &one(&db, &["hash", "sha256", i]), &json!({"file": "str", "sha256": "str"}));
+}
+
+#[test]
+fn hash_md5() {
+    check("hash md5", &one(&demo_db(), &["hash", "md5", &image()]), &json!({"file": "str", "md5": "str"}));
+}
+
+#[test]
+fn hash_sha256() {
+    check(
+        "hash sha256",
+        &one(&demo_db(), &["hash", "sha256", &image()]),
+        &json!({"file": "str", "sha256": "str"}),
+    );
+}
+
+#[test]
+fn hash_audio() {
+    let wav = files("wav");
     check(
         "hash audio",
-        &one(&db, &["hash", "audio", w]),
+        &one(&demo_db(), &["hash", "audio", wav.to_str().unwrap()]),
         &json!({"file": "str", "duration": "num", "fingerprint": ["int"]}),
     );
+}
+
+#[test]
+fn hash_text() {
     check(
         "hash text",
-        &one(&db, &["hash", "text", "نص تجريبي للاختبار"]),
+        &one(&demo_db(), &["hash", "text", "نص تجريبي للاختبار"]),
         &json!({"normalized": "str", "words": "int", "shingles": "int", "permutations": "int", "signature": "str"}),
     );
 }
@@ -276,19 +302,38 @@ fn hash_vpdq() {
 }
 
 #[test]
-fn bank_list_export_delete() {
+fn bank_create_and_import() {
+    // store_with_bank checks both shapes.
+    let (_d, db, _) = store_with_bank();
+    assert!(db.exists());
+}
+
+#[test]
+fn bank_list() {
     let (_d, db, _) = store_with_bank();
     check(
         "bank list",
         &one(&db, &["bank", "list"]),
         &json!([{"name": "str", "created_at": "str", "entries": {"<map>": "int"}, "total": "int"}]),
     );
+}
+
+#[test]
+fn bank_export() {
+    let (_d, db, _) = store_with_bank();
     let o = run(&db, &["bank", "export", "TEST_BANK", "--format", "jsonl"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for l in stdout(&o).lines() {
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    for l in out.lines() {
         let v: Value = serde_json::from_str(l).unwrap();
         check("bank export", &v, &json!({"type": "str", "value": "str", "labels": {"<map>": "str"}}));
     }
+}
+
+#[test]
+fn bank_delete() {
+    let (_d, db, _) = store_with_bank();
     check("bank delete", &one(&db, &["bank", "delete", "TEST_BANK"]), &json!({"deleted": "str"}));
 }
 
@@ -436,7 +481,7 @@ fn analyze_amplification() {
 }
 
 #[test]
-fn report_and_export() {
+fn report() {
     let (dir, db) = own_store();
     let out = dir.path().join("r.html");
     check(
@@ -444,6 +489,11 @@ fn report_and_export() {
         &one(&db, &["report", "--out", out.to_str().unwrap()]),
         &json!({"out": "str", "from": "str", "to": "str", "releases": "int", "sightings": "int", "silences": "int"}),
     );
+}
+
+#[test]
+fn export() {
+    let (dir, db) = own_store();
     let exp = dir.path().join("exp");
     check(
         "export",
