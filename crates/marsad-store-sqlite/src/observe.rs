@@ -146,12 +146,23 @@ pub(crate) fn grouping_posts(
         let sha256: Option<Vec<u8>> = r.get(2).map_err(backend)?;
         let pdq: Option<String> = r.get(3).map_err(backend)?;
         let quality: Option<i64> = r.get(4).map_err(backend)?;
+        // Ingest stores a known kind and a PDQ hash with its quality (0–100):
+        // anything else is damage, not a default.
+        let media_kind =
+            kind(&k).ok_or_else(|| corrupt(format!("post {post}"), format!("unknown media kind {k:?}")))?;
+        let pdq = match (pdq, quality) {
+            (None, _) => None,
+            (Some(v), Some(q)) if (0..=100).contains(&q) => Some((v, q as u8)),
+            (Some(_), q) => {
+                return Err(corrupt(format!("post {post}"), format!("PDQ quality {q:?} is not 0 to 100")));
+            }
+        };
         Ok(Some((
             post,
             GroupMedia {
-                kind: kind(&k),
+                kind: Some(media_kind),
                 sha256: sha256.map(|b| sha(&b)).transpose()?,
-                pdq: pdq.map(|v| (v, quality.unwrap_or(0).clamp(0, 100) as u8)),
+                pdq,
                 vpdq: r.get(5).map_err(backend)?,
                 audio: r.get(6).map_err(backend)?,
             },

@@ -276,3 +276,82 @@ fn a_damaged_release_description_names_the_release() {
         assert!(msg.contains(value.trim_matches('{').split('"').nth(3).unwrap_or(value)), "{msg}");
     }
 }
+
+/// A stored PDQ hash without a quality, or with one outside 0–100, is damage
+/// that grouping reports by post, not a quality of 0.
+#[test]
+fn a_pdq_quality_that_cannot_be_is_an_error_naming_the_post() {
+    use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
+    use marsad_store::{
+        MediaContent, MediaRef, NewFingerprint, NewMedia, NewPost, NewRun, NewSource, PostBatch,
+    };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.db");
+    let mut store = SqliteStore::open(&path).expect("open");
+    let run = store
+        .begin_run(&NewRun {
+            kind: "jsonl".into(),
+            path: "x".into(),
+            started_at: UtcTime::from_unix_seconds(0),
+        })
+        .expect("run");
+    let media = NewMedia {
+        sha256: Sha256([7; 32]),
+        md5: Md5([7; 16]),
+        kind: MediaKind::Image,
+        byte_size: 10,
+        mime: Some("image/png".into()),
+        original_path: "photos/a.png".into(),
+        retained_path: None,
+        fingerprints: vec![NewFingerprint {
+            signal_type: SignalType::Pdq,
+            value: "ab".repeat(32),
+            quality: Some(90),
+        }],
+        matches: vec![],
+    };
+    let post = NewPost {
+        source: 0,
+        platform_post_id: "5".into(),
+        posted_at: UtcTime::from_unix_seconds(1_700_000_000),
+        edited_at: None,
+        text: String::new(),
+        url: None,
+        forwarded_from: None,
+        reply_to: None,
+        media: vec![MediaRef {
+            kind: MediaKind::Image,
+            path: "photos/a.png".into(),
+            content: MediaContent::Present(media),
+        }],
+        fingerprints: vec![],
+        matches: vec![],
+    };
+    let key = SourceKey { platform: Platform::telegram(), platform_id: "1".into() };
+    let batch = PostBatch {
+        sources: vec![NewSource { key, name: "one".into(), kind: "public_channel".into() }],
+        posts: vec![post],
+    };
+    store.write_batch(run, &batch).expect("write");
+    let read = |store: &SqliteStore| {
+        let mut quality = Vec::new();
+        store
+            .grouping_posts(&mut |p| {
+                quality.extend(p.media.iter().filter_map(|m| m.pdq.as_ref().map(|(_, q)| *q)));
+                Ok(())
+            })
+            .map(|()| quality)
+    };
+    assert_eq!(read(&store).expect("readable"), [90]);
+    drop(store);
+    for damage in ["NULL", "101", "-1"] {
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute(&format!("UPDATE fingerprints SET quality = {damage} WHERE signal_type = 'pdq'"), [])
+            .expect("damage");
+        drop(conn);
+        let err = read(&SqliteStore::open(&path).expect("open")).expect_err("damaged");
+        let msg = err.to_string();
+        assert!(matches!(err, StoreError::Corrupt { .. }) && msg.contains("post"), "{damage}: {msg}");
+    }
+}
