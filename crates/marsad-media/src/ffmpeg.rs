@@ -240,12 +240,34 @@ pub(crate) fn probe_video(path: &Path, timeout: Duration) -> Result<VideoStream,
     Ok(VideoStream { width, height, fps })
 }
 
-/// `before`, then the input path, then `after`.
+/// The only protocols a decoder may open: the file named, and the pipe
+/// marsad reads. No network, whatever the file says.
+const PROTOCOLS: &str = "file,pipe";
+
+/// The only demuxers a decoder may use: containers that hold their media
+/// in the one file. Playlists and scripts that open other resources (HLS,
+/// DASH, concat, image2 patterns, …) are refused: a 120-byte playlist named
+/// `.mp4` would otherwise read other files, or stall on a live stream.
+const DEMUXERS: &str = "mov,matroska,webm,avi,flv,mpegts,mpeg,asf,ogg,m4v,h264,hevc,mp3,wav,w64,flac,aac,aiff,caf,amr,ac3,eac3,wv,ape,gif,gif_pipe";
+
+/// `before`, then the input, then `after`. The input is given as a `file:`
+/// URL of its absolute path, so that a path such as `http://…` (a folder
+/// named `http:` in an export) is never taken for a network address, and
+/// it is preceded by the protocol and demuxer whitelists (an input option:
+/// `before` must end with `-i`).
 pub(crate) fn arguments(before: &[&str], path: &Path, after: &[&str]) -> Vec<std::ffi::OsString> {
-    before
-        .iter()
+    let (i, opts) = match before.split_last() {
+        Some((&"-i", opts)) => (Some("-i"), opts),
+        _ => (None, before),
+    };
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut input = std::ffi::OsString::from("file:");
+    input.push(absolute.as_os_str());
+    opts.iter()
         .map(|s| s.into())
-        .chain([path.as_os_str().to_owned()])
+        .chain(["-protocol_whitelist", PROTOCOLS, "-format_whitelist", DEMUXERS].map(Into::into))
+        .chain(i.map(Into::into))
+        .chain([input])
         .chain(after.iter().map(|s| s.into()))
         .collect()
 }
@@ -263,6 +285,21 @@ pub(crate) fn first_line(stderr: &str, fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_input_is_a_file_url_behind_the_whitelists() {
+        let args = arguments(&["-v", "error", "-i"], Path::new("http://127.0.0.1:9/x.mp4"), &["-f", "null"]);
+        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let i = args.iter().position(|a| a == "-i").unwrap_or(usize::MAX);
+        let input = &args[i + 1];
+        assert!(input.starts_with("file:/"), "{args:?}");
+        assert!(input.ends_with("/http:/127.0.0.1:9/x.mp4"), "{args:?}");
+        let w = args.iter().position(|a| a == "-protocol_whitelist").unwrap_or(usize::MAX);
+        assert!(w < i && args[w + 1] == "file,pipe", "{args:?}");
+        let f = args.iter().position(|a| a == "-format_whitelist").unwrap_or(usize::MAX);
+        assert!(f < i && !args[f + 1].split(',').any(|d| ["hls", "dash", "concat", "image2"].contains(&d)));
+        assert_eq!(&args[args.len() - 2..], ["-f", "null"]);
+    }
 
     #[test]
     fn rates() {

@@ -7,6 +7,7 @@
 
 mod audio;
 mod bad_input;
+mod no_network;
 mod vpdq;
 
 use std::path::{Path, PathBuf};
