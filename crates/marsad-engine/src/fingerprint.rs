@@ -43,6 +43,10 @@ pub fn fingerprint_file(fp: &dyn Fingerprinter, path: &Path) -> Result<FileSigna
     if meta.is_dir() {
         return Err(EngineError::Invalid("is a folder".to_owned()));
     }
+    // A FIFO or a device would block or never end.
+    if !meta.is_file() {
+        return Err(EngineError::Invalid("not a regular file (a device or FIFO)".to_owned()));
+    }
     let ex = marsad_ingest::media::examine(path, MediaKind::Document, None)
         .map_err(|e| EngineError::step("cannot read", e))?;
     let mut fingerprints = vec![

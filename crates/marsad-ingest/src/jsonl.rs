@@ -219,7 +219,8 @@ fn parse(
             let kind = mime_guess::from_path(&p)
                 .first()
                 .map_or(MediaKind::Document, |m| MediaKind::from_mime(m.essence_str()));
-            let file = if p.is_empty() { Err("empty path".to_owned()) } else { Ok(base.join(&p)) };
+            let file =
+                if p.is_empty() { Err("empty path".to_owned()) } else { crate::media::confine(base, &p) };
             PendingMedia { kind, path: p, file, mime: None }
         })
         .collect();

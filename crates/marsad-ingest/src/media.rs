@@ -127,3 +127,79 @@ pub fn examine(path: &Path, declared: MediaKind, declared_mime: Option<&str>) ->
     let kind = refine_kind(declared, mime.as_deref());
     Ok(Examined { sha256: read.sha256, md5: read.md5, byte_size: read.byte_size, kind, mime })
 }
+
+/// The file a media reference of an export names, confined to the export:
+/// `rel` is joined to `root` (the export's folder), and the result, with
+/// every symbolic link followed, must lie inside `root` and be a regular
+/// file. An absolute path, a `..` that climbs out, a link pointing
+/// elsewhere, a device, a FIFO or a folder is refused with the reason; a
+/// file that does not exist is returned as it is (its read reports it
+/// missing).
+pub fn confine(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let relative = Path::new(rel);
+    if relative.has_root() || relative.is_absolute() {
+        return Err("refused: an absolute path (media must be inside the export)".to_owned());
+    }
+    let mut depth = 0usize;
+    for c in relative.components() {
+        match c {
+            std::path::Component::ParentDir if depth == 0 => {
+                return Err("refused: the path climbs out of the export".to_owned());
+            }
+            std::path::Component::ParentDir => depth -= 1,
+            std::path::Component::Normal(_) => depth += 1,
+            std::path::Component::CurDir => {}
+            std::path::Component::RootDir | std::path::Component::Prefix(_) => {
+                return Err("refused: an absolute path (media must be inside the export)".to_owned());
+            }
+        }
+    }
+    let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+    let joined = root.join(relative);
+    let resolved = match joined.canonicalize() {
+        Ok(p) => p,
+        // Missing: reported by the read, as a missing file.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(joined),
+        Err(e) => return Err(format!("unreadable: {e}")),
+    };
+    let root = root.canonicalize().map_err(|e| format!("unreadable export folder: {e}"))?;
+    if !resolved.starts_with(&root) {
+        return Err(format!("refused: resolves outside the export (to {})", resolved.display()));
+    }
+    let meta = std::fs::metadata(&resolved).map_err(|e| format!("unreadable: {e}"))?;
+    if !meta.is_file() {
+        return Err("refused: not a regular file (a folder, device or FIFO)".to_owned());
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn media_paths_stay_inside_the_export() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("export");
+        std::fs::create_dir_all(root.join("photos")).unwrap();
+        std::fs::write(root.join("photos/a.jpg"), b"x").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), b"s").unwrap();
+        let inside = confine(&root, "photos/a.jpg").unwrap();
+        assert_eq!(inside, root.join("photos/a.jpg").canonicalize().unwrap());
+        assert!(confine(&root, "photos/../photos/a.jpg").is_ok());
+        assert!(confine(&root, "photos/missing.jpg").is_ok(), "missing files are the read's to report");
+        for bad in ["../secret.txt", "photos/../../secret.txt", "/etc/passwd", "photos"] {
+            let e = confine(&root, bad).unwrap_err();
+            assert!(e.starts_with("refused"), "{bad}: {e}");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("photos/link.jpg")).unwrap();
+            assert!(confine(&root, "photos/link.jpg").unwrap_err().contains("outside the export"));
+            std::os::unix::fs::symlink("/dev/zero", root.join("photos/zero.jpg")).unwrap();
+            assert!(confine(&root, "photos/zero.jpg").unwrap_err().starts_with("refused"));
+        }
+    }
+}

@@ -552,7 +552,7 @@ fn pending_media(base: &Path, path: &str, kind: MediaKind, mime: Option<&str>) -
     } else if path.is_empty() {
         Err("empty path".to_owned())
     } else {
-        Ok(base.join(path))
+        crate::media::confine(base, path)
     };
     PendingMedia { kind, path: path.to_owned(), file, mime: mime.map(str::to_owned) }
 }

@@ -6,6 +6,7 @@
 mod banks;
 mod caches;
 mod cli;
+mod confinement;
 mod fingerprints;
 mod hash;
 mod json_shapes;

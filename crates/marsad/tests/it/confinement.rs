@@ -1,0 +1,97 @@
+//! Ingest reads only inside the export it is given: paths that climb out,
+//! absolute paths, links pointing elsewhere and special files are refused
+//! and reported, the posts kept, and nothing of them read, hashed or copied.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{ChatExport, marsad, png_bytes, stderr};
+
+#[test]
+fn media_outside_the_export_is_refused_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.png");
+    std::fs::write(&secret, png_bytes(201)).unwrap();
+    let mut e = ChatExport::new(&dir.path().join("export"), 1_000_000_091, "Confined Channel");
+    e.file("photos/ok.png", &png_bytes(7));
+    let photos = e.dir.join("photos");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&secret, photos.join("link.png")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", photos.join("zero.png")).unwrap();
+        let fifo = photos.join("fifo.png");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(made.success());
+    }
+    let absolute = secret.display().to_string();
+    let refs = [
+        "photos/ok.png".to_owned(),
+        "../secret.png".to_owned(),
+        absolute,
+        "photos/link.png".to_owned(),
+        "photos/zero.png".to_owned(),
+        "photos/fifo.png".to_owned(),
+    ];
+    for (i, r) in refs.iter().enumerate() {
+        e.push(json!({"id": i + 1, "type": "message", "date_unixtime": (1_700_000_000 + i * 60).to_string(),
+                      "photo": r, "text": format!("post {i}")}));
+    }
+    let export = e.write();
+    let db = dir.path().join("m.db");
+
+    let mut child = marsad()
+        .arg("--db")
+        .arg(&db)
+        .args(["ingest", "telegram"])
+        .arg(&export)
+        .args(["--json", "--retain-media"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("ingest hung on a special file");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["posts_added"], 6, "every post is kept: {s}");
+    assert_eq!(s["media_added"], 1, "only the file inside the export: {s}");
+    assert_eq!(s["media_missing"], 5, "{s}");
+    let reasons: Vec<&str> =
+        s["missing_media"].as_array().unwrap().iter().filter_map(|m| m["error"].as_str()).collect();
+    assert_eq!(reasons.iter().filter(|r| r.contains("refused")).count(), 5, "{reasons:#?}");
+
+    // Nothing of the secret was hashed or copied.
+    let mut d = marsad_hash::digest::ExactDigests::new();
+    d.update(&std::fs::read(&secret).unwrap());
+    let secret_sha = d.finish().sha256_hex();
+    let store = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = store
+        .query_row("SELECT count(*) FROM media WHERE hex(sha256) = upper(?1)", [&secret_sha], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+    let retained: Vec<_> = walk(&dir.path().join("m.media"));
+    assert_eq!(retained.len(), 1, "{retained:?}");
+    assert!(!retained.iter().any(|p| p.file_name().is_some_and(|n| n.to_string_lossy() == secret_sha)));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out
+}
