@@ -119,6 +119,15 @@ fn tables(t: &Tables) -> Vec<Table> {
     vec![releases, sightings, outlets]
 }
 
+/// A text cell as a spreadsheet will not evaluate it: texts come from
+/// exports anyone could have written, and a cell beginning with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return is a formula to Excel, LibreOffice
+/// and Google Sheets. Such a cell gets a leading `'` (OWASP's advice); the
+/// Parquet files keep the text as it is (typed columns are not evaluated).
+fn inert(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
+}
+
 fn write_csv(path: &Path, table: &Table) -> Result<(), String> {
     let mut w = csv::Writer::from_path(path).map_err(|e| e.to_string())?;
     w.write_record(table.columns.iter().map(|(n, _)| *n)).map_err(|e| e.to_string())?;
@@ -129,8 +138,8 @@ fn write_csv(path: &Path, table: &Table) -> Result<(), String> {
             .map(|(_, c)| match c {
                 Col::Int(v) => v[i].to_string(),
                 Col::Time(v) => rfc3339(v[i]),
-                Col::Text(v) => v[i].clone(),
-                Col::OptText(v) => v[i].clone().unwrap_or_default(),
+                Col::Text(v) => inert(&v[i]),
+                Col::OptText(v) => v[i].as_deref().map(inert).unwrap_or_default(),
             })
             .collect();
         w.write_record(&row).map_err(|e| e.to_string())?;
@@ -198,4 +207,25 @@ pub fn export(tables_in: &Tables, format: ExportFormat, dir: &Path) -> Result<Ve
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod inert_tests {
+    use super::inert;
+
+    #[test]
+    fn formula_cells_are_made_inert() {
+        for (cell, want) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("Gazette", "Gazette"),
+            ("مكتب = المثال", "مكتب = المثال"),
+            ("", ""),
+        ] {
+            assert_eq!(inert(cell), want, "{cell:?}");
+        }
+    }
 }

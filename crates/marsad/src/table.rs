@@ -2,7 +2,33 @@
 //! names, combining marks and long paths line up in a terminal (`{:<24}`
 //! pads by characters, not by the columns a terminal gives them).
 
+use std::borrow::Cow;
+
 use unicode_width::UnicodeWidthStr;
+
+/// Text from an export or a store as it may reach a terminal: control
+/// characters (escape sequences that move the cursor, recolour or retitle
+/// the terminal) and bidirectional controls (which reorder what follows
+/// them, so that figures beside a name read reversed) are shown as `\u{…}`
+/// escapes; everything else is left as it is.
+pub fn shown(s: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// A table of text cells: a header row, then rows; columns separated by two
 /// spaces, left-aligned unless marked right-aligned; the last column is
@@ -30,8 +56,9 @@ impl Table {
         self
     }
 
+    /// Adds a row; its cells are [`shown`] safely.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.into_iter().map(|c| shown(&c).into_owned()).collect());
     }
 
     /// The table's lines.
@@ -77,6 +104,17 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_controls_are_shown_not_obeyed() {
+        assert_eq!(shown("Gazette مكتب"), "Gazette مكتب");
+        assert_eq!(shown("a\u{1b}[2Jb"), "a\\u{001b}[2Jb");
+        assert_eq!(shown("x\u{202E}cba"), "x\\u{202e}cba");
+        assert_eq!(shown("\u{2067}n\u{2069}"), "\\u{2067}n\\u{2069}");
+        let mut t = Table::new(&["name"]);
+        t.row(vec!["evil\u{7}\u{1b}]0;title\u{7}".to_owned()]);
+        assert!(!t.lines().concat().chars().any(|c| c.is_control()), "{:?}", t.lines());
+    }
 
     #[test]
     fn columns_line_up_by_display_width() {

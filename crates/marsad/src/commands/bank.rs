@@ -88,7 +88,7 @@ pub fn run(db: &str, json: bool, cmd: BankCommand) -> Result<ExitCode> {
             }
             const SHOWN: usize = 10;
             for e in r.errors.iter().take(SHOWN) {
-                eprintln!("  {shown}: {e}");
+                eprintln!("  {shown}: {}", crate::table::shown(&e.to_string()));
             }
             if r.errors_total > SHOWN as u64 {
                 eprintln!("  … and {} more invalid lines", r.errors_total - SHOWN as u64);

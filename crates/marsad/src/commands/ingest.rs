@@ -52,7 +52,7 @@ fn print_summary(path: &Path, s: &IngestSummary) {
     println!("  errors    {:>9} records skipped", s.errors_total);
     const SHOWN: usize = 10;
     for e in s.errors.iter().take(SHOWN) {
-        eprintln!("  error: {e}");
+        eprintln!("  error: {}", crate::table::shown(&e.to_string()));
     }
     if s.errors_total > SHOWN as u64 {
         eprintln!(
@@ -62,13 +62,13 @@ fn print_summary(path: &Path, s: &IngestSummary) {
         );
     }
     for m in s.missing_media.iter().take(SHOWN) {
-        eprintln!("  missing: {m}");
+        eprintln!("  missing: {}", crate::table::shown(&m.to_string()));
     }
     if s.media_missing > SHOWN as u64 {
         eprintln!("  … and {} more missing media references", s.media_missing - SHOWN as u64);
     }
     for m in s.fingerprint_failures.iter().take(SHOWN) {
-        eprintln!("  fingerprint failed: {m}");
+        eprintln!("  fingerprint failed: {}", crate::table::shown(&m.to_string()));
     }
     if s.fingerprint_errors > SHOWN as u64 {
         eprintln!("  … and {} more failed fingerprints", s.fingerprint_errors - SHOWN as u64);

@@ -9,6 +9,7 @@ mod cli;
 mod confinement;
 mod fingerprints;
 mod hash;
+mod hygiene;
 mod json_shapes;
 mod jsonl;
 mod observatory;
