@@ -29,6 +29,7 @@ svg .label, svg .value { font-size: 12px; }
 .legend i.band { background: rgba(214,39,40,.13); border: 1px dashed rgba(214,39,40,.6); }
 table { border-collapse: collapse; width: 100%; background: #fff; font-size: 13px; margin-top: 8px; }
 th, td { border: 1px solid #e1e4e8; padding: 4px 8px; text-align: left; }
+th, td, bdi, .legend span, svg text { unicode-bidi: isolate; }
 th { background: #f3f4f6; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.silent { color: #b42318; font-weight: 600; }
@@ -111,7 +112,11 @@ pub fn page(data: &ReportData, opts: &ReportOptions) -> String {
     out.push_str(r#"<div class="legend">"#);
     for (s, colour) in data.series.iter().zip(svg::series_colours(data)) {
         let total: u64 = s.counts.iter().sum();
-        let _ = write!(out, r#"<span><i style="background:{colour}"></i>{} ({total})</span>"#, esc(&s.name));
+        let _ = write!(
+            out,
+            r#"<span><i style="background:{colour}"></i><bdi>{}</bdi> ({total})</span>"#,
+            esc(&s.name)
+        );
     }
     if !data.silences.is_empty() {
         out.push_str(r#"<span><i class="band"></i>silence</span>"#);
@@ -197,7 +202,7 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
         for r in &data.outlet_rows {
             let _ = write!(
                 out,
-                r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td>{}</td><td>{}</td>{}</tr>"#,
+                r#"<tr><td><bdi>{}</bdi></td><td class="n">{}</td><td class="n">{}</td><td>{}</td><td>{}</td>{}</tr>"#,
                 esc(&r.name),
                 r.releases,
                 r.sightings,
@@ -256,7 +261,7 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
         for s in &data.top_releases {
             let _ = write!(
                 out,
-                r#"<tr><td class="n">{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+                r#"<tr><td class="n">{}</td><td><bdi>{}</bdi></td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
                 s.id,
                 esc(s.outlet.as_deref().unwrap_or("unattributed")),
                 esc(&s.first_seen.to_rfc3339()),
@@ -288,6 +293,39 @@ mod tests {
         let table = html.split(r#"<h2 id="trend">"#).nth(1).expect("trend table");
         let body = table.split("</tbody>").next().unwrap_or_default();
         body.split("<tr>").skip(2).map(|r| r.split("</td>").next().unwrap_or_default().to_owned()).collect()
+    }
+
+    #[test]
+    fn outlet_names_are_isolated_from_the_figures_beside_them() {
+        let name = "Evil\u{202E} Media";
+        let mut obs =
+            Observatory { outlets: vec![name.into()], sources: vec!["t:1".into()], ..Default::default() };
+        obs.releases.push(Release {
+            id: 1,
+            first_seen: FEB,
+            last_seen: FEB,
+            outlet: Some(0),
+            format: Format::Photo,
+            language: None,
+            source: 0,
+        });
+        obs.sightings.push(Sighting { release: 0, source: 0, time: FEB });
+        let opts = ReportOptions::default();
+        let html = page(&compute(&obs, &opts), &opts);
+        let mut rest = html.as_str();
+        let mut seen = 0;
+        while let Some(i) = rest.find(name) {
+            // Every occurrence in the page's text sits inside an isolate.
+            let before = &rest[..i];
+            let isolated = before.ends_with("<bdi>")
+                || before.rfind("<text").is_some_and(|t| !before[t..].contains("</text>"))
+                || before.rfind("<title>").is_some_and(|t| !before[t..].contains("</title>"));
+            assert!(isolated, "not isolated: …{}", &before[before.len().saturating_sub(80)..]);
+            seen += 1;
+            rest = &rest[i + name.len()..];
+        }
+        assert!(seen >= 2, "{seen}");
+        assert!(html.contains("unicode-bidi: isolate"));
     }
 
     #[test]
