@@ -3,7 +3,6 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use marsad_hash::digest::{Digests, ExactDigests};
 pub use marsad_hash::image::DecodeLimits;
 use marsad_hash::pdq;
 pub use marsad_hash::text::normalize;
@@ -181,29 +180,14 @@ pub enum DigestKind {
     Sha256,
 }
 
-/// The MD5 and SHA-256 of a file, in one streaming pass.
-pub fn digests(path: &Path) -> Result<Digests> {
-    let io = |e| cannot("read", e);
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut d = ExactDigests::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => d.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
-        }
-    }
-    Ok(d.finish())
-}
-
 /// One digest of a file.
 pub fn digest_file(path: &Path, kind: DigestKind) -> Result<FileDigest> {
-    let d = digests(path)?;
+    // The same one-pass read ingestion makes of a media file.
+    let d = marsad_ingest::media::examine(path, marsad_core::MediaKind::Document, None)
+        .map_err(|e| cannot("read", e))?;
     let (md5, sha256) = match kind {
-        DigestKind::Md5 => (Some(d.md5_hex()), None),
-        DigestKind::Sha256 => (None, Some(d.sha256_hex())),
+        DigestKind::Md5 => (Some(d.md5.to_hex()), None),
+        DigestKind::Sha256 => (None, Some(d.sha256.to_hex())),
     };
     Ok(FileDigest { file: path.display().to_string(), md5, sha256 })
 }

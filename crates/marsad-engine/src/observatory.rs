@@ -270,7 +270,7 @@ impl Engine {
     }
 
     /// The releases `filter` selects, by first seen then id.
-    pub fn releases(&mut self, obs: &Observatory, filter: &Filter) -> Result<Vec<ReleaseRow>> {
+    pub fn releases(&self, obs: &Observatory, filter: &Filter) -> Result<Vec<ReleaseRow>> {
         let mask = filter.mask(obs);
         let keep: HashSet<ReleaseId> =
             obs.releases.iter().zip(&mask).filter(|(_, k)| **k).map(|(r, _)| ReleaseId(r.id)).collect();

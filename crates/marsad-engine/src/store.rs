@@ -165,20 +165,6 @@ fn media_dir(path: &Path) -> PathBuf {
     path.with_file_name(format!("{stem}.media"))
 }
 
-/// The names of the files a store at `db` may have beside it (the store
-/// itself included), as they appear in its folder.
-pub fn store_files(db_file_name: &str) -> Vec<String> {
-    let stem = db_file_name.strip_suffix(".db").unwrap_or(db_file_name);
-    vec![
-        db_file_name.to_owned(),
-        format!("{db_file_name}-wal"),
-        format!("{db_file_name}-shm"),
-        format!("{db_file_name}.observatory"),
-        format!("{db_file_name}.pdq-index"),
-        format!("{stem}.media"),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

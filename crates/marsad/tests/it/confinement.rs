@@ -78,20 +78,7 @@ fn media_outside_the_export_is_refused_and_reported() {
         .query_row("SELECT count(*) FROM media WHERE hex(sha256) = upper(?1)", [&secret_sha], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 0);
-    let retained: Vec<_> = walk(&dir.path().join("m.media"));
+    let retained: Vec<_> = crate::support::files_under(&dir.path().join("m.media"));
     assert_eq!(retained.len(), 1, "{retained:?}");
     assert!(!retained.iter().any(|p| p.file_name().is_some_and(|n| n.to_string_lossy() == secret_sha)));
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
-        }
-    }
-    out
 }

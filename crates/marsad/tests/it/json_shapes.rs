@@ -115,24 +115,10 @@ fn demo_db() -> PathBuf {
 
 /// One image and one recording of the demo corpus.
 fn files(ext: &str) -> PathBuf {
-    walkdir(&fixture().out.join("exports"))
+    crate::support::files_under(&fixture().out.join("exports"))
         .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == ext))
         .unwrap_or_else(|| panic!("no .{ext} file in the demo corpus"))
-}
-
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Runs `marsad --db DB --json ARGS` and parses every line printed.

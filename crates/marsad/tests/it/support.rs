@@ -157,3 +157,17 @@ pub fn png_bytes(seed: u8) -> Vec<u8> {
     chunk(&mut png, b"IEND", &[]);
     png
 }
+
+/// Every file under `dir`, in path order (none when it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for p in entries.flatten().map(|e| e.path()) {
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out.sort();
+    out
+}
