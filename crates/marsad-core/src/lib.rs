@@ -15,11 +15,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod budget;
 mod digest;
 mod ids;
 mod release;
 mod time;
 
+pub use budget::{DEFAULT_MEMORY_BUDGET, MemoryBudget, OverBudget, Reservation, Size, parse_size};
 pub use digest::{HexError, Md5, Sha256};
 pub use ids::{BankId, EntryId, PostId, ReleaseId, RunId, SourceId};
 pub use release::{Evidence, EvidenceError, ReleaseFormat};

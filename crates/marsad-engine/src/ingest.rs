@@ -68,6 +68,7 @@ impl Engine {
         } else {
             Box::new(MediaFingerprinter::new(FingerprintConfig {
                 seconds_per_hash: opts.seconds_per_hash,
+                limits: self.limits(),
                 ..FingerprintConfig::default()
             }))
         };
@@ -79,6 +80,8 @@ impl Engine {
         let cfg = IngestConfig {
             batch_size: opts.batch_size,
             retain_media: if opts.retain_media { self.media_dir() } else { None },
+            // Pending texts of a batch held at once: an eighth of the budget.
+            max_batch_text_bytes: (self.memory().total() / 8) as usize,
             ..IngestConfig::default()
         };
         let stages = Stages { fingerprinter: fingerprinter.as_ref(), matcher, reporter };

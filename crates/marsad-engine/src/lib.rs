@@ -52,7 +52,7 @@ pub mod report;
 pub mod store;
 
 pub use error::{EngineError, Result};
-pub use marsad_core::SignalType;
+pub use marsad_core::{SignalType, parse_size};
 pub use marsad_ingest::{IngestSummary, NoReporter, Reporter, Unit};
 pub use marsad_match::bankfile::Format as BankFormat;
 pub use marsad_observe::analytics;
@@ -67,6 +67,7 @@ pub struct Engine {
     location: StoreLocation,
     store: Box<dyn Store>,
     schema_version: i64,
+    memory: marsad_core::MemoryBudget,
 }
 
 impl std::fmt::Debug for Engine {

@@ -348,7 +348,7 @@ impl Engine {
         let matcher = self.bank_matcher(opts.config)?;
         let fingerprinter = MediaFingerprinter::new(FingerprintConfig {
             seconds_per_hash: opts.seconds_per_hash,
-            limits: Limits::default(),
+            limits: self.limits(),
             ..FingerprintConfig::default()
         });
         Ok(Matching {

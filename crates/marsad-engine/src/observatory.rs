@@ -178,9 +178,9 @@ pub struct OutletsImported {
 }
 
 /// The buckets `marsad analyze timeline` accepts.
-pub const TIMELINE_BUCKETS: &[&str] = &["hour", "day", "week", "month", "hijri-month"];
+pub const TIMELINE_BUCKETS: &[&str] = &["hour", "day", "week", "month", "hijri-month", "year"];
 /// The buckets `marsad analyze trend` accepts.
-pub const TREND_BUCKETS: &[&str] = &["month", "hijri-month"];
+pub const TREND_BUCKETS: &[&str] = &["month", "hijri-month", "year"];
 
 /// A bucket name, among those `allowed`.
 pub fn parse_bucket(text: &str, allowed: &[&str]) -> Result<Bucket> {

@@ -103,9 +103,41 @@ impl Engine {
                 let store = SqliteStore::open(path)
                     .map_err(|e| EngineError::step(format!("opening store {db}"), e))?;
                 let schema_version = store.schema_version()?;
-                Ok(Engine { db: db.to_owned(), location, store: Box::new(store), schema_version })
+                Ok(Engine {
+                    db: db.to_owned(),
+                    location,
+                    store: Box::new(store),
+                    schema_version,
+                    memory: marsad_core::MemoryBudget::default(),
+                })
             }
         }
+    }
+
+    /// Sets the memory budget that decoded pixels, video frames and long
+    /// texts of this engine's operations draw on (`--memory`); the default
+    /// is [`marsad_core::DEFAULT_MEMORY_BUDGET`]. Less than 16 MiB is
+    /// refused: nothing useful decodes in it.
+    pub fn set_memory_budget(&mut self, bytes: u64) -> Result<()> {
+        if bytes < 16 << 20 {
+            return Err(EngineError::Invalid(format!(
+                "--memory must be at least 16 MiB, got {}",
+                marsad_core::Size(bytes)
+            )));
+        }
+        self.memory = marsad_core::MemoryBudget::new(bytes);
+        Ok(())
+    }
+
+    /// The memory budget of this engine's operations.
+    pub fn memory(&self) -> &marsad_core::MemoryBudget {
+        &self.memory
+    }
+
+    /// The decoding limits of this engine's operations (over its memory
+    /// budget).
+    pub fn limits(&self) -> marsad_media::Limits {
+        marsad_media::Limits::with_memory(self.memory.clone())
     }
 
     /// The store as `--db` named it.

@@ -184,10 +184,32 @@ fn is_separator_like(c: char) -> bool {
 /// Characters per shingle.
 pub const SHINGLE_CHARS: usize = 4;
 
+/// Bytes of a normalized text that fingerprints and similarity look at: a
+/// longer text is compared on its first 64 KiB (cut at a character
+/// boundary). Telegram's own limit is 4 096 characters a message; the cap
+/// keeps a 15 MB text from costing gigabytes of shingles, and every
+/// consumer (MinHash signatures, exact Jaccard) sees the same prefix.
+pub const MAX_COMPARED_BYTES: usize = 64 * 1024;
+
+/// The part of a normalized text that is compared: all of it, or its first
+/// [`MAX_COMPARED_BYTES`] cut at a character boundary.
+pub fn compared_part(normalized: &str) -> &str {
+    if normalized.len() <= MAX_COMPARED_BYTES {
+        return normalized;
+    }
+    let mut end = MAX_COMPARED_BYTES;
+    while !normalized.is_char_boundary(end) {
+        end -= 1;
+    }
+    &normalized[..end]
+}
+
 /// Calls `f` with the 64-bit hash of every character 4-gram of `normalized`
 /// (overlapping, spaces included; a text shorter than four characters is
-/// one shingle, an empty text none). Duplicates are reported each time.
+/// one shingle, an empty text none), over its [`compared_part`].
+/// Duplicates are reported each time.
 pub fn for_each_shingle(normalized: &str, mut f: impl FnMut(u64)) {
+    let normalized = compared_part(normalized);
     if normalized.is_empty() {
         return;
     }
@@ -210,7 +232,7 @@ pub fn for_each_shingle(normalized: &str, mut f: impl FnMut(u64)) {
 /// The set of shingle hashes of a normalized text, sorted and deduplicated
 /// (what exact Jaccard similarity is computed on).
 pub fn shingles(normalized: &str) -> Vec<u64> {
-    let mut out = Vec::with_capacity(normalized.len());
+    let mut out = Vec::with_capacity(compared_part(normalized).len());
     for_each_shingle(normalized, |h| out.push(h));
     out.sort_unstable();
     out.dedup();

@@ -42,11 +42,20 @@ pub struct IngestConfig {
     /// How many record errors and missing-media notes are kept in detail
     /// (all are counted).
     pub max_error_details: usize,
+    /// A batch is written early once the texts of its pending posts hold
+    /// this many bytes, so that long texts cannot multiply by the batch
+    /// size in memory.
+    pub max_batch_text_bytes: usize,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { batch_size: 2000, retain_media: None, max_error_details: 1000 }
+        IngestConfig {
+            batch_size: 2000,
+            retain_media: None,
+            max_error_details: 1000,
+            max_batch_text_bytes: 64 << 20,
+        }
     }
 }
 

@@ -18,25 +18,122 @@ pub(crate) struct ReadMedia {
     pub retained: Option<PathBuf>,
 }
 
-/// Reads `path` in one pass. With `retain`, the bytes are also written to a
-/// temporary file in that folder and moved to `retain/ab/cd/<sha256>` once
-/// the digest is known (an existing copy is kept).
-pub(crate) fn read_media(path: &Path, retain: Option<&Path>) -> std::io::Result<ReadMedia> {
-    let mut file = File::open(path)?;
-    let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Err(std::io::Error::other("is a directory"));
+/// The largest media file read (4 GiB; Telegram's own limit is 4 GB a
+/// file): a larger one — a sparse file claiming a terabyte, a file that
+/// keeps growing — is refused rather than read or copied without end.
+pub const MAX_MEDIA_BYTES: u64 = 4 << 30;
+
+/// Opens `path` for reading only if it is a regular file: the open does not
+/// block (a FIFO swapped in after the path was checked cannot hang the
+/// read), and the open file itself is checked, so what is read is what was
+/// checked.
+pub(crate) fn open_regular(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
     }
-    let mut temp = match retain {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            Some(tempfile::NamedTempFile::new_in(dir)?)
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let what =
+            if meta.is_dir() { "is a directory" } else { "not a regular file (a device, FIFO or socket)" };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
+    }
+    if meta.len() > MAX_MEDIA_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    Ok(file)
+}
+
+fn too_large(len: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("{len} bytes, over the limit of {MAX_MEDIA_BYTES} bytes for a media file"),
+    )
+}
+
+/// A retained copy being written: a file without a name in the retention
+/// folder (Linux's `O_TMPFILE`), given its name only once complete, so that
+/// nothing is left behind however the process ends — an error, a panic, a
+/// `kill -9`. Where the file system cannot make nameless files, a named
+/// temporary file (removed on every exit but a kill).
+enum Retaining {
+    Nameless(File),
+    Named(tempfile::NamedTempFile),
+}
+
+impl Retaining {
+    fn new(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{Mode, OFlags};
+            match rustix::fs::open(
+                dir,
+                OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            ) {
+                Ok(fd) => return Ok(Retaining::Nameless(File::from(fd))),
+                Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::ISDIR => {}
+                Err(e) => return Err(e.into()),
+            }
         }
+        Ok(Retaining::Named(tempfile::NamedTempFile::new_in(dir)?))
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Retaining::Nameless(f) => f.write_all(bytes),
+            Retaining::Named(t) => t.write_all(bytes),
+        }
+    }
+
+    /// Names the complete copy `dest` (an existing copy is kept).
+    fn persist(self, dest: &Path) -> std::io::Result<()> {
+        match self {
+            Retaining::Nameless(f) => {
+                use std::os::fd::AsFd as _;
+                let proc_path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&f.as_fd()));
+                match rustix::fs::linkat(
+                    rustix::fs::CWD,
+                    proc_path.as_str(),
+                    rustix::fs::CWD,
+                    dest,
+                    rustix::fs::AtFlags::SYMLINK_FOLLOW,
+                ) {
+                    Ok(()) => Ok(()),
+                    // Another ingest kept the same bytes meanwhile.
+                    Err(rustix::io::Errno::EXIST) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Retaining::Named(t) => {
+                if dest.exists() {
+                    return Ok(());
+                }
+                t.persist(dest).map(drop).map_err(|e| e.error)
+            }
+        }
+    }
+}
+
+/// Reads `path` in one pass. With `retain`, the bytes are also written to a
+/// nameless file in that folder and named `retain/ab/cd/<sha256>` once the
+/// digest is known (an existing copy is kept). Only a regular file of at
+/// most [`MAX_MEDIA_BYTES`] is read.
+pub(crate) fn read_media(path: &Path, retain: Option<&Path>) -> std::io::Result<ReadMedia> {
+    let mut file = open_regular(path)?;
+    let mut temp = match retain {
+        Some(dir) => Some(Retaining::new(dir)?),
         None => None,
     };
     let mut digests = ExactDigests::new();
     let mut head: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
     loop {
         let n = match file.read(&mut buf) {
             Ok(0) => break,
@@ -44,6 +141,11 @@ pub(crate) fn read_media(path: &Path, retain: Option<&Path>) -> std::io::Result<
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        total += n as u64;
+        if total > MAX_MEDIA_BYTES {
+            // It grew while being read.
+            return Err(too_large(total));
+        }
         let chunk = &buf[..n];
         digests.update(chunk);
         if head.len() < 8192 {
@@ -62,11 +164,7 @@ pub(crate) fn read_media(path: &Path, retain: Option<&Path>) -> std::io::Result<
             let folder = dir.join(&hex[0..2]).join(&hex[2..4]);
             std::fs::create_dir_all(&folder)?;
             let dest = folder.join(&hex);
-            if dest.exists() {
-                drop(t);
-            } else {
-                t.persist(&dest).map_err(|e| e.error)?;
-            }
+            t.persist(&dest)?;
             Some(dest)
         }
         _ => None,

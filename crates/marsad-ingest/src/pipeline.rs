@@ -117,6 +117,8 @@ pub struct Pipeline<'a> {
     /// The chat being read, named in the errors of its records.
     chat: Option<String>,
     pending: Vec<PendingPost>,
+    /// Bytes of the pending posts' texts.
+    pending_text_bytes: usize,
     summary: IngestSummary,
     batch: PostBatch,
     sources: Vec<NewSource>,
@@ -155,6 +157,7 @@ impl<'a> Pipeline<'a> {
             file: file.to_owned(),
             chat: None,
             pending: Vec::with_capacity(cfg.batch_size.max(1)),
+            pending_text_bytes: 0,
             summary: IngestSummary { run_id: run.0, ..IngestSummary::default() },
             batch: PostBatch::default(),
             sources: Vec::new(),
@@ -179,8 +182,11 @@ impl<'a> Pipeline<'a> {
 
     /// Adds a post; writes a batch when enough are pending.
     pub fn push(&mut self, post: PendingPost) -> Result<(), IngestError> {
+        self.pending_text_bytes += post.text.len();
         self.pending.push(post);
-        if self.pending.len() >= self.cfg.batch_size.max(1) {
+        if self.pending.len() >= self.cfg.batch_size.max(1)
+            || self.pending_text_bytes >= self.cfg.max_batch_text_bytes
+        {
             self.flush()?;
         }
         Ok(())
@@ -298,6 +304,7 @@ impl<'a> Pipeline<'a> {
         self.batch.clear();
         self.in_batch.iter_mut().for_each(|slot| *slot = None);
         let n = self.pending.len() as u64;
+        self.pending_text_bytes = 0;
         for ((p, reads), (fingerprints, post_matches)) in self.pending.drain(..).zip(reads).zip(texts) {
             let mut media = Vec::with_capacity(p.media.len());
             for (m, read) in p.media.iter().zip(reads) {
@@ -464,7 +471,7 @@ pub fn fingerprint_one(
         return fp.media(kind, path, None);
     }
     let bytes = (|| {
-        let file = std::fs::File::open(path)?;
+        let file = crate::media::open_regular(path)?;
         let len = file.metadata()?.len();
         if len > WHOLE_FILE_LIMIT {
             return Ok(None);

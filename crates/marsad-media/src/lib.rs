@@ -24,13 +24,13 @@ pub mod video;
 use std::path::Path;
 use std::time::Duration;
 
-use marsad_core::{MediaKind, SignalType};
+use marsad_core::{MediaKind, MemoryBudget, OverBudget, SignalType};
 use marsad_hash::image::DecodeLimits;
 use marsad_hash::text::MinHasher;
 use marsad_store::NewFingerprint;
 
 /// Bounds on what decoding one file may cost.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Limits {
     /// Image decoding limits.
     pub image: DecodeLimits,
@@ -40,17 +40,29 @@ pub struct Limits {
     pub max_video_seconds: f64,
     /// Wall-clock time an external decoder may run on one file.
     pub timeout: Duration,
+    /// The memory budget decoded pixels and video frames draw on, shared by
+    /// every worker holding a clone of it.
+    pub memory: MemoryBudget,
 }
 
 impl Default for Limits {
     /// 100-megapixel images, 8K video frames (35.4 megapixels), six hours of
-    /// video, ten minutes of decoding per file.
+    /// video, ten minutes of decoding per file, the default memory budget.
     fn default() -> Self {
+        Limits::with_memory(MemoryBudget::default())
+    }
+}
+
+impl Limits {
+    /// The default limits over `memory`: no single decode may allocate more
+    /// than the whole budget.
+    pub fn with_memory(memory: MemoryBudget) -> Self {
         Limits {
-            image: DecodeLimits::default(),
+            image: DecodeLimits { max_alloc: memory.total(), ..DecodeLimits::default() },
             max_frame_pixels: 7680 * 4608,
             max_video_seconds: 6.0 * 3600.0,
             timeout: Duration::from_secs(600),
+            memory,
         }
     }
 }
@@ -98,6 +110,9 @@ pub enum MediaError {
     /// Image decoding failed.
     #[error(transparent)]
     Image(#[from] marsad_hash::image::DecodeError),
+    /// The item needs more memory than the whole budget.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
     /// The file could not be read (the error is in the message, so it is
     /// not also a `source`: error chains would print it twice).
     #[error("cannot read: {0}")]
@@ -161,9 +176,16 @@ impl MediaFingerprinter {
         MediaFingerprinter { cfg, minhash }
     }
 
-    /// Fingerprints of an image's bytes.
+    /// Fingerprints of an image's bytes: its PDQ, and for an animated GIF
+    /// also its vPDQ. Decoding first reserves what the decoded pixels will
+    /// hold from the memory budget. When the vPDQ of a GIF fails (a canvas
+    /// over the frame limit, a damaged later frame), its first frame's PDQ
+    /// is kept and the failure warned about.
     pub fn image(&self, path: &Path, bytes: &[u8]) -> Result<Vec<NewFingerprint>, MediaError> {
-        let out = marsad_hash::pdq::hash_image_bytes(bytes, &self.cfg.limits.image)?;
+        let out = {
+            let _held = reserve_image(&self.cfg.limits.memory, bytes)?;
+            marsad_hash::pdq::hash_image_bytes(bytes, &self.cfg.limits.image)?
+        };
         let mut fps = vec![NewFingerprint {
             signal_type: SignalType::Pdq,
             value: out.hash.to_hex(),
@@ -171,11 +193,72 @@ impl MediaFingerprinter {
         }];
         if is_animated_gif(bytes) {
             let opts = video::VpdqOptions { seconds_per_hash: self.cfg.seconds_per_hash, downsample: None };
-            let features = video::hash_file(path, &opts, &self.cfg.limits)?;
-            fps.push(vpdq_fingerprint(&features));
+            match video::hash_file(path, &opts, &self.cfg.limits) {
+                Ok(features) => fps.push(vpdq_fingerprint(&features)),
+                Err(e) => tracing::warn!(
+                    path = %path.display(),
+                    error = %e,
+                    "animated GIF: vPDQ not computed, the first frame's PDQ is kept"
+                ),
+            }
         }
         Ok(fps)
     }
+}
+
+/// What decoding `bytes` will hold at its peak, reserved from `memory`; an
+/// image whose header cannot be read reserves nothing here (its decode
+/// fails on the same header).
+fn reserve_image(
+    memory: &MemoryBudget,
+    bytes: &[u8],
+) -> Result<Option<marsad_core::Reservation>, MediaError> {
+    let Some(cost) = image_cost(bytes) else {
+        return Ok(None);
+    };
+    let what = format!("decoding the {} image of {}x{}", cost.format, cost.width, cost.height);
+    Ok(Some(memory.reserve(cost.bytes, what)?))
+}
+
+/// An image's size and the bytes its decode holds at its peak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ImageCost {
+    format: &'static str,
+    width: u32,
+    height: u32,
+    bytes: u64,
+}
+
+/// The peak bytes of decoding an image to RGB as marsad-hash does, from its
+/// header alone: the decoder's own buffer in its native layout, the 8-bit
+/// copy made of 16-bit samples, and the RGB buffer made from grey or alpha
+/// layouts (held at the same time), plus a sixteenth for the decoder's own
+/// working memory.
+fn image_cost(bytes: &[u8]) -> Option<ImageCost> {
+    use image::ImageDecoder as _;
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().ok()?;
+    let format = reader.format()?;
+    let mut reader = reader;
+    reader.no_limits();
+    let decoder = reader.into_decoder().ok()?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    let native = decoder.total_bytes();
+    let colour = decoder.color_type();
+    let channels = u64::from(colour.channel_count());
+    let sixteen = colour.bytes_per_pixel() / colour.channel_count().max(1) > 1;
+    // The 8-bit copy of 16-bit (or float) samples, held with the native
+    // buffer; then the RGB buffer, held with the 8-bit one (none when the
+    // 8-bit layout is RGB already).
+    let eight = if sixteen { pixels * channels } else { 0 };
+    let rgb = if channels == 3 { 0 } else { pixels * 3 };
+    let peak = (native + eight).max(if sixteen { pixels * channels } else { native } + rgb);
+    Some(ImageCost {
+        format: format.extensions_str().first().copied().unwrap_or("image"),
+        width,
+        height,
+        bytes: peak + peak / 16,
+    })
 }
 
 impl MediaFingerprinter {

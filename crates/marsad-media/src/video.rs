@@ -32,8 +32,21 @@ impl Default for VpdqOptions {
     }
 }
 
-/// Frames hashed in parallel at a time.
+/// Most frames hashed in parallel at a time.
 const BATCH: usize = 16;
+
+/// How many frames of `frame_bytes` (RGB) and `luma_bytes` (the float
+/// luma plane each hashing thread keeps) to hold at once: as many as
+/// [`BATCH`] allows within half the budget, so that two videos can be
+/// hashed side by side, and at least one; with the bytes that holds.
+fn frames_in_budget(frame_bytes: u64, luma_bytes: u64, threads: u64, budget: u64) -> (usize, u64) {
+    let cost = |n: u64| n * frame_bytes + n.min(threads.max(1)) * luma_bytes;
+    let mut n = BATCH as u64;
+    while n > 1 && cost(n) > budget / 2 {
+        n -= 1;
+    }
+    (n as usize, cost(n))
+}
 
 /// Hashes a video file.
 pub fn hash_file(path: &Path, opts: &VpdqOptions, limits: &Limits) -> Result<Vec<VpdqFeature>, MediaError> {
@@ -80,10 +93,11 @@ pub fn hash_file_with(
     // libswscale with the Lanczos filter and accurate rounding: measured
     // against Meta's regression vectors this reproduces the reference frames
     // best (every frame of the 128×128 vectors identical; full-size frames
-    // identical but for a few at 2 bits).
-    let (sw, sh) =
-        opts.downsample.map_or(("iw".to_owned(), "ih".to_owned()), |(w, h)| (w.to_string(), h.to_string()));
-    filters.push(format!("scale={sw}:{sh}:flags=lanczos+accurate_rnd"));
+    // identical but for a few at 2 bits). The size is given in numbers, not
+    // `iw:ih`: when the resolution changes mid-stream, later frames are
+    // scaled to the first frame's size, as Meta's vpdq does with swscale,
+    // so every frame on the pipe has the size its reader expects.
+    filters.push(format!("scale={width}:{height}:flags=lanczos+accurate_rnd"));
     filters.push("format=rgb24".to_owned());
     let filter = filters.join(",");
     let args = arguments(
@@ -107,15 +121,19 @@ pub fn hash_file_with(
         ],
     );
 
+    // The frames held at once draw on the memory budget.
+    let (batch_len, held) =
+        frames_in_budget(pixels * 3, pixels * 4, rayon::current_num_threads() as u64, limits.memory.total());
+    let _held = limits.memory.reserve(held, format_args!("hashing {width}x{height} video frames"))?;
     let frame_bytes = (pixels * 3) as usize;
     let (w, h) = (width as usize, height as usize);
     let mut run = Running::start("ffmpeg", &args, limits.timeout)?;
-    let mut batch: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; frame_bytes]).collect();
+    let mut batch: Vec<Vec<u8>> = (0..batch_len).map(|_| vec![0u8; frame_bytes]).collect();
     let mut hashed = 0usize;
     let mut ended = false;
     while !ended {
         let mut n = 0;
-        while n < BATCH {
+        while n < batch_len {
             // A partial frame at the end is not a frame.
             if run.read_fill(&mut batch[n])? < frame_bytes {
                 ended = true;
@@ -124,8 +142,11 @@ pub fn hash_file_with(
             n += 1;
         }
         let first = hashed;
-        let outputs: Vec<marsad_hash::pdq::PdqOutput> =
-            batch[..n].par_iter().map_init(Vec::new, |luma, rgb| vpdq::hash_frame(w, h, rgb, luma)).collect();
+        let outputs: Vec<marsad_hash::pdq::PdqOutput> = if n == 1 {
+            vec![vpdq::hash_frame(w, h, &batch[0], &mut Vec::new())]
+        } else {
+            batch[..n].par_iter().map_init(Vec::new, |luma, rgb| vpdq::hash_frame(w, h, rgb, luma)).collect()
+        };
         for (i, o) in outputs.into_iter().enumerate() {
             let frame_number = ((first + i) as u64 * u64::from(frame_mod)).min(u64::from(u32::MAX)) as u32;
             let timestamp = vpdq::timestamp(frame_number, stream.fps);
@@ -161,4 +182,24 @@ pub fn hash_file_with(
         tracing::warn!(file = %path.display(), decoder = %first_line(&done.stderr, ""), "video decoded with errors");
     }
     Ok(hashed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_held_fit_half_the_budget_and_at_least_one() {
+        let frame_8k = 7680 * 4320 * 3;
+        let luma_8k = 7680 * 4320 * 4;
+        let (n, held) = frames_in_budget(frame_8k, luma_8k, 2, 512 << 20);
+        assert_eq!(n, 1);
+        assert_eq!(held, frame_8k + luma_8k);
+        let (n, held) = frames_in_budget(640 * 360 * 3, 640 * 360 * 4, 2, 512 << 20);
+        assert_eq!(n, BATCH);
+        assert!(held <= 256 << 20);
+        // Over half the budget for one frame: still one (the reservation
+        // itself refuses what is over the whole budget).
+        assert_eq!(frames_in_budget(400, 400, 8, 1000).0, 1);
+    }
 }

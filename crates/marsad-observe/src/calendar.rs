@@ -23,10 +23,15 @@ pub enum Bucket {
     Month,
     /// A month of the Umm al-Qura Hijri calendar.
     HijriMonth,
+    /// `n` calendar years, starting on 1 January of a year divisible by `n`
+    /// (`Years(1)` is a year, `Years(10)` a decade…); reports use the
+    /// longer ones to keep a chart of centuries to a readable number of
+    /// marks.
+    Years(u16),
 }
 
 impl Bucket {
-    /// Parses `hour`, `day`, `week`, `month` or `hijri-month`.
+    /// Parses `hour`, `day`, `week`, `month`, `hijri-month` or `year`.
     pub fn parse(s: &str) -> Option<Bucket> {
         Some(match s {
             "hour" => Bucket::Hour,
@@ -34,6 +39,7 @@ impl Bucket {
             "week" => Bucket::Week,
             "month" => Bucket::Month,
             "hijri-month" => Bucket::HijriMonth,
+            "year" => Bucket::Years(1),
             _ => return None,
         })
     }
@@ -83,6 +89,11 @@ impl Bucket {
                 micros_of_date(d - Duration::days(i64::from(d.weekday().num_days_from_monday())))
             }
             Bucket::Month => micros_of_date(t.date_naive().with_day(1).unwrap_or(t.date_naive())),
+            Bucket::Years(n) => {
+                let n = i32::from(n.max(1));
+                let y = t.year().div_euclid(n) * n;
+                NaiveDate::from_ymd_opt(y, 1, 1).map_or(micros, micros_of_date)
+            }
             Bucket::HijriMonth => {
                 let d = t.date_naive();
                 hijri_month_of(d)
@@ -102,6 +113,11 @@ impl Bucket {
                 let d = datetime(start).date_naive();
                 let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
                 NaiveDate::from_ymd_opt(y, m, 1).map_or(start + 31 * 86_400 * MICROS, micros_of_date)
+            }
+            Bucket::Years(n) => {
+                let y = datetime(start).year() + i32::from(n.max(1));
+                NaiveDate::from_ymd_opt(y, 1, 1)
+                    .map_or(start + i64::from(n.max(1)) * 366 * 86_400 * MICROS, micros_of_date)
             }
             Bucket::HijriMonth => {
                 // 29 or 30 days later is the next month's first day: find
@@ -132,6 +148,18 @@ impl Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn years_decades_and_centuries_start_on_the_first_of_january() {
+        let t = at("2017-06-15T10:00:00Z");
+        assert_eq!(Bucket::Years(1).start(t), at("2017-01-01T00:00:00Z"));
+        assert_eq!(Bucket::Years(10).start(t), at("2010-01-01T00:00:00Z"));
+        assert_eq!(Bucket::Years(100).start(t), at("2000-01-01T00:00:00Z"));
+        assert_eq!(Bucket::Years(1).next(at("2017-01-01T00:00:00Z")), at("2018-01-01T00:00:00Z"));
+        assert_eq!(Bucket::Years(1000).next(at("1000-01-01T00:00:00Z")), at("2000-01-01T00:00:00Z"));
+        assert_eq!(Bucket::Years(1000).start(at("0001-03-01T00:00:00Z")), at("0000-01-01T00:00:00Z"));
+        assert_eq!(Bucket::parse("year"), Some(Bucket::Years(1)));
+    }
 
     fn at(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()

@@ -112,7 +112,9 @@ pub struct ReportData {
     pub official: u64,
     /// The outlets registered (or filtered to).
     pub outlets_listed: Vec<String>,
-    /// The bucket of the releases chart (week, or month for long periods).
+    /// The bucket of the releases chart: week, or the finest of month,
+    /// year, decade, century or millennium that keeps the chart within
+    /// `max_weekly_buckets` marks.
     pub bucket: Bucket,
     /// Its bucket starts; the last bucket ends at `bucket.next(last)`.
     pub buckets: Vec<i64>,
@@ -121,10 +123,14 @@ pub struct ReportData {
     pub series: Vec<Series>,
     /// Silences of at least the configured length.
     pub silences: Vec<(i64, i64)>,
-    /// Week starts of the heat map.
+    /// The heat map's bucket: week, or the finest coarser one within
+    /// [`MAX_COLUMNS`] columns.
+    pub heat_bucket: Bucket,
+    /// Starts of the heat map's columns (weeks unless `heat_bucket` says
+    /// otherwise).
     pub weeks: Vec<i64>,
-    /// Releases per outlet per week (registered outlets in registry order,
-    /// then unattributed).
+    /// Releases per outlet per heat-map column (registered outlets in
+    /// registry order, then unattributed).
     pub heat: Vec<(String, Vec<u64>)>,
     /// Share of the listed outlets silent at each time.
     pub silent_share: Vec<(i64, f64)>,
@@ -136,7 +142,10 @@ pub struct ReportData {
     pub outlet_rows: Vec<OutletRow>,
     /// Silences as the analytics print them.
     pub silence_rows: Vec<Silence>,
-    /// Releases per month with change and decline.
+    /// The trend table's bucket: month, or the finest coarser one within
+    /// [`MAX_COLUMNS`] rows.
+    pub trend_bucket: Bucket,
+    /// Releases per trend bucket with change and decline.
     pub trend: Vec<TrendRow>,
     /// The most sighted releases.
     pub top_releases: Vec<analytics::Spread>,
@@ -144,6 +153,77 @@ pub struct ReportData {
 
 /// How many outlets get their own colour in the stacked chart.
 pub const STACKED_OUTLETS: usize = 9;
+
+/// The buckets a report's charts may use, finest first: the first whose
+/// count over the period is within the limit is used, so that a store
+/// spanning centuries still draws a bounded number of marks.
+pub const LADDER: [Bucket; 6] = [
+    Bucket::Week,
+    Bucket::Month,
+    Bucket::Years(1),
+    Bucket::Years(10),
+    Bucket::Years(100),
+    Bucket::Years(1000),
+];
+
+/// What one bucket of a report's charts is called: `week`, `month`,
+/// `year`, `decade`, `century`, `millennium` (`N years` otherwise).
+pub fn unit_name(bucket: Bucket) -> String {
+    match bucket {
+        Bucket::Hour => "hour".to_owned(),
+        Bucket::Day => "day".to_owned(),
+        Bucket::Week => "week".to_owned(),
+        Bucket::Month => "month".to_owned(),
+        Bucket::HijriMonth => "Hijri month".to_owned(),
+        Bucket::Years(1) => "year".to_owned(),
+        Bucket::Years(10) => "decade".to_owned(),
+        Bucket::Years(100) => "century".to_owned(),
+        Bucket::Years(1000) => "millennium".to_owned(),
+        Bucket::Years(n) => format!("{n} years"),
+    }
+}
+
+/// The plural of [`unit_name`].
+pub fn unit_plural(bucket: Bucket) -> String {
+    match bucket {
+        Bucket::Years(100) => "centuries".to_owned(),
+        Bucket::Years(1000) => "millennia".to_owned(),
+        Bucket::Years(n) if n != 1 && n != 10 => format!("periods of {n} years"),
+        b => format!("{}s", unit_name(b)),
+    }
+}
+
+/// Most columns of the heat map and rows of the trend table.
+pub const MAX_COLUMNS: usize = 530;
+
+/// Bucket starts covering `[start, end)`, or `None` when there would be
+/// more than `max` (found without making them all).
+pub fn bucket_starts_within(bucket: Bucket, start: i64, end: i64, max: usize) -> Option<Vec<i64>> {
+    let mut out = vec![bucket.start(start)];
+    while let Some(&s) = out.last() {
+        let n = bucket.next(s);
+        if n >= end || n <= s {
+            break;
+        }
+        if out.len() == max {
+            return None;
+        }
+        out.push(n);
+    }
+    Some(out)
+}
+
+/// The finest bucket of [`LADDER`] giving at most `max` buckets over
+/// `[start, end)` (the coarsest when none does), with its starts.
+pub fn coarsest_needed(start: i64, end: i64, max: usize) -> (Bucket, Vec<i64>) {
+    for b in LADDER {
+        if let Some(starts) = bucket_starts_within(b, start, end, max.max(1)) {
+            return (b, starts);
+        }
+    }
+    let last = LADDER[LADDER.len() - 1];
+    (last, bucket_starts(last, start, end))
+}
 
 /// Bucket starts covering `[start, end)`.
 pub fn bucket_starts(bucket: Bucket, start: i64, end: i64) -> Vec<i64> {
@@ -207,10 +287,12 @@ pub fn compute(obs: &Observatory, opts: &ReportOptions) -> ReportData {
         (start, end)
     };
 
-    let weeks = bucket_starts(Bucket::Week, axis_start, axis_end);
-    let bucket = if weeks.len() > opts.max_weekly_buckets { Bucket::Month } else { Bucket::Week };
-    let buckets =
-        if bucket == Bucket::Week { weeks.clone() } else { bucket_starts(bucket, axis_start, axis_end) };
+    // The chart's buckets: weeks, months, years, decades… whichever first
+    // keeps the chart within `max_weekly_buckets` marks; the heat map's
+    // columns (and the silent share's points): weeks, or the finest bucket
+    // within `MAX_COLUMNS`.
+    let (bucket, buckets) = coarsest_needed(axis_start, axis_end, opts.max_weekly_buckets);
+    let (heat_bucket, weeks) = coarsest_needed(axis_start, axis_end, MAX_COLUMNS);
 
     // Releases per outlet per bucket and per week.
     let n_out = obs.outlets.len();
@@ -362,6 +444,13 @@ pub fn compute(obs: &Observatory, opts: &ReportOptions) -> ReportData {
         })
         .collect();
 
+    // The trend table: months, or the finest bucket within `MAX_COLUMNS`
+    // rows over the span of the releases counted.
+    let trend_bucket = match bucket_starts_within(Bucket::Month, axis_start, axis_end, MAX_COLUMNS) {
+        Some(_) => Bucket::Month,
+        None => coarsest_needed(axis_start, axis_end, MAX_COLUMNS).0,
+    };
+
     let silence_rows = analytics::silences(obs, filter, opts.silence_min_hours);
     let silences = silence_rows.iter().map(|s| (s.start.unix_micros(), s.end.unix_micros())).collect();
 
@@ -385,6 +474,7 @@ pub fn compute(obs: &Observatory, opts: &ReportOptions) -> ReportData {
         outlets_listed: listed.iter().map(|&o| obs.outlets[o].clone()).collect(),
         bucket,
         buckets,
+        heat_bucket,
         series,
         silences,
         weeks,
@@ -394,7 +484,8 @@ pub fn compute(obs: &Observatory, opts: &ReportOptions) -> ReportData {
         formats,
         outlet_rows,
         silence_rows,
-        trend: analytics::trend(obs, filter, Bucket::Month, false),
+        trend_bucket,
+        trend: analytics::trend(obs, filter, trend_bucket, false),
         top_releases,
     }
 }

@@ -102,7 +102,7 @@ pub fn page(data: &ReportData, opts: &ReportOptions) -> String {
         return out;
     }
 
-    let unit = if data.bucket == marsad_observe::calendar::Bucket::Week { "week" } else { "month" };
+    let unit = crate::data::unit_name(data.bucket);
     let _ = write!(
         out,
         r#"<h2 id="releases">Releases per {unit}</h2><p class="note">Each release counted once, in the {unit} it was first seen; shaded bands are silences, gaps of {} hours or more with no new release.</p><figure>{}"#,
@@ -123,9 +123,16 @@ pub fn page(data: &ReportData, opts: &ReportOptions) -> String {
     }
     out.push_str("</div></figure>\n");
 
+    let heat_unit = crate::data::unit_name(data.heat_bucket);
+    let week_note = if data.heat_bucket == marsad_observe::calendar::Bucket::Week {
+        " (Monday to Sunday, UTC)"
+    } else {
+        " (UTC; the period is too long for weeks)"
+    };
     let _ = write!(
         out,
-        r#"<h2 id="heatmap">Outlets × weeks</h2><p class="note">Releases first seen per outlet and week (Monday to Sunday, UTC); empty rows are outlets that released nothing.</p><figure>{}</figure>"#,
+        r#"<h2 id="heatmap">Outlets × {}</h2><p class="note">Releases first seen per outlet and {heat_unit}{week_note}; empty rows are outlets that released nothing.</p><figure>{}</figure>"#,
+        crate::data::unit_plural(data.heat_bucket),
         svg::heatmap(data)
     );
 
@@ -236,13 +243,22 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
     }
 
     if !data.trend.is_empty() {
-        out.push_str(r#"<h2 id="trend">Monthly trend</h2><table><thead><tr><th>month</th><th>releases</th><th>change</th><th>below peak</th><th>3-month sum</th></tr></thead><tbody>"#);
+        let unit = crate::data::unit_name(data.trend_bucket);
+        let (heading, label_chars) = if data.trend_bucket == marsad_observe::calendar::Bucket::Month {
+            ("Monthly trend".to_owned(), 7)
+        } else {
+            (format!("Trend per {unit}"), 4)
+        };
+        let _ = write!(
+            out,
+            r#"<h2 id="trend">{heading}</h2><table><thead><tr><th>{unit}</th><th>releases</th><th>change</th><th>below peak</th><th>3-{unit} sum</th></tr></thead><tbody>"#
+        );
         for t in &data.trend {
             let _ = write!(
                 out,
                 r#"<tr><td>{}{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{:.1}%</td><td class="n">{}</td></tr>"#,
-                esc(&t.bucket.to_rfc3339().chars().take(7).collect::<String>()),
-                if t.partial { r#"<span title="partial month">*</span>"# } else { "" },
+                esc(&t.bucket.to_rfc3339().chars().take(label_chars).collect::<String>()),
+                if t.partial { format!(r#"<span title="partial {unit}">*</span>"#) } else { String::new() },
                 t.releases,
                 t.change_pct.map(|c| format!("{c:+.1}%")).unwrap_or_else(|| "–".to_owned()),
                 t.decline_from_peak_pct,
@@ -251,7 +267,10 @@ fn tables(out: &mut String, data: &ReportData, opts: &ReportOptions) {
         }
         out.push_str("</tbody></table>\n");
         if data.trend.iter().any(|t| t.partial) {
-            out.push_str(r#"<p class="note">* Partial month: the data (or the period) covers only part of it, so its count is not a whole month's and no change is shown into or out of it.</p>"#);
+            let _ = write!(
+                out,
+                r#"<p class="note">* Partial {unit}: the data (or the period) covers only part of it, so its count is not a whole {unit}'s and no change is shown into or out of it.</p>"#
+            );
             out.push('\n');
         }
     }

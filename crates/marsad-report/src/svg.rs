@@ -91,7 +91,14 @@ impl TimeAxis {
         } else if span_days <= 1100.0 {
             (Bucket::Month, 3, "%Y-%m")
         } else {
-            (Bucket::Month, 12, "%Y")
+            // Years, decades, centuries…: at most a dozen ticks however long
+            // the span.
+            let years = span_days / 365.2425;
+            let n = [1u16, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
+                .into_iter()
+                .find(|&n| f64::from(n) * 12.0 >= years)
+                .unwrap_or(10_000);
+            (Bucket::Years(n), 1, "%Y")
         };
         let mut out = Vec::new();
         let mut t = bucket.start(self.a);
@@ -260,14 +267,29 @@ pub fn heatmap(data: &ReportData) -> String {
     let height = top + row_h * data.heat.len() as f64 + 8.0;
     let max = data.heat.iter().flat_map(|(_, v)| v.iter().copied()).max().unwrap_or(0);
     let mut out = String::new();
-    let label = "Releases per outlet per week";
+    let unit = crate::data::unit_name(data.heat_bucket);
+    let label = format!("Releases per outlet per {unit}");
     let _ = write!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0} {height:.0}" width="{width:.0}" height="{height:.0}" role="img" aria-label="{label}"><title>{label}</title>"#
     );
-    // Month labels along the top.
+    // Month labels along the top (years, for longer columns).
     let mut last_month = None;
+    let by_year = data.heat_bucket != Bucket::Week;
+    let year_every = weeks.div_ceil(12).max(1);
     for (i, &w) in data.weeks.iter().enumerate() {
+        if by_year {
+            if i % year_every == 0 {
+                let Some(d) = Utc.timestamp_micros(w).single() else { continue };
+                let _ = write!(
+                    out,
+                    r#"<text x="{:.1}" y="14" class="tick">{}</text>"#,
+                    label_w + cell_w * i as f64,
+                    d.format("%Y")
+                );
+            }
+            continue;
+        }
         let Some(d) = Utc.timestamp_micros(w).single() else { continue };
         let month = (d.year(), d.month());
         if last_month != Some(month) {
@@ -296,7 +318,7 @@ pub fn heatmap(data: &ReportData) -> String {
         for (i, &n) in counts.iter().enumerate() {
             let _ = write!(
                 out,
-                r#"<rect class="cell" x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} — week of {}: {n} release{}</title></rect>"#,
+                r#"<rect class="cell" x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} — {unit} of {}: {n} release{}</title></rect>"#,
                 label_w + cell_w * i as f64,
                 (cell_w - 1.0).max(1.0),
                 row_h - 2.0,

@@ -17,6 +17,13 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Memory that decoded images, video frames and long texts may hold at
+    /// once, shared by all workers (e.g. 512M, 2G; K, M, G are powers of
+    /// 1024). An item needing more on its own is refused.
+    #[arg(long, global = true, env = "MARSAD_MEMORY", default_value = "512M", value_name = "SIZE",
+          value_parser = parse_memory)]
+    pub memory: u64,
+
     /// More log output on stderr (-v info, -vv debug); or set MARSAD_LOG.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -414,7 +421,7 @@ pub struct TimeArgs {
 pub enum AnalyzeCommand {
     /// Releases (by first seen) and sightings per time bucket.
     Timeline {
-        /// hour, day, week, month or hijri-month (Umm al-Qura).
+        /// hour, day, week, month, hijri-month (Umm al-Qura) or year.
         #[arg(long, default_value = "day")]
         bucket: String,
         /// Group by outlet, format, language or source.
@@ -427,7 +434,7 @@ pub enum AnalyzeCommand {
     },
     /// Releases per month with change, decline from peak and rolling sum.
     Trend {
-        /// month or hijri-month.
+        /// month, hijri-month or year.
         #[arg(long, default_value = "month")]
         bucket: String,
         /// Group by outlet.
@@ -480,4 +487,9 @@ pub enum AnalyzeCommand {
         #[command(flatten)]
         time: TimeArgs,
     },
+}
+
+/// `--memory`: a size such as `512M`, `2G` or `1.5GiB`.
+fn parse_memory(s: &str) -> Result<u64, String> {
+    marsad_engine::parse_size(s)
 }

@@ -3,8 +3,20 @@
 use anyhow::Result;
 use marsad_engine::Engine;
 
+/// The memory budget `--memory` asked for, set once at start.
+static MEMORY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Records `--memory` for every engine this process opens.
+pub fn set_memory(bytes: u64) {
+    let _ = MEMORY.set(bytes);
+}
+
 /// Opens the store named by `--db` (a file path, or a URL whose scheme
-/// names a backend).
+/// names a backend), with the memory budget of `--memory`.
 pub fn open(db: &str) -> Result<Engine> {
-    Ok(Engine::open(db)?)
+    let mut engine = Engine::open(db)?;
+    if let Some(&bytes) = MEMORY.get() {
+        engine.set_memory_budget(bytes)?;
+    }
+    Ok(engine)
 }

@@ -170,3 +170,86 @@ fn the_fingerprinter_reports_errors_as_text() {
     assert!(fp.text("   ").is_empty());
     assert_eq!(fp.text("نص قصير").len(), 1);
 }
+
+/// Runs ffmpeg with `args` (required: the test fails loudly without it).
+fn ffmpeg(args: &[&str]) {
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg is required by this test (apt-get install ffmpeg)");
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+fn every_frame() -> VpdqOptions {
+    VpdqOptions { seconds_per_hash: 0.0, downsample: None }
+}
+
+#[test]
+fn a_video_changing_resolution_mid_stream_keeps_the_first_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("a.ts");
+    let second = dir.path().join("b.ts");
+    // Ten frames at 320×240, then ten at 160×96 of other content, in one
+    // MPEG-TS stream (segments concatenated, as HLS does).
+    for (out, src) in [(&first, "testsrc2=s=320x240:r=10:d=1"), (&second, "mandelbrot=s=160x96:r=10")] {
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-frames:v",
+            "10",
+            "-c:v",
+            "libx264",
+            "-g",
+            "5",
+            "-bf",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "mpegts",
+            out.to_str().unwrap(),
+        ]);
+    }
+    let joined = dir.path().join("joined.ts");
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes.extend(std::fs::read(&second).unwrap());
+    std::fs::write(&joined, bytes).unwrap();
+
+    let all = hash_file(&joined, &every_frame(), &limits()).unwrap();
+    // One hash per frame: none made of misaligned bytes.
+    assert_eq!(all.len(), 20, "frames {}", all.len());
+    let a = hash_file(&first, &every_frame(), &limits()).unwrap();
+    for (x, y) in all[..10].iter().zip(&a) {
+        assert_eq!(x.hash, y.hash, "the first part is hashed as on its own");
+    }
+    // The later frames, scaled to the first size, hash close to the second
+    // part scaled alike.
+    let b = hash_file(&second, &VpdqOptions { downsample: Some((320, 240)), ..every_frame() }, &limits())
+        .unwrap();
+    for (x, y) in all[10..].iter().zip(&b) {
+        assert!(x.hash.hamming(&y.hash) <= 16, "frame {}: {}", x.frame_number, x.hash.hamming(&y.hash));
+    }
+}
+
+#[test]
+fn an_animated_gif_keeps_its_pdq_when_its_vpdq_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let gif = dir.path().join("anim.gif");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=s=400x300:r=5:d=1", gif.to_str().unwrap()]);
+    let bytes = std::fs::read(&gif).unwrap();
+    // Frames over the video frame limit: vPDQ refuses them.
+    let cfg = marsad_media::FingerprintConfig {
+        limits: Limits { max_frame_pixels: 100 * 100, ..limits() },
+        ..marsad_media::FingerprintConfig::default()
+    };
+    let fps = MediaFingerprinter::new(cfg).image(&gif, &bytes).unwrap();
+    let kinds: Vec<_> = fps.iter().map(|f| f.signal_type).collect();
+    assert_eq!(kinds, [marsad_core::SignalType::Pdq], "the first frame's PDQ is kept");
+    // Within the limits both are computed.
+    let fps = MediaFingerprinter::default().image(&gif, &bytes).unwrap();
+    assert_eq!(fps.len(), 2);
+    assert_eq!(fps[1].signal_type, marsad_core::SignalType::Vpdq);
+}

@@ -18,6 +18,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    crate::store::set_memory(cli.memory);
     match cli.command {
         Command::Init => {
             let info = crate::store::open(&cli.db)?.info();

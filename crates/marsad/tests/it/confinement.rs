@@ -82,3 +82,86 @@ fn media_outside_the_export_is_refused_and_reported() {
     assert_eq!(retained.len(), 1, "{retained:?}");
     assert!(!retained.iter().any(|p| p.file_name().is_some_and(|n| n.to_string_lossy() == secret_sha)));
 }
+
+/// The SHA-256 of a file, hex.
+fn sha256_of(path: &std::path::Path) -> String {
+    let mut d = marsad_hash::digest::ExactDigests::new();
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        d.update(&buf[..n]);
+    }
+    d.finish().sha256_hex()
+}
+
+#[test]
+fn a_media_file_over_the_size_bound_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = ChatExport::new(&dir.path().join("export"), 1_000_000_092, "Sparse Channel");
+    e.file("photos/ok.png", &png_bytes(9));
+    // A sparse file claiming 5 GiB: reading or copying it would take
+    // minutes and fill the disk.
+    let huge = e.dir.join("files/huge.bin");
+    std::fs::create_dir_all(huge.parent().unwrap()).unwrap();
+    std::fs::File::create(&huge).unwrap().set_len(5 << 30).unwrap();
+    e.push(json!({"id": 1, "type": "message", "date_unixtime": "1700000000", "photo": "photos/ok.png", "text": "a"}));
+    e.push(json!({"id": 2, "type": "message", "date_unixtime": "1700000060", "file": "files/huge.bin", "text": "b"}));
+    let export = e.write();
+    let db = dir.path().join("m.db");
+    let (ok, s) = crate::support::ingest_json(&db, "telegram", &export, &["--retain-media"]);
+    assert!(ok, "{s}");
+    assert_eq!(s["posts_added"], 2, "{s}");
+    assert_eq!(s["media_added"], 1, "{s}");
+    assert_eq!(s["media_missing"], 1, "{s}");
+    let reason = s["missing_media"][0]["error"].as_str().unwrap();
+    assert!(reason.contains("over the limit") && reason.contains("bytes for a media file"), "{reason}");
+    let retained = crate::support::files_under(&dir.path().join("m.media"));
+    assert_eq!(retained.len(), 1, "{retained:?}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_ingest_leaves_no_partial_copy_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = ChatExport::new(&dir.path().join("export"), 1_000_000_093, "Killed Channel");
+    // A 3 GiB sparse file: copying it takes long enough to be killed
+    // part-way.
+    let big = e.dir.join("files/big.bin");
+    std::fs::create_dir_all(big.parent().unwrap()).unwrap();
+    std::fs::File::create(&big).unwrap().set_len(3 << 30).unwrap();
+    e.push(json!({"id": 1, "type": "message", "date_unixtime": "1700000000", "file": "files/big.bin", "text": "x"}));
+    let export = e.write();
+    let db = dir.path().join("m.db");
+    let media = dir.path().join("m.media");
+    let mut child = marsad()
+        .arg("--db")
+        .arg(&db)
+        .args(["ingest", "telegram"])
+        .arg(&export)
+        .args(["--retain-media", "--no-fingerprints"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the copy is under way (its folder exists and the disk is
+    // being written), then kill without warning.
+    let started = Instant::now();
+    while !media.exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let finished_early = child.try_wait().unwrap().is_some();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(!finished_early, "the ingest finished before it could be killed: make the file larger");
+    // Whatever is in the retention folder is a complete, content-addressed
+    // copy: no temporary file is left.
+    for f in crate::support::files_under(&media) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(name, sha256_of(&f), "a partial copy was left behind: {}", f.display());
+    }
+}
