@@ -124,51 +124,56 @@ impl Engine {
         Ok(BankDeleted { deleted: name.to_owned() })
     }
 
-    /// Imports the bank file read from `reader` as `req` says. A bank made
-    /// for this import and left empty by it is removed again, so a failed
-    /// import leaves the store as it was (`discarded` in the result).
+    /// Imports the bank file read from `reader` as `req` says, all or
+    /// nothing: the bank's creation and every entry are one transaction,
+    /// which waits for other writers up to the store's busy timeout. A bank
+    /// made for this import and left empty by it is not kept (`discarded`
+    /// in the result), and a failed import leaves the store as it was.
     pub fn import_bank(&mut self, req: &BankImport<'_>, reader: &mut dyn BufRead) -> Result<BankImported> {
         let BankImport { name, file, format, signal_type, create } = *req;
         if format == Format::Csv && signal_type.is_none() {
             return Err(invalid!("a CSV bank file needs --type (pdq, vpdq, md5, sha256, audio or text)"));
         }
-        let mut created = false;
-        if !self.store().banks()?.iter().any(|b| b.name == name) {
-            if !create {
+        let nothing = |e: StoreError| match e {
+            StoreError::Busy { seconds } => EngineError::step(
+                format!("importing {file} into bank {name:?}"),
+                format!(
+                    "the store is locked by another writer (an ingest, another bank import?) for more than \
+                     {seconds} s: nothing was imported (wait for it to finish, or raise MARSAD_BUSY_TIMEOUT)"
+                ),
+            ),
+            other => EngineError::step(format!("importing {file}: nothing was imported"), other),
+        };
+        let valid_name = check_bank_name(name);
+        let mut import = match self.store_mut().begin_bank_import(name, create && valid_name.is_ok()) {
+            Err(StoreError::NotFound(_)) if create => {
+                return Err(valid_name
+                    .err()
+                    .unwrap_or_else(|| EngineError::NotFound(format!("no bank named {name:?}"))));
+            }
+            Err(StoreError::NotFound(_)) => {
                 return Err(EngineError::NotFound(format!(
                     "no bank named {name:?} (create it with: marsad bank create {name}, or pass --create)"
                 )));
             }
-            check_bank_name(name)?;
-            self.store_mut().create_bank(name)?;
-            created = true;
-        }
-        let outcome = self.import_into(name, reader, file, format, signal_type);
-        let keep = matches!(&outcome, Ok(r) if r.entries > 0);
-        if created && !keep {
-            self.store_mut().delete_bank(name)?;
-            if let Err(e) = outcome {
-                return Err(EngineError::step(format!("bank {name:?} was not created"), e));
-            }
-        }
-        outcome.map(|r| BankImported { discarded: created && !keep, ..r })
-    }
-
-    fn import_into(
-        &mut self,
-        name: &str,
-        reader: &mut dyn BufRead,
-        file: &str,
-        format: Format,
-        signal_type: Option<SignalType>,
-    ) -> Result<BankImported> {
+            Err(e) => return Err(nothing(e)),
+            Ok(import) => import,
+        };
         let mut added = 0u64;
-        let store = self.store_mut();
         let report = bankfile::read(reader, format, signal_type, |chunk| {
-            added += store.add_bank_entries(name, chunk)?;
+            added += import.add(chunk)?;
             Ok::<(), StoreError>(())
-        })
-        .map_err(|e| EngineError::step(format!("importing {file}"), e))?;
+        });
+        let report = match report {
+            Ok(r) => r,
+            // Dropping the import rolls it back: nothing was imported.
+            Err(bankfile::ReadError::Sink(e)) => return Err(nothing(e)),
+            Err(e) => return Err(EngineError::step(format!("importing {file}: nothing was imported"), e)),
+        };
+        let discarded = import.created() && report.entries == 0;
+        if !discarded {
+            import.commit().map_err(nothing)?;
+        }
         Ok(BankImported {
             added,
             bank: name.to_owned(),
@@ -178,7 +183,7 @@ impl Engine {
             existing: report.entries - added,
             file: file.to_owned(),
             lines: report.lines,
-            discarded: false,
+            discarded,
         })
     }
 

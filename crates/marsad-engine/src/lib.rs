@@ -57,7 +57,7 @@ pub use marsad_ingest::{IngestSummary, NoReporter, Reporter, Unit};
 pub use marsad_match::bankfile::Format as BankFormat;
 pub use marsad_observe::analytics;
 pub use marsad_report::ExportFormat;
-pub use store::StoreLocation;
+pub use store::{StoreLocation, StoreOptions};
 
 use marsad_store::Store;
 

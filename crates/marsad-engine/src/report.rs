@@ -137,15 +137,22 @@ impl Engine {
         }
         self.update_releases()?;
         let mut tables = Tables::default();
-        self.store().releases(&mut |r| {
-            tables.releases.push(r);
+        // One snapshot: the three tables describe the same moment whatever
+        // other processes write meanwhile.
+        let store = self.store();
+        store.read_snapshot(&mut || {
+            tables = Tables::default();
+            store.releases(&mut |r| {
+                tables.releases.push(r);
+                Ok(())
+            })?;
+            store.sightings(&mut |s| {
+                tables.sightings.push(s);
+                Ok(())
+            })?;
+            tables.outlets = store.outlets()?;
             Ok(())
         })?;
-        self.store().sightings(&mut |s| {
-            tables.sightings.push(s);
-            Ok(())
-        })?;
-        tables.outlets = self.store().outlets()?;
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir.display(), e))?;
         let files: Vec<PathBuf> = marsad_report::export(&tables, format, dir).step("exporting")?;
         Ok(ExportWritten {

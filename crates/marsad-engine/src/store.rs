@@ -1,6 +1,7 @@
 //! Opening the store named by `--db`, and the files that live beside it.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use marsad_store::Store;
 use marsad_store_sqlite::SqliteStore;
@@ -59,6 +60,42 @@ impl std::fmt::Display for StoreLocation {
     }
 }
 
+/// How the store is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long a write waits while another process holds the store's
+    /// write lock (an ingest, a bank import, a grouping run) before it gives
+    /// up, writing nothing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { busy_timeout: marsad_store_sqlite::DEFAULT_BUSY_TIMEOUT }
+    }
+}
+
+impl StoreOptions {
+    /// The environment variable that sets [`StoreOptions::busy_timeout`].
+    pub const BUSY_TIMEOUT_VAR: &str = "MARSAD_BUSY_TIMEOUT";
+
+    /// A busy timeout as a person gives it: seconds, at least 0, at most a
+    /// day (fractions allowed).
+    pub fn parse_busy_timeout(text: &str) -> Result<Duration> {
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "{} {text:?} is not a number of seconds from 0 to 86400",
+                    Self::BUSY_TIMEOUT_VAR
+                ))
+            })
+    }
+}
+
 /// `marsad init --json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct StoreInfo {
@@ -88,8 +125,14 @@ impl From<marsad_store::Stats> for StoreStats {
 }
 
 impl Engine {
-    /// Opens (creating when new) the store named by `db`.
+    /// Opens (creating when new) the store named by `db`, with the default
+    /// [`StoreOptions`].
     pub fn open(db: &str) -> Result<Engine> {
+        Self::open_with(db, &StoreOptions::default())
+    }
+
+    /// Opens (creating when new) the store named by `db` as `options` say.
+    pub fn open_with(db: &str, options: &StoreOptions) -> Result<Engine> {
         let location = StoreLocation::parse(db)?;
         match &location {
             StoreLocation::Postgres(_) => Err(EngineError::Invalid(
@@ -100,7 +143,8 @@ impl Engine {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent.display(), e))?;
                 }
-                let store = SqliteStore::open(path)
+                let sqlite = marsad_store_sqlite::OpenOptions { busy_timeout: options.busy_timeout };
+                let store = SqliteStore::open_with(path, &sqlite)
                     .map_err(|e| EngineError::step(format!("opening store {db}"), e))?;
                 let schema_version = store.schema_version()?;
                 Ok(Engine {

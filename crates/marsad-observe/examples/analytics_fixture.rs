@@ -146,7 +146,7 @@ fn main() {
 
     let started = Instant::now();
     let mut ids = Vec::with_capacity(written);
-    store
+    let generation = store
         .grouping_posts(&mut |p| {
             ids.push(p.id);
             Ok(())
@@ -157,7 +157,7 @@ fn main() {
         assign: ids.iter().zip(&release_of).map(|(&p, &r)| (p, r)).collect(),
         text_linkable: Vec::new(),
         merged: Vec::new(),
-        ungrouped_seen: written as u64,
+        generation,
     };
     store.apply_grouping(&update).unwrap();
     let described = marsad_observe::update::describe(&mut store, None).unwrap();

@@ -264,6 +264,20 @@ pub fn load<S: ObservatoryStore + RegistryStore + MetaStore + ?Sized>(
     store: &S,
     cache: Option<&Path>,
 ) -> Result<Observatory> {
+    // One snapshot for every read: releases, sightings, sources and the
+    // registry describe the same moment whatever other processes write.
+    let mut loaded = None;
+    store.read_snapshot(&mut || {
+        loaded = Some(load_in_snapshot(store, cache)?);
+        Ok(())
+    })?;
+    loaded.ok_or_else(|| marsad_store::StoreError::Backend("the snapshot read nothing".to_owned()))
+}
+
+fn load_in_snapshot<S: ObservatoryStore + RegistryStore + MetaStore + ?Sized>(
+    store: &S,
+    cache: Option<&Path>,
+) -> Result<Observatory> {
     let Some(path) = cache else {
         return build(store);
     };

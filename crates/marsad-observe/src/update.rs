@@ -79,20 +79,45 @@ fn readable<T, E: std::fmt::Display>(
         .ok()
 }
 
+/// How many times grouping is tried when another process changes the
+/// releases between its read and its write.
+const ATTEMPTS: u32 = 6;
+
+/// The wait before the second attempt; doubled before each later one
+/// (0.1 + 0.2 + 0.4 + 0.8 + 1.6 s in all): another run that changed the
+/// releases has usually finished writing by then.
+const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Groups the posts not yet grouped, then describes the releases that
-/// changed (all of them when `describe_all`). If another process changes
-/// the posts while this one groups, the grouping is done again.
+/// changed (all of them when `describe_all`).
+///
+/// The posts are read from one snapshot of the store, so an ingest writing
+/// meanwhile changes nothing that is read; the posts it adds are grouped
+/// by the next run. If another process changes the releases themselves
+/// (another grouping run, a registry import) between the read and the
+/// write, the store refuses the write and grouping starts again, up to
+/// [`ATTEMPTS`] times with a growing pause, then fails with
+/// [`marsad_store::StoreError::Changed`] saying so.
 pub fn update<S: GroupingStore + RegistryStore + ?Sized>(
     store: &mut S,
     cfg: &GroupConfig,
     describe_all: bool,
 ) -> Result<UpdateSummary> {
-    let mut attempt = 0;
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
     loop {
         match update_once(store, cfg, describe_all) {
-            Err(marsad_store::StoreError::Conflict(why)) if attempt < 3 => {
-                attempt += 1;
+            Err(marsad_store::StoreError::Conflict(why)) if attempt < ATTEMPTS => {
                 tracing::info!(%why, attempt, "grouping again");
+                std::thread::sleep(backoff);
+                backoff *= 2;
+                attempt += 1;
+            }
+            Err(marsad_store::StoreError::Conflict(why)) => {
+                return Err(marsad_store::StoreError::Changed(format!(
+                    "another process kept changing the releases while this one grouped the new posts \
+                     ({attempt} attempts; last: {why}): nothing was written, run it again"
+                )));
             }
             other => return other,
         }
@@ -121,7 +146,7 @@ fn update_once<S: GroupingStore + RegistryStore + ?Sized>(
         clock = now;
         d
     };
-    store.grouping_posts(&mut |p| {
+    let generation = store.grouping_posts(&mut |p| {
         let new = p.release_id.is_none();
         let text = if new {
             new_posts += 1;
@@ -193,7 +218,7 @@ fn update_once<S: GroupingStore + RegistryStore + ?Sized>(
             assign: grouping.assign,
             text_linkable: linkable,
             merged: grouping.merged.clone(),
-            ungrouped_seen: new_posts,
+            generation,
         };
         let ids = store.apply_grouping(&update)?;
         summary.timings.apply = lap();

@@ -98,30 +98,74 @@ pub(crate) fn delete_bank(conn: &mut Connection, name: &str) -> Result<bool> {
 
 pub(crate) fn add_bank_entries(conn: &mut Connection, bank: &str, entries: &[NewBankEntry]) -> Result<u64> {
     let tx = conn.transaction().map_err(backend)?;
-    let id: Option<i64> = tx
-        .query_row("SELECT id FROM banks WHERE name = ?1", [bank], |r| r.get(0))
-        .optional()
-        .map_err(backend)?;
-    let Some(id) = id else {
+    let Some(id) = bank_id(&tx, bank)? else {
         return Err(StoreError::NotFound(format!("bank {bank:?}")));
     };
-    let now = UtcTime::now().unix_micros();
-    let mut added = 0;
-    {
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT INTO bank_entries (bank_id, signal_type, value, labels, added_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (bank_id, signal_type, value) DO NOTHING",
-            )
-            .map_err(backend)?;
-        for e in entries {
-            added += insert
-                .execute(params![id, e.signal_type.as_str(), e.value, labels_json(&e.labels), now])
-                .map_err(backend)? as u64;
-        }
-    }
+    let added = insert_entries(&tx, id, UtcTime::now().unix_micros(), entries)?;
     tx.commit().map_err(backend)?;
     Ok(added)
+}
+
+fn bank_id(conn: &Connection, bank: &str) -> Result<Option<i64>> {
+    conn.query_row("SELECT id FROM banks WHERE name = ?1", [bank], |r| r.get(0)).optional().map_err(backend)
+}
+
+fn insert_entries(conn: &Connection, bank: i64, added_at: i64, entries: &[NewBankEntry]) -> Result<u64> {
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO bank_entries (bank_id, signal_type, value, labels, added_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (bank_id, signal_type, value) DO NOTHING",
+        )
+        .map_err(backend)?;
+    let mut added = 0;
+    for e in entries {
+        added += insert
+            .execute(params![bank, e.signal_type.as_str(), e.value, labels_json(&e.labels), added_at])
+            .map_err(backend)? as u64;
+    }
+    Ok(added)
+}
+
+/// A bank import: one IMMEDIATE transaction from the bank's creation to the
+/// last entry, rolled back when dropped uncommitted. Entries are inserted
+/// as they come (the caller streams the file in chunks), so memory stays
+/// that of one chunk; SQLite keeps the transaction's pages in the WAL.
+pub(crate) struct Import<'a> {
+    tx: rusqlite::Transaction<'a>,
+    bank: i64,
+    created: bool,
+    added_at: i64,
+}
+
+impl<'a> Import<'a> {
+    pub(crate) fn begin(conn: &'a mut Connection, bank: &str, create: bool) -> Result<Self> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let now = UtcTime::now().unix_micros();
+        let (id, created) = match bank_id(&tx, bank)? {
+            Some(id) => (id, false),
+            None if create => {
+                tx.execute("INSERT INTO banks (name, created_at) VALUES (?1, ?2)", params![bank, now])
+                    .map_err(backend)?;
+                (tx.last_insert_rowid(), true)
+            }
+            None => return Err(StoreError::NotFound(format!("bank {bank:?}"))),
+        };
+        Ok(Import { tx, bank: id, created, added_at: now })
+    }
+}
+
+impl marsad_store::BankImport for Import<'_> {
+    fn created(&self) -> bool {
+        self.created
+    }
+
+    fn add(&mut self, entries: &[NewBankEntry]) -> Result<u64> {
+        insert_entries(&self.tx, self.bank, self.added_at, entries)
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().map_err(backend)
+    }
 }
 
 fn entry_row(r: &Row<'_>) -> rusqlite::Result<(i64, String, String, String, String, i64)> {

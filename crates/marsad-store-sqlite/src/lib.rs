@@ -22,6 +22,8 @@ mod write;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use marsad_core::{PostId, ReleaseId, RunId, SourceId, SourceKey};
 use marsad_store::{Result, StoreError};
@@ -53,19 +55,74 @@ pub struct SqliteStore {
     source_ids: HashMap<SourceKey, (i64, String, String)>,
 }
 
+/// How long a write waits for another process's write lock by default.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How a store is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// How long a write waits while another process (an ingest, a bank
+    /// import, a grouping run) holds the store's write lock before it gives
+    /// up with [`StoreError::Busy`], writing nothing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { busy_timeout: DEFAULT_BUSY_TIMEOUT }
+    }
+}
+
+/// The busy timeout of the store last opened, in milliseconds, for the
+/// message of [`StoreError::Busy`]: errors are made by [`backend`] from
+/// rusqlite's alone (a process opens one store; two stores opened with
+/// different timeouts would name the later one's).
+static BUSY_TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_BUSY_TIMEOUT.as_millis() as u64);
+
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e.sqlite_error_code() {
+        // Every write transaction is IMMEDIATE, so busy means the lock was
+        // not had within the timeout, before anything was written.
+        Some(DatabaseBusy | DatabaseLocked) => {
+            StoreError::Busy { seconds: BUSY_TIMEOUT_MS.load(Ordering::Relaxed).div_ceil(1000) }
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// Runs `read` inside one read transaction, so that every statement it
+/// makes sees the same snapshot of the store, whatever other processes
+/// commit meanwhile (WAL: readers neither block writers nor wait for them).
+/// Inside a transaction already, `read` just runs in it.
+pub(crate) fn in_snapshot<T>(conn: &Connection, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    if !conn.is_autocommit() {
+        return read();
+    }
+    conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
+    let out = read();
+    // A read transaction has nothing to commit: ending it either way
+    // releases the snapshot.
+    let end = conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" }).map_err(backend);
+    let out = out?;
+    end?;
+    Ok(out)
 }
 
 impl SqliteStore {
     /// Opens the store at `path`, creating the file (but not its folder) and
-    /// bringing its schema up to date.
+    /// bringing its schema up to date, with the default [`OpenOptions`].
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, &OpenOptions::default())
+    }
+
+    /// Opens the store at `path` as `options` say.
+    pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Self> {
         let open_err = |e: rusqlite::Error| StoreError::Open {
             location: path.display().to_string(),
             message: e.to_string(),
         };
-        let conn = Connection::open(path).map_err(open_err)?;
+        let mut conn = Connection::open(path).map_err(open_err)?;
         // WAL: readers never block the writer and a killed writer leaves the
         // last committed batch intact. synchronous=NORMAL is durable against
         // process crashes in WAL mode (only a power loss may drop the last
@@ -75,10 +132,16 @@ impl SqliteStore {
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 10000;
 ",
         )
         .map_err(open_err)?;
+        // Writes wait for another process's write lock up to the timeout,
+        // and every write transaction takes the lock when it begins: a
+        // deferred one that read first could not wait (SQLite refuses at
+        // once to upgrade a read snapshot that another writer made stale).
+        conn.busy_timeout(options.busy_timeout).map_err(open_err)?;
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        BUSY_TIMEOUT_MS.store(options.busy_timeout.as_millis() as u64, Ordering::Relaxed);
         // A file that is not a database fails on the first real read.
         let mut store = SqliteStore { conn, path: path.to_owned(), source_ids: HashMap::new() };
         store.migrate().map_err(|e| match e {
@@ -146,7 +209,7 @@ impl marsad_store::PostStore for SqliteStore {
     }
 
     fn stats(&self) -> Result<marsad_store::Stats> {
-        read::stats(&self.conn)
+        in_snapshot(&self.conn, || read::stats(&self.conn))
     }
 
     fn sources(&self) -> Result<Vec<marsad_store::StoredSource>> {
@@ -179,7 +242,7 @@ impl marsad_store::BankStore for SqliteStore {
     }
 
     fn banks(&self) -> Result<Vec<marsad_store::BankInfo>> {
-        banks::banks(&self.conn)
+        in_snapshot(&self.conn, || banks::banks(&self.conn))
     }
 
     fn delete_bank(&mut self, name: &str) -> Result<bool> {
@@ -188,6 +251,14 @@ impl marsad_store::BankStore for SqliteStore {
 
     fn add_bank_entries(&mut self, bank: &str, entries: &[marsad_store::NewBankEntry]) -> Result<u64> {
         banks::add_bank_entries(&mut self.conn, bank, entries)
+    }
+
+    fn begin_bank_import<'a>(
+        &'a mut self,
+        bank: &str,
+        create: bool,
+    ) -> Result<Box<dyn marsad_store::BankImport + 'a>> {
+        Ok(Box::new(banks::Import::begin(&mut self.conn, bank, create)?))
     }
 
     fn bank_entries(
@@ -229,8 +300,8 @@ impl marsad_store::RegistryStore for SqliteStore {
 }
 
 impl marsad_store::GroupingStore for SqliteStore {
-    fn grouping_posts(&self, visit: &mut dyn FnMut(marsad_store::GroupPost) -> Result<()>) -> Result<()> {
-        observe::grouping_posts(&self.conn, visit)
+    fn grouping_posts(&self, visit: &mut dyn FnMut(marsad_store::GroupPost) -> Result<()>) -> Result<i64> {
+        in_snapshot(&self.conn, || observe::grouping_posts(&self.conn, visit))
     }
 
     fn ungrouped_posts(&self) -> Result<u64> {
@@ -288,6 +359,10 @@ impl marsad_store::ObservatoryStore for SqliteStore {
 }
 
 impl marsad_store::MetaStore for SqliteStore {
+    fn read_snapshot(&self, read: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        in_snapshot(&self.conn, read)
+    }
+
     fn identity(&self) -> Result<marsad_store::StoreIdentity> {
         let text: String = self
             .conn

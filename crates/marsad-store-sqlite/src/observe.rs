@@ -107,10 +107,13 @@ fn kind(s: &str) -> Option<MediaKind> {
     MediaKind::parse(s)
 }
 
+/// Called inside one read transaction (see [`crate::in_snapshot`]): the
+/// generation returned is that of the posts visited.
 pub(crate) fn grouping_posts(
     conn: &Connection,
     visit: &mut dyn FnMut(GroupPost) -> Result<()>,
-) -> Result<()> {
+) -> Result<i64> {
+    let generation = releases_generation(conn)?;
     // Posts, with the text signature when it may be needed and the text of
     // posts not yet grouped.
     let mut posts = conn
@@ -193,7 +196,7 @@ pub(crate) fn grouping_posts(
         }
         visit(post)?;
     }
-    Ok(())
+    Ok(generation)
 }
 
 pub(crate) fn post_texts(conn: &Connection, posts: &[PostId]) -> Result<Vec<(PostId, String)>> {
@@ -222,13 +225,15 @@ pub(crate) fn apply_grouping(
     update: &GroupingUpdate,
 ) -> Result<HashMap<u32, ReleaseId>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
-    let ungrouped: i64 = tx
-        .query_row("SELECT count(*) FROM posts WHERE release_id IS NULL", [], |r| r.get(0))
-        .map_err(backend)?;
-    if ungrouped as u64 != update.ungrouped_seen {
+    // Only grouping, describing and the registry change the generation:
+    // posts an ingest added since the read leave it as it was (they are
+    // still ungrouped, for the next run), so an update is refused only when
+    // another run changed the releases it was computed from.
+    let now = releases_generation(&tx)?;
+    if now != update.generation {
         return Err(StoreError::Conflict(format!(
-            "posts changed while grouping ({} ungrouped now, {} when read)",
-            ungrouped, update.ungrouped_seen
+            "releases changed while grouping (generation {now} now, {} when the posts were read)",
+            update.generation
         )));
     }
     let mut ids: HashMap<u32, ReleaseId> = HashMap::new();

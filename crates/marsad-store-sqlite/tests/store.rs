@@ -153,7 +153,7 @@ fn corrupt_rows_are_errors_naming_the_record() {
     };
     store.write_batch(run, &batch).expect("write");
     let mut ids = Vec::new();
-    store
+    let generation = store
         .grouping_posts(&mut |p| {
             ids.push(p.id);
             Ok(())
@@ -161,7 +161,7 @@ fn corrupt_rows_are_errors_naming_the_record() {
         .expect("grouping posts");
     let update = GroupingUpdate {
         assign: vec![(ids[0], marsad_store::ReleaseSlot::New(0))],
-        ungrouped_seen: 1,
+        generation,
         ..GroupingUpdate::default()
     };
     let releases = store.apply_grouping(&update).expect("grouping");
@@ -341,7 +341,7 @@ fn a_pdq_quality_that_cannot_be_is_an_error_naming_the_post() {
                 quality.extend(p.media.iter().filter_map(|m| m.pdq.as_ref().map(|(_, q)| *q)));
                 Ok(())
             })
-            .map(|()| quality)
+            .map(|_generation| quality)
     };
     assert_eq!(read(&store).expect("readable"), [90]);
     drop(store);

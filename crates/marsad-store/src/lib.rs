@@ -37,7 +37,8 @@ use marsad_core::{Sha256, SourceKey};
 /// Every role trait, for `use marsad_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BankStore, GroupingStore, MetaStore, ObservatoryStore, PostStore, RegistryStore, RunStore, Store,
+        BankImport, BankStore, GroupingStore, MetaStore, ObservatoryStore, PostStore, RegistryStore,
+        RunStore, Store,
     };
 }
 
@@ -80,7 +81,21 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: String,
     },
-    /// Any other backend failure (I/O error, disk full, lock timeout…).
+    /// Another process kept the store locked for writing (an ingest, a
+    /// bank import, a grouping run) for longer than the busy timeout: the
+    /// operation wrote nothing.
+    #[error(
+        "the store is locked by another writer (an ingest, a bank import or a grouping run?) for more than {seconds} s"
+    )]
+    Busy {
+        /// How long the operation waited for the lock.
+        seconds: u64,
+    },
+    /// What an operation read changed before it could write its result,
+    /// every time it tried (another process writing the same records).
+    #[error("{0}")]
+    Changed(String),
+    /// Any other backend failure (I/O error, disk full…).
     #[error("store backend error: {0}")]
     Backend(String),
 }
@@ -150,6 +165,14 @@ pub trait BankStore {
     /// were new. [`StoreError::NotFound`] if there is no such bank.
     fn add_bank_entries(&mut self, bank: &str, entries: &[NewBankEntry]) -> Result<u64>;
 
+    /// Starts an import into bank `bank` (created when `create` and it does
+    /// not exist): one write transaction, taken at once (waiting up to the
+    /// busy timeout for other writers, else [`StoreError::Busy`]), that
+    /// entries are streamed into and that [`BankImport::commit`] makes
+    /// visible; dropped without it, nothing was imported.
+    /// [`StoreError::NotFound`] if there is no such bank and not `create`.
+    fn begin_bank_import<'a>(&'a mut self, bank: &str, create: bool) -> Result<Box<dyn BankImport + 'a>>;
+
     /// Calls `visit` with every entry the filter selects, by increasing id.
     fn bank_entries(
         &self,
@@ -173,6 +196,20 @@ pub trait BankStore {
     fn add_matches(&mut self, matches: &[(ItemRef, NewMatch)]) -> Result<u64>;
 }
 
+/// An import into one bank in progress: all or nothing (see
+/// [`BankStore::begin_bank_import`]).
+pub trait BankImport {
+    /// Whether the import created the bank.
+    fn created(&self) -> bool;
+
+    /// Adds entries; an entry whose signal type and value the bank already
+    /// holds is left as it is. Returns how many were new.
+    fn add(&mut self, entries: &[NewBankEntry]) -> Result<u64>;
+
+    /// Makes the import visible to every reader at once.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
 /// The outlet registry: which outlets exist and which channels are theirs.
 pub trait RegistryStore {
     /// Replaces the outlet registry (this changes
@@ -186,8 +223,11 @@ pub trait RegistryStore {
 /// What grouping posts into releases reads and writes: the posts with their
 /// fingerprints, the grouping decisions, and the releases' descriptions.
 pub trait GroupingStore {
-    /// Calls `visit` with every post as grouping reads it, by id.
-    fn grouping_posts(&self, visit: &mut dyn FnMut(GroupPost) -> Result<()>) -> Result<()>;
+    /// Calls `visit` with every post as grouping reads it, by id, all from
+    /// one snapshot of the store (posts written meanwhile are not seen);
+    /// returns the releases generation of that snapshot, for
+    /// [`GroupingUpdate::generation`].
+    fn grouping_posts(&self, visit: &mut dyn FnMut(GroupPost) -> Result<()>) -> Result<i64>;
 
     /// How many posts are not yet in a release (cheap: grouping is skipped
     /// when there are none).
@@ -197,8 +237,10 @@ pub trait GroupingStore {
     fn post_texts(&self, posts: &[PostId]) -> Result<Vec<(PostId, String)>>;
 
     /// Writes a grouping run's decisions in one transaction; returns the
-    /// real id given to each [`ReleaseSlot::New`], by its number. A stale
-    /// update ([`StoreError::Conflict`]) writes nothing.
+    /// real id given to each [`ReleaseSlot::New`], by its number. An update
+    /// read before the releases changed ([`StoreError::Conflict`]) writes
+    /// nothing; posts added since it was read do not make it stale (they
+    /// are left for the next run).
     fn apply_grouping(&mut self, update: &GroupingUpdate) -> Result<HashMap<u32, ReleaseId>>;
 
     /// The posts of these releases (all releases when `None`), by release
@@ -240,6 +282,11 @@ pub trait ObservatoryStore {
 
 /// What identifies the store itself.
 pub trait MetaStore {
+    /// Runs `read` so that every read it makes from this store sees one
+    /// snapshot: what other processes commit meanwhile is not seen (a
+    /// report's figures all describe the same moment). `read` only reads.
+    fn read_snapshot(&self, read: &mut dyn FnMut() -> Result<()>) -> Result<()>;
+
     /// The store's identity, given when it was created and never changed
     /// (files derived from the store record it, so that a store made again
     /// at the same path is not served another's caches).

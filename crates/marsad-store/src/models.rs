@@ -484,10 +484,14 @@ pub struct GroupingUpdate {
     pub text_linkable: Vec<PostId>,
     /// Releases emptied by merges (deleted).
     pub merged: Vec<ReleaseId>,
-    /// How many posts were ungrouped when the run read them: if another
-    /// process grouped or added posts meanwhile, the store refuses the
-    /// update ([`crate::StoreError::Conflict`]) and the run starts again.
-    pub ungrouped_seen: u64,
+    /// The releases generation the posts were read at (what
+    /// [`crate::GroupingStore::grouping_posts`] returned): if another process
+    /// changed the releases since (grouped posts, described releases,
+    /// replaced the registry), the store refuses the update
+    /// ([`crate::StoreError::Conflict`]) and the run starts again. Posts
+    /// added meanwhile do not conflict: they are still ungrouped, for the
+    /// next run.
+    pub generation: i64,
 }
 
 /// A post of a release, as describing the release needs it.

@@ -49,6 +49,7 @@ macro_rules! store_suite {
             fingerprinted_media_is_known,
             banks_hold_entries_once,
             creating_a_bank_twice_is_a_conflict,
+            a_bank_import_is_all_or_nothing,
             deleting_a_missing_bank_is_false,
             adding_to_a_missing_bank_changes_nothing,
             entry_filters_select,
@@ -591,7 +592,7 @@ pub fn grouping_round_trips(store: &mut dyn Store) {
         ],
         text_linkable: vec![posts[0].id],
         merged: vec![],
-        ungrouped_seen: 4,
+        generation: store.releases_generation().expect("generation"),
     };
     let ids = store.apply_grouping(&update).expect("apply");
     assert_eq!(ids.len(), 2);
@@ -660,7 +661,7 @@ pub fn merges_move_posts_and_drop_releases(store: &mut dyn Store) {
             assign: posts.iter().enumerate().map(|(i, p)| (p.id, ReleaseSlot::New(i as u32))).collect(),
             text_linkable: vec![],
             merged: vec![],
-            ungrouped_seen: 4,
+            generation: store.releases_generation().expect("generation"),
         })
         .expect("apply");
     assert_eq!(ids.len(), 4);
@@ -679,7 +680,7 @@ pub fn merges_move_posts_and_drop_releases(store: &mut dyn Store) {
             ],
             text_linkable: vec![new_post.id],
             merged: vec![gone],
-            ungrouped_seen: 1,
+            generation: store.releases_generation().expect("generation"),
         })
         .expect("apply");
     let releases: Vec<ReleaseId> = all_releases(store).iter().map(|r| r.id).collect();
@@ -689,25 +690,64 @@ pub fn merges_move_posts_and_drop_releases(store: &mut dyn Store) {
     assert_eq!(regrouped.iter().filter(|p| p.release_id == Some(keep)).count(), 3);
 }
 
-/// A grouping read before other posts arrived is refused and writes nothing.
+/// A grouping read before another process changed the releases is refused
+/// and writes nothing; posts added since it was read do not make it stale.
 pub fn stale_grouping_is_refused(store: &mut dyn Store) {
     let run = run(store);
     store.write_batch(run, &sample_batch()).expect("write");
-    let posts = grouping_posts_of(store);
-    let generation = store.releases_generation().expect("generation");
-    // Read when there were 3 ungrouped posts: another ingest added one since.
-    let err = store
+    let mut posts = Vec::new();
+    let read_at = store
+        .grouping_posts(&mut |p| {
+            posts.push(p);
+            Ok(())
+        })
+        .expect("grouping_posts");
+    assert_eq!(read_at, store.releases_generation().expect("generation"), "the snapshot's generation");
+    // Another process groups the first post meanwhile.
+    store
         .apply_grouping(&GroupingUpdate {
-            assign: posts.iter().map(|p| (p.id, ReleaseSlot::New(0))).collect(),
+            assign: vec![(posts[0].id, ReleaseSlot::New(0))],
             text_linkable: vec![],
             merged: vec![],
-            ungrouped_seen: 3,
+            generation: read_at,
         })
-        .expect_err("a stale update is refused");
+        .expect("the other process's grouping");
+    let generation = store.releases_generation().expect("generation");
+    let stale = GroupingUpdate {
+        assign: posts.iter().map(|p| (p.id, ReleaseSlot::New(0))).collect(),
+        text_linkable: vec![],
+        merged: vec![],
+        generation: read_at,
+    };
+    let err = store.apply_grouping(&stale).expect_err("a stale update is refused");
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    assert_eq!(store.ungrouped_posts().expect("ungrouped"), 4, "nothing written");
-    assert!(all_releases(store).is_empty());
+    assert_eq!(store.ungrouped_posts().expect("ungrouped"), 3, "nothing written");
+    assert_eq!(all_releases(store).len(), 1);
     assert_eq!(store.releases_generation().expect("generation"), generation);
+
+    // An ingest adds a post after a run read the others: the run's update
+    // stands, and the new post waits for the next run.
+    let mut ungrouped = Vec::new();
+    let read_at = store
+        .grouping_posts(&mut |p| {
+            if p.release_id.is_none() {
+                ungrouped.push(p.id);
+            }
+            Ok(())
+        })
+        .expect("grouping_posts");
+    let mut batch = sample_batch();
+    batch.posts = vec![post(0, 9, vec![])];
+    store.write_batch(run, &batch).expect("write");
+    store
+        .apply_grouping(&GroupingUpdate {
+            assign: ungrouped.iter().map(|&p| (p, ReleaseSlot::New(0))).collect(),
+            text_linkable: vec![],
+            merged: vec![],
+            generation: read_at,
+        })
+        .expect("posts added meanwhile are no conflict");
+    assert_eq!(store.ungrouped_posts().expect("ungrouped"), 1, "the new post, for the next run");
 }
 
 /// Everything a reader can see, to compare before and after a refused
@@ -833,6 +873,36 @@ pub fn finishing_an_unknown_run_is_refused(store: &mut dyn Store) {
     assert_eq!((runs[0].id, runs[0].status.as_str()), (id, "running"));
 }
 
+/// An import is seen whole once committed, and not at all when dropped
+/// before: not its entries, not the bank it created.
+pub fn a_bank_import_is_all_or_nothing(store: &mut dyn Store) {
+    let md5 = |i: u32| entry(SignalType::Md5, &format!("{i:032x}"), None);
+    let first: Vec<NewBankEntry> = (1..=3).map(md5).collect();
+    let mut import = store.begin_bank_import("new", true).expect("begin");
+    assert!(import.created());
+    assert_eq!(import.add(&first).expect("add"), 3);
+    drop(import);
+    assert!(store.banks().expect("banks").is_empty(), "the bank it created is gone too");
+    let err = store.begin_bank_import("new", false).err().expect("no such bank");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+
+    let mut import = store.begin_bank_import("new", true).expect("begin");
+    assert_eq!(import.add(&first).expect("add"), 3);
+    assert_eq!(import.add(&[md5(3), md5(4)]).expect("add"), 1, "an entry held already is not new");
+    import.commit().expect("commit");
+    let banks = store.banks().expect("banks");
+    assert_eq!(banks.len(), 1);
+    assert_eq!(banks[0].entries.get(&SignalType::Md5), Some(&4));
+
+    // Into a bank that exists: created() is false; dropped, it keeps the
+    // four entries it had.
+    let mut import = store.begin_bank_import("new", true).expect("begin");
+    assert!(!import.created());
+    import.add(&[md5(5)]).expect("add");
+    drop(import);
+    assert_eq!(store.banks().expect("banks")[0].entries.get(&SignalType::Md5), Some(&4));
+}
+
 /// Creating a bank whose name is taken is a conflict and leaves the first.
 pub fn creating_a_bank_twice_is_a_conflict(store: &mut dyn Store) {
     let made = store.create_bank("known").expect("create");
@@ -943,7 +1013,7 @@ fn grouped(
             assign: posts.iter().zip(slots).map(|(p, &n)| (p.id, ReleaseSlot::New(n))).collect(),
             text_linkable: vec![],
             merged: vec![],
-            ungrouped_seen: posts.len() as u64,
+            generation: store.releases_generation().expect("generation"),
         })
         .expect("apply");
     (posts, ids)
