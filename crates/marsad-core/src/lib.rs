@@ -23,7 +23,7 @@ mod time;
 pub use digest::{HexError, Md5, Sha256};
 pub use ids::{BankId, EntryId, PostId, ReleaseId, RunId, SourceId};
 pub use release::{Evidence, EvidenceError, ReleaseFormat};
-pub use time::{TimeError, UtcTime};
+pub use time::{LocalZone, TimeError, UtcTime};
 
 use std::fmt;
 

@@ -42,11 +42,20 @@ pub struct IngestConfig {
     /// How many record errors and missing-media notes are kept in detail
     /// (all are counted).
     pub max_error_details: usize,
+    /// The zone of Telegram `date` values that carry no offset, used when
+    /// `date_unixtime` is absent (Telegram Desktop writes the exporting
+    /// computer's local time there).
+    pub export_timezone: marsad_core::LocalZone,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { batch_size: 2000, retain_media: None, max_error_details: 1000 }
+        IngestConfig {
+            batch_size: 2000,
+            retain_media: None,
+            max_error_details: 1000,
+            export_timezone: marsad_core::LocalZone::Utc,
+        }
     }
 }
 

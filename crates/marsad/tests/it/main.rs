@@ -19,3 +19,4 @@ mod support;
 mod telegram;
 mod telegram_bad_input;
 mod telegram_kill;
+mod telegram_lenient;
