@@ -361,9 +361,22 @@ fn chat_field<R: Read>(s: &mut Scanner<R>, w: &mut Walk<'_, '_>, idx: usize, k: 
         "messages" => return messages(s, w, idx),
         _ => return skip(s, w),
     };
-    let (at, bytes) = s.value()?;
-    *slot = parse_slice::<Scalar>(at, bytes)?.text();
+    let (_, bytes) = s.value()?;
+    // A header value that serde_json refuses (invalid UTF-8, a control
+    // character, a number out of range) does not refuse the export: it is
+    // read with bad bytes replaced, or not at all (a chat without a usable
+    // id has each of its messages reported).
+    *slot = match serde_json::from_slice::<Scalar>(bytes) {
+        Ok(v) => v.text(),
+        Err(_) => serde_json::from_str::<Scalar>(&cleaned(bytes)).ok().and_then(Scalar::text),
+    };
     Ok(())
+}
+
+/// `bytes` as text with invalid UTF-8 replaced and control characters
+/// turned to spaces: what can still be read of a value serde_json refuses.
+fn cleaned(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn messages<R: Read>(s: &mut Scanner<R>, w: &mut Walk<'_, '_>, chat: usize) -> Result<(), Stop> {
@@ -510,11 +523,9 @@ fn message_id(raw: &[u8]) -> Option<String> {
     struct IdOnly {
         id: Option<serde_json::Value>,
     }
-    let parsed = serde_json::from_slice::<IdOnly>(raw).ok().or_else(|| {
-        let clean: String =
-            String::from_utf8_lossy(raw).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-        serde_json::from_str::<IdOnly>(&clean).ok()
-    })?;
+    let parsed = serde_json::from_slice::<IdOnly>(raw)
+        .ok()
+        .or_else(|| serde_json::from_str::<IdOnly>(&cleaned(raw)).ok())?;
     parsed.id.map(|v| match v {
         serde_json::Value::String(s) => s,
         other => other.to_string(),

@@ -248,3 +248,35 @@ fn jsonl_repeats_and_edits_follow_the_same_rules() {
     assert_eq!(h["text"], "one, edited");
     assert_eq!(h["versions"][0]["text"], "one");
 }
+
+#[test]
+fn a_bad_chat_header_does_not_refuse_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = |name: &[u8], id: &[u8]| {
+        let mut b = b"{\"name\": \"".to_vec();
+        b.extend_from_slice(name);
+        b.extend_from_slice(b"\", \"type\": \"public_channel\", \"id\": ");
+        b.extend_from_slice(id);
+        b.extend_from_slice(b",\n \"messages\": [\n  ");
+        b.extend_from_slice(&good(1, "kept"));
+        b.extend_from_slice(b"\n ]\n}\n");
+        b
+    };
+    let named = dir.path().join("named");
+    std::fs::create_dir_all(&named).unwrap();
+    std::fs::write(named.join("result.json"), body(b"Bad \xff\x01 Name", b"31")).unwrap();
+    let db = dir.path().join("m.db");
+    let (ingested, s) = ingest_json(&db, "telegram", &named, &[]);
+    assert!(ingested, "{s}");
+    let sources = open(&db).sources().unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].name, "Bad \u{fffd}  Name");
+    // A chat id out of range: its messages are reported, not ingested.
+    let no_id = dir.path().join("no-id");
+    std::fs::create_dir_all(&no_id).unwrap();
+    std::fs::write(no_id.join("result.json"), body(b"No Id", b"1e999")).unwrap();
+    let (ingested, s) = ingest_json(&dir.path().join("n.db"), "telegram", &no_id, &[]);
+    assert!(!ingested, "{s}");
+    assert_eq!(s["errors_total"], 1);
+    assert!(s["errors"][0]["error"].as_str().unwrap().contains("no numeric \"id\""), "{s}");
+}
