@@ -25,7 +25,7 @@ pub use budget::{DEFAULT_MEMORY_BUDGET, MemoryBudget, OverBudget, Reservation, S
 pub use digest::{HexError, Md5, Sha256};
 pub use ids::{BankId, EntryId, PostId, ReleaseId, RunId, SourceId};
 pub use release::{Evidence, EvidenceError, ReleaseFormat};
-pub use time::{TimeError, UtcTime};
+pub use time::{LocalZone, TimeError, UtcTime};
 
 use std::fmt;
 

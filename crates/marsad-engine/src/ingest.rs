@@ -33,6 +33,9 @@ pub struct IngestOptions {
     pub seconds_per_hash: f64,
     /// Match new fingerprints against the banks.
     pub match_banks: bool,
+    /// The zone of Telegram `date` values without an offset (used when
+    /// `date_unixtime` is absent): an IANA name or an offset; `None` is UTC.
+    pub export_timezone: Option<String>,
 }
 
 impl Default for IngestOptions {
@@ -43,6 +46,7 @@ impl Default for IngestOptions {
             batch_size: IngestConfig::default().batch_size,
             seconds_per_hash: 1.0,
             match_banks: true,
+            export_timezone: None,
         }
     }
 }
@@ -63,6 +67,10 @@ impl Engine {
         if !(opts.seconds_per_hash.is_finite() && opts.seconds_per_hash >= 0.0) {
             return Err(invalid!("--seconds-per-hash must be a number of at least 0"));
         }
+        let export_timezone = match opts.export_timezone.as_deref() {
+            None => marsad_core::LocalZone::Utc,
+            Some(zone) => zone.parse().map_err(|e| invalid!("--export-timezone: {e}"))?,
+        };
         let fingerprinter: Box<dyn Fingerprinter> = if opts.no_fingerprints {
             Box::new(ExactOnly)
         } else {
@@ -82,6 +90,7 @@ impl Engine {
             retain_media: if opts.retain_media { self.media_dir() } else { None },
             // Pending texts of a batch held at once: an eighth of the budget.
             max_batch_text_bytes: (self.memory().total() / 8) as usize,
+            export_timezone,
             ..IngestConfig::default()
         };
         let stages = Stages { fingerprinter: fingerprinter.as_ref(), matcher, reporter };

@@ -48,6 +48,7 @@ pub mod hash;
 pub mod ingest;
 pub mod matching;
 pub mod observatory;
+pub mod posts;
 pub mod report;
 pub mod store;
 

@@ -46,6 +46,10 @@ pub struct IngestConfig {
     /// this many bytes, so that long texts cannot multiply by the batch
     /// size in memory.
     pub max_batch_text_bytes: usize,
+    /// The zone of Telegram `date` values that carry no offset, used when
+    /// `date_unixtime` is absent (Telegram Desktop writes the exporting
+    /// computer's local time there).
+    pub export_timezone: marsad_core::LocalZone,
 }
 
 impl Default for IngestConfig {
@@ -55,6 +59,7 @@ impl Default for IngestConfig {
             retain_media: None,
             max_error_details: 1000,
             max_batch_text_bytes: 64 << 20,
+            export_timezone: marsad_core::LocalZone::Utc,
         }
     }
 }

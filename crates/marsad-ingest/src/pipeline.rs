@@ -94,6 +94,17 @@ pub struct IngestSummary {
     pub matches_added: u64,
     /// The ingest run's id in the store.
     pub run_id: i64,
+    /// Entries Telegram Desktop could not export (`"type": "unsupported"`)
+    /// skipped.
+    pub unsupported_skipped: u64,
+    /// Posts already stored whose text changed (the earlier text kept as a
+    /// version; counted in `posts_existing` too).
+    pub posts_edited: u64,
+    /// Records skipped because their id repeats an earlier record of the
+    /// same chat or source in this input (the first is kept whole).
+    pub repeated_ids: u64,
+    /// The repeated ids (the first ones in detail).
+    pub repeated: Vec<RecordError>,
 }
 
 impl IngestSummary {
@@ -196,6 +207,17 @@ impl<'a> Pipeline<'a> {
     pub fn service_skipped(&mut self) {
         self.summary.service_skipped += 1;
         self.reporter.advance(1);
+    }
+
+    /// Counts a skipped entry of a kind the exporter could not export.
+    pub fn unsupported_skipped(&mut self) {
+        self.summary.unsupported_skipped += 1;
+        self.reporter.advance(1);
+    }
+
+    /// How this ingest runs.
+    pub fn config(&self) -> &IngestConfig {
+        self.cfg
     }
 
     /// Sets the chat (source) whose records follow, for their errors.
@@ -305,7 +327,9 @@ impl<'a> Pipeline<'a> {
         self.in_batch.iter_mut().for_each(|slot| *slot = None);
         let n = self.pending.len() as u64;
         self.pending_text_bytes = 0;
+        let mut lines = Vec::with_capacity(self.pending.len());
         for ((p, reads), (fingerprints, post_matches)) in self.pending.drain(..).zip(reads).zip(texts) {
+            lines.push((p.source, p.line));
             let mut media = Vec::with_capacity(p.media.len());
             for (m, read) in p.media.iter().zip(reads) {
                 let content = match read {
@@ -410,6 +434,25 @@ impl<'a> Pipeline<'a> {
             });
         }
         let outcome = self.store.write_batch(self.run, &self.batch)?;
+        for &i in &outcome.repeated {
+            let (Some(post), Some(&(source, line))) = (self.batch.posts.get(i), lines.get(i)) else {
+                continue;
+            };
+            let chat = self.sources[source.0].key.to_string();
+            tracing::warn!(file = %self.file, %chat, id = %post.platform_post_id, "repeated message id skipped");
+            self.summary.repeated_ids += 1;
+            if self.summary.repeated.len() < self.cfg.max_error_details {
+                self.summary.repeated.push(RecordError {
+                    file: self.file.clone(),
+                    chat: Some(chat),
+                    message_id: Some(post.platform_post_id.clone()),
+                    line,
+                    error: "repeats the id of an earlier post of this chat in this input: skipped, the first kept whole"
+                        .to_owned(),
+                });
+            }
+        }
+        self.summary.posts_edited += outcome.posts_edited;
         self.summary.posts_added += outcome.posts_added;
         self.summary.posts_existing += outcome.posts_existing;
         self.summary.media_added += outcome.media_added;

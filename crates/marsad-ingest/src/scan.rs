@@ -360,4 +360,203 @@ mod tests {
         s.expect(b'[', "[").expect("open");
         assert!(matches!(s.value(), Err(ScanError::Syntax(..))));
     }
+
+    mod agrees_with_serde_json {
+        //! The splitter against serde_json on arbitrary JSON: it finds
+        //! exactly the elements serde_json parses, and a document is refused
+        //! (by the splitter, or by serde_json on one of its slices) exactly
+        //! when serde_json refuses it whole.
+
+        use super::*;
+
+        use proptest::prelude::*;
+        use serde::de::IgnoredAny;
+        use serde_json::Value;
+
+        /// Arbitrary JSON values: every scalar kind, strings with quotes,
+        /// backslashes, control characters and non-ASCII text, nested
+        /// arrays and objects.
+        fn value() -> impl Strategy<Value = Value> {
+            let text = proptest::collection::vec(
+                prop_oneof![
+                    4 => proptest::char::range('a', 'z'),
+                    1 => Just('"'),
+                    1 => Just('\\'),
+                    1 => Just('\u{1}'),
+                    1 => Just('\n'),
+                    1 => Just('ن'),
+                    1 => Just('🌵'),
+                    1 => Just('}'),
+                    1 => Just(']'),
+                    1 => any::<char>(),
+                ],
+                0..12,
+            )
+            .prop_map(|cs| cs.into_iter().collect::<String>());
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+                text.clone().prop_map(Value::String),
+            ];
+            leaf.prop_recursive(5, 48, 6, move |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    proptest::collection::vec((text.clone(), inner), 0..6)
+                        .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// A value as text: compact or pretty-printed.
+        fn element() -> impl Strategy<Value = String> {
+            (value(), any::<bool>()).prop_map(|(v, pretty)| {
+                if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }
+                    .expect("serialize")
+            })
+        }
+
+        /// JSON white space to put between tokens.
+        fn space() -> impl Strategy<Value = String> {
+            proptest::collection::vec(prop_oneof![Just(' '), Just('\n'), Just('\t'), Just('\r')], 0..3)
+                .prop_map(|cs| cs.into_iter().collect())
+        }
+
+        /// `[e1, e2, …]` with white space around every token.
+        fn document<E: AsRef<[u8]>>(elements: &[E], spaces: &[String]) -> Vec<u8> {
+            let sp = |i: usize| spaces.get(i % spaces.len().max(1)).map_or(&b""[..], |s| s.as_bytes());
+            let mut doc = sp(0).to_vec();
+            doc.push(b'[');
+            for (i, e) in elements.iter().enumerate() {
+                if i > 0 {
+                    doc.push(b',');
+                }
+                doc.extend_from_slice(sp(i + 1));
+                doc.extend_from_slice(e.as_ref());
+                doc.extend_from_slice(sp(i + 2));
+            }
+            doc.push(b']');
+            doc.extend_from_slice(sp(3));
+            doc
+        }
+
+        /// The top-level array's elements as the splitter finds them, with a
+        /// reader and buffer small enough that values cross refills.
+        fn split(doc: &[u8], capacity: usize) -> ScanResult<Vec<Vec<u8>>> {
+            let mut s = Scanner::new(io::BufReader::with_capacity(capacity, doc), 1 << 20);
+            s.buf = vec![0; 2];
+            s.expect(b'[', "[")?;
+            let mut out = Vec::new();
+            if s.peek()? == Some(b']') {
+                s.expect(b']', "]")?;
+            } else {
+                loop {
+                    out.push(s.value()?.1.to_vec());
+                    if !s.next_or_close(b']')? {
+                        break;
+                    }
+                }
+            }
+            if !s.at_end()? {
+                return Err(ScanError::Syntax(s.position(), "trailing characters".to_owned()));
+            }
+            Ok(out)
+        }
+
+        /// Damage that leaves brackets and quotes paired: invalid UTF-8,
+        /// raw control characters, numbers out of range.
+        const DAMAGE: &[&[u8]] = &[b"\x01", b"\xff", b"\xc3", b"1e999", b"-1e999", b"\x00", b"\n"];
+
+        /// Bytes a corruption plants: structure, quotes, escapes, invalid
+        /// UTF-8, control characters, number parts.
+        const PLANTED: &[u8] = b"\"\\{}[],:\x01\xff\x00e1-. ";
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            #[test]
+            fn the_splitter_yields_what_serde_json_parses(
+                elements in proptest::collection::vec(element(), 0..6),
+                spaces in proptest::collection::vec(space(), 1..5),
+                capacity in 1usize..64,
+            ) {
+                let doc = document(&elements, &spaces);
+                let slices = split(&doc, capacity).expect("a valid document splits");
+                prop_assert_eq!(slices.len(), elements.len());
+                let whole: Vec<Value> = serde_json::from_slice(&doc).expect("serde_json parses it");
+                for ((slice, text), parsed) in slices.iter().zip(&elements).zip(&whole) {
+                    prop_assert_eq!(slice.as_slice(), text.as_bytes());
+                    let own: Value = serde_json::from_slice(slice).expect("each slice parses");
+                    prop_assert_eq!(&own, parsed);
+                }
+            }
+
+            #[test]
+            fn a_document_is_refused_exactly_when_serde_json_refuses_it(
+                elements in proptest::collection::vec(element(), 1..5),
+                spaces in proptest::collection::vec(space(), 1..5),
+                edits in proptest::collection::vec(
+                    (any::<prop::sample::Index>(), 0u8..3, prop::sample::select(PLANTED)),
+                    1..3,
+                ),
+                truncate in proptest::option::of(any::<prop::sample::Index>()),
+                capacity in 1usize..64,
+            ) {
+                let mut doc = document(&elements, &spaces);
+                for (at, op, byte) in edits {
+                    let i = at.index(doc.len() + 1);
+                    match op {
+                        0 => doc.insert(i, byte),
+                        1 if i < doc.len() => {
+                            doc.remove(i);
+                        }
+                        _ if i < doc.len() => doc[i] = byte,
+                        _ => doc.push(byte),
+                    }
+                }
+                if let Some(t) = truncate {
+                    doc.truncate(t.index(doc.len() + 1));
+                }
+                let serde_ok = serde_json::from_slice::<Vec<IgnoredAny>>(&doc).is_ok();
+                let split_ok = split(&doc, capacity)
+                    .is_ok_and(|slices| slices.iter().all(|s| serde_json::from_slice::<IgnoredAny>(s).is_ok()));
+                prop_assert_eq!(split_ok, serde_ok, "document {:?}", String::from_utf8_lossy(&doc));
+            }
+
+            /// One element damaged inside (its brackets and quotes still
+            /// pairing up) among good ones: the splitter still finds every
+            /// element, only the damaged one fails serde_json, and the
+            /// others parse as they do alone (the reader resynchronises at
+            /// the next message).
+            #[test]
+            fn a_damaged_element_does_not_hide_the_others(
+                elements in proptest::collection::vec(element(), 1..5),
+                damaged in any::<prop::sample::Index>(),
+                damage in prop::sample::select(DAMAGE),
+                spaces in proptest::collection::vec(space(), 1..5),
+                capacity in 1usize..64,
+            ) {
+                let k = damaged.index(elements.len());
+                // An invalid byte goes inside a string, a number out of
+                // range where a number belongs.
+                let planted = if damage.starts_with(b"1") || damage.starts_with(b"-") {
+                    [&b"{\"id\": "[..], damage, b", \"text\": \"ab\"}"].concat()
+                } else {
+                    [&b"{\"id\": 1, \"text\": \"a"[..], damage, b"b\"}"].concat()
+                };
+                let mut texts: Vec<Vec<u8>> = elements.iter().map(|e| e.clone().into_bytes()).collect();
+                texts[k] = planted;
+                let doc = document(&texts, &spaces);
+                let slices = split(&doc, capacity).expect("the damaged document still splits");
+                prop_assert_eq!(slices.len(), texts.len());
+                for (i, (slice, text)) in slices.iter().zip(&texts).enumerate() {
+                    prop_assert_eq!(slice, text);
+                    let parsed = serde_json::from_slice::<Value>(slice);
+                    prop_assert_eq!(parsed.is_err(), i == k, "element {} {:?}", i, String::from_utf8_lossy(slice));
+                }
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use marsad_core::{MediaKind, Platform, SourceKey, UtcTime};
+use marsad_core::{LocalZone, MediaKind, Platform, SourceKey, UtcTime};
 use marsad_store::NewSource;
 use marsad_store::prelude::*;
 use serde::Deserialize;
@@ -361,9 +361,22 @@ fn chat_field<R: Read>(s: &mut Scanner<R>, w: &mut Walk<'_, '_>, idx: usize, k: 
         "messages" => return messages(s, w, idx),
         _ => return skip(s, w),
     };
-    let (at, bytes) = s.value()?;
-    *slot = parse_slice::<Scalar>(at, bytes)?.text();
+    let (_, bytes) = s.value()?;
+    // A header value that serde_json refuses (invalid UTF-8, a control
+    // character, a number out of range) does not refuse the export: it is
+    // read with bad bytes replaced, or not at all (a chat without a usable
+    // id has each of its messages reported).
+    *slot = match serde_json::from_slice::<Scalar>(bytes) {
+        Ok(v) => v.text(),
+        Err(_) => serde_json::from_str::<Scalar>(&cleaned(bytes)).ok().and_then(Scalar::text),
+    };
     Ok(())
+}
+
+/// `bytes` as text with invalid UTF-8 replaced and control characters
+/// turned to spaces: what can still be read of a value serde_json refuses.
+fn cleaned(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn messages<R: Read>(s: &mut Scanner<R>, w: &mut Walk<'_, '_>, chat: usize) -> Result<(), Stop> {
@@ -387,11 +400,14 @@ fn messages<R: Read>(s: &mut Scanner<R>, w: &mut Walk<'_, '_>, chat: usize) -> R
         let (at, bytes) = s.value()?;
         w.chats[chat].messages += 1;
         match (w.process.as_mut(), &w.source) {
-            (None, _) => {
-                parse_slice::<IgnoredAny>(at, bytes)?;
-            }
+            // A message whose brackets and quotes pair up has been found
+            // whole by the splitter: whatever is wrong inside it (invalid
+            // UTF-8, a raw control character, a number out of range) is
+            // reported and skipped in the second pass, not fatal here.
+            (None, _) => {}
             (Some((layout, pipeline)), Some(Ok(source))) => {
-                handle_message(pipeline, &layout.base, *source, bytes, at.line).map_err(Stop::Fatal)?;
+                let zone = pipeline.config().export_timezone;
+                handle_message(pipeline, &layout.base, zone, *source, bytes, at.line).map_err(Stop::Fatal)?;
             }
             (Some((_, pipeline)), Some(Err(why))) => {
                 pipeline.error(message_id(bytes), Some(at.line), why.clone());
@@ -441,15 +457,76 @@ struct Message<'a> {
     media_type: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     mime_type: Option<Cow<'a, str>>,
+    #[serde(default)]
+    poll: Option<Poll>,
+    #[serde(default)]
+    todo_list: Option<TodoList>,
+    #[serde(borrow, default)]
+    sticker_emoji: Option<Cow<'a, str>>,
 }
 
-/// The id of a message that failed to parse, if it has one.
+/// A poll as Telegram Desktop writes it: `{"question": TEXT, "closed",
+/// "total_voters", "answers": [{"text": TEXT, "voters", "chosen"}]}`, where
+/// TEXT is a string or an array of text parts like a message's `text`.
+#[derive(Deserialize)]
+struct Poll {
+    #[serde(default, deserialize_with = "crate::text::flatten")]
+    question: Option<String>,
+    #[serde(default)]
+    answers: Vec<Choice>,
+}
+
+/// A to-do list: `{"title": TEXT, "others_can_append",
+/// "others_can_complete", "answers": [{"text": TEXT, "id"}]}` (its items
+/// are written under `answers`, as a poll's are; `items` is read too).
+#[derive(Deserialize)]
+struct TodoList {
+    #[serde(default, deserialize_with = "crate::text::flatten")]
+    title: Option<String>,
+    #[serde(default, alias = "items")]
+    answers: Vec<Choice>,
+}
+
+/// A poll answer or a to-do item.
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default, deserialize_with = "crate::text::flatten")]
+    text: Option<String>,
+}
+
+impl Message<'_> {
+    /// The post's text: the message's text, then a poll's question and
+    /// answers, a to-do list's title and items, and a sticker's emoji, one
+    /// per line (empty parts left out).
+    fn full_text(&mut self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        parts.extend(self.text.take());
+        if let Some(poll) = self.poll.take() {
+            parts.extend(poll.question);
+            parts.extend(poll.answers.into_iter().filter_map(|a| a.text));
+        }
+        if let Some(todo) = self.todo_list.take() {
+            parts.extend(todo.title);
+            parts.extend(todo.answers.into_iter().filter_map(|a| a.text));
+        }
+        parts.extend(self.sticker_emoji.take().map(Cow::into_owned));
+        parts.retain(|p| !p.is_empty());
+        parts.join("\n")
+    }
+}
+
+/// The id of a message that failed to parse, if it can be read: the
+/// message is read again with invalid UTF-8 replaced and control characters
+/// turned to spaces, so that a bad byte elsewhere in it does not hide its id.
 fn message_id(raw: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct IdOnly {
         id: Option<serde_json::Value>,
     }
-    serde_json::from_slice::<IdOnly>(raw).ok()?.id.map(|v| match v {
+    let parsed = serde_json::from_slice::<IdOnly>(raw)
+        .ok()
+        .or_else(|| serde_json::from_str::<IdOnly>(&cleaned(raw)).ok())?;
+    parsed.id.map(|v| match v {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     })
@@ -458,11 +535,12 @@ fn message_id(raw: &[u8]) -> Option<String> {
 fn handle_message(
     pipeline: &mut Pipeline<'_>,
     base: &Path,
+    zone: LocalZone,
     source: SourceId,
     raw: &[u8],
     line: u64,
 ) -> Result<(), IngestError> {
-    let m: Message<'_> = match serde_json::from_slice(raw) {
+    let mut m: Message<'_> = match serde_json::from_slice(raw) {
         Ok(m) => m,
         Err(e) => {
             let what = e.to_string();
@@ -472,11 +550,20 @@ fn handle_message(
         }
     };
     let id = m.id.to_string();
-    if m.kind.as_deref() == Some("service") {
-        pipeline.service_skipped();
-        return Ok(());
+    match m.kind.as_deref() {
+        Some("service") => {
+            pipeline.service_skipped();
+            return Ok(());
+        }
+        // What Telegram Desktop could not export (`{"id", "type":
+        // "unsupported"}`): nothing to ingest, counted.
+        Some("unsupported") => {
+            pipeline.unsupported_skipped();
+            return Ok(());
+        }
+        _ => {}
     }
-    let posted_at = match time_of(m.date_unixtime.as_deref(), m.date.as_deref()) {
+    let posted_at = match time_of(m.date_unixtime.as_deref(), m.date.as_deref(), zone) {
         Ok(Some(t)) => t,
         Ok(None) => {
             pipeline.error(Some(id), Some(line), "message has no \"date_unixtime\" or \"date\"".to_owned());
@@ -487,7 +574,7 @@ fn handle_message(
             return Ok(());
         }
     };
-    let edited_at = match time_of(m.edited_unixtime.as_deref(), m.edited.as_deref()) {
+    let edited_at = match time_of(m.edited_unixtime.as_deref(), m.edited.as_deref(), zone) {
         Ok(t) => t,
         Err(e) => {
             pipeline.error(Some(id), Some(line), e);
@@ -502,12 +589,13 @@ fn handle_message(
         let kind = file_kind(m.media_type.as_deref(), m.mime_type.as_deref(), file);
         media.push(pending_media(base, file, kind, m.mime_type.as_deref()));
     }
+    let text = m.full_text();
     pipeline.push(PendingPost {
         source,
         platform_post_id: id,
         posted_at,
         edited_at,
-        text: m.text.unwrap_or_default(),
+        text,
         url: None,
         forwarded_from: m.forwarded_from.map(Cow::into_owned),
         reply_to: m.reply_to_message_id.map(|r| r.to_string()),
@@ -516,11 +604,12 @@ fn handle_message(
     })
 }
 
-/// `date_unixtime` (UTC) when present, else `date` taken as UTC.
-fn time_of(unix: Option<&str>, local: Option<&str>) -> Result<Option<UtcTime>, String> {
+/// `date_unixtime` (UTC) when present, else `date`: with its own offset
+/// when it has one, else in the export's zone (`--export-timezone`).
+fn time_of(unix: Option<&str>, local: Option<&str>, zone: LocalZone) -> Result<Option<UtcTime>, String> {
     match (unix, local) {
         (Some(u), _) => UtcTime::parse_unix_seconds(u).map(Some).map_err(|e| e.to_string()),
-        (None, Some(d)) => UtcTime::parse_naive_as_utc(d).map(Some).map_err(|e| e.to_string()),
+        (None, Some(d)) => UtcTime::parse_export_date(d, zone).map(Some).map_err(|e| e.to_string()),
         (None, None) => Ok(None),
     }
 }

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_banks.sql"),
     include_str!("../migrations/0004_releases.sql"),
     include_str!("../migrations/0005_identity.sql"),
+    include_str!("../migrations/0006_post_versions.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is
@@ -222,6 +223,14 @@ impl marsad_store::PostStore for SqliteStore {
 
     fn posts_of_source(&self, source: &SourceKey) -> Result<Vec<marsad_store::StoredPost>> {
         read::posts_of_source(&self.conn, source)
+    }
+
+    fn post_versions(
+        &self,
+        source: &SourceKey,
+        platform_post_id: &str,
+    ) -> Result<Option<Vec<marsad_store::PostVersion>>> {
+        read::post_versions(&self.conn, source, platform_post_id)
     }
 
     fn media(&self, sha256: &marsad_core::Sha256) -> Result<Option<marsad_store::StoredMedia>> {

@@ -265,3 +265,42 @@ pub(crate) fn fingerprinted_media(
     }
     Ok(out)
 }
+
+pub(crate) fn post_versions(
+    conn: &Connection,
+    source: &SourceKey,
+    platform_post_id: &str,
+) -> Result<Option<Vec<marsad_store::PostVersion>>> {
+    let post: Option<i64> = conn
+        .query_row(
+            "SELECT p.id FROM posts p JOIN sources s ON s.id = p.source_id
+             WHERE s.platform = ?1 AND s.platform_id = ?2 AND p.platform_post_id = ?3",
+            params![source.platform.as_str(), source.platform_id, platform_post_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some(post) = post else { return Ok(None) };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT text, edited_at, recorded_at FROM post_versions WHERE post_id = ?1
+             ORDER BY edited_at IS NOT NULL, edited_at, id",
+        )
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map([post], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, i64>(2)?)))
+        .map_err(backend)?;
+    let time = |micros: i64| {
+        UtcTime::from_unix_micros(micros).ok_or_else(|| corrupt("post version time", &micros.to_string()))
+    };
+    let mut out = Vec::new();
+    for row in rows {
+        let (text, edited_at, recorded_at) = row.map_err(backend)?;
+        out.push(marsad_store::PostVersion {
+            text,
+            edited_at: edited_at.map(time).transpose()?,
+            recorded_at: time(recorded_at)?,
+        });
+    }
+    Ok(Some(out))
+}

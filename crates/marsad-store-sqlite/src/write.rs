@@ -76,14 +76,19 @@ pub(crate) fn write_batch(
         let mut insert_post = tx
             .prepare_cached(
                 "INSERT INTO posts (source_id, platform_post_id, posted_at, edited_at, text, url,
-                                    forwarded_from, reply_to, ingest_run_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                    forwarded_from, reply_to, ingest_run_id, seen_run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
                  ON CONFLICT (source_id, platform_post_id) DO NOTHING",
             )
             .map_err(backend)?;
         let mut find_post = tx
-            .prepare_cached("SELECT id FROM posts WHERE source_id = ?1 AND platform_post_id = ?2")
+            .prepare_cached(
+                "SELECT id, text, edited_at, seen_run_id, release_id FROM posts
+                 WHERE source_id = ?1 AND platform_post_id = ?2",
+            )
             .map_err(backend)?;
+        let mut seen =
+            tx.prepare_cached("UPDATE posts SET seen_run_id = ?2 WHERE id = ?1").map_err(backend)?;
         let mut link = tx
             .prepare_cached(
                 "INSERT INTO post_media (post_id, position, kind, path, media_sha256, missing)
@@ -101,7 +106,7 @@ pub(crate) fn write_batch(
             )
             .map_err(backend)?;
 
-        for p in &batch.posts {
+        for (index, p) in batch.posts.iter().enumerate() {
             let source_id = *source_ids.get(p.source).ok_or_else(|| {
                 StoreError::Invalid(format!(
                     "post {} refers to source #{} of a batch of {} sources",
@@ -123,16 +128,32 @@ pub(crate) fn write_batch(
                     run.0,
                 ])
                 .map_err(backend)?;
-            let needs_id = !p.media.is_empty() || !p.fingerprints.is_empty() || !p.matches.is_empty();
             let post_id = if added == 1 {
                 out.posts_added += 1;
                 tx.last_insert_rowid()
             } else {
-                out.posts_existing += 1;
-                if !needs_id {
+                let stored: Stored = find_post
+                    .query_row(params![source_id, p.platform_post_id], |r| {
+                        Ok(Stored {
+                            id: r.get(0)?,
+                            text: r.get(1)?,
+                            edited_at: r.get(2)?,
+                            seen_run: r.get(3)?,
+                            release: r.get(4)?,
+                        })
+                    })
+                    .map_err(backend)?;
+                if stored.seen_run == Some(run.0) {
+                    // The same id twice in one input: the first is kept whole.
+                    out.repeated.push(index);
                     continue;
                 }
-                find_post.query_row(params![source_id, p.platform_post_id], |r| r.get(0)).map_err(backend)?
+                out.posts_existing += 1;
+                seen.execute(params![stored.id, run.0]).map_err(backend)?;
+                if stored.text != p.text {
+                    out.posts_edited += u64::from(edit(&tx, run, &stored, p)?);
+                }
+                stored.id
             };
             for (position, m) in p.media.iter().enumerate() {
                 let (sha, missing) = match &m.content {
@@ -160,6 +181,61 @@ pub(crate) fn write_batch(
     tx.commit().map_err(backend)?;
     cache.extend(fresh);
     Ok(out)
+}
+
+/// A stored post as an incoming one is compared with it.
+struct Stored {
+    id: i64,
+    text: String,
+    edited_at: Option<i64>,
+    seen_run: Option<i64>,
+    release: Option<i64>,
+}
+
+/// A stored post met again with another text. The newer text (by
+/// `edited_at`, `None` oldest; the incoming one on a tie) becomes the post's,
+/// the other is kept as a version. Returns whether the post's text changed.
+fn edit(tx: &Transaction<'_>, run: RunId, stored: &Stored, p: &marsad_store::NewPost) -> Result<bool> {
+    let now = marsad_core::UtcTime::now().unix_micros();
+    let incoming_edited = p.edited_at.map(|t| t.unix_micros());
+    let mut keep = tx
+        .prepare_cached(
+            "INSERT INTO post_versions (post_id, text, edited_at, recorded_at, ingest_run_id)
+             SELECT ?1, ?2, ?3, ?4, ?5
+             WHERE NOT EXISTS (SELECT 1 FROM post_versions WHERE post_id = ?1 AND text = ?2)",
+        )
+        .map_err(backend)?;
+    if incoming_edited < stored.edited_at {
+        // An older export than the one stored: its text is an earlier version.
+        keep.execute(params![stored.id, p.text, incoming_edited, now, run.0]).map_err(backend)?;
+        return Ok(false);
+    }
+    keep.execute(params![stored.id, stored.text, stored.edited_at, now, run.0]).map_err(backend)?;
+    tx.prepare_cached("UPDATE posts SET text = ?2, edited_at = ?3 WHERE id = ?1")
+        .map_err(backend)?
+        .execute(params![stored.id, p.text, incoming_edited])
+        .map_err(backend)?;
+    // The text fingerprints were of the old text; the batch's are of the new.
+    tx.prepare_cached("DELETE FROM fingerprints WHERE post_id = ?1")
+        .map_err(backend)?
+        .execute([stored.id])
+        .map_err(backend)?;
+    if let Some(release) = stored.release {
+        // Releases only ever merge when grouping, so the one the old text may
+        // have joined is dissolved: its posts are grouped again from scratch,
+        // which gives the releases of the posts as they are now.
+        tx.prepare_cached("UPDATE posts SET release_id = NULL, text_linkable = 0 WHERE release_id = ?1")
+            .map_err(backend)?
+            .execute([release])
+            .map_err(backend)?;
+        tx.prepare_cached("DELETE FROM releases WHERE id = ?1")
+            .map_err(backend)?
+            .execute([release])
+            .map_err(backend)?;
+        tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'releases_generation'", [])
+            .map_err(backend)?;
+    }
+    Ok(true)
 }
 
 fn upsert_source(tx: &Transaction<'_>, s: &marsad_store::NewSource) -> Result<i64> {

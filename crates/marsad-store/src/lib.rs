@@ -120,12 +120,27 @@ pub trait RunStore {
 /// each call one transaction.
 pub trait PostStore {
     /// Writes a batch of posts (with their sources, media and fingerprints)
-    /// in one transaction. Posts that already exist are left as they are,
-    /// except that a media reference that was missing before and is present
-    /// now is completed. Returns what was new. A batch refused part-way
+    /// in one transaction. Returns what was new. A batch refused part-way
     /// (e.g. a post whose source index is out of range:
     /// [`StoreError::Invalid`]) leaves nothing behind.
+    ///
+    /// A post that repeats one this `run` already wrote (same source and
+    /// post id) is ignored whole and listed in [`BatchOutcome::repeated`].
+    /// A post stored by an earlier run is left as it is, except that:
+    /// - a media reference that was missing before and is present now is
+    ///   completed;
+    /// - a different text is an edit: when the new post's `edited_at` is not
+    ///   earlier than the stored one's (`None` earliest), the text and
+    ///   `edited_at` are replaced, the earlier text kept as a
+    ///   [`PostVersion`], the post's text fingerprints replaced by the new
+    ///   ones, and the release holding the post dissolved (its posts
+    ///   ungrouped, so that grouping sees the change); otherwise the new
+    ///   text is an older one and is only kept as a version.
     fn write_batch(&mut self, run: RunId, batch: &PostBatch) -> Result<BatchOutcome>;
+
+    /// The earlier texts of a post, oldest first (by their `edited_at`,
+    /// `None` first); `None` when the post is not stored.
+    fn post_versions(&self, source: &SourceKey, platform_post_id: &str) -> Result<Option<Vec<PostVersion>>>;
 
     /// Counts of what the store holds.
     fn stats(&self) -> Result<Stats>;

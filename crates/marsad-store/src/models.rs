@@ -118,7 +118,7 @@ pub struct NewFingerprint {
 }
 
 /// What a batch added.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchOutcome {
     /// Posts that were new.
     pub posts_added: u64,
@@ -130,6 +130,14 @@ pub struct BatchOutcome {
     pub fingerprints_added: u64,
     /// Bank matches that were new.
     pub matches_added: u64,
+    /// Posts already stored whose text this batch changed (the earlier text
+    /// is kept as a [`PostVersion`]); counted in `posts_existing` too.
+    pub posts_edited: u64,
+    /// Positions in the batch of the posts that repeat a post (same source
+    /// and post id) this ingest run already wrote, in this batch or an
+    /// earlier one: each is ignored whole (text, media, fingerprints), so
+    /// the first is kept as it was. Not counted in `posts_existing`.
+    pub repeated: Vec<usize>,
 }
 
 impl std::ops::AddAssign for BatchOutcome {
@@ -139,7 +147,23 @@ impl std::ops::AddAssign for BatchOutcome {
         self.media_added += o.media_added;
         self.fingerprints_added += o.fingerprints_added;
         self.matches_added += o.matches_added;
+        self.posts_edited += o.posts_edited;
+        self.repeated.extend(o.repeated);
     }
+}
+
+/// An earlier text of a post: what it said before an edit seen on a later
+/// ingest (or, when an older export is ingested after a newer one, the
+/// older text it held).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostVersion {
+    /// The text.
+    pub text: String,
+    /// When that text was last edited, as the input said (`null` for the
+    /// original).
+    pub edited_at: Option<UtcTime>,
+    /// When the store learnt it was superseded.
+    pub recorded_at: UtcTime,
 }
 
 /// The start of an ingest run.

@@ -68,6 +68,9 @@ macro_rules! store_suite {
             releases_keep_every_format_and_evidence,
             release_points_and_source_ids_agree,
             an_album_is_one_sighting,
+            a_repeated_post_in_one_run_is_ignored_whole,
+            an_edit_replaces_the_text_and_keeps_a_version,
+            an_older_text_is_kept_as_a_version_only,
         );
         #[test]
         fn stores_have_their_own_identity() {
@@ -182,7 +185,9 @@ pub fn batch_round_trips(store: &mut dyn Store) {
             posts_existing: 0,
             media_added: 2,
             fingerprints_added: 2,
-            matches_added: 0
+            matches_added: 0,
+            posts_edited: 0,
+            repeated: vec![],
         }
     );
     assert_eq!(store.stats().expect("stats"), Stats { sources: 2, posts: 4, media: 2, fingerprints: 2 });
@@ -226,13 +231,15 @@ pub fn batch_round_trips(store: &mut dyn Store) {
     assert!(store.media(&Sha256([9; 32])).expect("media").is_none());
 }
 
-/// Writing the same batch again adds nothing (writes are idempotent).
+/// Writing the same batch again, in a later run, adds nothing (writes are
+/// idempotent).
 pub fn writing_twice_adds_nothing(store: &mut dyn Store) {
-    let run = run(store);
+    let first = run(store);
     let batch = sample_batch();
-    store.write_batch(run, &batch).expect("write");
+    store.write_batch(first, &batch).expect("write");
     let before = store.stats().expect("stats");
-    let again = store.write_batch(run, &batch).expect("write again");
+    let later = run(store);
+    let again = store.write_batch(later, &batch).expect("write again");
     assert_eq!(
         again,
         BatchOutcome {
@@ -240,7 +247,9 @@ pub fn writing_twice_adds_nothing(store: &mut dyn Store) {
             posts_existing: 4,
             media_added: 0,
             fingerprints_added: 0,
-            matches_added: 0
+            matches_added: 0,
+            posts_edited: 0,
+            repeated: vec![],
         }
     );
     assert_eq!(store.stats().expect("stats"), before);
@@ -278,14 +287,16 @@ pub fn missing_media_is_completed_later(store: &mut dyn Store) {
     store.write_batch(run, &first).expect("write");
     let m = media(3, MediaKind::Image);
     let second = PostBatch { sources: vec![source("1")], posts: vec![post(0, 3, vec![present(m.clone())])] };
-    let outcome = store.write_batch(run, &second).expect("write");
+    let later = self::run(store);
+    let outcome = store.write_batch(later, &second).expect("write");
     assert_eq!(outcome.posts_existing, 1);
     assert_eq!(outcome.media_added, 1);
     let p = store.post(&first.sources[0].key, "3").expect("post").expect("stored");
     assert_eq!(p.media[0].sha256, Some(m.sha256));
     assert_eq!(p.media[0].missing, None);
     // And a later ingest without the file does not erase it again.
-    store.write_batch(run, &first).expect("write");
+    let last = self::run(store);
+    store.write_batch(last, &first).expect("write");
     let p = store.post(&first.sources[0].key, "3").expect("post").expect("stored");
     assert_eq!(p.media[0].sha256, Some(m.sha256));
 }
@@ -1289,4 +1300,136 @@ pub fn stores_have_their_own_identity(a: &mut dyn Store, b: &mut dyn Store) {
     a.write_batch(r, &sample_batch()).expect("write_batch");
     assert_eq!(a.identity().expect("identity"), id_a);
     assert_eq!(b.identity().expect("identity"), id_b);
+}
+
+/// A post id repeated within one run (in one batch or a later one) is
+/// ignored whole: the first post keeps its text and its media, never the
+/// second's. A later run sees the post as stored, not repeated.
+pub fn a_repeated_post_in_one_run_is_ignored_whole(store: &mut dyn Store) {
+    let run1 = run(store);
+    let missing = MediaRef {
+        kind: MediaKind::Image,
+        path: "(File not included. Change data exporting settings to download.)".to_owned(),
+        content: MediaContent::Missing("not included in the export".to_owned()),
+    };
+    let mut first = post(0, 7, vec![missing]);
+    first.text = "the first message".to_owned();
+    let mut second =
+        post(0, 7, vec![present(media(5, MediaKind::Image)), present(media(6, MediaKind::Image))]);
+    second.text = "the second message".to_owned();
+    let batch = PostBatch { sources: vec![source("1")], posts: vec![first.clone(), second.clone()] };
+    let outcome = store.write_batch(run1, &batch).expect("write");
+    assert_eq!((outcome.posts_added, outcome.posts_existing, outcome.repeated.clone()), (1, 0, vec![1]));
+    assert_eq!(outcome.media_added, 0, "the second's media are not stored");
+    // In a later batch of the same run too.
+    let again = store
+        .write_batch(run1, &PostBatch { sources: vec![source("1")], posts: vec![second.clone()] })
+        .expect("write");
+    assert_eq!((again.posts_existing, again.repeated), (0, vec![0]));
+    let key = &batch.sources[0].key;
+    let p = store.post(key, "7").expect("post").expect("stored");
+    assert_eq!(p.text, "the first message");
+    assert_eq!(p.media.len(), 1);
+    assert_eq!(p.media[0].sha256, None);
+    assert_eq!(store.stats().expect("stats").media, 0);
+    assert_eq!(store.post_versions(key, "7").expect("versions"), Some(vec![]));
+    // A later run: the post is stored, its first message read again.
+    let run2 = run(store);
+    let later = store
+        .write_batch(run2, &PostBatch { sources: vec![source("1")], posts: vec![first] })
+        .expect("write");
+    assert_eq!((later.posts_existing, later.repeated, later.posts_edited), (1, vec![], 0));
+}
+
+/// A post met again in a later run with another, newer text takes it: the
+/// earlier text is kept as a version, the text fingerprints replaced, and
+/// the release holding the post dissolved so that grouping sees the change.
+pub fn an_edit_replaces_the_text_and_keeps_a_version(store: &mut dyn Store) {
+    let text_fp =
+        |v: &str| NewFingerprint { signal_type: SignalType::Text, value: v.to_owned(), quality: None };
+    let run1 = run(store);
+    let mut original = post(0, 1, vec![]);
+    original.text = "before the edit".to_owned();
+    original.edited_at = None;
+    original.fingerprints = vec![text_fp("old-signature")];
+    let other = post(0, 2, vec![]);
+    let batch = PostBatch { sources: vec![source("1")], posts: vec![original.clone(), other] };
+    store.write_batch(run1, &batch).expect("write");
+    let posts = grouping_posts_of(store);
+    let update = GroupingUpdate {
+        assign: vec![(posts[0].id, ReleaseSlot::New(1)), (posts[1].id, ReleaseSlot::New(1))],
+        text_linkable: vec![],
+        merged: vec![],
+        generation: store.releases_generation().expect("generation"),
+    };
+    store.apply_grouping(&update).expect("apply");
+    assert_eq!(store.ungrouped_posts().expect("ungrouped"), 0);
+    let generation = store.releases_generation().expect("generation");
+
+    let run2 = run(store);
+    let mut edited = original.clone();
+    edited.text = "after the edit".to_owned();
+    edited.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_000));
+    edited.fingerprints = vec![text_fp("new-signature")];
+    let outcome = store
+        .write_batch(run2, &PostBatch { sources: vec![source("1")], posts: vec![edited.clone()] })
+        .expect("write");
+    assert_eq!((outcome.posts_existing, outcome.posts_edited), (1, 1));
+    let key = &batch.sources[0].key;
+    let p = store.post(key, "1").expect("post").expect("stored");
+    assert_eq!((p.text.as_str(), p.edited_at), ("after the edit", edited.edited_at));
+    let versions = store.post_versions(key, "1").expect("versions").expect("post is stored");
+    assert_eq!(versions.len(), 1);
+    assert_eq!((versions[0].text.as_str(), versions[0].edited_at), ("before the edit", None));
+    // Both posts of the release are grouped again; the new signature is read.
+    assert_eq!(store.ungrouped_posts().expect("ungrouped"), 2);
+    assert_ne!(store.releases_generation().expect("generation"), generation);
+    let mut releases = 0;
+    store
+        .releases(&mut |_| {
+            releases += 1;
+            Ok(())
+        })
+        .expect("releases");
+    assert_eq!(releases, 0, "the dissolved release is gone");
+    let regrouped = grouping_posts_of(store);
+    assert_eq!(regrouped[0].text_signature.as_deref(), Some("new-signature"));
+    assert_eq!(regrouped[0].text.as_deref(), Some("after the edit"));
+    assert_eq!(store.stats().expect("stats").fingerprints, 1);
+    // Seen again unchanged: nothing more.
+    let run3 = run(store);
+    let same = store
+        .write_batch(run3, &PostBatch { sources: vec![source("1")], posts: vec![edited] })
+        .expect("write");
+    assert_eq!(same.posts_edited, 0);
+    assert_eq!(store.post_versions(key, "1").expect("versions").map(|v| v.len()), Some(1));
+    assert_eq!(store.post_versions(key, "404").expect("versions"), None);
+}
+
+/// An export older than the one stored brings an earlier text: it is kept
+/// as a version (once), and the post keeps its newer text.
+pub fn an_older_text_is_kept_as_a_version_only(store: &mut dyn Store) {
+    let run1 = run(store);
+    let mut newest = post(0, 4, vec![]);
+    newest.text = "third text".to_owned();
+    newest.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_200));
+    store.write_batch(run1, &PostBatch { sources: vec![source("1")], posts: vec![newest] }).expect("write");
+    let mut middle = post(0, 4, vec![]);
+    middle.text = "second text".to_owned();
+    middle.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_100));
+    let mut original = post(0, 4, vec![]);
+    original.text = "first text".to_owned();
+    original.edited_at = None;
+    for p in [&middle, &original, &middle] {
+        let r = run(store);
+        let outcome = store
+            .write_batch(r, &PostBatch { sources: vec![source("1")], posts: vec![p.clone()] })
+            .expect("write");
+        assert_eq!(outcome.posts_edited, 0);
+    }
+    let key = source("1").key;
+    assert_eq!(store.post(&key, "4").expect("post").expect("stored").text, "third text");
+    let versions = store.post_versions(&key, "4").expect("versions").expect("stored");
+    let texts: Vec<_> = versions.iter().map(|v| v.text.as_str()).collect();
+    assert_eq!(texts, ["first text", "second text"], "oldest first, each once");
 }

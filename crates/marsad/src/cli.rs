@@ -41,6 +41,9 @@ pub enum Command {
     Ingest(IngestCommand),
     /// Counts of what the store holds.
     Stats,
+    /// Stored posts: a post's text and its earlier texts.
+    #[command(subcommand)]
+    Posts(PostsCommand),
     /// Fingerprint files: PDQ, vPDQ, audio, MD5, SHA-256, text.
     #[command(subcommand)]
     Hash(HashCommand),
@@ -201,6 +204,18 @@ pub enum TextCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PostsCommand {
+    /// A post's text now and the texts it had before edits seen on later
+    /// ingests, oldest first.
+    History {
+        /// The source, platform:id (telegram:1000000001).
+        source: String,
+        /// The post's id within the source.
+        post_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum IngestCommand {
     /// A Telegram Desktop JSON export: a chat export folder, a whole-account
     /// export folder, or its result.json.
@@ -238,6 +253,13 @@ pub struct IngestOpts {
     /// vPDQ: hash one video frame every this many seconds.
     #[arg(long, default_value_t = 1.0, value_name = "S")]
     pub seconds_per_hash: f64,
+
+    /// Telegram: the zone of `date` values without an offset, used when a
+    /// message has no `date_unixtime` (Telegram Desktop writes the exporting
+    /// computer's local time): an IANA name (Asia/Baghdad) or an offset
+    /// (+03:00). Default UTC.
+    #[arg(long, value_name = "ZONE")]
+    pub export_timezone: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,7 @@ fn options(opts: &IngestOpts) -> IngestOptions {
         batch_size: opts.batch_size as usize,
         seconds_per_hash: opts.seconds_per_hash,
         match_banks: true,
+        export_timezone: opts.export_timezone.clone(),
     }
 }
 
@@ -44,6 +45,18 @@ fn print_summary(path: &Path, s: &IngestSummary) {
     println!("ingested {}", path.display());
     println!("  posts     {:>9} added, {} already stored", s.posts_added, s.posts_existing);
     println!("  service   {:>9} messages skipped", s.service_skipped);
+    if s.unsupported_skipped > 0 {
+        println!(
+            "  unsupported {:>7} entries skipped (not exportable by Telegram Desktop)",
+            s.unsupported_skipped
+        );
+    }
+    if s.posts_edited > 0 {
+        println!("  edited    {:>9} posts with a new text (the earlier kept as a version)", s.posts_edited);
+    }
+    if s.repeated_ids > 0 {
+        println!("  repeated  {:>9} message ids skipped (the first message kept)", s.repeated_ids);
+    }
     println!("  media     {:>9} added, {} missing", s.media_added, s.media_missing);
     println!("  prints    {:>9} added, {} failed", s.fingerprints_added, s.fingerprint_errors);
     if s.matches_added > 0 {
@@ -60,6 +73,12 @@ fn print_summary(path: &Path, s: &IngestSummary) {
             s.errors_total - SHOWN as u64,
             s.errors.len()
         );
+    }
+    for r in s.repeated.iter().take(SHOWN) {
+        eprintln!("  warning: {}", crate::table::shown(&r.to_string()));
+    }
+    if s.repeated_ids > SHOWN as u64 {
+        eprintln!("  … and {} more repeated message ids", s.repeated_ids - SHOWN as u64);
     }
     for m in s.missing_media.iter().take(SHOWN) {
         eprintln!("  missing: {}", crate::table::shown(&m.to_string()));

@@ -7,6 +7,7 @@ mod hash;
 mod ingest;
 mod matching;
 mod observe;
+mod posts;
 mod report;
 mod stats;
 mod text;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Ingest(cmd) => ingest::run(&cli.db, cli.json, cmd),
         Command::Stats => stats::run(&cli.db, cli.json),
+        Command::Posts(cmd) => posts::run(&cli.db, cli.json, cmd),
         Command::Hash(cmd) => hash::run(cli.json, cmd),
         Command::Text(cmd) => text::run(cmd),
         Command::Bank(cmd) => bank::run(&cli.db, cli.json, cmd),

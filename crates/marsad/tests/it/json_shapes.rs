@@ -145,7 +145,8 @@ fn ingest_shape() -> Value {
         "posts_added": "int", "posts_existing": "int", "service_skipped": "int", "media_added": "int",
         "media_missing": "int", "errors": [record.clone()], "errors_total": "int",
         "missing_media": [record.clone()], "fingerprints_added": "int", "fingerprint_errors": "int",
-        "fingerprint_failures": [record], "matches_added": "int", "run_id": "int",
+        "fingerprint_failures": [record.clone()], "matches_added": "int", "run_id": "int",
+        "unsupported_skipped": "int", "posts_edited": "int", "repeated_ids": "int", "repeated": [record],
     })
 }
 
@@ -501,4 +502,26 @@ fn the_checker_refuses_what_it_should() {
         let r = std::panic::catch_unwind(|| check("bad", &bad, &shape));
         assert!(r.is_err(), "{bad} passed");
     }
+}
+
+#[test]
+fn posts_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let jsonl = dir.path().join("posts.jsonl");
+    let line = |text: &str| {
+        json!({"platform": "x", "source": "a", "id": 1, "timestamp": "2024-01-31T12:00:00Z", "text": text})
+            .to_string()
+    };
+    for text in ["first", "second"] {
+        std::fs::write(&jsonl, line(text)).unwrap();
+        let (ok, _) = crate::support::ingest_json(&db, "jsonl", &jsonl, &[]);
+        assert!(ok);
+    }
+    check(
+        "posts history",
+        &one(&db, &["posts", "history", "x:a", "1"]),
+        &json!({"source": "str", "post_id": "str", "posted_at": "str", "text": "str", "edited_at": "str?",
+                "versions": [{"text": "str", "edited_at": "str?", "recorded_at": "str"}]}),
+    );
 }

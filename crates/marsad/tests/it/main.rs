@@ -21,3 +21,4 @@ mod support;
 mod telegram;
 mod telegram_bad_input;
 mod telegram_kill;
+mod telegram_lenient;
