@@ -3,13 +3,17 @@
 //! whole-account export (`chats.list[]`, and `left_chats.list[]`).
 //!
 //! The file is streamed twice and never held whole:
-//! 1. **check**: the JSON syntax of the whole file is validated and each
-//!    chat's header (`name`, `type`, `id`) and message count collected, so a
-//!    malformed file is refused before anything is written, and the second
-//!    pass knows every chat's id whatever the key order;
+//! 1. **check**: the structure of the whole file is validated (brackets and
+//!    quotes pair up; sections other than messages parse) and each chat's
+//!    header (`name`, `type`, `id`) and message count collected, so a file
+//!    whose messages cannot be told apart is refused before anything is
+//!    written, and the second pass knows every chat's id whatever the key
+//!    order;
 //! 2. **ingest**: each message's bytes are found by a splitter and parsed on
-//!    their own (so one bad message is reported and skipped, not fatal),
-//!    then handed to the [`Pipeline`].
+//!    their own, then handed to the [`Pipeline`]; a message serde_json
+//!    refuses (invalid UTF-8, a raw control character, a number out of
+//!    range, a field of the wrong type) is reported with its line and id and
+//!    skipped, and the splitter goes on at the next message.
 
 use std::borrow::Cow;
 use std::fs::File;
