@@ -9,10 +9,9 @@
  * - output colour space from the number of components, as Pillow's modes:
  *   1 -> grey, 3 -> RGB, 4 -> CMYK (YCCK converted by libjpeg); the caller
  *   inverts CMYK as Pillow's "CMYK;I" raw mode does (Adobe polarity);
- * - a suspending data source over the whole file: data that ends before the
- *   last scanline suspends the decoder, which is reported as truncated,
- *   exactly where Pillow raises "image file is truncated"; a file that ends
- *   after its last scanline but before its EOI marker decodes, as in Pillow;
+ * - a suspending data source fed in Pillow's blocks (see below): a
+ *   suspension with no data left is reported as truncated, exactly where
+ *   Pillow raises "image file is truncated";
  * - warnings (corrupt entropy data, extraneous bytes) are ignored and
  *   decoding goes on, as in Pillow; errors stop it.
  *
@@ -80,26 +79,69 @@ static void on_progress(j_common_ptr cinfo) {
     }
 }
 
+/*
+ * The data source reproduces how Pillow feeds libjpeg: ImageFile.load reads
+ * the file in blocks of 65536 bytes (decodermaxblock) and calls the decoder
+ * with what it has not consumed plus the next block; the decoder suspends
+ * (fill_input_buffer returns FALSE) when it needs more. Where a file ends
+ * decides whether it decodes (a suspension at the very end of the data is
+ * "image file is truncated"), and that depends on where the blocks end, so
+ * the blocks are the same here: the whole file is in memory, and `fed` is
+ * the end of what Pillow would have read so far.
+ */
+#define PILLOW_BLOCK 65536
+
+struct marsad_source {
+    struct jpeg_source_mgr pub;
+    const uint8_t *data;
+    size_t len;
+    size_t fed;
+    size_t skip; /* bytes still to skip, as Pillow's source->skip */
+};
+
 static void source_init(j_decompress_ptr cinfo) { (void)cinfo; }
 static void source_term(j_decompress_ptr cinfo) { (void)cinfo; }
 
-/* The whole file is in the buffer: asking for more means it is truncated. */
 static boolean source_fill(j_decompress_ptr cinfo) {
     (void)cinfo;
-    return FALSE;
+    return FALSE; /* suspend: the caller feeds the next block */
 }
 
 static void source_skip(j_decompress_ptr cinfo, long count) {
-    struct jpeg_source_mgr *src = cinfo->src;
+    struct marsad_source *src = (struct marsad_source *)cinfo->src;
     if (count <= 0) {
         return;
     }
-    if ((size_t)count > src->bytes_in_buffer) {
-        src->next_input_byte += src->bytes_in_buffer;
-        src->bytes_in_buffer = 0;
+    if ((size_t)count > src->pub.bytes_in_buffer) {
+        src->skip = (size_t)count - src->pub.bytes_in_buffer;
+        src->pub.next_input_byte += src->pub.bytes_in_buffer;
+        src->pub.bytes_in_buffer = 0;
     } else {
-        src->next_input_byte += count;
-        src->bytes_in_buffer -= (size_t)count;
+        src->pub.next_input_byte += count;
+        src->pub.bytes_in_buffer -= (size_t)count;
+        src->skip = 0;
+    }
+}
+
+/* Feeds the next block after a suspension; 0 at the end of the data. */
+static int source_feed(struct marsad_source *src) {
+    for (;;) {
+        if (src->fed >= src->len) {
+            return 0;
+        }
+        size_t pos = (size_t)(src->pub.next_input_byte - src->data);
+        src->fed = src->len - src->fed > PILLOW_BLOCK ? src->fed + PILLOW_BLOCK : src->len;
+        src->pub.bytes_in_buffer = src->fed - pos;
+        if (src->skip > 0) {
+            size_t n = src->skip < src->pub.bytes_in_buffer ? src->skip : src->pub.bytes_in_buffer;
+            src->pub.next_input_byte += n;
+            src->pub.bytes_in_buffer -= n;
+            src->skip -= n;
+            if (src->skip > 0) {
+                continue; /* Pillow returns and reads another block */
+            }
+        }
+        return 1;
     }
 }
 
@@ -108,7 +150,7 @@ int marsad_jpeg_decode(const uint8_t *data, size_t len, long max_memory, int max
     struct jpeg_decompress_struct cinfo;
     struct marsad_error err;
     struct marsad_progress progress;
-    struct jpeg_source_mgr source;
+    struct marsad_source source;
     /* volatile: read after longjmp */
     volatile int status = MARSAD_JPEG_OK;
 
@@ -133,22 +175,32 @@ int marsad_jpeg_decode(const uint8_t *data, size_t len, long max_memory, int max
     progress.max_scans = max_scans;
     cinfo.progress = &progress.pub;
 
-    source.next_input_byte = data;
-    source.bytes_in_buffer = len;
-    source.init_source = source_init;
-    source.fill_input_buffer = source_fill;
-    source.skip_input_data = source_skip;
-    source.resync_to_restart = jpeg_resync_to_restart;
-    source.term_source = source_term;
-    cinfo.src = &source;
+    source.data = data;
+    source.len = len;
+    source.fed = len > PILLOW_BLOCK ? PILLOW_BLOCK : len;
+    source.skip = 0;
+    source.pub.next_input_byte = data;
+    source.pub.bytes_in_buffer = source.fed;
+    source.pub.init_source = source_init;
+    source.pub.fill_input_buffer = source_fill;
+    source.pub.skip_input_data = source_skip;
+    source.pub.resync_to_restart = jpeg_resync_to_restart;
+    source.pub.term_source = source_term;
+    cinfo.src = &source.pub;
 
     int header;
-    do {
+    for (;;) {
         header = jpeg_read_header(&cinfo, FALSE);
-    } while (header == JPEG_HEADER_TABLES_ONLY);
-    if (header == JPEG_SUSPENDED) {
-        jpeg_destroy_decompress(&cinfo);
-        return MARSAD_JPEG_TRUNCATED;
+        if (header == JPEG_HEADER_TABLES_ONLY) {
+            continue;
+        }
+        if (header != JPEG_SUSPENDED) {
+            break;
+        }
+        if (!source_feed(&source)) {
+            jpeg_destroy_decompress(&cinfo);
+            return MARSAD_JPEG_TRUNCATED;
+        }
     }
     if (header != JPEG_HEADER_OK) {
         jpeg_destroy_decompress(&cinfo);
@@ -195,9 +247,11 @@ int marsad_jpeg_decode(const uint8_t *data, size_t len, long max_memory, int max
         return MARSAD_JPEG_REFUSED;
     }
 
-    if (!jpeg_start_decompress(&cinfo)) {
-        jpeg_destroy_decompress(&cinfo);
-        return MARSAD_JPEG_TRUNCATED;
+    while (!jpeg_start_decompress(&cinfo)) {
+        if (!source_feed(&source)) {
+            jpeg_destroy_decompress(&cinfo);
+            return MARSAD_JPEG_TRUNCATED;
+        }
     }
     if (cinfo.output_width != width || cinfo.output_height != height ||
         cinfo.output_components != components) {
@@ -210,7 +264,7 @@ int marsad_jpeg_decode(const uint8_t *data, size_t len, long max_memory, int max
     size_t stride = (size_t)width * (size_t)components;
     while (cinfo.output_scanline < height) {
         JSAMPROW row = out + (size_t)cinfo.output_scanline * stride;
-        if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
+        if (jpeg_read_scanlines(&cinfo, &row, 1) != 1 && !source_feed(&source)) {
             jpeg_destroy_decompress(&cinfo);
             return MARSAD_JPEG_TRUNCATED;
         }

@@ -240,6 +240,9 @@ fn jpeg_cut_short_is_an_error_as_in_pillow() {
     let jpeg = generated_jpeg(320, 240);
     let whole = decode_pixels(&jpeg, &limits()).expect("whole file decodes");
     assert_eq!((whole.width(), whole.height(), whole.channels()), (320, 240, 3));
+    // (Where exactly Pillow stops accepting a shortened file, which depends
+    // on the 64 KiB blocks it reads, is checked against Pillow itself in
+    // `pytx.rs`.)
     // Pillow raises "image file is truncated" when the data ends before the
     // last row (python-threatexchange and HMA then hash nothing).
     for cut in [jpeg.len() / 3, jpeg.len() / 2, jpeg.len() - 40] {
@@ -248,10 +251,6 @@ fn jpeg_cut_short_is_an_error_as_in_pillow() {
         assert!(err.to_string().contains("truncated"), "cut at {cut}: {err}");
         assert!(pdq::hash_image_bytes(&jpeg[..cut], &limits()).is_err());
     }
-    // Every row there but no end-of-image marker: Pillow decodes it, the
-    // same pixels as the whole file.
-    let without_eoi = &jpeg[..jpeg.len() - 2];
-    assert_eq!(decode_pixels(without_eoi, &limits()).expect("decodes without EOI"), whole);
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod hygiene;
 mod json_shapes;
 mod jsonl;
 mod observatory;
+mod pytx;
 mod report;
 mod soundtrack;
 mod support;
