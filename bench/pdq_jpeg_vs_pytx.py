@@ -37,8 +37,16 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 MARSAD = ROOT / "target" / "release" / "marsad"
 
 # Pillow's encoder needs the whole progressive or optimized output in one
-# buffer ("Suspension not allowed here" otherwise).
-ImageFile.MAXBLOCK = 1 << 24
+# buffer ("Suspension not allowed here" otherwise); the same setting is the
+# decoder's read size (decodermaxblock), which decides where a shortened
+# file is refused, so it is raised only while saving.
+def save(img, buf, **kw):
+    ImageFile.MAXBLOCK = 1 << 24
+    try:
+        img.save(buf, "JPEG", **kw)
+    finally:
+        ImageFile.MAXBLOCK = 65536
+
 
 SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 SIZES = [(640, 480), (1, 1), (3, 7), (5, 5), (17, 250), (250, 17), (333, 217),
@@ -91,7 +99,7 @@ def make_sweep(folder, count):
             kw["optimize"] = True
         name = f"j{i:04d}.jpg"
         buf = io.BytesIO()
-        img.save(buf, "JPEG", **kw)
+        save(img, buf, **kw)
         (folder / name).write_bytes(buf.getvalue())
         made[name] = (f"{mode} {w}x{h} {kind} q{quality}"
                       + (f" {SUBSAMPLING[subsampling]}" if mode != "L" else "")

@@ -313,16 +313,21 @@ pub fn pytx_may_differ(bytes: &[u8]) -> bool {
 }
 
 /// The component count of a JPEG's first frame header, found by walking the
-/// marker segments (bounded by the data: every step moves forward).
+/// marker segments as libjpeg does (bounded by the data: every step moves
+/// forward).
 fn jpeg_components(bytes: &[u8]) -> Option<u8> {
     let mut i = 2;
     while i + 4 <= bytes.len() {
-        if bytes[i] != 0xFF {
-            return None;
+        // libjpeg skips bytes that are not a marker (with a warning), and
+        // fill bytes before one.
+        if bytes[i] != 0xFF || bytes[i + 1] == 0xFF || bytes[i + 1] == 0 {
+            i += 1;
+            continue;
         }
         let marker = bytes[i + 1];
-        if marker == 0xFF {
-            i += 1;
+        // Markers without a length: TEM, RSTn, SOI.
+        if marker == 0x01 || (0xD0..=0xD8).contains(&marker) {
+            i += 2;
             continue;
         }
         let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));

@@ -57,6 +57,8 @@ for f in sorted(out.glob("*.jpg"))[::5]:
     for k, end in enumerate([len(data) // 3, len(data) - 2, len(data) - 1, len(data) - 9, 65536 + 3]):
         if 0 < end < len(data):
             (out / f"cut{k}_{f.name}").write_bytes(data[:end])
+# The block size is also the decoder's read size: back to Pillow's default.
+ImageFile.MAXBLOCK = 65536
 for f in sorted(out.iterdir()):
     try:
         tx, txq = pdq_from_file(f)
