@@ -270,3 +270,25 @@ fn jpeg_over_the_limits_is_refused_before_decoding() {
     assert!(matches!(result, Err(DecodeError::TooLarge { .. })), "{result:?}");
     assert!(peak < 16 << 20, "allocated {peak} bytes");
 }
+
+#[test]
+fn pnm_and_ico_decode_as_pillow_opens_them() {
+    let rgb = ImageBuffer::from_fn(19, 7, |x, y| Rgb([(x * 13) as u8, (y * 31) as u8, 200]));
+    let grey = ImageBuffer::from_fn(19, 7, |x, y| Luma([(x * 5 + y * 9) as u8]));
+    // PPM (P6) and PGM (P5): the samples as they are.
+    let ppm = decode_pixels(&encode(&rgb, ImageFormat::Pnm), &limits()).expect("ppm decodes");
+    assert_eq!((ppm.channels(), ppm.as_raw()), (3, rgb.as_raw().as_slice()));
+    let pgm = decode_pixels(&encode(&grey, ImageFormat::Pnm), &limits()).expect("pgm decodes");
+    assert_eq!((pgm.channels(), pgm.as_raw()), (1, grey.as_raw().as_slice()));
+    // PBM (P4): Pillow's mode "1", black 0 and white 255.
+    let pbm = b"P4\n10 2\n\xA5\x80\x00\x40".to_vec();
+    let bits = decode_pixels(&pbm, &limits()).expect("pbm decodes");
+    assert_eq!((bits.width(), bits.height()), (10, 2));
+    let px: Vec<u8> = bits.into_rgb().as_raw().chunks(3).map(|p| p[0]).collect();
+    assert_eq!(px, [0, 255, 0, 255, 255, 0, 255, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0]);
+    // ICO (a PNG inside): the colours, alpha dropped.
+    let rgba = ImageBuffer::from_fn(16, 16, |x, y| Rgba([(x * 16) as u8, (y * 16) as u8, 9, 128]));
+    let ico = decode_rgb(&encode(&rgba, ImageFormat::Ico), &limits()).expect("ico decodes");
+    let want: Vec<u8> = rgba.as_raw().chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    assert_eq!(ico.as_raw(), want.as_slice());
+}
