@@ -93,6 +93,9 @@ pub enum PdqMode {
     /// As Meta's C++ command-line tool (resized to 512×512 first), with
     /// the eight dihedral hashes.
     CppTool,
+    /// python-threatexchange's variant (palette indices as grey, C, M, Y
+    /// as R, G, B; the same hash as `Plain` for every other image).
+    Pytx,
 }
 
 /// `marsad hash pdq --json`: one file.
@@ -138,6 +141,10 @@ pub fn pdq_file(
         }
         PdqMode::Plain => {
             let o = pdq::hash_image_bytes(&bytes, limits).map_err(fail)?;
+            (vec![o.hash], o.quality)
+        }
+        PdqMode::Pytx => {
+            let o = pdq::hash_image_bytes_pytx(&bytes, limits).map_err(fail)?;
             (vec![o.hash], o.quality)
         }
     };

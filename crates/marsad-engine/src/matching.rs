@@ -127,6 +127,11 @@ pub struct MatchRow {
     pub signal_type: Option<&'static str>,
     /// The entry's value.
     pub value: String,
+    /// `"pytx"` when python-threatexchange's PDQ of the image matched (a
+    /// palette or CMYK image, whose true-colour hash did not match this
+    /// entry); absent for marsad's own hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<&'static str>,
 }
 
 /// A value in a file's `signals`: a fingerprint, or the PDQ quality.
@@ -304,6 +309,7 @@ impl Entries {
                 labels: with_entry.then(|| e.labels.clone()),
                 signal_type: with_entry.then_some(f.signal_type.as_str()),
                 value: e.value.clone(),
+                variant: f.variant,
             })
             .collect()
     }
@@ -597,16 +603,34 @@ fn match_file(
 ) -> Result<(FileSignals, Vec<Found>)> {
     let signals = fingerprint_file(fp, path)?;
     let mut found = matcher.match_fingerprints(&signals.fingerprints, signals.text.as_deref());
+    let mut bytes = None;
     if matcher.config().dihedral
         && let Some(p) = signals.get(SignalType::Pdq)
     {
         // The rotations and mirror images of the image.
-        let bytes = std::fs::read(path).map_err(|e| EngineError::io(path.display(), e))?;
-        let all = marsad_hash::pdq::hash_image_bytes_dihedral(&bytes, &Limits::default().image)
+        let bytes = bytes.insert(std::fs::read(path).map_err(|e| EngineError::io(path.display(), e))?);
+        let all = marsad_hash::pdq::hash_image_bytes_dihedral(bytes, &Limits::default().image)
             .map_err(|e| EngineError::step(format!("hashing {}", path.display()), e))?;
         found.retain(|f| f.signal_type != SignalType::Pdq);
         let h = PdqHash::from_hex(&p.value).map_err(|e| EngineError::step("reading a PDQ hash", e))?;
         found.extend(matcher.match_pdq(&h, Some(&all.hashes)));
+    }
+    if signals.get(SignalType::Pdq).is_some() {
+        // Banks built by python-threatexchange or HMA hold its variant of
+        // palette and CMYK images: match that too (read again only for
+        // those, which the first bytes tell).
+        let bytes = match bytes {
+            Some(b) => b,
+            None => std::fs::read(path).map_err(|e| EngineError::io(path.display(), e))?,
+        };
+        if marsad_hash::image::pytx_may_differ(&bytes) {
+            let both = marsad_hash::pdq::hash_image_bytes_variants(&bytes, &Limits::default().image)
+                .map_err(|e| EngineError::step(format!("hashing {}", path.display()), e))?;
+            if let Some(v) = both.pytx {
+                let extra = matcher.match_pdq_pytx(&v.hash, &found);
+                found.extend(extra);
+            }
+        }
     }
     Ok((signals, found))
 }

@@ -4,6 +4,16 @@
 //! dropped (not composited), palette and greyscale are expanded, and 16-bit
 //! samples are reduced to 8 bits as Pillow reduces them.
 //!
+//! JPEG goes through libjpeg-turbo, the library Pillow itself uses, with
+//! Pillow's settings (accurate integer IDCT, fancy upsampling, CMYK with
+//! Adobe polarity converted as Pillow converts it), so its pixels are
+//! Pillow's to the bit; a JPEG whose data ends before its last row is an
+//! error, as in Pillow. Other formats go through the `image` crate.
+//!
+//! [`open`] also keeps what python-threatexchange hashes where that differs
+//! from the true colours: the palette indices of a palette PNG, the C, M, Y
+//! planes of a CMYK JPEG ([`Opened::pytx_pixels`]).
+//!
 //! Untrusted input is expected: dimensions are checked against
 //! [`DecodeLimits`] from the header before any pixel buffer is allocated, and
 //! the decoder's own allocations are capped.
@@ -11,6 +21,8 @@
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+
+mod jpeg;
 
 /// Bounds on what a decode may cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,9 +216,202 @@ fn map_error(err: image::ImageError, format: &'static str, limits: &DecodeLimits
     }
 }
 
+/// An image as Pillow's `Image.open` gives it, before any conversion: its
+/// true colours, and what python-threatexchange hashes instead where that
+/// differs (its hasher passes `numpy.asarray(image)` on, which for a palette
+/// image is the palette indices and for a CMYK image the C, M, Y, K planes,
+/// of which the first three are taken as R, G, B).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Opened {
+    pixels: Pixels,
+    pytx: Pytx,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum Pytx {
+    /// Same pixels as the true colours.
+    Same,
+    /// The palette indices, one channel.
+    Palette(Pixels),
+    /// Pillow's CMYK values, four channels (the true colours are converted
+    /// from them).
+    Cmyk(Pixels),
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened").field("pixels", &self.pixels).field("mode", &self.pillow_mode()).finish()
+    }
+}
+
+impl Opened {
+    /// The true colours, as [`decode_pixels`] gives them.
+    pub fn pixels(&self) -> &Pixels {
+        &self.pixels
+    }
+
+    /// The true colours, by value.
+    pub fn into_pixels(self) -> Pixels {
+        self.pixels
+    }
+
+    /// Pillow's mode where it decides what python-threatexchange hashes:
+    /// `"P"` for a palette image, `"CMYK"`, or `None` for the others (whose
+    /// python-threatexchange pixels are the true colours).
+    pub fn pillow_mode(&self) -> Option<&'static str> {
+        match self.pytx {
+            Pytx::Same => None,
+            Pytx::Palette(_) => Some("P"),
+            Pytx::Cmyk(_) => Some("CMYK"),
+        }
+    }
+
+    /// The pixels python-threatexchange hashes, only where they differ from
+    /// the true colours: the palette indices as one grey channel, or the
+    /// four CMYK channels, whose first three it takes as R, G, B (a
+    /// [`Pixels`] of 4 channels is read that way: the fourth is dropped).
+    pub fn pytx_pixels(&self) -> Option<&Pixels> {
+        match &self.pytx {
+            Pytx::Same => None,
+            Pytx::Palette(p) | Pytx::Cmyk(p) => Some(p),
+        }
+    }
+}
+
+/// Opens image bytes as Pillow does ([`Opened`]): the true colours of
+/// [`decode_pixels`] and, for palette PNG files and CMYK JPEG files, the
+/// pixels python-threatexchange hashes instead.
+pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> {
+    if is_jpeg(bytes) {
+        let j = jpeg::decode(bytes, limits)?;
+        if j.channels == 4 {
+            let mut j = j;
+            // Pillow reads CMYK JPEG data with Adobe's polarity (raw mode
+            // `CMYK;I`, "assume adobe conventions"): every sample inverted.
+            j.data.iter_mut().for_each(|v| *v = 255 - *v);
+            let rgb = jpeg::cmyk_to_rgb(&j.data);
+            let cmyk = Pixels { width: j.width, height: j.height, channels: 4, data: j.data };
+            let pixels = Pixels { width: j.width, height: j.height, channels: 3, data: rgb };
+            return Ok(Opened { pixels, pytx: Pytx::Cmyk(cmyk) });
+        }
+        let pixels = Pixels { width: j.width, height: j.height, channels: j.channels, data: j.data };
+        return Ok(Opened { pixels, pytx: Pytx::Same });
+    }
+    let pixels = decode_other(bytes, limits)?;
+    if is_palette_png(bytes) {
+        let indices = png_indices(bytes, limits)?;
+        return Ok(Opened { pixels, pytx: Pytx::Palette(indices) });
+    }
+    Ok(Opened { pixels, pytx: Pytx::Same })
+}
+
+/// Whether python-threatexchange's pixels may differ from the true colours
+/// ([`Opened::pytx_pixels`]), told from the first bytes without decoding: a
+/// palette PNG, or a JPEG whose frame header declares four components.
+pub fn pytx_may_differ(bytes: &[u8]) -> bool {
+    is_palette_png(bytes) || (is_jpeg(bytes) && jpeg_components(bytes) == Some(4))
+}
+
+/// The component count of a JPEG's first frame header, found by walking the
+/// marker segments as libjpeg does (bounded by the data: every step moves
+/// forward).
+fn jpeg_components(bytes: &[u8]) -> Option<u8> {
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        // libjpeg skips bytes that are not a marker (with a warning), and
+        // fill bytes before one.
+        if bytes[i] != 0xFF || bytes[i + 1] == 0xFF || bytes[i + 1] == 0 {
+            i += 1;
+            continue;
+        }
+        let marker = bytes[i + 1];
+        // Markers without a length: TEM, RSTn, SOI.
+        if marker == 0x01 || (0xD0..=0xD8).contains(&marker) {
+            i += 2;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        // SOF0..SOF15 but DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            return bytes.get(i + 9).copied();
+        }
+        if marker == 0xDA || len < 2 {
+            return None;
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+/// Pillow's JPEG plug-in accepts data starting `FF D8 FF`.
+fn is_jpeg(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+}
+
+/// A PNG whose IHDR (the first chunk, as the format requires) says colour
+/// type 3, which Pillow opens in mode `P`.
+fn is_palette_png(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        && bytes.get(12..16) == Some(&b"IHDR"[..])
+        && bytes.get(25) == Some(&3)
+}
+
+/// The palette indices of a palette PNG's image, one byte per pixel
+/// (Pillow's `P;1`, `P;2`, `P;4` raw modes unpack the same way).
+fn png_indices(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
+    let malformed = |e: png::DecodingError| DecodeError::Malformed { format: "png", message: e.to_string() };
+    let memory_limit = || DecodeError::MemoryLimit { format: "png", max_alloc: limits.max_alloc };
+    let mut decoder = png::Decoder::new_with_limits(
+        Cursor::new(bytes),
+        png::Limits { bytes: usize::try_from(limits.max_alloc).unwrap_or(usize::MAX) },
+    );
+    decoder.set_transformations(png::Transformations::IDENTITY);
+    let mut reader = decoder.read_info().map_err(malformed)?;
+    let size = reader.output_buffer_size().ok_or_else(memory_limit)?;
+    let (width, height) = reader.info().size();
+    let (width, height) = (width as usize, height as usize);
+    // The true colours were decoded within the limits first, so the
+    // indices (a third of them, or less) are too.
+    let mut packed = Vec::new();
+    packed.try_reserve_exact(size).map_err(|_| memory_limit())?;
+    packed.resize(size, 0);
+    let frame = reader.next_frame(&mut packed).map_err(malformed)?;
+    let bits = frame.bit_depth as usize;
+    let line = frame.line_size;
+    let mut data = Vec::new();
+    data.try_reserve_exact(width * height).map_err(|_| memory_limit())?;
+    for row in packed.chunks(line).take(height) {
+        if bits == 8 {
+            data.extend_from_slice(&row[..width]);
+        } else {
+            let per_byte = 8 / bits;
+            let mask = (1u8 << bits) - 1;
+            data.extend((0..width).map(|x| {
+                let shift = 8 - bits * (x % per_byte + 1);
+                (row[x / per_byte] >> shift) & mask
+            }));
+        }
+    }
+    if data.len() != width * height {
+        return Err(DecodeError::Malformed {
+            format: "png",
+            message: "image data shorter than its size".into(),
+        });
+    }
+    Ok(Pixels { width, height, channels: 1, data })
+}
+
 /// Decodes image bytes to 8-bit pixels in the decoder's own layout (see
 /// [`Pixels`]); [`decode_rgb`] converts them to RGB.
 pub fn decode_pixels(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
+    if is_jpeg(bytes) {
+        return open(bytes, limits).map(Opened::into_pixels);
+    }
+    decode_other(bytes, limits)
+}
+
+/// Every format but JPEG, through the `image` crate.
+fn decode_other(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
     let unknown = || DecodeError::UnknownFormat { len: bytes.len() };
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| unknown())?;
     let format = reader.format().ok_or_else(unknown)?;

@@ -17,4 +17,4 @@ mod cache;
 mod matcher;
 pub mod values;
 
-pub use matcher::{BankMatcher, Found, MatchConfig, MatchError};
+pub use matcher::{BankMatcher, Found, MatchConfig, MatchError, PYTX_VARIANT};

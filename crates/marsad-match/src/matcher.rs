@@ -59,15 +59,31 @@ pub struct Found {
     pub distance: f64,
     /// Details (percentages, offsets, similarity), if any.
     pub detail: Option<serde_json::Value>,
+    /// Which variant of the signal matched, when it is not marsad's own:
+    /// [`PYTX_VARIANT`] for python-threatexchange's PDQ of a palette or
+    /// CMYK image.
+    pub variant: Option<&'static str>,
 }
+
+/// The name of python-threatexchange's PDQ variant in match output.
+pub const PYTX_VARIANT: &str = "pytx";
 
 impl Found {
     fn into_new_match(self) -> NewMatch {
+        // A stored match keeps its variant in its details.
+        let detail = match (self.detail, self.variant) {
+            (None, Some(v)) => Some(serde_json::json!({ "variant": v })),
+            (Some(serde_json::Value::Object(mut m)), Some(v)) => {
+                m.insert("variant".into(), v.into());
+                Some(serde_json::Value::Object(m))
+            }
+            (d, _) => d,
+        };
         NewMatch {
             entry_id: self.entry_id,
             signal_type: self.signal_type,
             distance: self.distance,
-            detail: self.detail.map(|d| d.to_string()),
+            detail: detail.map(|d| d.to_string()),
         }
     }
 }
@@ -231,6 +247,7 @@ impl BankMatcher {
                 signal_type: SignalType::Pdq,
                 distance: f64::from(h.distance),
                 detail: None,
+                variant: None,
             })
             .collect()
     }
@@ -243,6 +260,19 @@ impl BankMatcher {
             None => self.pdq.range(hash, self.cfg.pdq_threshold, &mut hits),
         }
         self.pdq_found(&hits)
+    }
+
+    /// PDQ matches of python-threatexchange's variant of an image's hash
+    /// (see `marsad_hash::pdq::hash_image_bytes_pytx`) that `own`, the
+    /// matches of marsad's hash of the same image, does not already hold;
+    /// each is marked [`PYTX_VARIANT`].
+    pub fn match_pdq_pytx(&self, variant: &PdqHash, own: &[Found]) -> Vec<Found> {
+        let mut found = self.match_pdq(variant, None);
+        found.retain(|f| !own.iter().any(|o| o.signal_type == SignalType::Pdq && o.entry_id == f.entry_id));
+        for f in &mut found {
+            f.variant = Some(PYTX_VARIANT);
+        }
+        found
     }
 
     /// PDQ matches of many hashes at once (faster per hash).
@@ -269,6 +299,7 @@ impl BankMatcher {
                             signal_type: f.signal_type,
                             distance: 0.0,
                             detail: None,
+                            variant: None,
                         }));
                     }
                 }
@@ -291,6 +322,7 @@ impl BankMatcher {
                             "query_match_percent": m.query_match_percent,
                             "compared_match_percent": m.compared_match_percent,
                         })),
+                        variant: None,
                     }));
                 }
                 SignalType::Audio => {
@@ -313,6 +345,7 @@ impl BankMatcher {
                             "offset_seconds": (m.offset_seconds() * 1000.0).round() / 1000.0,
                             "overlap_seconds": (m.overlap as f64 * marsad_hash::audio::ITEM_SECONDS * 10.0).round() / 10.0,
                         })),
+                        variant: None,
                     }));
                 }
                 SignalType::Text => {
@@ -346,6 +379,7 @@ impl BankMatcher {
                     signal_type: SignalType::Text,
                     distance: 1.0 - j,
                     detail: Some(serde_json::json!({ "jaccard": j, "estimate": c.estimate })),
+                    variant: None,
                 })
             })
             .collect()

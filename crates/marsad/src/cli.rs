@@ -114,6 +114,13 @@ pub struct ExportArgs {
     pub out: PathBuf,
 }
 
+/// Whose PDQ variant `marsad hash pdq --compat` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PdqCompat {
+    /// python-threatexchange's `pdq_from_file` (palette indices, C/M/Y as R/G/B).
+    Pytx,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum HashCommand {
     /// PDQ perceptual hashes of images: one line `HASH,QUALITY,FILE` per file.
@@ -127,6 +134,11 @@ pub enum HashCommand {
         /// instead of the full-resolution reference of the Python bindings.
         #[arg(long)]
         cpp_tool: bool,
+        /// Print another tool's variant: `pytx`, the hash
+        /// python-threatexchange (and HMA) computes, which differs from the
+        /// true-colour hash for palette and CMYK images.
+        #[arg(long, value_enum, value_name = "TOOL", conflicts_with_all = ["dihedral", "cpp_tool"])]
+        compat: Option<PdqCompat>,
         #[command(flatten)]
         files: FileArgs,
     },

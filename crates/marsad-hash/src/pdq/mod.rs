@@ -147,6 +147,35 @@ pub fn hash_image_bytes_dihedral(bytes: &[u8], limits: &DecodeLimits) -> Result<
     Ok(match_pixels(&pixels, |s| dihedral_source(s), |s| dihedral_source(s)))
 }
 
+/// The PDQ of image bytes as python-threatexchange computes it
+/// (`pdq_from_bytes`: Pillow's `numpy.asarray(Image.open(..))` hashed as
+/// R, G, B), which differs from [`hash_image_bytes`] for palette images
+/// (their indices are hashed as grey levels) and CMYK images (C, M, Y are
+/// hashed as R, G, B); for every other image it is the same hash.
+pub fn hash_image_bytes_pytx(bytes: &[u8], limits: &DecodeLimits) -> Result<PdqOutput, DecodeError> {
+    let opened = crate::image::open(bytes, limits)?;
+    let pixels = opened.pytx_pixels().unwrap_or(opened.pixels());
+    Ok(match_pixels(pixels, |s| hash_source(s), |s| hash_source(s)))
+}
+
+/// The true-colour PDQ of an image and, where python-threatexchange's
+/// differs, that one too (see [`hash_image_bytes_pytx`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PdqVariants {
+    /// [`hash_image_bytes`]'s hash.
+    pub true_colour: PdqOutput,
+    /// [`hash_image_bytes_pytx`]'s hash, for palette and CMYK images only.
+    pub pytx: Option<PdqOutput>,
+}
+
+/// Decodes image bytes once and computes [`PdqVariants`].
+pub fn hash_image_bytes_variants(bytes: &[u8], limits: &DecodeLimits) -> Result<PdqVariants, DecodeError> {
+    let opened = crate::image::open(bytes, limits)?;
+    let pytx = opened.pytx_pixels().map(|p| match_pixels(p, |s| hash_source(s), |s| hash_source(s)));
+    let true_colour = match_pixels(opened.pixels(), |s| hash_source(s), |s| hash_source(s));
+    Ok(PdqVariants { true_colour, pytx })
+}
+
 fn match_pixels<T>(
     pixels: &Pixels,
     rgb: impl FnOnce(&RgbRows<'_>) -> T,

@@ -227,3 +227,68 @@ fn images_under_five_pixels_hash_to_zero() {
     let rgb: Vec<u8> = (0..5 * 5 * 3).map(|i| (i * 37 % 256) as u8).collect();
     assert!(!pdq::hash_rgb(5, 5, &rgb).hash.is_zero());
 }
+
+fn generated_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let img = ImageBuffer::from_fn(width, height, |x, y| {
+        Rgb([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x * y) % 256) as u8])
+    });
+    encode(&img, ImageFormat::Jpeg)
+}
+
+#[test]
+fn jpeg_cut_short_is_an_error_as_in_pillow() {
+    let jpeg = generated_jpeg(320, 240);
+    let whole = decode_pixels(&jpeg, &limits()).expect("whole file decodes");
+    assert_eq!((whole.width(), whole.height(), whole.channels()), (320, 240, 3));
+    // (Where exactly Pillow stops accepting a shortened file, which depends
+    // on the 64 KiB blocks it reads, is checked against Pillow itself in
+    // `pytx.rs`.)
+    // Pillow raises "image file is truncated" when the data ends before the
+    // last row (python-threatexchange and HMA then hash nothing).
+    for cut in [jpeg.len() / 3, jpeg.len() / 2, jpeg.len() - 40] {
+        let err = decode_pixels(&jpeg[..cut], &limits()).expect_err("a cut jpeg must not decode");
+        assert!(matches!(err, DecodeError::Malformed { format: "jpeg", .. }), "cut at {cut}: {err}");
+        assert!(err.to_string().contains("truncated"), "cut at {cut}: {err}");
+        assert!(pdq::hash_image_bytes(&jpeg[..cut], &limits()).is_err());
+    }
+}
+
+#[test]
+fn jpeg_over_the_limits_is_refused_before_decoding() {
+    let jpeg = generated_jpeg(64, 48);
+    let small = DecodeLimits { max_pixels: 1000, ..limits() };
+    let err = decode_pixels(&jpeg, &small).expect_err("over 1000 pixels");
+    assert!(matches!(err, DecodeError::TooLarge { format: "jpeg", width: 64, height: 48, .. }), "{err}");
+    let tight = DecodeLimits { max_alloc: 4096, ..limits() };
+    let err = decode_pixels(&jpeg, &tight).expect_err("over 4 KiB");
+    assert!(matches!(err, DecodeError::MemoryLimit { format: "jpeg", .. }), "{err}");
+    // A header claiming 65 000 × 65 000 is refused from the header alone.
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).expect("baseline jpeg has SOF0");
+    let mut huge = jpeg.clone();
+    huge[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
+    let (result, peak) = crate::peak_alloc(|| decode_pixels(&huge, &limits()));
+    assert!(matches!(result, Err(DecodeError::TooLarge { .. })), "{result:?}");
+    assert!(peak < 16 << 20, "allocated {peak} bytes");
+}
+
+#[test]
+fn pnm_and_ico_decode_as_pillow_opens_them() {
+    let rgb = ImageBuffer::from_fn(19, 7, |x, y| Rgb([(x * 13) as u8, (y * 31) as u8, 200]));
+    let grey = ImageBuffer::from_fn(19, 7, |x, y| Luma([(x * 5 + y * 9) as u8]));
+    // PPM (P6) and PGM (P5): the samples as they are.
+    let ppm = decode_pixels(&encode(&rgb, ImageFormat::Pnm), &limits()).expect("ppm decodes");
+    assert_eq!((ppm.channels(), ppm.as_raw()), (3, rgb.as_raw().as_slice()));
+    let pgm = decode_pixels(&encode(&grey, ImageFormat::Pnm), &limits()).expect("pgm decodes");
+    assert_eq!((pgm.channels(), pgm.as_raw()), (1, grey.as_raw().as_slice()));
+    // PBM (P4): Pillow's mode "1", black 0 and white 255.
+    let pbm = b"P4\n10 2\n\xA5\x80\x00\x40".to_vec();
+    let bits = decode_pixels(&pbm, &limits()).expect("pbm decodes");
+    assert_eq!((bits.width(), bits.height()), (10, 2));
+    let px: Vec<u8> = bits.into_rgb().as_raw().chunks(3).map(|p| p[0]).collect();
+    assert_eq!(px, [0, 255, 0, 255, 255, 0, 255, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0]);
+    // ICO (a PNG inside): the colours, alpha dropped.
+    let rgba = ImageBuffer::from_fn(16, 16, |x, y| Rgba([(x * 16) as u8, (y * 16) as u8, 9, 128]));
+    let ico = decode_rgb(&encode(&rgba, ImageFormat::Ico), &limits()).expect("ico decodes");
+    let want: Vec<u8> = rgba.as_raw().chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    assert_eq!(ico.as_raw(), want.as_slice());
+}

@@ -5,6 +5,7 @@
 mod conformance;
 mod decode;
 mod props;
+mod pytx;
 mod text;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -100,3 +100,52 @@ fn short_wide_and_tall_thin_images_match_transcription() {
         assert_eq!(pdq::hash_rgb(w, h, &rgb), reference::hash_luma(w, h, &luma), "{w}x{h}");
     }
 }
+
+/// A small JPEG made by the `image` crate's encoder.
+fn small_jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x as u8).wrapping_mul(seed), (y as u8).wrapping_add(seed), ((x ^ y) as u8)])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).expect("encode");
+    out.into_inner()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Damaged JPEG data (bytes overwritten, the file cut anywhere) is an
+    /// error or an image, never a panic; one decode gives the same hashes as
+    /// the separate functions, and the cheap sniff says exactly when the
+    /// python-threatexchange variant exists.
+    #[test]
+    fn damaged_jpeg_never_panics_and_variants_agree(
+        w in 1u32..70, h in 1u32..70, seed in any::<u8>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        cut in any::<prop::sample::Index>(), do_cut in any::<bool>(),
+    ) {
+        let mut bytes = small_jpeg(w, h, seed);
+        for (at, value) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if do_cut {
+            bytes.truncate(cut.index(bytes.len() + 1));
+        }
+        let limits = marsad_hash::image::DecodeLimits::default();
+        let both = pdq::hash_image_bytes_variants(&bytes, &limits);
+        let plain = pdq::hash_image_bytes(&bytes, &limits);
+        let pytx = pdq::hash_image_bytes_pytx(&bytes, &limits);
+        match both {
+            Ok(b) => {
+                prop_assert_eq!(plain.ok(), Some(b.true_colour));
+                prop_assert_eq!(pytx.ok(), Some(b.pytx.unwrap_or(b.true_colour)));
+                prop_assert_eq!(b.pytx.is_some(), marsad_hash::image::pytx_may_differ(&bytes));
+            }
+            Err(_) => {
+                prop_assert!(plain.is_err());
+                prop_assert!(pytx.is_err());
+            }
+        }
+    }
+}

@@ -8,15 +8,16 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use marsad_engine::hash::{self, DigestKind, PdqMode, TextHasher};
 
-use crate::cli::{FileArgs, HashCommand};
+use crate::cli::{FileArgs, HashCommand, PdqCompat};
 
 pub fn run(json: bool, cmd: HashCommand) -> Result<ExitCode> {
     match cmd {
-        HashCommand::Pdq { dihedral, cpp_tool, files } => {
-            let mode = match (cpp_tool, dihedral) {
-                (true, _) => PdqMode::CppTool,
-                (false, true) => PdqMode::Dihedral,
-                (false, false) => PdqMode::Plain,
+        HashCommand::Pdq { dihedral, cpp_tool, compat, files } => {
+            let mode = match (compat, cpp_tool, dihedral) {
+                (Some(PdqCompat::Pytx), _, _) => PdqMode::Pytx,
+                (None, true, _) => PdqMode::CppTool,
+                (None, false, true) => PdqMode::Dihedral,
+                (None, false, false) => PdqMode::Plain,
             };
             let limits = hash::DecodeLimits::default();
             per_file(&files, |path| {
