@@ -154,8 +154,8 @@ pub fn read<R: BufRead, E: std::error::Error + 'static>(
             while let Some(rec) = records.next()? {
                 let line = rec.line;
                 let parsed = match rec.kind {
-                    RecordKind::TooLong { bytes } => Err(format!(
-                        "record of over {bytes} bytes or {MAX_FIELDS} fields is longer than {MAX_LINE_BYTES} bytes; skipped"
+                    RecordKind::TooLong => Err(format!(
+                        "record longer than {MAX_LINE_BYTES} bytes or of more than {MAX_FIELDS} fields; skipped"
                     )),
                     RecordKind::Unterminated => Err("unterminated quoted value".to_owned()),
                     RecordKind::Fields => match records.fields() {
@@ -231,10 +231,7 @@ enum RecordKind {
     /// A record, its fields in [`Records::fields`].
     Fields,
     /// A record over the bounds, skipped (not held).
-    TooLong {
-        /// Its length so far when it was given up.
-        bytes: usize,
-    },
+    TooLong,
     /// A quoted field still open at the end of the file.
     Unterminated,
 }
@@ -353,15 +350,14 @@ impl<R: BufRead> Records<R> {
         let line = self.line;
         self.nout = 0;
         self.nend = 0;
-        let mut too_long: Option<usize> = None;
-        let mut bytes = 0usize;
+        let mut too_long = false;
         let mut quotes = 0u64;
         let mut newlines = 0u64;
         let mut at_eof;
         loop {
             if self.nout == self.out.len() {
-                if too_long.is_some() || self.out.len() >= MAX_LINE_BYTES {
-                    too_long.get_or_insert(bytes);
+                if too_long || self.out.len() >= MAX_LINE_BYTES {
+                    too_long = true;
                     self.nout = 0;
                     self.out.resize(self.out.len().max(64 * 1024), 0);
                 } else {
@@ -370,8 +366,8 @@ impl<R: BufRead> Records<R> {
                 }
             }
             if self.nend == self.ends.len() {
-                if too_long.is_some() || self.ends.len() >= MAX_FIELDS {
-                    too_long.get_or_insert(bytes);
+                if too_long || self.ends.len() >= MAX_FIELDS {
+                    too_long = true;
                     self.nend = 0;
                     self.ends.resize(self.ends.len().max(1024), 0);
                 } else {
@@ -391,7 +387,6 @@ impl<R: BufRead> Records<R> {
                 self.ended_with_newline = last == b'\n';
             }
             self.line += n;
-            bytes += nin;
             self.r.consume(nin);
             self.nout += nout;
             self.nend += nend;
@@ -404,12 +399,12 @@ impl<R: BufRead> Records<R> {
         // The record's own line breaks: all but the one that ends it.
         let lines = 1 + newlines - u64::from(newlines > 0 && self.ended_with_newline);
         let kind = match too_long {
-            Some(bytes) => RecordKind::TooLong { bytes },
+            true => RecordKind::TooLong,
             // Quotes pair up in closed quoted fields: an odd count at the
             // end of the file is a quote left open (csv-core would take
             // the rest of the file as the field).
-            None if at_eof && self.quoting && quotes % 2 == 1 => RecordKind::Unterminated,
-            None => RecordKind::Fields,
+            false if at_eof && self.quoting && quotes % 2 == 1 => RecordKind::Unterminated,
+            false => RecordKind::Fields,
         };
         Ok(Some(Record { line, lines, kind }))
     }
