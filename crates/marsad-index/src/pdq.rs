@@ -1285,6 +1285,65 @@ mod tests {
         assert_eq!(partner_bits(&c, 1), 0x0123 >> 6);
     }
 
+    /// A file whose tables were altered (so that a query would miss a hash
+    /// it should find, or read out of bounds) is refused, whatever else it
+    /// keeps intact.
+    #[test]
+    fn a_file_with_altered_tables_is_refused() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let codes: Vec<(Code, u32)> = (0..40).map(|i| ([next(), next(), next(), next()], i)).collect();
+        let mut index = PdqIndex::new();
+        index.extend_codes(codes);
+        index.compact();
+        let mut good = Vec::new();
+        index.write_to(&mut good).unwrap();
+        assert_eq!(PdqIndex::read_from(&mut &good[..]).unwrap().items().count(), 40);
+        let n = 40;
+        let codes_at = 8 + 12 + 4;
+        let dirs_at = codes_at + 32 * n + 4 * n;
+        let entries_at = dirs_at + 4 * BLOCKS * DIR_LEN;
+        let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+        // One table entry's partner bits, then its position.
+        let mut b = good.clone();
+        b[entries_at + 3] ^= 0x40;
+        cases.push(("partner bits", b));
+        let mut b = good.clone();
+        let e = u32_at(&good, entries_at);
+        b[entries_at..entries_at + 4]
+            .copy_from_slice(&((e & !POS_MASK) | ((e & POS_MASK) + 1) % n as u32).to_le_bytes());
+        cases.push(("position", b));
+        // Two entries of a table swapped (each in the other's bucket).
+        let mut b = good.clone();
+        let (e0, e1) = (u32_at(&good, entries_at + 4 * 5), u32_at(&good, entries_at + 4 * 20));
+        b[entries_at + 20..entries_at + 24].copy_from_slice(&e1.to_le_bytes());
+        b[entries_at + 80..entries_at + 84].copy_from_slice(&e0.to_le_bytes());
+        cases.push(("swapped", b));
+        // A hash altered: no longer in its buckets.
+        let mut b = good.clone();
+        b[codes_at + 32 * 7 + 9] ^= 0x04;
+        cases.push(("hash", b));
+        // A directory boundary moved by one.
+        let mut b = good.clone();
+        let key = (0..DIR_LEN - 1)
+            .find(|&k| {
+                u32_at(&good, dirs_at + 4 * (DIR_LEN + k + 1)) > u32_at(&good, dirs_at + 4 * (DIR_LEN + k))
+            })
+            .unwrap();
+        let at = dirs_at + 4 * (DIR_LEN + key + 1);
+        b[at..at + 4].copy_from_slice(&(u32_at(&good, at) - 1).to_le_bytes());
+        cases.push(("directory", b));
+        for (what, b) in cases {
+            assert!(PdqIndex::read_from(&mut &b[..]).is_err(), "{what}: accepted");
+        }
+    }
+
     #[test]
     fn filters_agree() {
         let entries: Vec<u32> = (0..1000u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
