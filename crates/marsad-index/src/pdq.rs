@@ -1317,7 +1317,7 @@ mod tests {
         let mut b = good.clone();
         let e = u32_at(&good, entries_at);
         b[entries_at..entries_at + 4]
-            .copy_from_slice(&((e & !POS_MASK) | ((e & POS_MASK) + 1) % n as u32).to_le_bytes());
+            .copy_from_slice(&((e & !POS_MASK) | (((e & POS_MASK) + 1) % n as u32)).to_le_bytes());
         cases.push(("position", b));
         // Two entries of a table swapped (each in the other's bucket).
         let mut b = good.clone();
