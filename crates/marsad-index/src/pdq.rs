@@ -229,6 +229,56 @@ impl Segment {
         self.codes.len()
     }
 
+    /// Whether the segment is exactly what [`Segment::build`] makes of its
+    /// hashes and ids: directories that count each block's buckets, hashes
+    /// sorted by block 0, and in every other table each position once, in
+    /// its hash's bucket, with its hash's partner bits, in increasing order
+    /// within the bucket. A segment read from a file is checked so, so that
+    /// a damaged or altered file can neither index out of bounds nor hide
+    /// a hash from the queries that should find it.
+    fn check(&self) -> Result<(), &'static str> {
+        let n = self.len();
+        if self.ids.len() != n
+            || self.dirs.len() != BLOCKS * DIR_LEN
+            || self.entries.len() != (BLOCKS - 1) * n
+        {
+            return Err("table sizes");
+        }
+        for b in 0..BLOCKS {
+            let d = &self.dirs[b * DIR_LEN..(b + 1) * DIR_LEN];
+            if d[0] != 0 || d[DIR_LEN - 1] as usize != n || d.windows(2).any(|w| w[0] > w[1]) {
+                return Err("directory");
+            }
+        }
+        // Table 0 is the hashes themselves, sorted by block 0.
+        let d0 = &self.dirs[..DIR_LEN];
+        for key in 0..DIR_LEN - 1 {
+            let (from, to) = (d0[key] as usize, d0[key + 1] as usize);
+            if self.codes[from..to].iter().any(|c| block(c, 0) != key as u32) {
+                return Err("hash order");
+            }
+        }
+        for b in 1..BLOCKS {
+            let d = &self.dirs[b * DIR_LEN..(b + 1) * DIR_LEN];
+            let table = &self.entries[(b - 1) * n..b * n];
+            for key in 0..DIR_LEN - 1 {
+                let mut last: Option<u32> = None;
+                for &e in &table[d[key] as usize..d[key + 1] as usize] {
+                    let pos = e & POS_MASK;
+                    let Some(c) = self.codes.get(pos as usize) else { return Err("position") };
+                    if last.is_some_and(|l| l >= pos)
+                        || block(c, b) != key as u32
+                        || e >> POS_BITS != partner_bits(c, b)
+                    {
+                        return Err("table entry");
+                    }
+                    last = Some(pos);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn items(&self) -> impl Iterator<Item = (Code, u32)> + '_ {
         self.codes.iter().copied().zip(self.ids.iter().copied())
     }
@@ -880,6 +930,12 @@ impl PdqIndex {
         self.segments.iter().map(Segment::len).sum::<usize>() + self.tail.len()
     }
 
+    /// Every indexed hash (as [`code`] gives it) with its id, removed ones
+    /// included, in no particular order.
+    pub fn items(&self) -> impl Iterator<Item = (Code, u32)> + '_ {
+        self.segments.iter().flat_map(Segment::items).chain(self.tail.iter().copied())
+    }
+
     /// Number of ids removed.
     pub fn removed(&self) -> usize {
         self.removed.len()
@@ -1117,7 +1173,7 @@ fn write_u32s(w: &mut impl Write, values: &[u32]) -> std::io::Result<()> {
 fn read_u32s(r: &mut impl Read, n: usize) -> std::io::Result<Vec<u32>> {
     // `n` comes from the file: a corrupt count must end in a short read,
     // not in an allocation of gigabytes, so the vector grows as data comes.
-    let mut out = Vec::with_capacity(n.min(1 << 20));
+    let mut out = Vec::with_capacity(n.min(1 << 16));
     let mut buf = vec![0u8; 64 * 1024];
     while out.len() < n {
         let take = ((n - out.len()) * 4).min(buf.len());
@@ -1187,17 +1243,7 @@ impl PdqIndex {
             let dirs = read_u32s(r, BLOCKS * DIR_LEN)?;
             let entries = read_u32s(r, (BLOCKS - 1) * n)?;
             let seg = Segment { codes, ids, dirs, entries };
-            // Directories must be monotone and end at n, positions in range:
-            // a corrupt file is refused instead of indexing out of bounds.
-            for b in 0..BLOCKS {
-                let d = &seg.dirs[b * DIR_LEN..(b + 1) * DIR_LEN];
-                if d[0] != 0 || d[DIR_LEN - 1] as usize != n || d.windows(2).any(|w| w[0] > w[1]) {
-                    return Err(bad("directory"));
-                }
-            }
-            if seg.entries.iter().any(|e| (e & POS_MASK) as usize >= n) {
-                return Err(bad("position"));
-            }
+            seg.check().map_err(bad)?;
             segments.push(seg);
         }
         let tail = read_u32s(r, header[1] as usize * 9)?
@@ -1237,6 +1283,65 @@ mod tests {
         );
         assert_eq!(partner_bits(&c, 0), 0x4567 >> 6);
         assert_eq!(partner_bits(&c, 1), 0x0123 >> 6);
+    }
+
+    /// A file whose tables were altered (so that a query would miss a hash
+    /// it should find, or read out of bounds) is refused, whatever else it
+    /// keeps intact.
+    #[test]
+    fn a_file_with_altered_tables_is_refused() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let codes: Vec<(Code, u32)> = (0..40).map(|i| ([next(), next(), next(), next()], i)).collect();
+        let mut index = PdqIndex::new();
+        index.extend_codes(codes);
+        index.compact();
+        let mut good = Vec::new();
+        index.write_to(&mut good).unwrap();
+        assert_eq!(PdqIndex::read_from(&mut &good[..]).unwrap().items().count(), 40);
+        let n = 40;
+        let codes_at = 8 + 12 + 4;
+        let dirs_at = codes_at + 32 * n + 4 * n;
+        let entries_at = dirs_at + 4 * BLOCKS * DIR_LEN;
+        let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+        // One table entry's partner bits, then its position.
+        let mut b = good.clone();
+        b[entries_at + 3] ^= 0x40;
+        cases.push(("partner bits", b));
+        let mut b = good.clone();
+        let e = u32_at(&good, entries_at);
+        b[entries_at..entries_at + 4]
+            .copy_from_slice(&((e & !POS_MASK) | (((e & POS_MASK) + 1) % n as u32)).to_le_bytes());
+        cases.push(("position", b));
+        // Two entries of a table swapped (each in the other's bucket).
+        let mut b = good.clone();
+        let (e0, e1) = (u32_at(&good, entries_at + 4 * 5), u32_at(&good, entries_at + 4 * 20));
+        b[entries_at + 20..entries_at + 24].copy_from_slice(&e1.to_le_bytes());
+        b[entries_at + 80..entries_at + 84].copy_from_slice(&e0.to_le_bytes());
+        cases.push(("swapped", b));
+        // A hash altered: no longer in its buckets.
+        let mut b = good.clone();
+        b[codes_at + 32 * 7 + 9] ^= 0x04;
+        cases.push(("hash", b));
+        // A directory boundary moved by one.
+        let mut b = good.clone();
+        let key = (0..DIR_LEN - 1)
+            .find(|&k| {
+                u32_at(&good, dirs_at + 4 * (DIR_LEN + k + 1)) > u32_at(&good, dirs_at + 4 * (DIR_LEN + k))
+            })
+            .unwrap();
+        let at = dirs_at + 4 * (DIR_LEN + key + 1);
+        b[at..at + 4].copy_from_slice(&(u32_at(&good, at) - 1).to_le_bytes());
+        cases.push(("directory", b));
+        for (what, b) in cases {
+            assert!(PdqIndex::read_from(&mut &b[..]).is_err(), "{what}: accepted");
+        }
     }
 
     #[test]

@@ -1,24 +1,30 @@
 //! Bank files: what `marsad bank import` reads and `marsad bank export`
 //! writes.
 //!
-//! **CSV** (one signal type per file, given with `--type`): each line is
-//! `VALUE` or `VALUE,LABEL`, LABEL free text (an outlet name, a note) stored
-//! as the label `label`. The value ends at the first comma, except:
-//! - a value in double quotes (CSV quoting, `""` for a quote) may hold
-//!   commas and quotes: texts and audio fingerprints are written that way;
-//! - a vPDQ value is a JSON array and ends where the array ends;
-//! - an unquoted audio value is every leading field that is an integer.
+//! **CSV** (one signal type per file, given with `--type`), read by
+//! `csv-core`: each record is `VALUE` or `VALUE,LABEL`, LABEL free text (an
+//! outlet name, a note) stored as the label `label`. The value is the first
+//! field, except:
+//! - a field in double quotes (CSV quoting, `""` for a quote) may hold
+//!   commas, quotes and line breaks (a quoted field across lines is one
+//!   record): texts and audio fingerprints are written that way;
+//! - a vPDQ value is a JSON array and ends where the array ends (vPDQ
+//!   files are read line by line: a JSON array holds no line break);
+//! - an unquoted audio value is every leading field that is an integer;
+//! - the fields after the value, joined by commas, are the label.
 //!
-//! Blank lines are skipped, and for types other than text so are lines
-//! starting with `#`.
+//! A UTF-8 byte-order mark is skipped. Blank lines are skipped, and for
+//! types other than text so are lines starting with `#`.
 //!
 //! **JSON lines**: `{"type": "pdq", "value": "…", "labels": {"outlet": "…"}}`
 //! per line; label values are strings (numbers and booleans are taken as
 //! their text).
 //!
-//! A bad line is reported with its number and skipped; the rest is read.
-//! Lines longer than [`MAX_LINE_BYTES`] are skipped without being held in
-//! memory.
+//! A bad line is reported with its number (a CSV record, with the line it
+//! starts on) and skipped; the rest is read. Lines and records longer than
+//! [`MAX_LINE_BYTES`] are skipped without being held in memory, so one
+//! line costs at most a small multiple of that bound; entries are handed
+//! over in chunks of at most [`CHUNK`] entries and [`CHUNK_BYTES`] bytes.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -30,12 +36,22 @@ use serde::Serialize;
 
 use crate::values::canonical;
 
-/// Longest line read (a vPDQ signal of a ten-hour video at one frame a
-/// second is about 3 MB).
-pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+/// Longest line or CSV record read (a vPDQ signal of a ten-hour video at
+/// one frame a second is about 3 MB, its audio fingerprint about 3.3 MB).
+/// Parsing a value costs a few times its length, so this bounds the memory
+/// of one entry.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most fields in one CSV record (an audio fingerprint is one field per
+/// item: about 290,000 for ten hours).
+const MAX_FIELDS: usize = MAX_LINE_BYTES / 8;
 
 /// Entries handed to the sink at a time.
 pub const CHUNK: usize = 50_000;
+
+/// Bytes of values handed to the sink at a time, at most (besides the
+/// last entry): long values make short chunks.
+pub const CHUNK_BYTES: usize = 64 * 1024 * 1024;
 
 /// The file formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,8 +113,9 @@ impl<E: std::error::Error + 'static> From<std::io::Error> for ReadError<E> {
 }
 
 /// Reads a bank file, handing valid entries to `sink` in chunks of at most
-/// [`CHUNK`]. With CSV, `signal_type` is required; with JSON lines it is
-/// optional and, when given, lines of another type are errors.
+/// [`CHUNK`] entries (and about [`CHUNK_BYTES`] bytes). With CSV,
+/// `signal_type` is required; with JSON lines it is optional and, when
+/// given, lines of another type are errors.
 pub fn read<R: BufRead, E: std::error::Error + 'static>(
     mut reader: R,
     format: Format,
@@ -106,64 +123,303 @@ pub fn read<R: BufRead, E: std::error::Error + 'static>(
     mut sink: impl FnMut(&[NewBankEntry]) -> Result<(), E>,
 ) -> Result<ReadReport, ReadError<E>> {
     let mut report = ReadReport::default();
-    let mut buf = Vec::new();
-    let mut chunk = Vec::with_capacity(CHUNK.min(4096));
-    let fail = |report: &mut ReadReport, line: u64, error: String| {
-        report.errors_total += 1;
-        if report.errors.len() < MAX_ERROR_DETAILS {
-            report.errors.push(LineError { line, error });
-        }
-    };
-    while let Some(read) = read_line_bounded(&mut reader, &mut buf, MAX_LINE_BYTES)? {
-        report.lines += 1;
-        let line_no = report.lines;
-        if let LineRead::TooLong { bytes } = read {
-            fail(
-                &mut report,
-                line_no,
-                format!("line of {bytes} bytes is longer than {MAX_LINE_BYTES} bytes; skipped"),
-            );
-            continue;
-        }
-        let Ok(line) = std::str::from_utf8(&buf) else {
-            fail(&mut report, line_no, "not UTF-8".to_owned());
-            continue;
-        };
-        let line = line.trim_end_matches('\r');
-        let parsed = match format {
-            Format::Csv => {
-                let Some(t) = signal_type else {
-                    fail(&mut report, line_no, "CSV bank files need a signal type (--type)".to_owned());
-                    continue;
-                };
-                if line.trim().is_empty() || (t != SignalType::Text && line.trim_start().starts_with('#')) {
-                    continue;
-                }
-                csv_line(line, t)
-            }
-            Format::Jsonl => {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                jsonl_line(line, signal_type)
-            }
-        };
+    let mut chunk = Chunk { entries: Vec::with_capacity(CHUNK.min(4096)), bytes: 0 };
+    let mut accept = |report: &mut ReadReport,
+                      chunk: &mut Chunk,
+                      line: u64,
+                      parsed: Result<NewBankEntry, String>|
+     -> Result<(), ReadError<E>> {
         match parsed {
             Ok(entry) => {
                 report.entries += 1;
-                chunk.push(entry);
-                if chunk.len() >= CHUNK {
-                    sink(&chunk).map_err(ReadError::Sink)?;
-                    chunk.clear();
+                chunk.bytes += entry.value.len();
+                chunk.entries.push(entry);
+                if chunk.entries.len() >= CHUNK || chunk.bytes >= CHUNK_BYTES {
+                    sink(&chunk.entries).map_err(ReadError::Sink)?;
+                    chunk.entries.clear();
+                    chunk.bytes = 0;
                 }
             }
-            Err(e) => fail(&mut report, line_no, e),
+            Err(e) => fail(report, line, e),
+        }
+        Ok(())
+    };
+    match format {
+        Format::Csv => {
+            let Some(t) = signal_type else {
+                fail(&mut report, 1, "CSV bank files need a signal type (--type)".to_owned());
+                return Ok(report);
+            };
+            let mut records = Records::new(reader, t);
+            while let Some(rec) = records.next()? {
+                let line = rec.line;
+                let parsed = match rec.kind {
+                    RecordKind::TooLong => Err(format!(
+                        "record longer than {MAX_LINE_BYTES} bytes or of more than {MAX_FIELDS} fields; skipped"
+                    )),
+                    RecordKind::Unterminated => Err("unterminated quoted value".to_owned()),
+                    RecordKind::Fields => match records.fields() {
+                        None => Err("not UTF-8".to_owned()),
+                        Some(fields) if is_blank(&fields) => continue,
+                        Some(fields) => csv_record(&fields, t).map_err(|e| {
+                            if rec.lines > 1 {
+                                format!("{e} (in a record of {} lines, from a quoted field)", rec.lines)
+                            } else {
+                                e
+                            }
+                        }),
+                    },
+                };
+                accept(&mut report, &mut chunk, line, parsed)?;
+            }
+            report.lines = records.lines_read();
+        }
+        Format::Jsonl => {
+            let mut buf = Vec::new();
+            while let Some(read) = read_line_bounded(&mut reader, &mut buf, MAX_LINE_BYTES)? {
+                report.lines += 1;
+                let line_no = report.lines;
+                if let LineRead::TooLong { bytes } = read {
+                    fail(
+                        &mut report,
+                        line_no,
+                        format!("line of {bytes} bytes is longer than {MAX_LINE_BYTES} bytes; skipped"),
+                    );
+                    continue;
+                }
+                // A byte-order mark before the first line is not part of it.
+                let bytes =
+                    if line_no == 1 { buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&buf) } else { &buf };
+                let Ok(line) = std::str::from_utf8(bytes) else {
+                    fail(&mut report, line_no, "not UTF-8".to_owned());
+                    continue;
+                };
+                let line = line.trim_end_matches('\r');
+                if line.trim().is_empty() {
+                    continue;
+                }
+                accept(&mut report, &mut chunk, line_no, jsonl_line(line, signal_type))?;
+            }
         }
     }
-    if !chunk.is_empty() {
-        sink(&chunk).map_err(ReadError::Sink)?;
+    if !chunk.entries.is_empty() {
+        sink(&chunk.entries).map_err(ReadError::Sink)?;
     }
     Ok(report)
+}
+
+/// Entries waiting for the sink.
+struct Chunk {
+    entries: Vec<NewBankEntry>,
+    bytes: usize,
+}
+
+fn fail(report: &mut ReadReport, line: u64, error: String) {
+    report.errors_total += 1;
+    if report.errors.len() < MAX_ERROR_DETAILS {
+        report.errors.push(LineError { line, error });
+    }
+}
+
+fn is_blank(fields: &[&str]) -> bool {
+    fields.iter().all(|f| f.trim().is_empty())
+}
+
+/// What the CSV reader found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RecordKind {
+    /// A record, its fields in [`Records::fields`].
+    Fields,
+    /// A record over the bounds, skipped (not held).
+    TooLong,
+    /// A quoted field still open at the end of the file.
+    Unterminated,
+}
+
+/// One CSV record.
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    /// The line it starts on.
+    line: u64,
+    /// Lines it spans.
+    lines: u64,
+    kind: RecordKind,
+}
+
+/// The records of a CSV bank file, read with `csv-core` from a buffered
+/// reader into a buffer of at most [`MAX_LINE_BYTES`]: a longer record is
+/// read through to its end and skipped.
+struct Records<R> {
+    r: R,
+    csv: csv_core::Reader,
+    /// Lines starting with `#` are comments (all types but text).
+    comments: bool,
+    /// Whether double quotes open quoted fields (all types but vPDQ).
+    quoting: bool,
+    /// The line the reader is on (1-based).
+    line: u64,
+    /// Whether the file ended with a line break (for the line count).
+    ended_with_newline: bool,
+    started: bool,
+    out: Vec<u8>,
+    nout: usize,
+    ends: Vec<usize>,
+    nend: usize,
+}
+
+impl<R: BufRead> Records<R> {
+    fn new(r: R, t: SignalType) -> Self {
+        // A vPDQ value is a JSON array whose strings are quoted: read line
+        // by line, the value parsed from the whole line.
+        let quoting = t != SignalType::Vpdq;
+        let csv = csv_core::ReaderBuilder::new().quoting(quoting).build();
+        Records {
+            r,
+            csv,
+            quoting,
+            comments: t != SignalType::Text,
+            line: 1,
+            ended_with_newline: true,
+            started: false,
+            out: Vec::new(),
+            nout: 0,
+            ends: Vec::new(),
+            nend: 0,
+        }
+    }
+
+    /// Lines read (blank and comment lines included).
+    fn lines_read(&self) -> u64 {
+        if self.ended_with_newline { self.line - 1 } else { self.line }
+    }
+
+    /// Skips blank lines and comments before a record.
+    fn skip_between(&mut self) -> std::io::Result<()> {
+        let mut in_comment = false;
+        loop {
+            let buf = self.r.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            if !self.started {
+                self.started = true;
+                if buf.starts_with(b"\xef\xbb\xbf") {
+                    self.r.consume(3);
+                    continue;
+                }
+            }
+            if in_comment {
+                match buf.iter().position(|&b| b == b'\n') {
+                    Some(at) => {
+                        self.r.consume(at + 1);
+                        self.line += 1;
+                        self.ended_with_newline = true;
+                        in_comment = false;
+                    }
+                    None => {
+                        let n = buf.len();
+                        self.r.consume(n);
+                        self.ended_with_newline = false;
+                    }
+                }
+                continue;
+            }
+            match buf[0] {
+                b'\n' => {
+                    self.r.consume(1);
+                    self.line += 1;
+                    self.ended_with_newline = true;
+                }
+                b'\r' => self.r.consume(1),
+                _ => {
+                    let first = buf.iter().find(|&&b| b != b' ' && b != b'\t');
+                    if self.comments && first == Some(&b'#') {
+                        in_comment = true;
+                        continue;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The next record, or `None` at the end of the file.
+    fn next(&mut self) -> std::io::Result<Option<Record>> {
+        use csv_core::ReadRecordResult as R;
+        self.skip_between()?;
+        let line = self.line;
+        self.nout = 0;
+        self.nend = 0;
+        let mut too_long = false;
+        let mut quotes = 0u64;
+        let mut newlines = 0u64;
+        let mut at_eof;
+        loop {
+            if self.nout == self.out.len() {
+                if too_long || self.out.len() >= MAX_LINE_BYTES {
+                    too_long = true;
+                    self.nout = 0;
+                    self.out.resize(self.out.len().max(64 * 1024), 0);
+                } else {
+                    let grown = (self.out.len() * 2).clamp(4096, MAX_LINE_BYTES);
+                    self.out.resize(grown, 0);
+                }
+            }
+            if self.nend == self.ends.len() {
+                if too_long || self.ends.len() >= MAX_FIELDS {
+                    too_long = true;
+                    self.nend = 0;
+                    self.ends.resize(self.ends.len().max(1024), 0);
+                } else {
+                    let grown = (self.ends.len() * 2).clamp(64, MAX_FIELDS);
+                    self.ends.resize(grown, 0);
+                }
+            }
+            let input = self.r.fill_buf()?;
+            at_eof = input.is_empty();
+            let (res, nin, nout, nend) =
+                self.csv.read_record(input, &mut self.out[self.nout..], &mut self.ends[self.nend..]);
+            let consumed = &input[..nin];
+            let n = consumed.iter().filter(|&&b| b == b'\n').count() as u64;
+            newlines += n;
+            quotes += consumed.iter().filter(|&&b| b == b'"').count() as u64;
+            if let Some(&last) = consumed.last() {
+                self.ended_with_newline = last == b'\n';
+            }
+            self.line += n;
+            self.r.consume(nin);
+            self.nout += nout;
+            self.nend += nend;
+            match res {
+                R::InputEmpty | R::OutputFull | R::OutputEndsFull => {}
+                R::Record => break,
+                R::End => return Ok(None),
+            }
+        }
+        // The record's own line breaks: all but the one that ends it.
+        let lines = 1 + newlines - u64::from(newlines > 0 && self.ended_with_newline);
+        let kind = match too_long {
+            true => RecordKind::TooLong,
+            // Quotes pair up in closed quoted fields: an odd count at the
+            // end of the file is a quote left open (csv-core would take
+            // the rest of the file as the field).
+            false if at_eof && self.quoting && quotes % 2 == 1 => RecordKind::Unterminated,
+            false => RecordKind::Fields,
+        };
+        Ok(Some(Record { line, lines, kind }))
+    }
+
+    /// The fields of the last record, if it is UTF-8.
+    fn fields(&self) -> Option<Vec<&str>> {
+        let text = std::str::from_utf8(&self.out[..self.nout]).ok()?;
+        let mut start = 0;
+        let mut fields = Vec::with_capacity(self.nend);
+        for &end in &self.ends[..self.nend] {
+            fields.push(text.get(start..end)?);
+            start = end;
+        }
+        Some(fields)
+    }
 }
 
 fn entry(t: SignalType, value: &str, label: Option<String>) -> Result<NewBankEntry, String> {
@@ -212,6 +468,31 @@ fn label_after(rest: &str) -> Result<Option<String>, String> {
     Ok(Some(label.to_owned()))
 }
 
+/// One CSV record of fields.
+fn csv_record(fields: &[&str], t: SignalType) -> Result<NewBankEntry, String> {
+    if t == SignalType::Vpdq {
+        // Read with quoting off: the fields joined are the line.
+        return csv_line(&fields.join(","), t);
+    }
+    let Some((first, rest)) = fields.split_first() else { return Err("empty record".to_owned()) };
+    if first.trim_start().starts_with('{') {
+        return Err(
+            "a JSON object where a value was expected: JSON lines are read with --format jsonl".to_owned()
+        );
+    }
+    let joined = |fields: &[&str]| (!fields.is_empty()).then(|| fields.join(","));
+    if t == SignalType::Audio {
+        let numeric = fields
+            .iter()
+            .take_while(|f| f.trim().parse::<i64>().is_ok() || f.trim().starts_with("FINGERPRINT="))
+            .count()
+            .max(1);
+        return entry(t, &fields[..numeric].join(","), joined(&fields[numeric..]));
+    }
+    entry(t, first, joined(rest))
+}
+
+/// One line of a vPDQ CSV file.
 fn csv_line(line: &str, t: SignalType) -> Result<NewBankEntry, String> {
     let trimmed = line.trim_start();
     if trimmed.starts_with('{') {
@@ -336,8 +617,27 @@ pub fn write_entry(w: &mut impl Write, format: Format, e: &BankEntry) -> std::io
 mod tests {
     use super::*;
 
+    /// The entries and errors of a CSV file of type `t`.
+    fn csv(text: &[u8], t: SignalType) -> (Vec<NewBankEntry>, ReadReport) {
+        let mut entries = Vec::new();
+        let report = read(text, Format::Csv, Some(t), |chunk| {
+            entries.extend_from_slice(chunk);
+            Ok::<(), std::io::Error>(())
+        })
+        .unwrap();
+        (entries, report)
+    }
+
+    /// The one entry of a one-line CSV file, or its error.
     fn one(line: &str, t: SignalType) -> Result<NewBankEntry, String> {
-        csv_line(line, t)
+        let (mut entries, report) = csv(line.as_bytes(), t);
+        match report.errors.first() {
+            Some(e) => Err(e.error.clone()),
+            None => {
+                assert_eq!(entries.len(), 1, "{line:?}");
+                Ok(entries.remove(0))
+            }
+        }
     }
 
     #[test]
@@ -362,5 +662,87 @@ mod tests {
         assert_eq!(e.labels.get("label").map(String::as_str), Some("vpdq label"));
         assert!(one("\"unterminated", SignalType::Text).is_err());
         assert!(one(&format!("{h}x"), SignalType::Pdq).is_err());
+    }
+
+    #[test]
+    fn csv_records_span_quoted_line_breaks_and_skip_a_byte_order_mark() {
+        let h = |c: char| c.to_string().repeat(64);
+        // The old line-based reader imported "continued" as a text of its own
+        // and lost the first hash to the mark.
+        let text = "\u{feff}\"first line\nsecond line\",label one\n\n# not a comment for text\nlast";
+        let (entries, report) = csv(text.as_bytes(), SignalType::Text);
+        let values: Vec<&str> = entries.iter().map(|e| e.value.as_str()).collect();
+        assert_eq!(values.len(), 3, "{values:?}");
+        assert!(values[0].contains("first line") && values[0].contains("second line"), "{values:?}");
+        assert_eq!(entries[0].labels.get("label").map(String::as_str), Some("label one"));
+        assert_eq!(report.errors_total, 0);
+        assert_eq!(report.lines, 5);
+        let pdq = format!("\u{feff}{}\n\"a\nb\",x\nzz,label\n{}\n", h('a'), h('b'));
+        let (entries, report) = csv(pdq.as_bytes(), SignalType::Pdq);
+        assert_eq!(entries.iter().map(|e| e.value.clone()).collect::<Vec<_>>(), [h('a'), h('b')]);
+        // Errors name the line a record starts on.
+        let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 4], "{:?}", report.errors);
+        assert!(report.errors[0].error.contains("2 lines"), "{:?}", report.errors);
+        // CRLF line ends and a final line without one.
+        let crlf = format!("{}\r\n\r\nbad\r\n{}", h('c'), h('d'));
+        let (entries, report) = csv(crlf.as_bytes(), SignalType::Pdq);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(report.errors.iter().map(|e| e.line).collect::<Vec<_>>(), [3]);
+        assert_eq!(report.lines, 4);
+    }
+
+    #[test]
+    fn csv_quotes_left_open_and_overlong_records_are_errors_not_entries() {
+        let h = "e".repeat(64);
+        let (entries, report) = csv(format!("{h}\n\"open text\nmore").as_bytes(), SignalType::Text);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(report.errors.len(), 1);
+        assert!(report.errors[0].error.contains("unterminated"), "{:?}", report.errors);
+        assert_eq!(report.errors[0].line, 2);
+        // A record over the bound between two good ones, quoted across
+        // lines: skipped whole, the next one read, the line named.
+        let mut big = format!("{h}\n\"");
+        big.push_str(&"x\n".repeat(MAX_LINE_BYTES / 2 + 10));
+        big.push_str(&format!("\",label\n{h}\n"));
+        let (entries, report) = csv(big.as_bytes(), SignalType::Text);
+        assert_eq!(entries.len(), 2, "{:?}", report.errors);
+        assert_eq!(report.errors.len(), 1);
+        assert_eq!(report.errors[0].line, 2);
+        assert!(report.errors[0].error.contains("longer than"), "{:?}", report.errors);
+        // Many empty fields are bounded too.
+        let fields = format!("1{}\n1,2,3\n", ",".repeat(MAX_FIELDS + 5));
+        let (entries, report) = csv(fields.as_bytes(), SignalType::Audio);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(report.errors.iter().map(|e| e.line).collect::<Vec<_>>(), [1]);
+    }
+
+    #[test]
+    fn chunks_are_bounded_by_bytes_as_well_as_entries() {
+        // Audio values of about 1 MB each: 100 of them in chunks of at most
+        // CHUNK_BYTES (plus one entry).
+        let value = vec!["123456"; 150_000].join(",");
+        let file = format!("{value}\n").repeat(100);
+        let mut sizes = Vec::new();
+        read(file.as_bytes(), Format::Csv, Some(SignalType::Audio), |chunk| {
+            sizes.push(chunk.iter().map(|e| e.value.len()).sum::<usize>());
+            Ok::<(), std::io::Error>(())
+        })
+        .unwrap();
+        assert!(sizes.len() > 1, "{sizes:?}");
+        assert!(sizes.iter().all(|&b| b <= CHUNK_BYTES + value.len()), "{sizes:?}");
+    }
+
+    #[test]
+    fn jsonl_skips_a_byte_order_mark() {
+        let h = "f".repeat(64);
+        let file = format!("\u{feff}{{\"type\": \"pdq\", \"value\": \"{h}\"}}\n");
+        let mut n = 0;
+        let report = read(file.as_bytes(), Format::Jsonl, None, |c| {
+            n += c.len();
+            Ok::<(), std::io::Error>(())
+        })
+        .unwrap();
+        assert_eq!((n, report.errors_total), (1, 0), "{:?}", report.errors);
     }
 }

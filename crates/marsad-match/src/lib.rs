@@ -14,6 +14,8 @@
 
 pub mod bankfile;
 mod cache;
+#[doc(hidden)]
+pub mod fuzzing;
 mod matcher;
 pub mod values;
 

@@ -146,13 +146,13 @@ impl BankMatcher {
     ) -> Result<Self, MatchError> {
         let mut m = BankMatcher { cfg, minhash: MinHasher::default(), ..BankMatcher::default() };
         m.vpdq = VpdqIndex::new(cfg.vpdq.quality_threshold);
-        let pdq = cache::load_pdq(store, cache)?;
-        m.pdq = pdq.index;
-        m.pdq_entries = pdq.ids;
-        m.skipped = pdq.skipped;
+        // A cached PDQ index is compared with the store's entries as they
+        // are read below (every entry is read anyway, for the other types).
+        let mut pdq = cache::load(store, cache)?;
         let mut text = TextLsh::new(LshConfig::default());
         let everything = EntryFilter::default();
         store.bank_entries(&everything, &mut |e| {
+            pdq.visit(&e);
             match e.signal_type {
                 SignalType::Pdq => {}
                 SignalType::Md5 => m.md5.entry(e.value).or_default().push(e.id),
@@ -193,6 +193,10 @@ impl BankMatcher {
         if !text.is_empty() {
             m.text = Some(text);
         }
+        let pdq = pdq.finish(store)?;
+        m.pdq = pdq.index;
+        m.pdq_entries = pdq.ids;
+        m.skipped += pdq.skipped;
         tracing::info!(
             pdq = m.pdq_entries.len(),
             md5 = m.md5.len(),
@@ -240,14 +244,19 @@ impl BankMatcher {
         ]
     }
 
+    /// The entries of PDQ hits. The index's slots were checked against the
+    /// entry list (and its hashes against the store's) when it was loaded;
+    /// a slot out of range is skipped all the same rather than trusted.
     fn pdq_found(&self, hits: &[Hit]) -> Vec<Found> {
         hits.iter()
-            .map(|h| Found {
-                entry_id: self.pdq_entries[h.id as usize],
-                signal_type: SignalType::Pdq,
-                distance: f64::from(h.distance),
-                detail: None,
-                variant: None,
+            .filter_map(|h| {
+                Some(Found {
+                    entry_id: *self.pdq_entries.get(h.id as usize)?,
+                    signal_type: SignalType::Pdq,
+                    distance: f64::from(h.distance),
+                    detail: None,
+                    variant: None,
+                })
             })
             .collect()
     }

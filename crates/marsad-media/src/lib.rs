@@ -252,7 +252,12 @@ fn image_cost(bytes: &[u8]) -> Option<ImageCost> {
     // 8-bit layout is RGB already).
     let eight = if sixteen { pixels * channels } else { 0 };
     let rgb = if channels == 3 { 0 } else { pixels * 3 };
-    let peak = (native + eight).max(if sixteen { pixels * channels } else { native } + rgb);
+    let mut peak = (native + eight).max(if sixteen { pixels * channels } else { native } + rgb);
+    // A four-component (CMYK) JPEG or a palette image: libjpeg's four
+    // channels or the palette indices are held beside the RGB ones.
+    if marsad_hash::image::pytx_may_differ(bytes) {
+        peak += pixels * 4;
+    }
     Some(ImageCost {
         format: format.extensions_str().first().copied().unwrap_or("image"),
         width,

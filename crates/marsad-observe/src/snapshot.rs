@@ -60,26 +60,55 @@ fn put_str(w: &mut impl Write, s: &str) -> std::io::Result<()> {
     w.write_all(s.as_bytes())
 }
 
-fn get_u32(r: &mut impl Read) -> std::io::Result<u32> {
-    let mut b = [0u8; 4];
-    r.read_exact(&mut b)?;
-    Ok(u32::from_le_bytes(b))
+/// The body being read, with the bytes left in it: every count and length
+/// read from the body is checked against what is left before anything is
+/// allocated for it.
+struct Body<R> {
+    r: R,
+    left: u64,
 }
 
-fn get_i64(r: &mut impl Read) -> std::io::Result<i64> {
-    let mut b = [0u8; 8];
-    r.read_exact(&mut b)?;
-    Ok(i64::from_le_bytes(b))
-}
-
-fn get_str(r: &mut impl Read) -> std::io::Result<String> {
-    let n = get_u32(r)? as usize;
-    if n > 1 << 20 {
-        return Err(std::io::Error::other("string too long"));
+impl<R: Read> Body<R> {
+    fn bytes<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.r.read_exact(&mut b)?;
+        self.left = self.left.saturating_sub(N as u64);
+        Ok(b)
     }
-    let mut b = vec![0u8; n];
-    r.read_exact(&mut b)?;
-    String::from_utf8(b).map_err(std::io::Error::other)
+
+    fn u32(&mut self) -> std::io::Result<u32> {
+        Ok(u32::from_le_bytes(self.bytes()?))
+    }
+
+    fn i64(&mut self) -> std::io::Result<i64> {
+        Ok(i64::from_le_bytes(self.bytes()?))
+    }
+
+    /// A count of items of at least `bytes` bytes each.
+    fn count(&mut self, n: u64, bytes: u64) -> std::io::Result<usize> {
+        if n > self.left / bytes {
+            return Err(std::io::Error::other("count larger than the body"));
+        }
+        Ok(n as usize)
+    }
+
+    fn str(&mut self) -> std::io::Result<String> {
+        let n = self.u32()?;
+        let n = self.count(u64::from(n), 1)?;
+        if n > 1 << 20 {
+            return Err(std::io::Error::other("string too long"));
+        }
+        let mut b = vec![0u8; n];
+        self.r.read_exact(&mut b)?;
+        self.left -= n as u64;
+        String::from_utf8(b).map_err(std::io::Error::other)
+    }
+}
+
+/// Whether `micros` is a time marsad can store (years 1 to 9999): a time
+/// outside would make analytics span millennia of buckets.
+fn valid_time(micros: i64) -> bool {
+    marsad_core::UtcTime::from_unix_micros(micros).is_some()
 }
 
 fn write(path: &Path, identity: StoreIdentity, generation: i64, obs: &Observatory) -> std::io::Result<()> {
@@ -125,35 +154,36 @@ fn read(path: &Path, identity: StoreIdentity, generation: i64) -> Result<Observa
     let body_len = r.body_len();
     let body = read_body(&mut r, body_len);
     // The checksum first: a corrupt body is reported as such even when the
-    // corruption made it unparsable.
-    r.finish().map_err(Rebuild::File)?;
-    body.map_err(Rebuild::Body)
+    // corruption made it unparsable (a body refused part way is also left
+    // unread, which is not the problem to report).
+    match (body, r.finish()) {
+        (_, Err(e @ CacheFileError::Checksum { .. })) => Err(Rebuild::File(e)),
+        (Err(e), _) => Err(Rebuild::Body(e)),
+        (Ok(_), Err(e)) => Err(Rebuild::File(e)),
+        (Ok(obs), Ok(())) => Ok(obs),
+    }
 }
 
-fn read_body(mut r: &mut impl Read, body_len: u64) -> std::io::Result<Observatory> {
-    // Counts come from the file: bounded by what the body can hold, so that
-    // a corrupt count ends in a short read, not a huge allocation.
-    let count = |n: i64, bytes: u64| {
-        u64::try_from(n)
-            .ok()
-            .filter(|&n| n <= body_len / bytes)
-            .map(|n| n as usize)
-            .ok_or_else(|| std::io::Error::other("count larger than the body"))
-    };
+fn read_body(r: &mut impl Read, body_len: u64) -> std::io::Result<Observatory> {
+    let bad = |what: &str| std::io::Error::other(what.to_owned());
+    let mut r = Body { r, left: body_len };
     let mut lists: [Vec<String>; 3] = Default::default();
     for list in &mut lists {
-        let n = get_u32(&mut r)? as usize;
+        // Each string takes at least its 4-byte length.
+        let n = r.u32()?;
+        let n = r.count(u64::from(n), 4)?;
+        list.reserve(n);
         for _ in 0..n {
-            list.push(get_str(&mut r)?);
+            list.push(r.str()?);
         }
     }
     let [sources, outlets, languages] = lists;
     let opt = |v: u32| (v != u32::MAX).then_some(v);
-    let n = count(get_i64(&mut r)?, RELEASE_BYTES)?;
+    let n = r.i64()?;
+    let n = r.count(u64::try_from(n).map_err(|_| bad("negative count"))?, RELEASE_BYTES)?;
     let mut releases = Vec::with_capacity(n);
-    let mut buf = [0u8; RELEASE_BYTES as usize];
     for _ in 0..n {
-        r.read_exact(&mut buf)?;
+        let buf: [u8; RELEASE_BYTES as usize] = r.bytes()?;
         let i64_at = |o: usize| i64::from_le_bytes(buf[o..o + 8].try_into().unwrap_or_default());
         let u32_at = |o: usize| u32::from_le_bytes(buf[o..o + 4].try_into().unwrap_or_default());
         let (outlet, language, source) = (opt(u32_at(24)), opt(u32_at(28)), u32_at(32));
@@ -161,33 +191,36 @@ fn read_body(mut r: &mut impl Read, body_len: u64) -> std::io::Result<Observator
             || language.is_some_and(|l| l as usize >= languages.len())
             || source as usize >= sources.len().max(1)
         {
-            return Err(std::io::Error::other("index out of range"));
+            return Err(bad("index out of range"));
         }
-        releases.push(Release {
-            id: i64_at(0),
-            first_seen: i64_at(8),
-            last_seen: i64_at(16),
-            outlet,
-            language,
-            source,
-            format: Format::ALL.get(buf[36] as usize).copied().unwrap_or(Format::Text),
-        });
+        let (first_seen, last_seen) = (i64_at(8), i64_at(16));
+        if !valid_time(first_seen) || !valid_time(last_seen) || first_seen > last_seen {
+            return Err(bad("release times out of range"));
+        }
+        let format =
+            Format::ALL.get(buf[36] as usize).copied().ok_or_else(|| bad("unknown release format"))?;
+        releases.push(Release { id: i64_at(0), first_seen, last_seen, outlet, language, source, format });
     }
-    let n = count(get_i64(&mut r)?, SIGHTING_BYTES)?;
-    let mut sightings = Vec::with_capacity(n);
-    let mut buf = [0u8; SIGHTING_BYTES as usize];
+    let n = r.i64()?;
+    let n = r.count(u64::try_from(n).map_err(|_| bad("negative count"))?, SIGHTING_BYTES)?;
+    let mut sightings: Vec<Sighting> = Vec::with_capacity(n);
     for _ in 0..n {
-        r.read_exact(&mut buf)?;
+        let buf: [u8; SIGHTING_BYTES as usize] = r.bytes()?;
         let release = u32::from_le_bytes(buf[0..4].try_into().unwrap_or_default());
         let source = u32::from_le_bytes(buf[4..8].try_into().unwrap_or_default());
+        let time = i64::from_le_bytes(buf[8..16].try_into().unwrap_or_default());
         if release as usize >= releases.len() || source as usize >= sources.len() {
-            return Err(std::io::Error::other("index out of range"));
+            return Err(bad("index out of range"));
         }
-        sightings.push(Sighting {
-            release,
-            source,
-            time: i64::from_le_bytes(buf[8..16].try_into().unwrap_or_default()),
-        });
+        if !valid_time(time) {
+            return Err(bad("sighting time out of range"));
+        }
+        let s = Sighting { release, source, time };
+        // In the order `build` writes them.
+        if sightings.last().is_some_and(|l| (l.release, l.time, l.source) > (s.release, s.time, s.source)) {
+            return Err(bad("sightings out of order"));
+        }
+        sightings.push(s);
     }
     Ok(Observatory { releases, sightings, sources, outlets, languages })
 }
@@ -289,6 +322,13 @@ fn load_in_snapshot<S: ObservatoryStore + RegistryStore + MetaStore + ?Sized>(
             return Ok(obs);
         }
         Err(Rebuild::File(e)) if e.is_not_found() => {}
+        // Damage or tampering is worth a warning; a cache out of date or
+        // of another store or version is the normal life of a cache.
+        Err(reason @ (Rebuild::Body(_) | Rebuild::File(_)))
+            if !matches!(&reason, Rebuild::File(CacheFileError::Version { .. })) =>
+        {
+            tracing::warn!(cache = %path.display(), %reason, "observatory cache damaged or altered: rebuilt from the store")
+        }
         Err(reason) => tracing::info!(cache = %path.display(), %reason, "observatory rebuilt from the store"),
     }
     let obs = build(store)?;
@@ -373,5 +413,62 @@ mod tests {
         assert!(obs.releases.is_empty());
         // Rewritten for this store.
         assert_eq!(read(&path, store.identity().unwrap(), generation).unwrap(), obs);
+    }
+
+    #[test]
+    fn a_cache_with_times_out_of_range_or_lengths_past_its_end_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db.observatory");
+        let refused = |obs: &Observatory| {
+            // Written with a valid checksum: only the reader's checks stand.
+            write(&path, ID, 5, obs).unwrap();
+            matches!(read(&path, ID, 5), Err(Rebuild::Body(_)))
+        };
+        let extreme = [i64::MIN, i64::MAX, -62_135_596_800_000_001, 253_402_300_800_000_000];
+        for t in extreme {
+            let mut obs = sample();
+            obs.releases[0].first_seen = t;
+            assert!(refused(&obs), "first seen {t}");
+            let mut obs = sample();
+            obs.releases[0].last_seen = t;
+            assert!(refused(&obs), "last seen {t}");
+            let mut obs = sample();
+            obs.sightings[1].time = t;
+            assert!(refused(&obs), "sighting {t}");
+        }
+        let mut obs = sample();
+        obs.releases[0].last_seen = obs.releases[0].first_seen - 1;
+        assert!(refused(&obs), "last before first");
+        let mut obs = sample();
+        obs.sightings.swap(0, 1);
+        assert!(refused(&obs), "sightings out of order");
+        // Counts and lengths past the end of the body, checksum recomputed.
+        write(&path, ID, 5, &sample()).unwrap();
+        let file = std::fs::read(&path).unwrap();
+        let body_at = 8 + 4 + 16 + 4 + 8 + 8 + 16;
+        let body = file[body_at..].to_vec();
+        for (at, value) in [(0usize, u32::MAX), (4, 0x7fff_ffff), (8, u32::MAX - 1)] {
+            let mut b = body.clone();
+            b[at..at + 4].copy_from_slice(&value.to_le_bytes());
+            let p = Provenance { identity: ID, state: vec![5] };
+            cachefile::write_atomic(&path, &FORMAT, &p, |w| w.write_all(&b)).unwrap();
+            assert!(matches!(read(&path, ID, 5), Err(Rebuild::Body(_))), "byte {at}");
+        }
+        // A format byte no build writes.
+        let mut b = body.clone();
+        let release_count_at = body.len() - 8 - 2 * SIGHTING_BYTES as usize - RELEASE_BYTES as usize - 8;
+        let format_at = release_count_at + 8 + 36;
+        b[format_at] = 200;
+        let p = Provenance { identity: ID, state: vec![5] };
+        cachefile::write_atomic(&path, &FORMAT, &p, |w| w.write_all(&b)).unwrap();
+        assert!(matches!(read(&path, ID, 5), Err(Rebuild::Body(_))), "format");
+        // Every byte of the body set to 0xff in turn (checksum recomputed):
+        // refused or read, never a panic.
+        for at in 0..body.len() {
+            let mut b = body.clone();
+            b[at] = 0xff;
+            cachefile::write_atomic(&path, &FORMAT, &p, |w| w.write_all(&b)).unwrap();
+            let _ = read(&path, ID, 5);
+        }
     }
 }

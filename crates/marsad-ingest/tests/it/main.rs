@@ -4,3 +4,4 @@
 
 mod fingerprint;
 mod roundtrip;
+mod splitter;

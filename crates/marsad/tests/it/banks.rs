@@ -124,7 +124,7 @@ fn empty_files_wrong_types_and_huge_lines_are_clear_errors() {
     assert!(!no_type.status.success() && stderr(&no_type).contains("--type"));
     let missing = run(&db, &["bank", "import", "nobank", empty.to_str().unwrap(), "--type", "md5"]);
     assert!(!missing.status.success() && stderr(&missing).contains("no bank named"));
-    // A line of 70 MB (over the 64 MiB limit) between two good ones: it is
+    // A line of 70 MB (over the 16 MiB limit) between two good ones: it is
     // skipped and named, the others imported.
     let big = dir.path().join("big.csv");
     {
@@ -458,4 +458,39 @@ fn sample_videos_match_their_edits_and_not_other_sources() {
             }
         }
     }
+}
+
+#[test]
+fn csv_bank_files_are_csv_quoted_line_breaks_and_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    assert!(run(&db, &["bank", "create", "texts"]).status.success());
+    // A text quoted across lines (the line-based reader imported its
+    // continuation as a text of its own) after a byte-order mark (which cost
+    // the line-based reader its first entry); an empty quoted field is a
+    // blank record.
+    let file = dir.path().join("texts.csv");
+    std::fs::write(
+        &file,
+        "\u{feff}first text,Outlet A\n\"a text\nover two lines\",Outlet B\n\"\"\n\"a third, \"\"quoted\"\" text\",Outlet C\n",
+    )
+    .unwrap();
+    let o = run(&db, &["--json", "bank", "import", "texts", file.to_str().unwrap(), "--type", "text"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["added"].as_u64(), Some(3), "{r}");
+    let o = run(&db, &["bank", "export", "texts", "--format", "jsonl"]);
+    let labels: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["labels"]["label"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(labels, ["Outlet A", "Outlet B", "Outlet C"]);
+    // The bank exported as CSV reads back the same.
+    let o = run(&db, &["bank", "export", "texts"]);
+    let again = dir.path().join("again.csv");
+    std::fs::write(&again, stdout(&o)).unwrap();
+    assert!(run(&db, &["bank", "create", "again"]).status.success());
+    let o = run(&db, &["--json", "bank", "import", "again", again.to_str().unwrap(), "--type", "text"]);
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((r["added"].as_u64(), r["errors_total"].as_u64()), (Some(3), Some(0)), "{r}");
 }

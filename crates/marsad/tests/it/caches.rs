@@ -177,3 +177,100 @@ fn a_cache_altered_by_one_byte_is_rebuilt_and_rewritten() {
         assert_eq!(std::fs::read(cache).unwrap(), good, "{} rewritten valid", cache.display());
     }
 }
+
+/// Rewrites the cache at `path` with `edit` applied to its body and the
+/// header's length and checksum recomputed, as someone who wants the file
+/// read would: only the reader's own checks can refuse it.
+fn forge(path: &Path, magic: [u8; 8], edit: impl FnOnce(&mut Vec<u8>)) {
+    use marsad_store::cachefile::{self, CacheFormat, Provenance};
+    let file = std::fs::read(path).unwrap();
+    let version = u32::from_le_bytes(file[8..12].try_into().unwrap());
+    let identity = marsad_store::StoreIdentity::from_bytes(file[12..28].try_into().unwrap());
+    let n = u32::from_le_bytes(file[28..32].try_into().unwrap()) as usize;
+    let state: Vec<i64> =
+        file[32..32 + 8 * n].chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect();
+    let mut body = file[32 + 8 * n + 24..].to_vec();
+    edit(&mut body);
+    let format = CacheFormat { magic, version };
+    cachefile::write_atomic(path, &format, &Provenance { identity, state }, |w| {
+        std::io::Write::write_all(w, &body)
+    })
+    .unwrap();
+}
+
+/// Warning lines of a run.
+fn warnings(o: &std::process::Output) -> Vec<String> {
+    stderr(o).lines().filter(|l| l.contains("WARN")).map(str::to_owned).collect()
+}
+
+#[test]
+fn a_forged_pdq_index_pointing_hashes_at_other_entries_is_rebuilt_with_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let hashes: Vec<String> = "0369".chars().map(hash).collect();
+    bank_store(&db, &hashes);
+    let want = match_output(&db, &hashes);
+    let cache = beside(&db, ".pdq-index");
+    let good = std::fs::read(&cache).unwrap();
+    let n = hashes.len();
+    // The body: skipped (8), count (8), entry ids (8 each); the index: magic
+    // (8), three counts (4 each), the segment's size (4), its hashes (32
+    // each), then the slot of each hash (4 each). Swapping two slots makes
+    // each hash answer, at distance 0, for the other's entry; the checksum
+    // is recomputed, so only the check against the store can catch it.
+    let slots = 16 + 8 * n + 8 + 12 + 4 + 32 * n;
+    forge(&cache, *b"MRSDBANK", |b| {
+        let (first, second) = (b[slots..slots + 4].to_vec(), b[slots + 4..slots + 8].to_vec());
+        b[slots..slots + 4].copy_from_slice(&second);
+        b[slots + 4..slots + 8].copy_from_slice(&first);
+    });
+    let q = db.with_extension("queries");
+    std::fs::write(&q, hashes.iter().map(|h| format!("{h}\n")).collect::<String>()).unwrap();
+    let o = run(&db, &["match", "--type", "pdq", "--hashes", q.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), want, "every match to its own entry, at distance 0");
+    let w = warnings(&o);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("pdq bank index") && w[0].contains("not the store's"), "{w:?}");
+    assert_eq!(std::fs::read(&cache).unwrap(), good, "rewritten as built");
+    // A slot out of range, and an entry count past the end of the file.
+    for edit in [
+        Box::new(|b: &mut Vec<u8>| b[slots..slots + 4].copy_from_slice(&1000u32.to_le_bytes()))
+            as Box<dyn FnOnce(&mut Vec<u8>)>,
+        Box::new(|b: &mut Vec<u8>| b[8..16].copy_from_slice(&(u64::MAX / 4).to_le_bytes())),
+    ] {
+        forge(&cache, *b"MRSDBANK", edit);
+        let o = run(&db, &["match", "--type", "pdq", "--hashes", q.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o), want);
+        assert_eq!(warnings(&o).len(), 1, "{}", stderr(&o));
+        assert_eq!(std::fs::read(&cache).unwrap(), good);
+    }
+    // Once rebuilt, silent.
+    let o = run(&db, &["match", "--type", "pdq", "--hashes", q.to_str().unwrap()]);
+    assert!(warnings(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_forged_observatory_with_extreme_times_is_rebuilt_with_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    text_store(&db, 1_000_000_004, &TEXTS);
+    let want = observed(&db);
+    let cache = beside(&db, ".observatory");
+    let good = std::fs::read(&cache).unwrap();
+    // The last 8 bytes of the body are the last sighting's time: the year
+    // 292,277 (and a timeline of days reaching it) if it were believed.
+    forge(&cache, *b"MRSDOBSV", |b| {
+        let at = b.len() - 8;
+        b[at..].copy_from_slice(&i64::MAX.to_le_bytes());
+    });
+    let o = run(&db, &["--json", "analyze", "timeline", "--bucket", "day"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(serde_json::from_str::<Value>(&stdout(&o)).unwrap(), want.1);
+    let w = warnings(&o);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("observatory") && w[0].contains("out of range"), "{w:?}");
+    assert_eq!(std::fs::read(&cache).unwrap(), good, "rewritten as built");
+    assert_eq!(observed(&db), want);
+}
