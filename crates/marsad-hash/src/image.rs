@@ -8,11 +8,15 @@
 //! Pillow's settings (accurate integer IDCT, fancy upsampling, CMYK with
 //! Adobe polarity converted as Pillow converts it), so its pixels are
 //! Pillow's to the bit; a JPEG whose data ends before its last row is an
-//! error, as in Pillow. Other formats go through the `image` crate.
+//! error, as in Pillow. Other formats go through the `image` crate, but for
+//! TIFF files it refuses: palette, grey + alpha and YCbCr ones are read with
+//! the `tiff` crate and converted as Pillow converts them; CIELAB is refused
+//! (Pillow converts it through LittleCMS).
 //!
 //! [`open`] also keeps what python-threatexchange hashes where that differs
-//! from the true colours: the palette indices of a palette PNG, the C, M, Y
-//! planes of a CMYK JPEG ([`Opened::pytx_pixels`]).
+//! from the true colours: the palette indices of a palette PNG or TIFF, the
+//! C, M, Y planes of a CMYK JPEG, the Y, Cb, Cr planes of an uncompressed
+//! YCbCr TIFF ([`Opened::pytx_pixels`]).
 //!
 //! Untrusted input is expected: dimensions are checked against
 //! [`DecodeLimits`] from the header before any pixel buffer is allocated, and
@@ -23,6 +27,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 mod jpeg;
+mod tiff;
 
 /// Bounds on what a decode may cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,6 +241,9 @@ enum Pytx {
     /// Pillow's CMYK values, four channels (the true colours are converted
     /// from them).
     Cmyk(Pixels),
+    /// The Y, Cb, Cr samples of an uncompressed YCbCr TIFF, which Pillow
+    /// opens in mode `YCbCr` (the true colours are converted from them).
+    Ycbcr(Pixels),
 }
 
 impl std::fmt::Debug for Opened {
@@ -256,31 +264,34 @@ impl Opened {
     }
 
     /// Pillow's mode where it decides what python-threatexchange hashes:
-    /// `"P"` for a palette image, `"CMYK"`, or `None` for the others (whose
-    /// python-threatexchange pixels are the true colours).
+    /// `"P"` for a palette image, `"CMYK"`, `"YCbCr"`, or `None` for the
+    /// others (whose python-threatexchange pixels are the true colours).
     pub fn pillow_mode(&self) -> Option<&'static str> {
         match self.pytx {
             Pytx::Same => None,
             Pytx::Palette(_) => Some("P"),
             Pytx::Cmyk(_) => Some("CMYK"),
+            Pytx::Ycbcr(_) => Some("YCbCr"),
         }
     }
 
     /// The pixels python-threatexchange hashes, only where they differ from
-    /// the true colours: the palette indices as one grey channel, or the
-    /// four CMYK channels, whose first three it takes as R, G, B (a
-    /// [`Pixels`] of 4 channels is read that way: the fourth is dropped).
+    /// the true colours: the palette indices as one grey channel, the four
+    /// CMYK channels, whose first three it takes as R, G, B (a [`Pixels`] of
+    /// 4 channels is read that way: the fourth is dropped), or the Y, Cb, Cr
+    /// channels, taken as R, G, B.
     pub fn pytx_pixels(&self) -> Option<&Pixels> {
         match &self.pytx {
             Pytx::Same => None,
-            Pytx::Palette(p) | Pytx::Cmyk(p) => Some(p),
+            Pytx::Palette(p) | Pytx::Cmyk(p) | Pytx::Ycbcr(p) => Some(p),
         }
     }
 }
 
 /// Opens image bytes as Pillow does ([`Opened`]): the true colours of
-/// [`decode_pixels`] and, for palette PNG files and CMYK JPEG files, the
-/// pixels python-threatexchange hashes instead.
+/// [`decode_pixels`] and, for palette PNG and TIFF files, CMYK JPEG files
+/// and uncompressed YCbCr TIFF files, the pixels python-threatexchange
+/// hashes instead.
 pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> {
     if is_jpeg(bytes) {
         let j = jpeg::decode(bytes, limits)?;
@@ -297,7 +308,13 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
         let pixels = Pixels { width: j.width, height: j.height, channels: j.channels, data: j.data };
         return Ok(Opened { pixels, pytx: Pytx::Same });
     }
-    let pixels = decode_other(bytes, limits)?;
+    let pixels = match decode_other(bytes, limits) {
+        Err(e @ DecodeError::Unsupported { format: "tiff", .. }) => {
+            let (pixels, pytx) = tiff::decode(bytes, limits, e)?;
+            return Ok(Opened { pixels, pytx });
+        }
+        other => other?,
+    };
     if is_palette_png(bytes) {
         let indices = png_indices(bytes, limits)?;
         return Ok(Opened { pixels, pytx: Pytx::Palette(indices) });
@@ -306,10 +323,19 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
 }
 
 /// Whether python-threatexchange's pixels may differ from the true colours
-/// ([`Opened::pytx_pixels`]), told from the first bytes without decoding: a
-/// palette PNG, or a JPEG whose frame header declares four components.
+/// ([`Opened::pytx_pixels`]), told from the headers without decoding: a
+/// palette PNG, a JPEG whose frame header declares four components, or a
+/// TIFF whose first directory describes an 8-bit palette image or an
+/// uncompressed YCbCr one.
 pub fn pytx_may_differ(bytes: &[u8]) -> bool {
-    is_palette_png(bytes) || (is_jpeg(bytes) && jpeg_components(bytes) == Some(4))
+    is_palette_png(bytes)
+        || (is_jpeg(bytes) && jpeg_components(bytes) == Some(4))
+        || (is_tiff(bytes) && tiff::pytx_may_differ(bytes))
+}
+
+/// The TIFF and BigTIFF signatures, in either byte order.
+fn is_tiff(bytes: &[u8]) -> bool {
+    matches!(bytes.get(..4), Some(b"II*\0" | b"MM\0*" | b"II+\0" | b"MM\0+"))
 }
 
 /// The component count of a JPEG's first frame header, found by walking the
@@ -404,7 +430,7 @@ fn png_indices(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeErro
 /// Decodes image bytes to 8-bit pixels in the decoder's own layout (see
 /// [`Pixels`]); [`decode_rgb`] converts them to RGB.
 pub fn decode_pixels(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
-    if is_jpeg(bytes) {
+    if is_jpeg(bytes) || is_tiff(bytes) {
         return open(bytes, limits).map(Opened::into_pixels);
     }
     decode_other(bytes, limits)

@@ -1,0 +1,130 @@
+//! TIFF modes the `image` crate refuses, against Pillow and
+//! python-threatexchange run on the spot: a Python script (Pillow at test
+//! time only) writes palette (`P`, `PA`), grey + alpha (`LA`), YCbCr and
+//! CIELAB files, uncompressed and LZW / deflate compressed, and prints per
+//! file Pillow's mode, the reference hash of `convert("RGB")` and
+//! python-threatexchange's `pdq_from_file` (or `ERR` where it fails). marsad
+//! must match both bit for bit, and refuse CIELAB, whose conversion Pillow
+//! leaves to LittleCMS. Fails loudly, never skips, when Python, Pillow,
+//! pdqhash or threatexchange is missing.
+
+use std::path::Path;
+use std::process::Command;
+
+use marsad_hash::image::{self, DecodeError, DecodeLimits};
+use marsad_hash::pdq;
+
+const SCRIPT: &str = r#"
+import sys, pathlib
+import numpy as np
+from PIL import Image
+from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_file, _pdq_from_numpy_array
+out = pathlib.Path(sys.argv[1])
+rng = np.random.default_rng(11)
+sizes = [(1, 1), (5, 7), (31, 17), (129, 127), (333, 217)]
+i = 0
+for (w, h) in sizes:
+    y, x = np.mgrid[0:h, 0:w]
+    base = (np.sin(x / (3 + i % 11)) + np.cos(y / (5 + i % 7))) * 60 + 128
+    img = np.stack([base, np.roll(base, 3, axis=1), base[::-1]], axis=2) + rng.normal(0, 30, (h, w, 3))
+    rgb = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+    for mode in ["P", "PA", "LA", "YCbCr", "LAB"]:
+        if mode == "P":
+            im = rgb.quantize(colors=200)
+        elif mode == "PA":
+            im = rgb.quantize(colors=60).convert("PA")
+        elif mode == "LAB":
+            im = rgb.convert("LAB")
+        else:
+            im = rgb.convert(mode)
+        for comp in [None, "tiff_lzw", "tiff_adobe_deflate"]:
+            kw = {"compression": comp} if comp else {}
+            im.save(out / f"t{i:03d}_{mode}_{comp or 'raw'}.tif", "TIFF", **kw)
+            i += 1
+for f in sorted(out.iterdir()):
+    im = Image.open(f)
+    true, trueq = _pdq_from_numpy_array(np.asarray(im.convert("RGB")))
+    try:
+        tx, txq = pdq_from_file(f)
+    except Exception:
+        tx, txq = "ERR", "ERR"
+    print(f"{f.name},{im.mode},{true},{trueq},{tx},{txq}")
+"#;
+
+fn run_reference(dir: &Path) -> String {
+    let out = Command::new("python3").arg("-c").arg(SCRIPT).arg(dir).output().unwrap_or_else(|e| {
+        panic!(
+            "running python3 failed ({e}); install Python 3 with `pip install threatexchange pdqhash pillow`"
+        )
+    });
+    assert!(
+        out.status.success(),
+        "the reference script failed (needs `pip install threatexchange pdqhash pillow`):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn tiff_modes_hash_as_pillow_and_python_threatexchange() {
+    let dir = tempfile::tempdir().expect("creating a temporary folder");
+    let table = run_reference(dir.path());
+    let limits = DecodeLimits::default();
+    let (mut checked, mut lab, mut failures) = (0, 0, Vec::new());
+    let mut modes = std::collections::BTreeSet::new();
+    for line in table.lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), 6, "bad reference line {line:?}");
+        let (name, mode, true_hex, trueq, tx, txq) = (f[0], f[1], f[2], f[3], f[4], f[5]);
+        let bytes = std::fs::read(dir.path().join(name)).expect("reading a generated file");
+        modes.insert(mode.to_string());
+        if mode == "LAB" {
+            match pdq::hash_image_bytes(&bytes, &limits) {
+                Err(e @ DecodeError::Unsupported { .. }) => {
+                    assert!(e.to_string().contains("LittleCMS"), "{name}: {e}");
+                }
+                other => failures.push(format!("{name}: LAB must be refused, got {other:?}")),
+            }
+            lab += 1;
+            continue;
+        }
+        let plain = pdq::hash_image_bytes(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+        if plain.hash.to_hex() != true_hex || plain.quality.to_string() != trueq {
+            failures.push(format!(
+                "{name} ({mode}) true colour: {} {} want {true_hex} {trueq}",
+                plain.hash.to_hex(),
+                plain.quality
+            ));
+        }
+        let both = pdq::hash_image_bytes_variants(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(plain, both.true_colour, "{name}: one decode gives the same true-colour hash");
+        assert_eq!(both.pytx.is_some(), image::pytx_may_differ(&bytes), "{name} ({mode})");
+        let opened = image::open(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Pillow's mode as python-threatexchange sees it; `PA` makes it fail.
+        let want_mode = match mode {
+            "P" | "YCbCr" => Some(mode),
+            _ => None,
+        };
+        assert_eq!(opened.pillow_mode(), want_mode, "{name}");
+        if tx == "ERR" {
+            assert_eq!(mode, "PA", "{name}: python-threatexchange failed on it");
+        } else {
+            let pytx = pdq::hash_image_bytes_pytx(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+            if pytx.hash.to_hex() != tx || pytx.quality.to_string() != txq {
+                failures.push(format!(
+                    "{name} ({mode}) pytx: {} {} want {tx} {txq}",
+                    pytx.hash.to_hex(),
+                    pytx.quality
+                ));
+            }
+        }
+        checked += 1;
+    }
+    // Compressed YCbCr comes back from libtiff as RGB, so Pillow reports
+    // mode RGB for it.
+    let want: std::collections::BTreeSet<String> =
+        ["LA", "LAB", "P", "PA", "RGB", "YCbCr"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(modes, want, "Pillow's modes for the generated files");
+    assert!(checked >= 60 && lab >= 10, "{checked} files checked, {lab} LAB");
+    assert!(failures.is_empty(), "{} of {checked} differ:\n{}", failures.len(), failures.join("\n"));
+}
