@@ -222,7 +222,10 @@ fn floats(d: &mut Decoder<Cursor<&[u8]>>, tag: u16, n: usize) -> TiffResult<Opti
 
 fn read_u8(d: &mut Decoder<Cursor<&[u8]>>, want: usize) -> TiffResult<Vec<u8>> {
     match d.read_image()? {
-        DecodingResult::U8(v) if v.len() >= want => Ok(v[..want].to_vec()),
+        DecodingResult::U8(mut v) if v.len() >= want => {
+            v.truncate(want);
+            Ok(v)
+        }
         _ => Err(TiffError::FormatError(tiff::TiffFormatError::InconsistentSizesEncountered)),
     }
 }

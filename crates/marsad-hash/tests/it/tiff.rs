@@ -39,7 +39,7 @@ for (w, h) in sizes:
             im = rgb.convert(mode)
         for comp in [None, "tiff_lzw", "tiff_adobe_deflate"]:
             kw = {"compression": comp} if comp else {}
-            im.save(out / f"t{i:03d}_{mode}_{comp or 'raw'}.tif", "TIFF", **kw)
+            im.save(out / f"t{i:03d}_{w}x{h}_{mode}_{comp or 'raw'}.tif", "TIFF", **kw)
             i += 1
 for f in sorted(out.iterdir()):
     im = Image.open(f)
@@ -119,6 +119,35 @@ fn tiff_modes_hash_as_pillow_and_python_threatexchange() {
             }
         }
         checked += 1;
+    }
+    // The limits hold before any pixel buffer: the header's size is over
+    // them, or the samples would be.
+    for mode in ["P", "PA", "LA", "YCbCr"] {
+        for comp in ["raw", "tiff_lzw"] {
+            let name = table
+                .lines()
+                .filter_map(|l| l.split(',').next())
+                .find(|n| n.ends_with(&format!("_333x217_{mode}_{comp}.tif")))
+                .unwrap_or_else(|| panic!("no 333x217 {mode} {comp} file"));
+            let bytes = std::fs::read(dir.path().join(name)).expect("reading a generated file");
+            let small_side = DecodeLimits { max_side: 300, ..limits };
+            match image::decode_rgb(&bytes, &small_side) {
+                Err(DecodeError::TooLarge { width: 333, height: 217, .. }) => {}
+                other => panic!("{name}: want TooLarge, got {other:?}"),
+            }
+            let few = DecodeLimits { max_pixels: 333 * 216, ..limits };
+            assert!(matches!(image::decode_rgb(&bytes, &few), Err(DecodeError::TooLarge { .. })), "{name}");
+            let small_alloc = DecodeLimits { max_alloc: 100_000, ..limits };
+            match image::decode_rgb(&bytes, &small_alloc) {
+                Err(DecodeError::MemoryLimit { max_alloc: 100_000, .. }) => {}
+                other => panic!("{name}: want MemoryLimit, got {other:?}"),
+            }
+            let (out, peak) = crate::peak_alloc(|| image::decode_rgb(&bytes, &limits));
+            out.unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Samples, RGB and the input copy a palette file needs, with
+            // room for the decoder's strip buffers.
+            assert!(peak < 333 * 217 * 12 + 2 * bytes.len(), "{name}: {peak} bytes at peak");
+        }
     }
     // Compressed YCbCr comes back from libtiff as RGB, so Pillow reports
     // mode RGB for it.
