@@ -440,6 +440,11 @@ pub fn decode_pixels(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, Deco
 fn decode_other(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
     let unknown = || DecodeError::UnknownFormat { len: bytes.len() };
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| unknown())?;
+    if reader.format().is_none() && is_tiff(bytes) {
+        // The `image` crate's sniffing knows classic TIFF only; its TIFF
+        // decoder (the `tiff` crate) reads BigTIFF too, as Pillow does.
+        reader.set_format(ImageFormat::Tiff);
+    }
     let format = reader.format().ok_or_else(unknown)?;
     let name = format_name(format);
     let mut image_limits = image::Limits::default();

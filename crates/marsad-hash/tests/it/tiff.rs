@@ -1,8 +1,10 @@
 //! TIFF modes the `image` crate refuses, against Pillow and
 //! python-threatexchange run on the spot: a Python script (Pillow at test
 //! time only) writes palette (`P`, `PA`), grey + alpha (`LA`), YCbCr and
-//! CIELAB files, uncompressed and LZW / deflate compressed, and prints per
-//! file Pillow's mode, the reference hash of `convert("RGB")` and
+//! CIELAB files, uncompressed and LZW / deflate compressed (with the
+//! horizontal predictor, in strips of a few rows, as BigTIFF), and prints
+//! per file Pillow's mode, the reference hash of `convert("RGB")` (whose
+//! pixels it also writes, compared byte for byte) and
 //! python-threatexchange's `pdq_from_file` (or `ERR` where it fails). marsad
 //! must match both bit for bit, and refuse CIELAB, whose conversion Pillow
 //! leaves to LittleCMS. Fails loudly, never skips, when Python, Pillow,
@@ -28,7 +30,8 @@ for (w, h) in sizes:
     base = (np.sin(x / (3 + i % 11)) + np.cos(y / (5 + i % 7))) * 60 + 128
     img = np.stack([base, np.roll(base, 3, axis=1), base[::-1]], axis=2) + rng.normal(0, 30, (h, w, 3))
     rgb = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
-    for mode in ["P", "PA", "LA", "YCbCr", "LAB"]:
+    # RGB and L, which the `image` crate decodes, for the variants (BigTIFF).
+    for mode in ["P", "PA", "LA", "YCbCr", "LAB", "RGB", "L"]:
         if mode == "P":
             im = rgb.quantize(colors=200)
         elif mode == "PA":
@@ -37,12 +40,24 @@ for (w, h) in sizes:
             im = rgb.convert("LAB")
         else:
             im = rgb.convert(mode)
-        for comp in [None, "tiff_lzw", "tiff_adobe_deflate"]:
-            kw = {"compression": comp} if comp else {}
-            im.save(out / f"t{i:03d}_{w}x{h}_{mode}_{comp or 'raw'}.tif", "TIFF", **kw)
+        # Strips of 7 rows, the horizontal predictor, BigTIFF.
+        variants = {
+            "raw": {},
+            "tiff_lzw": {"compression": "tiff_lzw"},
+            "tiff_adobe_deflate": {"compression": "tiff_adobe_deflate"},
+            "lzwpred": {"compression": "tiff_lzw", "tiffinfo": {317: 2}},
+            "deflate7": {"compression": "tiff_adobe_deflate", "tiffinfo": {278: 7}},
+            "big": {"big_tiff": True},
+        }
+        for comp, kw in variants.items():
+            im.save(out / f"t{i:03d}_{w}x{h}_{mode}_{comp}.tif", "TIFF", **kw)
             i += 1
-for f in sorted(out.iterdir()):
+rgb_dir = out / "rgb"
+rgb_dir.mkdir()
+for f in sorted(out.glob("*.tif")):
     im = Image.open(f)
+    if im.mode != "LAB":
+        (rgb_dir / f.name).write_bytes(im.convert("RGB").tobytes())
     true, trueq = _pdq_from_numpy_array(np.asarray(im.convert("RGB")))
     try:
         tx, txq = pdq_from_file(f)
@@ -87,6 +102,14 @@ fn tiff_modes_hash_as_pillow_and_python_threatexchange() {
             }
             lab += 1;
             continue;
+        }
+        // Pixels first: Pillow's `convert("RGB")` to the byte.
+        let rgb = image::decode_rgb(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want_rgb = std::fs::read(dir.path().join("rgb").join(name)).expect("reading Pillow's pixels");
+        if rgb.as_raw() != want_rgb.as_slice() {
+            let n = rgb.as_raw().iter().zip(&want_rgb).filter(|(a, b)| a != b).count();
+            failures
+                .push(format!("{name} ({mode}): {n} of {} RGB bytes differ from Pillow's", want_rgb.len()));
         }
         let plain = pdq::hash_image_bytes(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
         if plain.hash.to_hex() != true_hex || plain.quality.to_string() != trueq {
@@ -152,8 +175,8 @@ fn tiff_modes_hash_as_pillow_and_python_threatexchange() {
     // Compressed YCbCr comes back from libtiff as RGB, so Pillow reports
     // mode RGB for it.
     let want: std::collections::BTreeSet<String> =
-        ["LA", "LAB", "P", "PA", "RGB", "YCbCr"].iter().map(|s| s.to_string()).collect();
+        ["L", "LA", "LAB", "P", "PA", "RGB", "YCbCr"].iter().map(|s| s.to_string()).collect();
     assert_eq!(modes, want, "Pillow's modes for the generated files");
-    assert!(checked >= 60 && lab >= 10, "{checked} files checked, {lab} LAB");
+    assert!(checked >= 180 && lab >= 25, "{checked} files checked, {lab} LAB");
     assert!(failures.is_empty(), "{} of {checked} differ:\n{}", failures.len(), failures.join("\n"));
 }
