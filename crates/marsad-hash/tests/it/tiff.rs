@@ -2,7 +2,8 @@
 //! python-threatexchange run on the spot: a Python script (Pillow at test
 //! time only) writes palette (`P`, `PA`), grey + alpha (`LA`), YCbCr and
 //! CIELAB files, uncompressed and LZW / deflate compressed (with the
-//! horizontal predictor, in strips of a few rows, as BigTIFF), and prints
+//! horizontal predictor, in strips of a few rows, as BigTIFF; one
+//! big-endian palette file built by hand), and prints
 //! per file Pillow's mode, the reference hash of `convert("RGB")` (whose
 //! pixels it also writes, compared byte for byte) and
 //! python-threatexchange's `pdq_from_file` (or `ERR` where it fails). marsad
@@ -52,6 +53,28 @@ for (w, h) in sizes:
         for comp, kw in variants.items():
             im.save(out / f"t{i:03d}_{w}x{h}_{mode}_{comp}.tif", "TIFF", **kw)
             i += 1
+# A big-endian palette file, which Pillow does not write: built by hand.
+import struct
+w, h = 37, 23
+idx = rng.integers(0, 256, (h, w), dtype=np.uint8).tobytes()
+cmap = rng.integers(0, 65536, 768).astype(np.uint16)
+entries = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 3),
+           (273, 4, 1, 0), (277, 3, 1, 1), (278, 3, 1, h), (279, 4, 1, len(idx)), (320, 3, 768, 0)]
+ifd_len = 2 + 12 * len(entries) + 4
+cmap_at = 8 + ifd_len
+data_at = cmap_at + 768 * 2
+ifd = struct.pack(">H", len(entries))
+for tag, typ, count, val in entries:
+    if tag == 273:
+        val = data_at
+    if tag == 320:
+        ifd += struct.pack(">HHII", tag, typ, count, cmap_at)
+    elif typ == 3:
+        ifd += struct.pack(">HHIHH", tag, typ, count, val, 0)
+    else:
+        ifd += struct.pack(">HHII", tag, typ, count, val)
+ifd += struct.pack(">I", 0)
+(out / "mm_37x23_P_raw.tif").write_bytes(b"MM\0*" + struct.pack(">I", 8) + ifd + cmap.astype(">u2").tobytes() + idx)
 rgb_dir = out / "rgb"
 rgb_dir.mkdir()
 for f in sorted(out.glob("*.tif")):
