@@ -125,6 +125,15 @@ pub(super) fn decode(
             message: "CIELAB colours, which Pillow converts to RGB through LittleCMS".into(),
         });
     }
+    if layout.photometric == YCBCR
+        && layout.subsampling != [1, 1]
+        && !matches!(layout.compression, OLD_JPEG | JPEG)
+    {
+        return Err(DecodeError::Unsupported {
+            format: FORMAT,
+            message: format!("YCbCr with chroma subsampling {:?}", layout.subsampling),
+        });
+    }
     let palette = layout.palette();
     if palette.is_none() && !layout.grey_extra() && !layout.ycbcr() {
         return Err(refused);
@@ -148,7 +157,8 @@ pub(super) fn decode(
     if (width * height) as u64 * (channels as u64 + 3) > limits.max_alloc {
         return Err(DecodeError::MemoryLimit { format: FORMAT, max_alloc: limits.max_alloc });
     }
-    let samples = if let Some(alpha) = palette {
+    let want = width * height * channels;
+    if let Some(alpha) = palette {
         let colormap: Vec<u16> = d.get_tag_u16_vec(Tag::ColorMap).map_err(err)?;
         // The tiff crate refuses palette images in every reading call, though
         // their samples are plain grey ones until looked up: read them as
@@ -158,11 +168,10 @@ pub(super) fn decode(
             message: "photometric interpretation tag not found in the first directory".into(),
         })?;
         let mut grey = decoder(&patched, limits).map_err(err)?;
-        let samples = read_u8(&mut grey, width * height * channels).map_err(err)?;
+        let samples = read_u8(&mut grey, want).map_err(err)?;
         return Ok(palette_pixels(width, height, channels, alpha, &samples, &colormap));
-    } else {
-        read_u8(&mut d, width * height * channels).map_err(err)?
-    };
+    }
+    let samples = read_u8(&mut d, want).map_err(err)?;
     if layout.grey_extra() {
         let data = samples.chunks_exact(2).flat_map(|p| [p[0]; 3]).collect();
         return Ok((Pixels { width, height, channels: 3, data }, Pytx::Same));

@@ -50,6 +50,12 @@ for (w, h) in sizes:
             "deflate7": {"compression": "tiff_adobe_deflate", "tiffinfo": {278: 7}},
             "big": {"big_tiff": True},
         }
+        if mode == "YCbCr":
+            # libtiff converts with the ReferenceBlackWhite and
+            # YCbCrCoefficients tags; Pillow's own tables ignore them.
+            variants["lzwrbw"] = {"compression": "tiff_lzw", "tiffinfo": {532: (16, 235, 128, 240, 128, 240)}}
+            variants["lzwcoef"] = {"compression": "tiff_lzw", "tiffinfo": {529: (0.2126, 0.7152, 0.0722)}}
+            variants["rawrbw"] = {"tiffinfo": {532: (16, 235, 128, 240, 128, 240)}}
         for comp, kw in variants.items():
             im.save(out / f"t{i:03d}_{w}x{h}_{mode}_{comp}.tif", "TIFF", **kw)
             i += 1
