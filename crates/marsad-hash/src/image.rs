@@ -1,6 +1,7 @@
 //! Decoding image bytes to 8-bit pixels the way the PDQ conformance vectors
 //! were made (Pillow's `Image.open(..).convert("RGB")`): the format is
-//! sniffed from the content, EXIF orientation is *not* applied, alpha is
+//! sniffed from the content, EXIF orientation is *not* applied (but a TIFF's
+//! orientation tag is, as Pillow's TIFF plug-in applies it), alpha is
 //! dropped (not composited), palette and greyscale are expanded, and 16-bit
 //! samples are reduced to 8 bits as Pillow reduces them.
 //!
@@ -308,18 +309,57 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
         let pixels = Pixels { width: j.width, height: j.height, channels: j.channels, data: j.data };
         return Ok(Opened { pixels, pytx: Pytx::Same });
     }
-    let pixels = match decode_other(bytes, limits) {
-        Err(e @ DecodeError::Unsupported { format: "tiff", .. }) => {
-            let (pixels, pytx) = tiff::decode(bytes, limits, e)?;
-            return Ok(Opened { pixels, pytx });
-        }
-        other => other?,
-    };
+    if is_tiff(bytes) {
+        let (pixels, pytx) = match decode_other(bytes, limits) {
+            Err(e @ DecodeError::Unsupported { format: "tiff", .. }) => tiff::decode(bytes, limits, e)?,
+            other => (other?, Pytx::Same),
+        };
+        // Pillow's TIFF plug-in, unlike its others, applies the orientation
+        // tag when it loads (`ImageOps.exif_transpose` in `load_end`).
+        let o = tiff::orientation(bytes);
+        let pytx = match pytx {
+            Pytx::Same => Pytx::Same,
+            Pytx::Palette(p) => Pytx::Palette(orient(p, o)),
+            Pytx::Cmyk(p) => Pytx::Cmyk(orient(p, o)),
+            Pytx::Ycbcr(p) => Pytx::Ycbcr(orient(p, o)),
+        };
+        return Ok(Opened { pixels: orient(pixels, o), pytx });
+    }
+    let pixels = decode_other(bytes, limits)?;
     if is_palette_png(bytes) {
         let indices = png_indices(bytes, limits)?;
         return Ok(Opened { pixels, pytx: Pytx::Palette(indices) });
     }
     Ok(Opened { pixels, pytx: Pytx::Same })
+}
+
+/// `pixels` turned as Pillow's `ImageOps.exif_transpose` turns an image of
+/// orientation `o` (2 to 8; other values leave it as it is).
+fn orient(pixels: Pixels, o: u16) -> Pixels {
+    if !(2..=8).contains(&o) {
+        return pixels;
+    }
+    let Pixels { width: w, height: h, channels: c, data } = pixels;
+    let swap = o >= 5;
+    let (ow, oh) = if swap { (h, w) } else { (w, h) };
+    let mut out = Vec::with_capacity(data.len());
+    for y in 0..oh {
+        for x in 0..ow {
+            // The source pixel of output (x, y).
+            let (sx, sy) = match o {
+                2 => (w - 1 - x, y),         // FLIP_LEFT_RIGHT
+                3 => (w - 1 - x, h - 1 - y), // ROTATE_180
+                4 => (x, h - 1 - y),         // FLIP_TOP_BOTTOM
+                5 => (y, x),                 // TRANSPOSE
+                6 => (y, h - 1 - x),         // ROTATE_270
+                7 => (w - 1 - y, h - 1 - x), // TRANSVERSE
+                _ => (w - 1 - y, x),         // 8: ROTATE_90
+            };
+            let at = (sy * w + sx) * c;
+            out.extend_from_slice(&data[at..at + c]);
+        }
+    }
+    Pixels { width: ow, height: oh, channels: c, data: out }
 }
 
 /// Whether python-threatexchange's pixels may differ from the true colours
@@ -513,7 +553,8 @@ fn high_bytes(samples: &[u16]) -> Vec<u8> {
 }
 
 /// Decodes image bytes to 8-bit RGB as the PDQ conformance vectors define it
-/// (content-sniffed format, no EXIF rotation, alpha dropped, grey and
+/// (content-sniffed format, no EXIF rotation but a TIFF's orientation tag
+/// applied as Pillow applies it, alpha dropped, grey and
 /// palette expanded, 16-bit reduced as Pillow does).
 pub fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, DecodeError> {
     decode_pixels(bytes, limits).map(Pixels::into_rgb)

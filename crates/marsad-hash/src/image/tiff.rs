@@ -109,6 +109,15 @@ pub(super) fn pytx_may_differ(bytes: &[u8]) -> bool {
     l.palette() == Some(false) || (l.ycbcr() && l.compression == NO_COMPRESSION)
 }
 
+/// The first directory's Orientation tag, 1 when absent or unreadable.
+pub(super) fn orientation(bytes: &[u8]) -> u16 {
+    decoder(bytes, &DecodeLimits::default())
+        .and_then(|mut d| d.find_tag_unsigned(Tag::Orientation))
+        .ok()
+        .flatten()
+        .unwrap_or(1)
+}
+
 /// Decodes the first image of a TIFF file the `image` crate refused with
 /// `refused`, which is returned unchanged for layouts not handled here.
 pub(super) fn decode(

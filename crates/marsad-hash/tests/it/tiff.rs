@@ -6,7 +6,8 @@
 //! big-endian palette file built by hand), and prints
 //! per file Pillow's mode, the reference hash of `convert("RGB")` (whose
 //! pixels it also writes, compared byte for byte) and
-//! python-threatexchange's `pdq_from_file` (or `ERR` where it fails). marsad
+//! python-threatexchange's `pdq_from_bytes` (or `ERR` where it fails), with
+//! orientation tags (which Pillow's TIFF plug-in applies). marsad
 //! must match both bit for bit, and refuse CIELAB, whose conversion Pillow
 //! leaves to LittleCMS. Fails loudly, never skips, when Python, Pillow,
 //! pdqhash or threatexchange is missing.
@@ -18,10 +19,10 @@ use marsad_hash::image::{self, DecodeError, DecodeLimits};
 use marsad_hash::pdq;
 
 const SCRIPT: &str = r#"
-import sys, pathlib
+import io, sys, pathlib
 import numpy as np
 from PIL import Image
-from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_file, _pdq_from_numpy_array
+from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_bytes, _pdq_from_numpy_array
 out = pathlib.Path(sys.argv[1])
 rng = np.random.default_rng(11)
 sizes = [(1, 1), (5, 7), (31, 17), (129, 127), (333, 217)]
@@ -81,15 +82,26 @@ for tag, typ, count, val in entries:
         ifd += struct.pack(">HHII", tag, typ, count, val)
 ifd += struct.pack(">I", 0)
 (out / "mm_37x23_P_raw.tif").write_bytes(b"MM\0*" + struct.pack(">I", 8) + ifd + cmap.astype(">u2").tobytes() + idx)
+# Pillow applies a TIFF's orientation tag when it loads the file.
+for o in range(1, 9):
+    for mode in ["RGB", "L", "P", "YCbCr", "LA"]:
+        im = rgb.quantize(colors=90) if mode == "P" else rgb.convert(mode)
+        for comp in [None, "tiff_lzw"]:
+            kw = {"compression": comp} if comp else {}
+            im.save(out / f"o{o}_{mode}_{comp or 'raw'}.tif", "TIFF", tiffinfo={274: o}, **kw)
 rgb_dir = out / "rgb"
 rgb_dir.mkdir()
+# Files are opened from memory, as marsad sees them: Pillow opens an
+# uncompressed single-strip L or P file given by name through mmap with the
+# size already turned for orientations 5 to 8, which scrambles it (a Pillow
+# bug, absent from memory, i.e. from python-threatexchange's pdq_from_bytes).
 for f in sorted(out.glob("*.tif")):
-    im = Image.open(f)
+    im = Image.open(io.BytesIO(f.read_bytes()))
     if im.mode != "LAB":
         (rgb_dir / f.name).write_bytes(im.convert("RGB").tobytes())
     true, trueq = _pdq_from_numpy_array(np.asarray(im.convert("RGB")))
     try:
-        tx, txq = pdq_from_file(f)
+        tx, txq = pdq_from_bytes(f.read_bytes())
     except Exception:
         tx, txq = "ERR", "ERR"
     print(f"{f.name},{im.mode},{true},{trueq},{tx},{txq}")
