@@ -317,6 +317,11 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
         // Pillow's TIFF plug-in, unlike its others, applies the orientation
         // tag when it loads (`ImageOps.exif_transpose` in `load_end`).
         let o = tiff::orientation(bytes);
+        // Turning copies the pixels: both copies must fit the cap.
+        let held = pixels.data.len() + pytx_len(&pytx);
+        if (2..=8).contains(&o) && 2 * held as u64 > limits.max_alloc {
+            return Err(DecodeError::MemoryLimit { format: "tiff", max_alloc: limits.max_alloc });
+        }
         let pytx = match pytx {
             Pytx::Same => Pytx::Same,
             Pytx::Palette(p) => Pytx::Palette(orient(p, o)),
@@ -331,6 +336,13 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
         return Ok(Opened { pixels, pytx: Pytx::Palette(indices) });
     }
     Ok(Opened { pixels, pytx: Pytx::Same })
+}
+
+fn pytx_len(pytx: &Pytx) -> usize {
+    match pytx {
+        Pytx::Same => 0,
+        Pytx::Palette(p) | Pytx::Cmyk(p) | Pytx::Ycbcr(p) => p.data.len(),
+    }
 }
 
 /// `pixels` turned as Pillow's `ImageOps.exif_transpose` turns an image of
