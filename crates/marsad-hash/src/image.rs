@@ -1,6 +1,7 @@
 //! Decoding image bytes to 8-bit pixels the way the PDQ conformance vectors
 //! were made (Pillow's `Image.open(..).convert("RGB")`): the format is
-//! sniffed from the content, EXIF orientation is *not* applied, alpha is
+//! sniffed from the content, EXIF orientation is *not* applied (but a TIFF's
+//! orientation tag is, as Pillow's TIFF plug-in applies it), alpha is
 //! dropped (not composited), palette and greyscale are expanded, and 16-bit
 //! samples are reduced to 8 bits as Pillow reduces them.
 //!
@@ -8,11 +9,15 @@
 //! Pillow's settings (accurate integer IDCT, fancy upsampling, CMYK with
 //! Adobe polarity converted as Pillow converts it), so its pixels are
 //! Pillow's to the bit; a JPEG whose data ends before its last row is an
-//! error, as in Pillow. Other formats go through the `image` crate.
+//! error, as in Pillow. Other formats go through the `image` crate, but for
+//! TIFF files it refuses: palette, grey + alpha and YCbCr ones are read with
+//! the `tiff` crate and converted as Pillow converts them; CIELAB is refused
+//! (Pillow converts it through LittleCMS).
 //!
 //! [`open`] also keeps what python-threatexchange hashes where that differs
-//! from the true colours: the palette indices of a palette PNG, the C, M, Y
-//! planes of a CMYK JPEG ([`Opened::pytx_pixels`]).
+//! from the true colours: the palette indices of a palette PNG or TIFF, the
+//! C, M, Y planes of a CMYK JPEG, the Y, Cb, Cr planes of an uncompressed
+//! YCbCr TIFF ([`Opened::pytx_pixels`]).
 //!
 //! Untrusted input is expected: dimensions are checked against
 //! [`DecodeLimits`] from the header before any pixel buffer is allocated, and
@@ -23,6 +28,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 mod jpeg;
+mod tiff;
 
 /// Bounds on what a decode may cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,6 +242,9 @@ enum Pytx {
     /// Pillow's CMYK values, four channels (the true colours are converted
     /// from them).
     Cmyk(Pixels),
+    /// The Y, Cb, Cr samples of an uncompressed YCbCr TIFF, which Pillow
+    /// opens in mode `YCbCr` (the true colours are converted from them).
+    Ycbcr(Pixels),
 }
 
 impl std::fmt::Debug for Opened {
@@ -256,31 +265,34 @@ impl Opened {
     }
 
     /// Pillow's mode where it decides what python-threatexchange hashes:
-    /// `"P"` for a palette image, `"CMYK"`, or `None` for the others (whose
-    /// python-threatexchange pixels are the true colours).
+    /// `"P"` for a palette image, `"CMYK"`, `"YCbCr"`, or `None` for the
+    /// others (whose python-threatexchange pixels are the true colours).
     pub fn pillow_mode(&self) -> Option<&'static str> {
         match self.pytx {
             Pytx::Same => None,
             Pytx::Palette(_) => Some("P"),
             Pytx::Cmyk(_) => Some("CMYK"),
+            Pytx::Ycbcr(_) => Some("YCbCr"),
         }
     }
 
     /// The pixels python-threatexchange hashes, only where they differ from
-    /// the true colours: the palette indices as one grey channel, or the
-    /// four CMYK channels, whose first three it takes as R, G, B (a
-    /// [`Pixels`] of 4 channels is read that way: the fourth is dropped).
+    /// the true colours: the palette indices as one grey channel, the four
+    /// CMYK channels, whose first three it takes as R, G, B (a [`Pixels`] of
+    /// 4 channels is read that way: the fourth is dropped), or the Y, Cb, Cr
+    /// channels, taken as R, G, B.
     pub fn pytx_pixels(&self) -> Option<&Pixels> {
         match &self.pytx {
             Pytx::Same => None,
-            Pytx::Palette(p) | Pytx::Cmyk(p) => Some(p),
+            Pytx::Palette(p) | Pytx::Cmyk(p) | Pytx::Ycbcr(p) => Some(p),
         }
     }
 }
 
 /// Opens image bytes as Pillow does ([`Opened`]): the true colours of
-/// [`decode_pixels`] and, for palette PNG files and CMYK JPEG files, the
-/// pixels python-threatexchange hashes instead.
+/// [`decode_pixels`] and, for palette PNG and TIFF files, CMYK JPEG files
+/// and uncompressed YCbCr TIFF files, the pixels python-threatexchange
+/// hashes instead.
 pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> {
     if is_jpeg(bytes) {
         let j = jpeg::decode(bytes, limits)?;
@@ -297,6 +309,27 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
         let pixels = Pixels { width: j.width, height: j.height, channels: j.channels, data: j.data };
         return Ok(Opened { pixels, pytx: Pytx::Same });
     }
+    if is_tiff(bytes) {
+        let (pixels, pytx) = match decode_other(bytes, limits) {
+            Err(e @ DecodeError::Unsupported { format: "tiff", .. }) => tiff::decode(bytes, limits, e)?,
+            other => (other?, Pytx::Same),
+        };
+        // Pillow's TIFF plug-in, unlike its others, applies the orientation
+        // tag when it loads (`ImageOps.exif_transpose` in `load_end`).
+        let o = tiff::orientation(bytes);
+        // Turning copies the pixels: both copies must fit the cap.
+        let held = pixels.data.len() + pytx_len(&pytx);
+        if (2..=8).contains(&o) && 2 * held as u64 > limits.max_alloc {
+            return Err(DecodeError::MemoryLimit { format: "tiff", max_alloc: limits.max_alloc });
+        }
+        let pytx = match pytx {
+            Pytx::Same => Pytx::Same,
+            Pytx::Palette(p) => Pytx::Palette(orient(p, o)),
+            Pytx::Cmyk(p) => Pytx::Cmyk(orient(p, o)),
+            Pytx::Ycbcr(p) => Pytx::Ycbcr(orient(p, o)),
+        };
+        return Ok(Opened { pixels: orient(pixels, o), pytx });
+    }
     let pixels = decode_other(bytes, limits)?;
     if is_palette_png(bytes) {
         let indices = png_indices(bytes, limits)?;
@@ -305,11 +338,56 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
     Ok(Opened { pixels, pytx: Pytx::Same })
 }
 
+fn pytx_len(pytx: &Pytx) -> usize {
+    match pytx {
+        Pytx::Same => 0,
+        Pytx::Palette(p) | Pytx::Cmyk(p) | Pytx::Ycbcr(p) => p.data.len(),
+    }
+}
+
+/// `pixels` turned as Pillow's `ImageOps.exif_transpose` turns an image of
+/// orientation `o` (2 to 8; other values leave it as it is).
+fn orient(pixels: Pixels, o: u16) -> Pixels {
+    if !(2..=8).contains(&o) {
+        return pixels;
+    }
+    let Pixels { width: w, height: h, channels: c, data } = pixels;
+    let swap = o >= 5;
+    let (ow, oh) = if swap { (h, w) } else { (w, h) };
+    let mut out = Vec::with_capacity(data.len());
+    for y in 0..oh {
+        for x in 0..ow {
+            // The source pixel of output (x, y).
+            let (sx, sy) = match o {
+                2 => (w - 1 - x, y),         // FLIP_LEFT_RIGHT
+                3 => (w - 1 - x, h - 1 - y), // ROTATE_180
+                4 => (x, h - 1 - y),         // FLIP_TOP_BOTTOM
+                5 => (y, x),                 // TRANSPOSE
+                6 => (y, h - 1 - x),         // ROTATE_270
+                7 => (w - 1 - y, h - 1 - x), // TRANSVERSE
+                _ => (w - 1 - y, x),         // 8: ROTATE_90
+            };
+            let at = (sy * w + sx) * c;
+            out.extend_from_slice(&data[at..at + c]);
+        }
+    }
+    Pixels { width: ow, height: oh, channels: c, data: out }
+}
+
 /// Whether python-threatexchange's pixels may differ from the true colours
-/// ([`Opened::pytx_pixels`]), told from the first bytes without decoding: a
-/// palette PNG, or a JPEG whose frame header declares four components.
+/// ([`Opened::pytx_pixels`]), told from the headers without decoding: a
+/// palette PNG, a JPEG whose frame header declares four components, or a
+/// TIFF whose first directory describes an 8-bit palette image or an
+/// uncompressed YCbCr one.
 pub fn pytx_may_differ(bytes: &[u8]) -> bool {
-    is_palette_png(bytes) || (is_jpeg(bytes) && jpeg_components(bytes) == Some(4))
+    is_palette_png(bytes)
+        || (is_jpeg(bytes) && jpeg_components(bytes) == Some(4))
+        || (is_tiff(bytes) && tiff::pytx_may_differ(bytes))
+}
+
+/// The TIFF and BigTIFF signatures, in either byte order.
+fn is_tiff(bytes: &[u8]) -> bool {
+    matches!(bytes.get(..4), Some(b"II*\0" | b"MM\0*" | b"II+\0" | b"MM\0+"))
 }
 
 /// The component count of a JPEG's first frame header, found by walking the
@@ -404,7 +482,7 @@ fn png_indices(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeErro
 /// Decodes image bytes to 8-bit pixels in the decoder's own layout (see
 /// [`Pixels`]); [`decode_rgb`] converts them to RGB.
 pub fn decode_pixels(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
-    if is_jpeg(bytes) {
+    if is_jpeg(bytes) || is_tiff(bytes) {
         return open(bytes, limits).map(Opened::into_pixels);
     }
     decode_other(bytes, limits)
@@ -414,6 +492,11 @@ pub fn decode_pixels(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, Deco
 fn decode_other(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
     let unknown = || DecodeError::UnknownFormat { len: bytes.len() };
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| unknown())?;
+    if reader.format().is_none() && is_tiff(bytes) {
+        // The `image` crate's sniffing knows classic TIFF only; its TIFF
+        // decoder (the `tiff` crate) reads BigTIFF too, as Pillow does.
+        reader.set_format(ImageFormat::Tiff);
+    }
     let format = reader.format().ok_or_else(unknown)?;
     let name = format_name(format);
     let mut image_limits = image::Limits::default();
@@ -482,7 +565,8 @@ fn high_bytes(samples: &[u16]) -> Vec<u8> {
 }
 
 /// Decodes image bytes to 8-bit RGB as the PDQ conformance vectors define it
-/// (content-sniffed format, no EXIF rotation, alpha dropped, grey and
+/// (content-sniffed format, no EXIF rotation but a TIFF's orientation tag
+/// applied as Pillow applies it, alpha dropped, grey and
 /// palette expanded, 16-bit reduced as Pillow does).
 pub fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, DecodeError> {
     decode_pixels(bytes, limits).map(Pixels::into_rgb)

@@ -7,6 +7,7 @@ mod decode;
 mod props;
 mod pytx;
 mod text;
+mod tiff;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
