@@ -25,6 +25,21 @@ pub fn conformance_dir() -> PathBuf {
     dir
 }
 
+/// Runs a Python `script` with `dir` as its argument (it writes its files
+/// there and prints its table) and returns what it printed. The reference
+/// tools must be installed: the test fails loudly, never skips.
+pub fn run_reference(script: &str, dir: &std::path::Path) -> String {
+    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(dir).output().unwrap_or_else(|e| {
+        panic!("running python3 failed ({e}); install Python 3 with `pip install threatexchange pdqhash pillow`")
+    });
+    assert!(
+        out.status.success(),
+        "the reference script failed (needs `pip install threatexchange pdqhash pillow`):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
 /// The system allocator, counting what each thread allocates, so a test can
 /// assert that a call stayed within a memory budget.
 struct Counting;

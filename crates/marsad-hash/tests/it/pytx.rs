@@ -8,9 +8,6 @@
 //! Pillow, pdqhash or threatexchange is missing (`pip install threatexchange
 //! pdqhash pillow`).
 
-use std::path::Path;
-use std::process::Command;
-
 use marsad_hash::image::DecodeLimits;
 use marsad_hash::pdq;
 
@@ -70,24 +67,10 @@ for f in sorted(out.iterdir()):
     print(f"{f.name},{tx},{txq},{true},{trueq},{Image.open(f).mode}")
 "#;
 
-fn run_reference(dir: &Path) -> String {
-    let out = Command::new("python3").arg("-c").arg(SCRIPT).arg(dir).output().unwrap_or_else(|e| {
-        panic!(
-            "running python3 failed ({e}); install Python 3 with `pip install threatexchange pdqhash pillow`"
-        )
-    });
-    assert!(
-        out.status.success(),
-        "the reference script failed (needs `pip install threatexchange pdqhash pillow`):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
-
 #[test]
 fn jpeg_and_palette_hashes_equal_python_threatexchange() {
     let dir = tempfile::tempdir().expect("creating a temporary folder");
-    let table = run_reference(dir.path());
+    let table = crate::run_reference(SCRIPT, dir.path());
     let limits = DecodeLimits::default();
     let (mut checked, mut cmyk, mut palette, mut refused, mut failures) = (0, 0, 0, 0, Vec::new());
     for line in table.lines() {

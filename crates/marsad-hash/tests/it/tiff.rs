@@ -12,9 +12,6 @@
 //! leaves to LittleCMS. Fails loudly, never skips, when Python, Pillow,
 //! pdqhash or threatexchange is missing.
 
-use std::path::Path;
-use std::process::Command;
-
 use marsad_hash::image::{self, DecodeError, DecodeLimits};
 use marsad_hash::pdq;
 
@@ -107,24 +104,10 @@ for f in sorted(out.glob("*.tif")):
     print(f"{f.name},{im.mode},{true},{trueq},{tx},{txq}")
 "#;
 
-fn run_reference(dir: &Path) -> String {
-    let out = Command::new("python3").arg("-c").arg(SCRIPT).arg(dir).output().unwrap_or_else(|e| {
-        panic!(
-            "running python3 failed ({e}); install Python 3 with `pip install threatexchange pdqhash pillow`"
-        )
-    });
-    assert!(
-        out.status.success(),
-        "the reference script failed (needs `pip install threatexchange pdqhash pillow`):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
-
 #[test]
 fn tiff_modes_hash_as_pillow_and_python_threatexchange() {
     let dir = tempfile::tempdir().expect("creating a temporary folder");
-    let table = run_reference(dir.path());
+    let table = crate::run_reference(SCRIPT, dir.path());
     let limits = DecodeLimits::default();
     let (mut checked, mut lab, mut failures) = (0, 0, Vec::new());
     let mut modes = std::collections::BTreeSet::new();

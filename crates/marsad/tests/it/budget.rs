@@ -4,12 +4,12 @@
 //! stays small.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{ChatExport, ingest_json, marsad, run, stderr};
+use crate::support::{ChatExport, ingest_json, run, stderr};
 
 /// Makes a file with ffmpeg from a lavfi source (`ffmpeg` is required: the
 /// test fails loudly without it).
@@ -92,16 +92,7 @@ fn an_ingest_of_decompression_bombs_stays_under_the_memory_budget() {
     drop(long);
 
     let db = dir.path().join("m.db");
-    let mut child = marsad()
-        .arg("--db")
-        .arg(&db)
-        .args(["ingest", "telegram"])
-        .arg(&export)
-        .args(["--json", "--memory", "512M"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = crate::support::spawn_ingest(&db, &export, &["--json", "--memory", "512M"], false);
     let peak_kib = peak_rss_kib(&mut child, Duration::from_secs(600));
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

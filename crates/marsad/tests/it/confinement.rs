@@ -2,12 +2,11 @@
 //! absolute paths, links pointing elsewhere and special files are refused
 //! and reported, the posts kept, and nothing of them read, hashed or copied.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{ChatExport, marsad, png_bytes, stderr};
+use crate::support::{ChatExport, png_bytes, stderr};
 
 #[test]
 fn media_outside_the_export_is_refused_and_reported() {
@@ -41,16 +40,7 @@ fn media_outside_the_export_is_refused_and_reported() {
     let export = e.write();
     let db = dir.path().join("m.db");
 
-    let mut child = marsad()
-        .arg("--db")
-        .arg(&db)
-        .args(["ingest", "telegram"])
-        .arg(&export)
-        .args(["--json", "--retain-media"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = crate::support::spawn_ingest(&db, &export, &["--json", "--retain-media"], false);
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > Duration::from_secs(120) {
@@ -137,16 +127,8 @@ fn a_killed_ingest_leaves_no_partial_copy_behind() {
     let export = e.write();
     let db = dir.path().join("m.db");
     let media = dir.path().join("m.media");
-    let mut child = marsad()
-        .arg("--db")
-        .arg(&db)
-        .args(["ingest", "telegram"])
-        .arg(&export)
-        .args(["--retain-media", "--no-fingerprints"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child =
+        crate::support::spawn_ingest(&db, &export, &["--retain-media", "--no-fingerprints"], true);
     // Wait until the copy is under way (its folder exists and the disk is
     // being written), then kill without warning.
     let started = Instant::now();

@@ -27,6 +27,22 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Starts `marsad --db db ingest telegram export ARGS…` with its output
+/// piped (or discarded, when `quiet`), for a test that watches or kills it.
+pub fn spawn_ingest(db: &Path, export: &Path, args: &[&str], quiet: bool) -> std::process::Child {
+    let out = || if quiet { std::process::Stdio::null() } else { std::process::Stdio::piped() };
+    marsad()
+        .arg("--db")
+        .arg(db)
+        .args(["ingest", "telegram"])
+        .arg(export)
+        .args(args)
+        .stdout(out())
+        .stderr(out())
+        .spawn()
+        .expect("start marsad ingest")
+}
+
 /// Runs an ingest with `--json` and returns (exit success, summary).
 pub fn ingest_json(db: &Path, kind: &str, path: &Path, extra: &[&str]) -> (bool, Value) {
     let mut args = vec!["ingest", kind, path.to_str().expect("utf8 path"), "--json"];
