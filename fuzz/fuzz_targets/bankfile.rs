@@ -7,14 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use marsad_core::SignalType;
 use marsad_match::bankfile::{self, Format};
 
-const TYPES: [SignalType; 6] = [
-    SignalType::Pdq,
-    SignalType::Vpdq,
-    SignalType::Md5,
-    SignalType::Sha256,
-    SignalType::Audio,
-    SignalType::Text,
-];
+const TYPES: [SignalType; 6] = SignalType::ALL;
 
 fn read(data: &[u8], format: Format, t: Option<SignalType>) {
     let mut entries = 0u64;
