@@ -7,7 +7,10 @@
 //!
 //! A worker holds at most one [`Reservation`] at a time and waits only while
 //! it holds none ([`Reservation::resize`] gives its bytes back before
-//! waiting for more), so workers cannot deadlock on the budget.
+//! waiting for more), so workers cannot deadlock on the budget. That holds
+//! only if nothing done while holding a reservation can run another
+//! worker's job on the same thread: work under a reservation must not wait
+//! on a work-stealing pool (rayon) whose jobs may reserve too.
 //!
 //! ```
 //! use marsad_core::MemoryBudget;

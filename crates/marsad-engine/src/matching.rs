@@ -10,7 +10,7 @@ use marsad_hash::pdq::PdqHash;
 use marsad_index::audio::AudioConfig;
 use marsad_index::vpdq::VpdqConfig;
 use marsad_match::{BankMatcher, Found, MatchConfig};
-use marsad_media::{FingerprintConfig, Limits, MediaFingerprinter};
+use marsad_media::{FingerprintConfig, MediaFingerprinter};
 use marsad_store::{
     BankEntry, EntryFilter, EntryId, ItemRef, MatchableItem, MatchedItem, NewFingerprint, NewMatch,
 };
@@ -609,8 +609,10 @@ fn match_file(
     {
         // The rotations and mirror images of the image.
         let bytes = bytes.insert(std::fs::read(path).map_err(|e| EngineError::io(path.display(), e))?);
-        let all = marsad_hash::pdq::hash_image_bytes_dihedral(bytes, &Limits::default().image)
+        let held = fp.reserve_image_decode(bytes).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let all = marsad_hash::pdq::hash_image_bytes_dihedral(bytes, &fp.limits().image)
             .map_err(|e| EngineError::step(format!("hashing {}", path.display()), e))?;
+        drop(held);
         found.retain(|f| f.signal_type != SignalType::Pdq);
         let h = PdqHash::from_hex(&p.value).map_err(|e| EngineError::step("reading a PDQ hash", e))?;
         found.extend(matcher.match_pdq(&h, Some(&all.hashes)));
@@ -624,8 +626,10 @@ fn match_file(
             None => std::fs::read(path).map_err(|e| EngineError::io(path.display(), e))?,
         };
         if marsad_hash::image::pytx_may_differ(&bytes) {
-            let both = marsad_hash::pdq::hash_image_bytes_variants(&bytes, &Limits::default().image)
+            let held = fp.reserve_image_decode(&bytes).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let both = marsad_hash::pdq::hash_image_bytes_variants(&bytes, &fp.limits().image)
                 .map_err(|e| EngineError::step(format!("hashing {}", path.display()), e))?;
+            drop(held);
             if let Some(v) = both.pytx {
                 let extra = matcher.match_pdq_pytx(&v.hash, &found);
                 found.extend(extra);

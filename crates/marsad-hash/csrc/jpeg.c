@@ -55,7 +55,7 @@ struct marsad_error {
 struct marsad_progress {
     struct jpeg_progress_mgr pub;
     int max_scans;
-    int too_many;
+    volatile int too_many; /* set after setjmp, read after longjmp */
 };
 
 static void on_error(j_common_ptr cinfo) {

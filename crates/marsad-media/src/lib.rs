@@ -176,6 +176,18 @@ impl MediaFingerprinter {
         MediaFingerprinter { cfg, minhash }
     }
 
+    /// The limits its decodes run under (and the memory budget they draw on).
+    pub fn limits(&self) -> &Limits {
+        &self.cfg.limits
+    }
+
+    /// Reserves from the memory budget what decoding the image `bytes` will
+    /// hold, for a caller decoding them itself (another PDQ form of the same
+    /// file); held until the reservation is dropped.
+    pub fn reserve_image_decode(&self, bytes: &[u8]) -> Result<Option<marsad_core::Reservation>, MediaError> {
+        reserve_image(&self.cfg.limits.memory, bytes)
+    }
+
     /// Fingerprints of an image's bytes: its PDQ, and for an animated GIF
     /// also its vPDQ. Decoding first reserves what the decoded pixels will
     /// hold from the memory budget. When the vPDQ of a GIF fails (a canvas
@@ -207,14 +219,16 @@ impl MediaFingerprinter {
 }
 
 /// What decoding `bytes` will hold at its peak, reserved from `memory`; an
-/// image whose header cannot be read reserves nothing here (its decode
-/// fails on the same header).
+/// image whose header the estimate cannot read reserves the whole budget.
 fn reserve_image(
     memory: &MemoryBudget,
     bytes: &[u8],
 ) -> Result<Option<marsad_core::Reservation>, MediaError> {
     let Some(cost) = image_cost(bytes) else {
-        return Ok(None);
+        // A header the estimate cannot read (a TIFF mode or a JPEG coding
+        // only marsad-hash's own decoders take, or a damaged file): its
+        // decode may take up to the whole budget, so it holds all of it.
+        return Ok(Some(memory.reserve(memory.total(), "decoding an image of unknown size")?));
     };
     let what = format!("decoding the {} image of {}x{}", cost.format, cost.width, cost.height);
     Ok(Some(memory.reserve(cost.bytes, what)?))
@@ -257,6 +271,11 @@ fn image_cost(bytes: &[u8]) -> Option<ImageCost> {
     // channels or the palette indices are held beside the RGB ones.
     if marsad_hash::image::pytx_may_differ(bytes) {
         peak += pixels * 4;
+    }
+    // A progressive JPEG: libjpeg keeps every coefficient (2 bytes a sample,
+    // up to three full-size components) until the last scan.
+    if format == image::ImageFormat::Jpeg && jpeg_is_progressive(bytes) {
+        peak += pixels * 6;
     }
     Some(ImageCost {
         format: format.extensions_str().first().copied().unwrap_or("image"),
@@ -307,6 +326,29 @@ pub fn audio_fingerprint(items: &[u32]) -> NewFingerprint {
     NewFingerprint { signal_type: SignalType::Audio, value: audio::to_raw_text(items), quality: None }
 }
 
+/// Whether a JPEG's frame header is progressive (SOF2, SOF6, SOF10 or
+/// SOF14), found by walking its marker segments up to the first scan.
+fn jpeg_is_progressive(bytes: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return false;
+        }
+        let marker = bytes[i + 1];
+        match marker {
+            0xFF => i += 1,
+            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
+            0xC0 | 0xC1 | 0xC3 | 0xC5 | 0xC7 | 0xC9 | 0xCB | 0xCD | 0xCF | 0xDA => return false,
+            0xD0..=0xD9 | 0x01 => i += 2,
+            _ => {
+                let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+                i += 2 + len;
+            }
+        }
+    }
+    false
+}
+
 /// Whether image bytes are a GIF with more than one frame.
 fn is_animated_gif(bytes: &[u8]) -> bool {
     if !bytes.starts_with(b"GIF8") {
@@ -352,5 +394,35 @@ impl marsad_ingest::Fingerprinter for MediaFingerprinter {
             value: self.minhash.sign(&normalized).to_hex(),
             quality: None,
         }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progressive_jpegs_are_told_from_their_frame_header() {
+        let app0 = [0xFF, 0xE0, 0x00, 0x04, 0x4A, 0x46];
+        let with = |sof: u8| {
+            let mut b = vec![0xFF, 0xD8];
+            b.extend_from_slice(&app0);
+            b.extend_from_slice(&[0xFF, sof, 0x00, 0x0B, 8, 0, 16, 0, 16, 1, 1, 0x11, 0]);
+            b
+        };
+        assert!(jpeg_is_progressive(&with(0xC2)));
+        assert!(!jpeg_is_progressive(&with(0xC0)));
+        // Cut short or not a JPEG: not progressive, no panic.
+        assert!(!jpeg_is_progressive(&with(0xC2)[..5]));
+        assert!(!jpeg_is_progressive(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF]));
+        assert!(!jpeg_is_progressive(b"GIF89a"));
+    }
+
+    #[test]
+    fn an_unreadable_header_holds_the_whole_budget() {
+        let memory = MemoryBudget::new(64 << 20);
+        let held = reserve_image(&memory, b"not an image at all").unwrap();
+        assert_eq!(held.map(|r| r.bytes()), Some(64 << 20));
+        assert_eq!(memory.in_use(), 0);
     }
 }

@@ -11,7 +11,6 @@
 use std::path::Path;
 
 use marsad_hash::vpdq::{self, VpdqFeature};
-use rayon::prelude::*;
 
 use crate::ffmpeg::{Running, arguments, first_line, probe_video};
 use crate::{Limits, MediaError};
@@ -106,9 +105,9 @@ pub fn hash_file_with(
     // Frames larger than 4K are decoded on one thread: each decoder thread
     // holds frames of its own, which for 8K video costs ffmpeg 900 MB
     // instead of 540 MB, outside marsad's budget.
-    let threads = if pixels > SINGLE_THREAD_PIXELS { "1" } else { "0" };
+    let decoder_threads = if pixels > SINGLE_THREAD_PIXELS { "1" } else { "0" };
     let args = arguments(
-        &["-nostdin", "-hide_banner", "-v", "error", "-noautorotate", "-threads", threads, "-i"],
+        &["-nostdin", "-hide_banner", "-v", "error", "-noautorotate", "-threads", decoder_threads, "-i"],
         path,
         &[
             "-map",
@@ -129,13 +128,14 @@ pub fn hash_file_with(
     );
 
     // The frames held at once draw on the memory budget.
-    let (batch_len, held) =
-        frames_in_budget(pixels * 3, pixels * 4, rayon::current_num_threads() as u64, limits.memory.total());
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let (batch_len, held) = frames_in_budget(pixels * 3, pixels * 4, threads as u64, limits.memory.total());
     let _held = limits.memory.reserve(held, format_args!("hashing {width}x{height} video frames"))?;
     let frame_bytes = (pixels * 3) as usize;
     let (w, h) = (width as usize, height as usize);
     let mut run = Running::start("ffmpeg", &args, limits.timeout)?;
     let mut batch: Vec<Vec<u8>> = (0..batch_len).map(|_| vec![0u8; frame_bytes]).collect();
+    let mut lumas: Vec<Vec<f32>> = (0..threads.min(batch_len)).map(|_| Vec::new()).collect();
     let mut hashed = 0usize;
     let mut ended = false;
     while !ended {
@@ -149,11 +149,7 @@ pub fn hash_file_with(
             n += 1;
         }
         let first = hashed;
-        let outputs: Vec<marsad_hash::pdq::PdqOutput> = if n == 1 {
-            vec![vpdq::hash_frame(w, h, &batch[0], &mut Vec::new())]
-        } else {
-            batch[..n].par_iter().map_init(Vec::new, |luma, rgb| vpdq::hash_frame(w, h, rgb, luma)).collect()
-        };
+        let outputs = hash_frames(w, h, &batch[..n], &mut lumas);
         for (i, o) in outputs.into_iter().enumerate() {
             let frame_number = ((first + i) as u64 * u64::from(frame_mod)).min(u64::from(u32::MAX)) as u32;
             let timestamp = vpdq::timestamp(frame_number, stream.fps);
@@ -189,6 +185,43 @@ pub fn hash_file_with(
         tracing::warn!(file = %path.display(), decoder = %first_line(&done.stderr, ""), "video decoded with errors");
     }
     Ok(hashed)
+}
+
+/// PDQ of each frame of `frames`, in order, on up to `lumas.len()` threads
+/// of its own (each with its luma buffer). Not on rayon's pool: a rayon
+/// worker waiting for these frames could steal another file's job, whose
+/// wait on the memory budget would then sit above this video's reservation
+/// on the same stack, and never end.
+fn hash_frames(
+    w: usize,
+    h: usize,
+    frames: &[Vec<u8>],
+    lumas: &mut [Vec<f32>],
+) -> Vec<marsad_hash::pdq::PdqOutput> {
+    if frames.len() == 1 || lumas.len() <= 1 {
+        let mut own = Vec::new();
+        let luma = lumas.first_mut().unwrap_or(&mut own);
+        return frames.iter().map(|rgb| vpdq::hash_frame(w, h, rgb, luma)).collect();
+    }
+    let per = frames.len().div_ceil(lumas.len());
+    std::thread::scope(|scope| {
+        let running: Vec<_> = frames
+            .chunks(per)
+            .zip(lumas.iter_mut())
+            .map(|(chunk, luma)| {
+                scope.spawn(move || {
+                    chunk.iter().map(|rgb| vpdq::hash_frame(w, h, rgb, luma)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|t| match t.join() {
+                Ok(out) => out,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]

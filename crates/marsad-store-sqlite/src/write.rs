@@ -106,6 +106,11 @@ pub(crate) fn write_batch(
             )
             .map_err(backend)?;
 
+        // The fingerprints and matches of a media item travel with its first
+        // reference in the batch; when that reference is a repeated post,
+        // which is skipped whole, they are carried to the item's next
+        // reference instead of being lost.
+        let mut carried: std::collections::HashMap<&[u8], &NewMedia> = std::collections::HashMap::new();
         for (index, p) in batch.posts.iter().enumerate() {
             let source_id = *source_ids.get(p.source).ok_or_else(|| {
                 StoreError::Invalid(format!(
@@ -115,6 +120,7 @@ pub(crate) fn write_batch(
                     source_ids.len()
                 ))
             })?;
+            let mut text_is_current = true;
             let added = insert_post
                 .execute(params![
                     source_id,
@@ -146,18 +152,30 @@ pub(crate) fn write_batch(
                 if stored.seen_run == Some(run.0) {
                     // The same id twice in one input: the first is kept whole.
                     out.repeated.push(index);
+                    for m in &p.media {
+                        if let MediaContent::Present(media) = &m.content
+                            && (!media.fingerprints.is_empty() || !media.matches.is_empty())
+                        {
+                            carried.entry(media.sha256.0.as_slice()).or_insert(media);
+                        }
+                    }
                     continue;
                 }
                 out.posts_existing += 1;
                 seen.execute(params![stored.id, run.0]).map_err(backend)?;
                 if stored.text != p.text {
-                    out.posts_edited += u64::from(edit(&tx, run, &stored, p)?);
+                    let changed = edit(&tx, run, &stored, p)?;
+                    out.posts_edited += u64::from(changed);
+                    // An older text kept only as a version: its fingerprints
+                    // and matches are not the post's.
+                    text_is_current = changed;
                 }
                 stored.id
             };
             for (position, m) in p.media.iter().enumerate() {
                 let (sha, missing) = match &m.content {
                     MediaContent::Present(media) => {
+                        let media = carried.remove(media.sha256.0.as_slice()).unwrap_or(media);
                         let (added, fps) = insert_media(&tx, media)?;
                         out.media_added += added;
                         out.fingerprints_added += fps;
@@ -169,6 +187,9 @@ pub(crate) fn write_batch(
                 };
                 link.execute(params![post_id, position as i64, m.kind.as_str(), m.path, sha, missing])
                     .map_err(backend)?;
+            }
+            if !text_is_current {
+                continue;
             }
             for f in &p.fingerprints {
                 out.fingerprints_added += post_fp
@@ -232,9 +253,10 @@ fn edit(tx: &Transaction<'_>, run: RunId, stored: &Stored, p: &marsad_store::New
             .map_err(backend)?
             .execute([release])
             .map_err(backend)?;
-        tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'releases_generation'", [])
-            .map_err(backend)?;
     }
+    // Even an ungrouped post's edit changes what a grouping run reading it
+    // meanwhile saw: that run must start again.
+    tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'releases_generation'", []).map_err(backend)?;
     Ok(true)
 }
 

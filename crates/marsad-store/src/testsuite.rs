@@ -71,6 +71,8 @@ macro_rules! store_suite {
             a_repeated_post_in_one_run_is_ignored_whole,
             an_edit_replaces_the_text_and_keeps_a_version,
             an_older_text_is_kept_as_a_version_only,
+            an_older_texts_fingerprints_are_not_the_posts,
+            a_repeated_posts_media_fingerprints_go_to_the_next_reference,
         );
         #[test]
         fn stores_have_their_own_identity() {
@@ -1432,4 +1434,47 @@ pub fn an_older_text_is_kept_as_a_version_only(store: &mut dyn Store) {
     let versions = store.post_versions(&key, "4").expect("versions").expect("stored");
     let texts: Vec<_> = versions.iter().map(|v| v.text.as_str()).collect();
     assert_eq!(texts, ["first text", "second text"], "oldest first, each once");
+}
+
+/// An older text kept only as a version brings no fingerprint to the post:
+/// the post's text signature stays that of the text it shows.
+pub fn an_older_texts_fingerprints_are_not_the_posts(store: &mut dyn Store) {
+    let text_fp =
+        |v: &str| NewFingerprint { signal_type: SignalType::Text, value: v.to_owned(), quality: None };
+    let run1 = run(store);
+    let mut newest = post(0, 4, vec![]);
+    newest.text = "newer text".to_owned();
+    newest.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_200));
+    newest.fingerprints = vec![text_fp("newer-signature")];
+    store.write_batch(run1, &PostBatch { sources: vec![source("1")], posts: vec![newest] }).expect("write");
+    let mut older = post(0, 4, vec![]);
+    older.text = "older text".to_owned();
+    older.edited_at = None;
+    older.fingerprints = vec![text_fp("older-signature")];
+    let r = run(store);
+    let outcome =
+        store.write_batch(r, &PostBatch { sources: vec![source("1")], posts: vec![older] }).expect("write");
+    assert_eq!((outcome.posts_edited, outcome.fingerprints_added), (0, 0));
+    let posts = grouping_posts_of(store);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].text_signature.as_deref(), Some("newer-signature"));
+    assert_eq!(store.stats().expect("stats").fingerprints, 1, "one text signature, the newer text's");
+}
+
+/// A media item's fingerprints travel with its first reference in a batch;
+/// when that reference is a repeated post (skipped whole), the item's next
+/// reference stores them.
+pub fn a_repeated_posts_media_fingerprints_go_to_the_next_reference(store: &mut dyn Store) {
+    let run1 = run(store);
+    let first = post(0, 7, vec![]);
+    let repeated = post(0, 7, vec![present(media(9, MediaKind::Image))]);
+    let mut bare = media(9, MediaKind::Image);
+    bare.fingerprints.clear();
+    let other = post(0, 8, vec![present(bare)]);
+    let batch = PostBatch { sources: vec![source("1")], posts: vec![first, repeated, other] };
+    let outcome = store.write_batch(run1, &batch).expect("write");
+    assert_eq!(outcome.repeated, vec![1]);
+    assert_eq!((outcome.media_added, outcome.fingerprints_added), (1, 1), "{outcome:?}");
+    let fingerprinted = store.fingerprinted_media(&[Sha256([9; 32])]).expect("fingerprinted");
+    assert!(fingerprinted.contains(&Sha256([9; 32])));
 }

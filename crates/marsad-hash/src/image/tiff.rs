@@ -349,7 +349,9 @@ fn fix(x: f32) -> i32 {
 fn code2v(c: i32, rb: f32, rw: f32, cr: f32) -> f32 {
     // TIFF_FLOAT_EQ is exact equality.
     let range = if (rw - rb).abs() > 0.0 { rw - rb } else { 1.0 };
-    ((c - rb as i32) as f32 * cr) / range
+    // libtiff's int arithmetic wraps on hostile reference values; so does
+    // this (never an overflow panic).
+    (c.wrapping_sub(rb as i32) as f32 * cr) / range
 }
 
 fn clamp_f(v: f32, lo: f32, hi: f32) -> f32 {
