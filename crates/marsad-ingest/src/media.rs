@@ -73,7 +73,7 @@ impl Retaining {
             use rustix::fs::{Mode, OFlags};
             match rustix::fs::open(
                 dir,
-                OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+                OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
                 Mode::from_raw_mode(0o600),
             ) {
                 Ok(fd) => return Ok(Retaining::Nameless(File::from(fd))),
@@ -107,7 +107,16 @@ impl Retaining {
                     Ok(()) => Ok(()),
                     // Another ingest kept the same bytes meanwhile.
                     Err(rustix::io::Errno::EXIST) => Ok(()),
-                    Err(e) => Err(e.into()),
+                    // No /proc to name the file by: copy it to a named
+                    // temporary file beside it, then give that its name.
+                    Err(_) => {
+                        let mut f = f;
+                        std::io::Seek::rewind(&mut f)?;
+                        let dir = dest.parent().unwrap_or_else(|| Path::new("."));
+                        let mut named = tempfile::NamedTempFile::new_in(dir)?;
+                        std::io::copy(&mut f, &mut named)?;
+                        Retaining::Named(named).persist(dest)
+                    }
                 }
             }
             Retaining::Named(t) => {
