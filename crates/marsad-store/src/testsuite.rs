@@ -368,14 +368,7 @@ fn entry(t: SignalType, value: &str, label: Option<&str>) -> NewBankEntry {
 }
 
 fn all_entries(store: &dyn Store, filter: &EntryFilter) -> Vec<crate::BankEntry> {
-    let mut out = Vec::new();
-    store
-        .bank_entries(filter, &mut |e| {
-            out.push(e);
-            Ok(())
-        })
-        .expect("bank_entries");
-    out
+    streamed(|visit| store.bank_entries(filter, visit))
 }
 
 /// A bank holds a signal value once; entries are filtered by type, id and bank.
@@ -460,13 +453,7 @@ pub fn stored_items_are_matched_again(store: &mut dyn Store) {
     let text = NewFingerprint { signal_type: SignalType::Text, value: "0000000a".repeat(4), quality: None };
     batch.posts[1].fingerprints.push(text.clone());
     store.write_batch(run, &batch).expect("write");
-    let mut items = Vec::new();
-    store
-        .matchable_items(&mut |it| {
-            items.push(it);
-            Ok(())
-        })
-        .expect("items");
+    let items = streamed(|visit| store.matchable_items(visit));
     // The two media items (the missing document is none), then the post
     // with a text fingerprint; posts without fingerprints are not items.
     assert_eq!(items.len(), 3, "{items:?}");
@@ -555,26 +542,23 @@ pub fn the_registry_is_replaced_whole(store: &mut dyn Store) {
     );
 }
 
-fn grouping_posts_of(store: &dyn Store) -> Vec<GroupPost> {
+/// Everything a streaming read hands its visitor, in order.
+fn streamed<T, R>(read: impl FnOnce(&mut dyn FnMut(T) -> crate::Result<()>) -> crate::Result<R>) -> Vec<T> {
     let mut out = Vec::new();
-    store
-        .grouping_posts(&mut |p| {
-            out.push(p);
-            Ok(())
-        })
-        .expect("grouping_posts");
+    read(&mut |x| {
+        out.push(x);
+        Ok(())
+    })
+    .expect("streaming read");
     out
 }
 
+fn grouping_posts_of(store: &dyn Store) -> Vec<GroupPost> {
+    streamed(|visit| store.grouping_posts(visit))
+}
+
 fn all_releases(store: &dyn Store) -> Vec<ReleaseRecord> {
-    let mut out = Vec::new();
-    store
-        .releases(&mut |r| {
-            out.push(r);
-            Ok(())
-        })
-        .expect("releases");
-    out
+    streamed(|visit| store.releases(visit))
 }
 
 /// Grouping decisions, descriptions and sightings round-trip.
@@ -617,13 +601,7 @@ pub fn grouping_round_trips(store: &mut dyn Store) {
     assert_eq!(regrouped[3].release_id, Some(ids[&2]));
     assert!(regrouped.iter().all(|p| p.text.is_none()), "grouped posts' texts are not read again");
 
-    let mut members = Vec::new();
-    store
-        .release_members(Some(&[ids[&2]]), &mut |m| {
-            members.push(m);
-            Ok(())
-        })
-        .expect("members");
+    let members = streamed(|visit| store.release_members(Some(&[ids[&2]]), visit));
     assert_eq!(members.len(), 2);
     assert!(members.iter().all(|m| m.release_id == ids[&2]));
     assert!(members[0].posted_at <= members[1].posted_at, "by time");
@@ -653,13 +631,7 @@ pub fn grouping_round_trips(store: &mut dyn Store) {
     let stored = all_releases(store);
     assert_eq!(stored, vec![described[0].clone(), described[1].clone()], "by first seen");
 
-    let mut sightings = Vec::new();
-    store
-        .sightings(&mut |s| {
-            sightings.push(s);
-            Ok(())
-        })
-        .expect("sightings");
+    let sightings = streamed(|visit| store.sightings(visit));
     assert_eq!(sightings.len(), 4, "four posts in four distinct (source, second)s");
     assert_eq!(sightings.iter().map(|s| s.posts).sum::<u64>(), 4);
 }
@@ -1074,13 +1046,7 @@ pub fn release_members_carry_their_posts(store: &mut dyn Store) {
     let (posts, ids) = grouped(store, &batch, &[1, 2, 1, 2]);
     let sources: HashMap<SourceKey, SourceId> =
         store.source_ids().expect("source ids").into_iter().map(|(id, k)| (k, id)).collect();
-    let mut members: Vec<ReleaseMember> = Vec::new();
-    store
-        .release_members(None, &mut |m| {
-            members.push(m);
-            Ok(())
-        })
-        .expect("members");
+    let members: Vec<ReleaseMember> = streamed(|visit| store.release_members(None, visit));
     assert_eq!(members.len(), 4);
     let mut expected: Vec<ReleaseMember> = batch
         .posts
@@ -1268,13 +1234,7 @@ pub fn an_album_is_one_sighting(store: &mut dyn Store) {
         ],
     };
     let (_, ids) = grouped(store, &batch, &[1, 1, 1, 1]);
-    let mut sightings = Vec::new();
-    store
-        .sightings(&mut |s| {
-            sightings.push(s);
-            Ok(())
-        })
-        .expect("sightings");
+    let sightings = streamed(|visit| store.sightings(visit));
     let mut got: Vec<(ReleaseId, String, String, u64)> =
         sightings.iter().map(|s| (s.release_id, s.source.to_string(), s.post_id.clone(), s.posts)).collect();
     got.sort();
