@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use marsad_core::{BankId, EntryId, Md5, PostId, SignalType, UtcTime};
 use marsad_store::{
-    BankEntry, BankInfo, BankState, EntryFilter, ItemRef, MatchableItem, MatchedItem, NewBankEntry,
-    NewFingerprint, NewMatch, Result, StoreError, StoredMatch,
+    BankEntry, BankInfo, BankSettings, BankState, EntryFilter, ItemRef, MatchableItem, MatchedItem,
+    NewBankEntry, NewFingerprint, NewMatch, Result, StoreError, StoredMatch,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
@@ -28,7 +28,29 @@ fn labels_of(entry: i64, text: &str) -> Result<BTreeMap<String, String>> {
     })
 }
 
-fn bank_info(conn: &Connection, id: i64, name: String, created: i64) -> Result<BankInfo> {
+/// The columns of `banks` that [`bank_info`] reads, in its order.
+pub(crate) const BANK_COLUMNS: &str = "id, name, created_at, hma_name, enabled_ratio, pdq_threshold";
+
+/// A bank's row as [`BANK_COLUMNS`] reads it.
+pub(crate) type BankRow = (i64, String, i64, Option<String>, f64, Option<i64>);
+
+pub(crate) fn bank_row(r: &Row<'_>) -> rusqlite::Result<BankRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+}
+
+/// A bank's settings from its row.
+pub(crate) fn settings_of(row: &BankRow) -> BankSettings {
+    let (_, name, _, hma, ratio, threshold) = row;
+    BankSettings {
+        hma_name: hma.clone().unwrap_or_else(|| marsad_store::hma_name_of(name)),
+        enabled_ratio: *ratio,
+        pdq_threshold: threshold.and_then(|t| u32::try_from(t).ok()),
+    }
+}
+
+pub(crate) fn bank_info(conn: &Connection, row: BankRow) -> Result<BankInfo> {
+    let settings = settings_of(&row);
+    let (id, name, created, ..) = row;
     let mut stmt = conn
         .prepare_cached(
             "SELECT signal_type, count(*) FROM bank_entries WHERE bank_id = ?1 GROUP BY signal_type",
@@ -41,36 +63,82 @@ fn bank_info(conn: &Connection, id: i64, name: String, created: i64) -> Result<B
         let (t, n) = row.map_err(backend)?;
         entries.insert(signal(&t)?, n as u64);
     }
-    Ok(BankInfo { id: BankId(id), name, created_at: time(created)?, entries })
+    Ok(BankInfo { id: BankId(id), name, created_at: time(created)?, entries, settings })
 }
 
-pub(crate) fn create_bank(conn: &Connection, name: &str) -> Result<BankInfo> {
-    let now = UtcTime::now();
+/// Gives a bank its HMA name: the one made from its name, with `_2`, `_3`…
+/// when that is taken.
+pub(crate) fn assign_hma_name(conn: &Connection, id: i64, name: &str) -> Result<String> {
+    let base = marsad_store::hma_name_of(name);
+    let mut candidate = base.clone();
+    let mut n = 1;
+    loop {
+        let taken: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM banks WHERE hma_name = ?1 AND id <> ?2)",
+                params![candidate, id],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        if !taken {
+            break;
+        }
+        n += 1;
+        candidate = format!("{base}_{n}");
+    }
+    conn.execute("UPDATE banks SET hma_name = ?1 WHERE id = ?2", params![candidate, id]).map_err(backend)?;
+    Ok(candidate)
+}
+
+/// Appends a record to the bank change log.
+pub(crate) fn log(conn: &Connection, kind: &str, bank: Option<i64>, content: Option<i64>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO bank_log (kind, bank_id, content_id, at) VALUES (?1, ?2, ?3, ?4)",
+        params![kind, bank, content, UtcTime::now().unix_micros()],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Inserts a bank with its HMA name and logs it; `None` if the name is taken.
+pub(crate) fn insert_bank(conn: &Connection, name: &str, now: i64) -> Result<Option<(i64, String)>> {
     let added = conn
         .execute(
             "INSERT INTO banks (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-            params![name, now.unix_micros()],
+            params![name, now],
         )
         .map_err(backend)?;
     if added == 0 {
-        return Err(StoreError::Conflict(format!("bank {name:?}")));
+        return Ok(None);
     }
+    let id = conn.last_insert_rowid();
+    let hma = assign_hma_name(conn, id, name)?;
+    log(conn, "bank", Some(id), None)?;
+    Ok(Some((id, hma)))
+}
+
+pub(crate) fn create_bank(conn: &mut Connection, name: &str) -> Result<BankInfo> {
+    let now = UtcTime::now();
+    let tx = conn.transaction().map_err(backend)?;
+    let Some((id, hma_name)) = insert_bank(&tx, name, now.unix_micros())? else {
+        return Err(StoreError::Conflict(format!("bank {name:?}")));
+    };
+    tx.commit().map_err(backend)?;
     Ok(BankInfo {
-        id: BankId(conn.last_insert_rowid()),
+        id: BankId(id),
         name: name.to_owned(),
         created_at: now,
         entries: BTreeMap::new(),
+        settings: BankSettings { hma_name, ..BankSettings::default() },
     })
 }
 
 pub(crate) fn banks(conn: &Connection) -> Result<Vec<BankInfo>> {
-    let mut stmt = conn.prepare("SELECT id, name, created_at FROM banks ORDER BY name").map_err(backend)?;
-    let rows: Vec<(i64, String, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(backend)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(backend)?;
-    rows.into_iter().map(|(id, name, created)| bank_info(conn, id, name, created)).collect()
+    let mut stmt =
+        conn.prepare(&format!("SELECT {BANK_COLUMNS} FROM banks ORDER BY name")).map_err(backend)?;
+    let rows: Vec<BankRow> =
+        stmt.query_map([], bank_row).map_err(backend)?.collect::<rusqlite::Result<_>>().map_err(backend)?;
+    rows.into_iter().map(|row| bank_info(conn, row)).collect()
 }
 
 pub(crate) fn delete_bank(conn: &mut Connection, name: &str) -> Result<bool> {
@@ -89,8 +157,15 @@ pub(crate) fn delete_bank(conn: &mut Connection, name: &str) -> Result<bool> {
         [id],
     )
     .map_err(backend)?;
+    tx.execute(
+        "DELETE FROM bank_content WHERE id IN (SELECT content_id FROM bank_entries WHERE bank_id = ?1)
+            OR id IN (SELECT id FROM bank_entries WHERE bank_id = ?1)",
+        [id],
+    )
+    .map_err(backend)?;
     tx.execute("DELETE FROM bank_entries WHERE bank_id = ?1", [id]).map_err(backend)?;
     tx.execute("DELETE FROM banks WHERE id = ?1", [id]).map_err(backend)?;
+    log(&tx, "bank_deleted", Some(id), None)?;
     tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'bank_generation'", []).map_err(backend)?;
     tx.commit().map_err(backend)?;
     Ok(true)
@@ -114,7 +189,8 @@ fn insert_entries(conn: &Connection, bank: i64, added_at: i64, entries: &[NewBan
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO bank_entries (bank_id, signal_type, value, labels, added_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (bank_id, signal_type, value) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (bank_id, signal_type, value) WHERE content_id IS NULL DO NOTHING",
         )
         .map_err(backend)?;
     let mut added = 0;
@@ -143,11 +219,10 @@ impl<'a> Import<'a> {
         let now = UtcTime::now().unix_micros();
         let (id, created) = match bank_id(&tx, bank)? {
             Some(id) => (id, false),
-            None if create => {
-                tx.execute("INSERT INTO banks (name, created_at) VALUES (?1, ?2)", params![bank, now])
-                    .map_err(backend)?;
-                (tx.last_insert_rowid(), true)
-            }
+            None if create => match insert_bank(&tx, bank, now)? {
+                Some((id, _)) => (id, true),
+                None => return Err(StoreError::Conflict(format!("bank {bank:?}"))),
+            },
             None => return Err(StoreError::NotFound(format!("bank {bank:?}"))),
         };
         Ok(Import { tx, bank: id, created, added_at: now })

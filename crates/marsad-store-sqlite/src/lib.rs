@@ -15,7 +15,9 @@
 //! ```
 #![deny(missing_docs)]
 
+mod access;
 mod banks;
+mod curation;
 mod observe;
 mod read;
 mod write;
@@ -27,7 +29,7 @@ use std::time::Duration;
 
 use marsad_core::{PostId, ReleaseId, RunId, SourceId, SourceKey};
 use marsad_store::{Result, StoreError};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 /// Migrations in order; migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -37,12 +39,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_releases.sql"),
     include_str!("../migrations/0005_identity.sql"),
     include_str!("../migrations/0006_post_versions.sql"),
+    include_str!("../migrations/0008_serve.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is
 /// inserted in the same transaction, so every store at this version or later
 /// has one.
 const IDENTITY_VERSION: i64 = 5;
+
+/// The schema version whose migration adds HMA names to banks.
+const SERVE_VERSION: i64 = 7;
 
 /// The schema version this build writes (the number of migrations).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -170,17 +176,43 @@ impl SqliteStore {
         if version > supported {
             return Err(StoreError::SchemaTooNew { found: version, supported });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        if version == supported {
+            return Ok(());
+        }
+        // Foreign keys off while migrating, as SQLite's procedure for making
+        // a table again requires (a dropped table's rows are not deleted
+        // through cascades), and checked before each migration commits.
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(backend)?;
+        let result = self.run_migrations(version as usize);
+        self.conn.execute_batch("PRAGMA foreign_keys = ON").map_err(backend)?;
+        result
+    }
+
+    fn run_migrations(&mut self, from: usize) -> Result<()> {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from) {
+            let version = i as i64 + 1;
             let tx = self.conn.transaction().map_err(backend)?;
             tx.execute_batch(sql).map_err(backend)?;
-            if i as i64 + 1 == IDENTITY_VERSION {
+            if version == IDENTITY_VERSION {
                 let identity = uuid::Uuid::new_v4().hyphenated().to_string();
                 tx.execute("INSERT INTO store_meta (id, identity) VALUES (1, ?1)", [identity])
                     .map_err(backend)?;
             }
-            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(backend)?;
+            if version == SERVE_VERSION {
+                curation::assign_missing_hma_names(&tx)?;
+            }
+            let broken: Option<String> = tx
+                .query_row("SELECT \"table\" FROM pragma_foreign_key_check LIMIT 1", [], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            if let Some(table) = broken {
+                return Err(StoreError::Backend(format!(
+                    "migration to schema version {version} left table {table} with broken references"
+                )));
+            }
+            tx.pragma_update(None, "user_version", version).map_err(backend)?;
             tx.commit().map_err(backend)?;
-            tracing::info!(version = i + 1, "migrated store schema");
+            tracing::info!(version, "migrated store schema");
         }
         Ok(())
     }
@@ -247,7 +279,7 @@ impl marsad_store::PostStore for SqliteStore {
 
 impl marsad_store::BankStore for SqliteStore {
     fn create_bank(&mut self, name: &str) -> Result<marsad_store::BankInfo> {
-        banks::create_bank(&self.conn, name)
+        banks::create_bank(&mut self.conn, name)
     }
 
     fn banks(&self) -> Result<Vec<marsad_store::BankInfo>> {
@@ -380,5 +412,90 @@ impl marsad_store::MetaStore for SqliteStore {
         let uuid = uuid::Uuid::parse_str(&text)
             .map_err(|e| StoreError::Backend(format!("store identity {text:?}: {e}")))?;
         Ok(marsad_store::StoreIdentity::from_bytes(uuid.into_bytes()))
+    }
+}
+
+impl marsad_store::CurationStore for SqliteStore {
+    fn update_bank(
+        &mut self,
+        hma_name: &str,
+        update: &marsad_store::BankUpdate,
+    ) -> Result<marsad_store::BankInfo> {
+        curation::update_bank(&mut self.conn, hma_name, update)
+    }
+
+    fn add_bank_content(&mut self, hma_name: &str, content: &marsad_store::NewContent) -> Result<i64> {
+        curation::add_bank_content(&mut self.conn, hma_name, content)
+    }
+
+    fn bank_contents(&self, ids: &[i64]) -> Result<Vec<marsad_store::BankContent>> {
+        in_snapshot(&self.conn, || curation::bank_contents(&self.conn, ids))
+    }
+
+    fn update_bank_content(
+        &mut self,
+        id: i64,
+        update: &marsad_store::ContentUpdate,
+    ) -> Result<Option<marsad_store::BankContent>> {
+        curation::update_bank_content(&mut self.conn, id, update)
+    }
+
+    fn remove_bank_content(&mut self, hma_name: &str, id: i64) -> Result<u64> {
+        curation::remove_bank_content(&mut self.conn, hma_name, id)
+    }
+
+    fn served_entries(
+        &self,
+        after_id: i64,
+        visit: &mut dyn FnMut(marsad_store::ServedEntry) -> Result<()>,
+    ) -> Result<()> {
+        curation::served_entries(&self.conn, after_id, visit)
+    }
+
+    fn bank_cursor(&self) -> Result<marsad_store::BankCursor> {
+        curation::bank_cursor(&self.conn)
+    }
+
+    fn bank_log(&self, after_seq: i64) -> Result<Vec<marsad_store::BankLogRecord>> {
+        curation::bank_log(&self.conn, after_seq)
+    }
+
+    fn signal_type_ratios(&self) -> Result<std::collections::BTreeMap<String, f64>> {
+        curation::signal_type_ratios(&self.conn)
+    }
+
+    fn set_signal_type_ratio(&mut self, name: &str, ratio: f64) -> Result<()> {
+        curation::set_signal_type_ratio(&mut self.conn, name, ratio)
+    }
+}
+
+impl marsad_store::AccessStore for SqliteStore {
+    fn add_token(&mut self, token: &marsad_store::NewToken) -> Result<marsad_store::TokenRecord> {
+        access::add_token(&self.conn, token)
+    }
+
+    fn tokens(&self) -> Result<Vec<marsad_store::TokenRecord>> {
+        access::tokens(&self.conn)
+    }
+
+    fn revoke_token(&mut self, name: &str) -> Result<bool> {
+        access::revoke_token(&self.conn, name)
+    }
+
+    fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<marsad_store::TokenRecord>> {
+        access::token_by_hash(&self.conn, hash)
+    }
+
+    fn append_audit(&mut self, events: &[marsad_store::NewAuditEvent]) -> Result<()> {
+        access::append_audit(&mut self.conn, events)
+    }
+
+    fn audit(
+        &self,
+        since: Option<marsad_core::UtcTime>,
+        limit: Option<u64>,
+        visit: &mut dyn FnMut(marsad_store::AuditRecord) -> Result<()>,
+    ) -> Result<()> {
+        access::audit(&self.conn, since, limit, visit)
     }
 }

@@ -355,3 +355,79 @@ fn a_pdq_quality_that_cannot_be_is_an_error_naming_the_post() {
         assert!(matches!(err, StoreError::Corrupt { .. }) && msg.contains("post"), "{damage}: {msg}");
     }
 }
+
+/// A version 6 store's banks keep their entries (ids, and the counter that
+/// never gives an id twice), their matches and the cascade that removes
+/// them when migrated to the serving schema; its banks get HMA names.
+#[test]
+fn a_version_6_store_keeps_its_banks_when_migrated() {
+    use marsad_store::prelude::*;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v6.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_fingerprint_indexes.sql"),
+            include_str!("../migrations/0003_banks.sql"),
+            include_str!("../migrations/0004_releases.sql"),
+            include_str!("../migrations/0005_identity.sql"),
+            include_str!("../migrations/0006_post_versions.sql"),
+        ] {
+            conn.execute_batch(sql).expect("old schema");
+        }
+        conn.execute(
+            "INSERT INTO store_meta (id, identity) VALUES (1, '00000000-0000-4000-8000-000000000001')",
+            [],
+        )
+        .expect("identity");
+        conn.pragma_update(None, "user_version", 6).expect("version");
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO sources (platform, platform_id, name, kind) VALUES ('telegram', '1', 'C', 'public_channel');
+             INSERT INTO posts (source_id, platform_post_id, posted_at, text) VALUES (1, '1', 0, 'x');
+             INSERT INTO banks (name, created_at) VALUES ('demo-known', 0), ('DEMO_KNOWN', 0);
+             INSERT INTO bank_entries (bank_id, signal_type, value, added_at) VALUES (1, 'md5', 'aa', 0);
+             INSERT INTO bank_entries (bank_id, signal_type, value, added_at) VALUES (1, 'md5', 'bb', 0);
+             INSERT INTO bank_entries (bank_id, signal_type, value, added_at) VALUES (2, 'md5', 'cc', 0);
+             DELETE FROM bank_entries WHERE id = 3;
+             INSERT INTO matches (post_id, entry_id, signal_type, distance, matched_at) VALUES (1, 2, 'md5', 0, 0);",
+        )
+        .expect("v6 data");
+    }
+    let mut store = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(store.schema_version().expect("version"), marsad_store_sqlite::SCHEMA_VERSION);
+    let banks = store.banks().expect("banks");
+    let names: Vec<(&str, &str)> =
+        banks.iter().map(|b| (b.name.as_str(), b.settings.hma_name.as_str())).collect();
+    // The older bank has the made name; the one already in HMA's form its own.
+    assert_eq!(names, vec![("DEMO_KNOWN", "DEMO_KNOWN_2"), ("demo-known", "DEMO_KNOWN")]);
+    assert_eq!(store.matches().expect("matches").len(), 1);
+    // The counter is kept: a new entry does not take the deleted id 3.
+    store
+        .add_bank_entries(
+            "demo-known",
+            &[marsad_store::NewBankEntry {
+                signal_type: marsad_core::SignalType::Md5,
+                value: "dd".into(),
+                labels: Default::default(),
+            }],
+        )
+        .expect("add");
+    assert_eq!(store.bank_state().expect("state").max_entry_id, Some(marsad_core::EntryId(4)));
+    // The same value again is still left as it is.
+    let again = store
+        .add_bank_entries(
+            "demo-known",
+            &[marsad_store::NewBankEntry {
+                signal_type: marsad_core::SignalType::Md5,
+                value: "aa".into(),
+                labels: Default::default(),
+            }],
+        )
+        .expect("add");
+    assert_eq!(again, 0);
+    // The cascade from entries to matches still holds.
+    assert!(store.delete_bank("demo-known").expect("delete"));
+    assert!(store.matches().expect("matches").is_empty());
+}

@@ -10,7 +10,10 @@
 //! - [`BankStore`]: hash banks, their entries and the matches against them;
 //! - [`RegistryStore`]: the outlet registry;
 //! - [`GroupingStore`]: what grouping posts into releases reads and writes;
-//! - [`ObservatoryStore`]: releases and sightings as analytics read them.
+//! - [`ObservatoryStore`]: releases and sightings as analytics read them;
+//! - [`CurationStore`]: banks as a matching service serves them (HMA's
+//!   content model, matching settings, the change log a live index follows);
+//! - [`AccessStore`]: access tokens and the audit log.
 //!
 //! [`Store`] is all of them: a front end holds a `Box<dyn Store>` chosen at
 //! run time, and passes it where a library function asks for one role
@@ -24,21 +27,23 @@
 #![deny(missing_docs)]
 
 pub mod cachefile;
+mod curation;
 mod models;
 pub mod sighting;
 pub mod testsuite;
 
+pub use curation::*;
 pub use models::*;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use marsad_core::{Sha256, SourceKey};
 
 /// Every role trait, for `use marsad_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BankImport, BankStore, GroupingStore, MetaStore, ObservatoryStore, PostStore, RegistryStore,
-        RunStore, Store,
+        AccessStore, BankImport, BankStore, CurationStore, GroupingStore, MetaStore, ObservatoryStore,
+        PostStore, RegistryStore, RunStore, Store,
     };
 }
 
@@ -295,6 +300,85 @@ pub trait ObservatoryStore {
     fn releases_generation(&self) -> Result<i64>;
 }
 
+/// Banks as a matching service serves them: HMA's content model (several
+/// signals under one content id, with a note, metadata and a disable time),
+/// each bank's matching settings, and the change log that lets a live index
+/// follow every change without reloading.
+///
+/// Every write here, and every bank creation, deletion and entry addition
+/// of [`BankStore`], is visible to a follower: added entries by their
+/// growing ids ([`CurationStore::served_entries`]), everything else by a
+/// record in the change log ([`CurationStore::bank_log`]).
+pub trait CurationStore {
+    /// Changes a bank's HMA name or settings. [`StoreError::NotFound`] if
+    /// no bank has that HMA name, [`StoreError::Conflict`] if the new name
+    /// is taken.
+    fn update_bank(&mut self, hma_name: &str, update: &BankUpdate) -> Result<BankInfo>;
+
+    /// Adds a content item to the bank with that HMA name, one entry per
+    /// signal, and returns its content id (a new one every time, as HMA
+    /// does, even for signals the bank holds already).
+    /// [`StoreError::NotFound`] if there is no such bank.
+    fn add_bank_content(&mut self, hma_name: &str, content: &NewContent) -> Result<i64>;
+
+    /// The content items with these ids that exist, by id.
+    fn bank_contents(&self, ids: &[i64]) -> Result<Vec<BankContent>>;
+
+    /// Changes a content item; `None` if there is none with that id.
+    fn update_bank_content(&mut self, id: i64, update: &ContentUpdate) -> Result<Option<BankContent>>;
+
+    /// Removes a content item of the bank with that HMA name, with its
+    /// entries and their matches; returns how many items were removed (0
+    /// or 1). [`StoreError::NotFound`] if there is no such bank.
+    fn remove_bank_content(&mut self, hma_name: &str, id: i64) -> Result<u64>;
+
+    /// Calls `visit` with every entry whose id is larger than `after_id`,
+    /// by increasing id, with its bank, content and disable time.
+    fn served_entries(&self, after_id: i64, visit: &mut dyn FnMut(ServedEntry) -> Result<()>) -> Result<()>;
+
+    /// Where the banks are now (one cheap read, to poll).
+    fn bank_cursor(&self) -> Result<BankCursor>;
+
+    /// The change log records after `after_seq`, in order.
+    fn bank_log(&self, after_seq: i64) -> Result<Vec<BankLogRecord>>;
+
+    /// The enabled ratio set for each signal type name (types never set
+    /// are absent: fully enabled).
+    fn signal_type_ratios(&self) -> Result<BTreeMap<String, f64>>;
+
+    /// Sets a signal type's enabled ratio.
+    fn set_signal_type_ratio(&mut self, name: &str, ratio: f64) -> Result<()>;
+}
+
+/// Access tokens (stored hashed) and the append-only audit log.
+pub trait AccessStore {
+    /// Stores a token; [`StoreError::Conflict`] if a token not revoked has
+    /// that name.
+    fn add_token(&mut self, token: &NewToken) -> Result<TokenRecord>;
+
+    /// Every token, revoked ones too, oldest first.
+    fn tokens(&self) -> Result<Vec<TokenRecord>>;
+
+    /// Revokes the token of that name; `false` if no token not revoked has it.
+    fn revoke_token(&mut self, name: &str) -> Result<bool>;
+
+    /// The token not revoked whose SHA-256 this is.
+    fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
+
+    /// Appends events to the audit log, in one transaction.
+    fn append_audit(&mut self, events: &[NewAuditEvent]) -> Result<()>;
+
+    /// Calls `visit` with the audit log's events at or after `since` (all
+    /// when `None`), oldest first, at most `limit` of them (the newest
+    /// ones when there are more).
+    fn audit(
+        &self,
+        since: Option<marsad_core::UtcTime>,
+        limit: Option<u64>,
+        visit: &mut dyn FnMut(AuditRecord) -> Result<()>,
+    ) -> Result<()>;
+}
+
 /// What identifies the store itself.
 pub trait MetaStore {
     /// Runs `read` so that every read it makes from this store sees one
@@ -311,7 +395,16 @@ pub trait MetaStore {
 /// What every storage backend provides: every role. Implemented for every
 /// type that implements the roles, so a backend implements the roles only.
 pub trait Store:
-    MetaStore + RunStore + PostStore + BankStore + RegistryStore + GroupingStore + ObservatoryStore + Send
+    MetaStore
+    + RunStore
+    + PostStore
+    + BankStore
+    + CurationStore
+    + AccessStore
+    + RegistryStore
+    + GroupingStore
+    + ObservatoryStore
+    + Send
 {
 }
 
@@ -320,6 +413,8 @@ impl<T> Store for T where
         + RunStore
         + PostStore
         + BankStore
+        + CurationStore
+        + AccessStore
         + RegistryStore
         + GroupingStore
         + ObservatoryStore

@@ -314,7 +314,7 @@ pub struct NewMatch {
 }
 
 /// A named collection of known signals.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BankInfo {
     /// The bank's id in the store.
     pub id: BankId,
@@ -324,6 +324,8 @@ pub struct BankInfo {
     pub created_at: UtcTime,
     /// Entries per signal type.
     pub entries: std::collections::BTreeMap<SignalType, u64>,
+    /// Its matching settings.
+    pub settings: crate::BankSettings,
 }
 
 /// An entry to add to a bank.

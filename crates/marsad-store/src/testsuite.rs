@@ -73,6 +73,13 @@ macro_rules! store_suite {
             an_older_text_is_kept_as_a_version_only,
             an_older_texts_fingerprints_are_not_the_posts,
             a_repeated_posts_media_fingerprints_go_to_the_next_reference,
+            banks_get_hma_names_and_settings,
+            content_items_hold_several_signals,
+            content_is_updated_and_removed,
+            a_follower_sees_every_bank_change,
+            signal_type_ratios_are_kept,
+            tokens_are_found_by_hash_until_revoked,
+            the_audit_log_is_read_back_in_order,
         );
         #[test]
         fn stores_have_their_own_identity() {
@@ -1437,4 +1444,249 @@ pub fn a_repeated_posts_media_fingerprints_go_to_the_next_reference(store: &mut 
     assert_eq!((outcome.media_added, outcome.fingerprints_added), (1, 1), "{outcome:?}");
     let fingerprinted = store.fingerprinted_media(&[Sha256([9; 32])]).expect("fingerprinted");
     assert!(fingerprinted.contains(&Sha256([9; 32])));
+}
+
+fn pdq_hex(seed: u8) -> String {
+    format!("{:064x}", u128::from(seed) * 0x0101_0101_0101_0101_0101_0101_0101_0101)
+}
+
+fn content(signals: Vec<(SignalType, String)>, note: Option<&str>) -> crate::NewContent {
+    crate::NewContent { signals, note: note.map(str::to_owned), ..Default::default() }
+}
+
+/// Banks get HMA names (made unique) and keep their matching settings.
+pub fn banks_get_hma_names_and_settings(store: &mut dyn Store) {
+    let a = store.create_bank("demo-known").expect("create");
+    assert_eq!(a.settings.hma_name, "DEMO_KNOWN");
+    assert_eq!(a.settings.enabled_ratio, 1.0);
+    assert_eq!(a.settings.pdq_threshold, None);
+    // A second name made into the same HMA name gets a suffix.
+    let b = store.create_bank("demo known").expect("create");
+    assert_eq!(b.settings.hma_name, "DEMO_KNOWN_2");
+    let c = store.create_bank("OWN_NAME").expect("create");
+    assert_eq!(c.settings.hma_name, "OWN_NAME");
+
+    let update = crate::BankUpdate {
+        rename: Some("RENAMED".into()),
+        enabled_ratio: Some(0.25),
+        pdq_threshold: Some(Some(12)),
+    };
+    let c = store.update_bank("OWN_NAME", &update).expect("update");
+    assert_eq!((c.name.as_str(), c.settings.hma_name.as_str()), ("RENAMED", "RENAMED"));
+    assert_eq!((c.settings.enabled_ratio, c.settings.pdq_threshold), (0.25, Some(12)));
+    // A bank whose own name differs keeps it when its HMA name changes.
+    let a = store
+        .update_bank("DEMO_KNOWN", &crate::BankUpdate { rename: Some("KNOWN".into()), ..Default::default() })
+        .expect("rename");
+    assert_eq!((a.name.as_str(), a.settings.hma_name.as_str()), ("demo-known", "KNOWN"));
+    let listed = store.banks().expect("banks");
+    let renamed = listed.iter().find(|b| b.name == "RENAMED").expect("listed");
+    assert_eq!(renamed.settings.pdq_threshold, Some(12));
+    let clear = crate::BankUpdate { pdq_threshold: Some(None), ..Default::default() };
+    assert_eq!(store.update_bank("RENAMED", &clear).expect("clear").settings.pdq_threshold, None);
+
+    let taken = crate::BankUpdate { rename: Some("KNOWN".into()), ..Default::default() };
+    assert!(matches!(store.update_bank("RENAMED", &taken), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.update_bank("NOPE", &crate::BankUpdate::default()), Err(StoreError::NotFound(_))));
+}
+
+/// A content item holds several signals under its first entry's id.
+pub fn content_items_hold_several_signals(store: &mut dyn Store) {
+    store.create_bank("HMA_BANK").expect("create");
+    let md5 = "0123456789abcdef0123456789abcdef".to_owned();
+    let item = crate::NewContent {
+        signals: vec![(SignalType::Pdq, pdq_hex(1)), (SignalType::Md5, md5.clone())],
+        note: Some("a note".into()),
+        metadata: Some(r#"{"content_id":"x-1"}"#.into()),
+        original_media_uri: None,
+        labels: [("outlet".to_owned(), "Office".to_owned())].into(),
+    };
+    let id = store.add_bank_content("HMA_BANK", &item).expect("add");
+    // The same signals again are a new item, as in HMA.
+    let again = store
+        .add_bank_content("HMA_BANK", &content(vec![(SignalType::Pdq, pdq_hex(1))], None))
+        .expect("again");
+    assert_ne!(id, again);
+    // An entry added on its own is an item of one signal, with its id.
+    store.add_bank_entries("HMA_BANK", &[entry(SignalType::Pdq, &pdq_hex(2), None)]).expect("entry");
+    let mut own = None;
+    store
+        .bank_entries(&EntryFilter::default(), &mut |e| {
+            if e.value == pdq_hex(2) {
+                own = Some(e.id);
+            }
+            Ok(())
+        })
+        .expect("entries");
+    let own = own.expect("own entry").0;
+
+    let got = store.bank_contents(&[id, own, again, 999_999]).expect("contents");
+    assert_eq!(got.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id, again, own]);
+    let first = &got[0];
+    assert_eq!(first.bank, "HMA_BANK");
+    assert_eq!(first.bank_settings.hma_name, "HMA_BANK");
+    let signals: Vec<(SignalType, &str)> = first.signals.iter().map(|(_, t, v)| (*t, v.as_str())).collect();
+    assert_eq!(signals, vec![(SignalType::Pdq, pdq_hex(1).as_str()), (SignalType::Md5, md5.as_str())]);
+    assert_eq!(first.signals[0].0.0, id, "the item's id is its first entry's");
+    assert_eq!(first.note.as_deref(), Some("a note"));
+    assert_eq!(first.metadata.as_deref(), Some(r#"{"content_id":"x-1"}"#));
+    assert_eq!(first.labels.get("outlet").map(String::as_str), Some("Office"));
+    assert_eq!(first.disable_until_ts, crate::CONTENT_ENABLED);
+    assert_eq!(got[2].signals.len(), 1);
+    assert_eq!(got[2].note, None);
+    // Bank counts see every entry.
+    let bank = store.banks().expect("banks").into_iter().find(|b| b.name == "HMA_BANK").expect("bank");
+    assert_eq!(bank.entries.get(&SignalType::Pdq), Some(&3));
+
+    let two = content(vec![(SignalType::Pdq, pdq_hex(3)), (SignalType::Pdq, pdq_hex(4))], None);
+    assert!(store.add_bank_content("HMA_BANK", &two).is_err(), "two signals of one type");
+    assert_eq!(store.bank_contents(&[again + 1_000]).expect("none").len(), 0);
+    assert!(matches!(
+        store.add_bank_content("NO_BANK", &content(vec![(SignalType::Pdq, pdq_hex(5))], None)),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Content items are disabled, re-noted and removed by id.
+pub fn content_is_updated_and_removed(store: &mut dyn Store) {
+    store.create_bank("B").expect("create");
+    store.create_bank("OTHER").expect("create");
+    let id =
+        store.add_bank_content("B", &content(vec![(SignalType::Pdq, pdq_hex(7))], Some("n"))).expect("add");
+    let upd = crate::ContentUpdate { disable_until_ts: Some(0), note: Some(None) };
+    let c = store.update_bank_content(id, &upd).expect("update").expect("exists");
+    assert_eq!((c.disable_until_ts, c.note.as_deref()), (0, None));
+    assert!(!c.enabled_at(0));
+    assert!(store.update_bank_content(id + 100, &upd).expect("update").is_none());
+    // An entry added on its own can be disabled too.
+    store
+        .add_bank_entries("B", &[entry(SignalType::Md5, "00000000000000000000000000000001", None)])
+        .expect("add");
+    let own = store.bank_state().expect("state").max_entry_id.expect("id").0;
+    let c = store
+        .update_bank_content(own, &crate::ContentUpdate { disable_until_ts: Some(2_000_000_000), note: None })
+        .expect("update")
+        .expect("exists");
+    assert_eq!(c.disable_until_ts, 2_000_000_000);
+    assert_eq!(store.bank_contents(&[own]).expect("read")[0].disable_until_ts, 2_000_000_000);
+
+    // Removal looks the item up by id alone, as HMA does.
+    assert_eq!(store.remove_bank_content("OTHER", id).expect("remove"), 1);
+    assert_eq!(store.remove_bank_content("B", id).expect("again"), 0);
+    assert!(store.bank_contents(&[id]).expect("read").is_empty());
+    assert!(matches!(store.remove_bank_content("NONE", own), Err(StoreError::NotFound(_))));
+    assert_eq!(store.bank_state().expect("state").entries, 1);
+}
+
+/// A follower sees new entries by id and every other change in the log.
+pub fn a_follower_sees_every_bank_change(store: &mut dyn Store) {
+    let start = store.bank_cursor().expect("cursor");
+    let bank = store.create_bank("F").expect("create");
+    let id = store.add_bank_content("F", &content(vec![(SignalType::Pdq, pdq_hex(9))], None)).expect("add");
+    store.add_bank_entries("F", &[entry(SignalType::Pdq, &pdq_hex(10), None)]).expect("add");
+    let mut served = Vec::new();
+    store
+        .served_entries(start.max_entry_id, &mut |e| {
+            served.push(e);
+            Ok(())
+        })
+        .expect("served");
+    assert_eq!(served.len(), 2);
+    assert_eq!((served[0].content_id, served[0].bank_id), (id, bank.id));
+    assert_eq!(served[1].content_id, served[1].entry.id.0);
+    assert_eq!(served[1].disable_until_ts, crate::CONTENT_ENABLED);
+    let after_adds = store.bank_cursor().expect("cursor");
+    assert_eq!(after_adds.max_entry_id, served[1].entry.id.0);
+
+    store
+        .update_bank_content(id, &crate::ContentUpdate { disable_until_ts: Some(0), note: None })
+        .expect("upd");
+    store
+        .update_bank("F", &crate::BankUpdate { enabled_ratio: Some(0.5), ..Default::default() })
+        .expect("upd");
+    store.set_signal_type_ratio("pdq", 0.5).expect("ratio");
+    store.remove_bank_content("F", id).expect("remove");
+    store.delete_bank("F").expect("delete");
+    let log: Vec<crate::BankChange> =
+        store.bank_log(after_adds.log_seq).expect("log").into_iter().map(|r| r.change).collect();
+    assert_eq!(
+        log,
+        vec![
+            crate::BankChange::Content(id),
+            crate::BankChange::Bank(bank.id),
+            crate::BankChange::SignalTypes,
+            crate::BankChange::ContentDeleted(id),
+            crate::BankChange::BankDeleted(bank.id),
+        ]
+    );
+    let all = store.bank_log(start.log_seq).expect("log");
+    assert_eq!(all.first().map(|r| r.change), Some(crate::BankChange::Bank(bank.id)), "creation is logged");
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(store.bank_cursor().expect("cursor").log_seq, all.last().expect("last").seq);
+}
+
+/// Signal type ratios are kept, the last one set.
+pub fn signal_type_ratios_are_kept(store: &mut dyn Store) {
+    assert!(store.signal_type_ratios().expect("ratios").is_empty());
+    store.set_signal_type_ratio("pdq", 0.5).expect("set");
+    store.set_signal_type_ratio("pdq", 0.75).expect("set");
+    store.set_signal_type_ratio("video_md5", 0.0).expect("set");
+    let r = store.signal_type_ratios().expect("ratios");
+    assert_eq!(r.get("pdq"), Some(&0.75));
+    assert_eq!(r.get("video_md5"), Some(&0.0));
+    assert_eq!(r.len(), 2);
+}
+
+/// Tokens are found by their hash until revoked.
+pub fn tokens_are_found_by_hash_until_revoked(store: &mut dyn Store) {
+    let token = |name: &str, seed: u8, role| crate::NewToken {
+        name: name.into(),
+        role,
+        hash: [seed; 32],
+        prefix: format!("m_{seed}"),
+    };
+    let a = store.add_token(&token("ci", 1, crate::Role::Viewer)).expect("add");
+    assert_eq!((a.name.as_str(), a.role, a.revoked_at), ("ci", crate::Role::Viewer, None));
+    assert!(matches!(store.add_token(&token("ci", 2, crate::Role::Admin)), Err(StoreError::Conflict(_))));
+    store.add_token(&token("ops", 3, crate::Role::Admin)).expect("add");
+    assert_eq!(store.token_by_hash(&[1; 32]).expect("find").map(|t| t.name), Some("ci".to_owned()));
+    assert_eq!(store.token_by_hash(&[3; 32]).expect("find").map(|t| t.role), Some(crate::Role::Admin));
+    assert_eq!(store.token_by_hash(&[9; 32]).expect("find"), None);
+    assert!(store.revoke_token("ci").expect("revoke"));
+    assert!(!store.revoke_token("ci").expect("revoke twice"));
+    assert_eq!(store.token_by_hash(&[1; 32]).expect("find"), None);
+    // A revoked token's name may be given again.
+    store.add_token(&token("ci", 4, crate::Role::Analyst)).expect("again");
+    let all = store.tokens().expect("tokens");
+    assert_eq!(
+        all.iter().map(|t| (t.name.as_str(), t.revoked_at.is_some())).collect::<Vec<_>>(),
+        vec![("ci", true), ("ops", false), ("ci", false)]
+    );
+}
+
+/// The audit log is read back in order, by time and limit.
+pub fn the_audit_log_is_read_back_in_order(store: &mut dyn Store) {
+    let at = |s: i64| UtcTime::from_unix_micros(s * 1_000_000).expect("time");
+    let event = |s: i64, action: &str| crate::NewAuditEvent {
+        at: at(s),
+        actor: "ci".into(),
+        action: action.into(),
+        target: Some("/m/raw_lookup".into()),
+        status: Some(200),
+        detail: None,
+    };
+    store.append_audit(&[event(10, "lookup"), event(20, "bank.create")]).expect("append");
+    store.append_audit(&[event(30, "auth.refused")]).expect("append");
+    let read = |store: &dyn Store, since: Option<i64>, limit: Option<u64>| {
+        streamed(|v| store.audit(since.map(at), limit, v))
+            .into_iter()
+            .map(|r| r.event.action)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(read(store, None, None), vec!["lookup", "bank.create", "auth.refused"]);
+    assert_eq!(read(store, Some(20), None), vec!["bank.create", "auth.refused"]);
+    assert_eq!(read(store, None, Some(2)), vec!["bank.create", "auth.refused"]);
+    let all = streamed(|v| store.audit(None, None, v));
+    assert_eq!(all[0].event, event(10, "lookup"));
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
 }
