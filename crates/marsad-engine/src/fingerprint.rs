@@ -77,3 +77,16 @@ pub fn fingerprint_file(fp: &dyn Fingerprinter, path: &Path) -> Result<FileSigna
     }
     Ok(FileSignals { kind: ex.kind, fingerprints, text })
 }
+
+pub use marsad_media::MediaFingerprinter;
+
+impl crate::Engine {
+    /// The fingerprinter that ingest uses, under this engine's limits and
+    /// memory budget (for files handed over one at a time: uploads).
+    pub fn fingerprinter(&self) -> MediaFingerprinter {
+        MediaFingerprinter::new(marsad_media::FingerprintConfig {
+            limits: self.limits(),
+            ..marsad_media::FingerprintConfig::default()
+        })
+    }
+}

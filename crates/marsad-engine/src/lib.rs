@@ -40,12 +40,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod banks;
 pub mod demo;
 mod error;
 pub mod fingerprint;
 pub mod hash;
 pub mod ingest;
+pub mod live;
 pub mod matching;
 pub mod observatory;
 pub mod posts;

@@ -173,6 +173,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Makes this engine draw on `budget`, shared with other engines (a
+    /// server's connections share one budget).
+    pub fn share_memory_budget(&mut self, budget: &marsad_core::MemoryBudget) {
+        self.memory = budget.clone();
+    }
+
     /// The memory budget of this engine's operations.
     pub fn memory(&self) -> &marsad_core::MemoryBudget {
         &self.memory

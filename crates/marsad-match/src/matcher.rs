@@ -153,40 +153,8 @@ impl BankMatcher {
         let everything = EntryFilter::default();
         store.bank_entries(&everything, &mut |e| {
             pdq.visit(&e);
-            match e.signal_type {
-                SignalType::Pdq => {}
-                SignalType::Md5 => m.md5.entry(e.value).or_default().push(e.id),
-                SignalType::Sha256 => m.sha256.entry(e.value).or_default().push(e.id),
-                SignalType::Vpdq => match marsad_hash::vpdq::parse_signal(&e.value) {
-                    Ok(features) => {
-                        let slot = m.vpdq_entries.len() as u32;
-                        // A video without usable frames can never match.
-                        if m.vpdq.insert(slot, &features).is_ok() {
-                            m.vpdq_entries.push(e.id);
-                        }
-                    }
-                    Err(err) => {
-                        warn_skipped(&e, &err);
-                        m.skipped += 1;
-                    }
-                },
-                SignalType::Audio => match marsad_hash::audio::parse_raw_text(&e.value) {
-                    Ok(items) => {
-                        m.audio.insert(m.audio_entries.len() as u32, &items);
-                        m.audio_entries.push(e.id);
-                    }
-                    Err(err) => {
-                        warn_skipped(&e, &err);
-                        m.skipped += 1;
-                    }
-                },
-                SignalType::Text => {
-                    let sh = shingles(&e.value);
-                    let sig = m.minhash.sign_shingles(&sh);
-                    if text.insert(m.text_entries.len() as u32, &sig).is_ok() {
-                        m.text_entries.push((e.id, sh));
-                    }
-                }
+            if e.signal_type != SignalType::Pdq {
+                m.add_other(&e, &mut text);
             }
             Ok(())
         })?;
@@ -208,6 +176,104 @@ impl BankMatcher {
             "banks loaded"
         );
         Ok(m)
+    }
+
+    /// A matcher over no entry, to [`BankMatcher::insert`] into.
+    pub fn empty(cfg: MatchConfig) -> Self {
+        let mut m = BankMatcher { cfg, minhash: MinHasher::default(), ..BankMatcher::default() };
+        m.vpdq = VpdqIndex::new(cfg.vpdq.quality_threshold);
+        m
+    }
+
+    /// Moves every PDQ hash inserted one by one into the index's tables
+    /// (after a bulk of [`BankMatcher::insert`]s).
+    pub fn compact(&mut self) {
+        self.pdq.compact();
+    }
+
+    /// [`BankMatcher::match_pdq_within`] of many hashes at once.
+    pub fn match_pdq_batch_within(&self, hashes: &[PdqHash], threshold: u32) -> Vec<Vec<Found>> {
+        self.pdq.range_batch(hashes, threshold).iter().map(|h| self.pdq_found(h)).collect()
+    }
+
+    /// Indexes an entry of a type other than PDQ (PDQ entries come from
+    /// the cached index when loading).
+    fn add_other(&mut self, e: &marsad_store::BankEntry, text: &mut TextLsh) {
+        match e.signal_type {
+            SignalType::Pdq => {}
+            SignalType::Md5 => self.md5.entry(e.value.clone()).or_default().push(e.id),
+            SignalType::Sha256 => self.sha256.entry(e.value.clone()).or_default().push(e.id),
+            SignalType::Vpdq => match marsad_hash::vpdq::parse_signal(&e.value) {
+                Ok(features) => {
+                    let slot = self.vpdq_entries.len() as u32;
+                    // A video without usable frames can never match.
+                    if self.vpdq.insert(slot, &features).is_ok() {
+                        self.vpdq_entries.push(e.id);
+                    }
+                }
+                Err(err) => {
+                    warn_skipped(e, &err);
+                    self.skipped += 1;
+                }
+            },
+            SignalType::Audio => match marsad_hash::audio::parse_raw_text(&e.value) {
+                Ok(items) => {
+                    self.audio.insert(self.audio_entries.len() as u32, &items);
+                    self.audio_entries.push(e.id);
+                }
+                Err(err) => {
+                    warn_skipped(e, &err);
+                    self.skipped += 1;
+                }
+            },
+            SignalType::Text => {
+                let sh = shingles(&e.value);
+                let sig = self.minhash.sign_shingles(&sh);
+                if text.insert(self.text_entries.len() as u32, &sig).is_ok() {
+                    self.text_entries.push((e.id, sh));
+                }
+            }
+        }
+    }
+
+    /// Adds one entry to the indexes, as loading would have (a live index
+    /// follows the store this way, entry by entry, without reloading). An
+    /// entry whose value does not parse is warned about and counted in
+    /// [`BankMatcher::skipped`]. Removing entries is the caller's part: it
+    /// drops their matches (the indexes keep them until the next load).
+    pub fn insert(&mut self, e: &marsad_store::BankEntry) {
+        match e.signal_type {
+            SignalType::Pdq => match PdqHash::from_hex(&e.value) {
+                Ok(hash) => {
+                    self.pdq.insert(&hash, self.pdq_entries.len() as u32);
+                    self.pdq_entries.push(e.id);
+                }
+                Err(err) => {
+                    warn_skipped(e, &err);
+                    self.skipped += 1;
+                }
+            },
+            SignalType::Text => {
+                let mut text = self.text.take().unwrap_or_else(|| TextLsh::new(LshConfig::default()));
+                self.add_other(e, &mut text);
+                if !text.is_empty() {
+                    self.text = Some(text);
+                }
+            }
+            _ => {
+                let mut unused = TextLsh::new(LshConfig::default());
+                self.add_other(e, &mut unused);
+            }
+        }
+    }
+
+    /// PDQ matches of one hash within `threshold` (inclusive), whatever
+    /// the configured one: a server with a bank of its own distance asks
+    /// for the largest and sorts the hits per bank.
+    pub fn match_pdq_within(&self, hash: &PdqHash, threshold: u32) -> Vec<Found> {
+        let mut hits = Vec::new();
+        self.pdq.range(hash, threshold, &mut hits);
+        self.pdq_found(&hits)
     }
 
     /// Bank entries left out of the indexes because their stored value

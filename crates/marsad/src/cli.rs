@@ -72,6 +72,70 @@ pub enum Command {
     Export(ExportArgs),
     /// Generate a synthetic corpus, ingest it, group it and write a report.
     Demo(DemoArgs),
+    /// Serve HMA's matching API (and marsad's) over the store.
+    Serve(ServeArgs),
+    /// Access tokens for `marsad serve`: create, list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The audit log: every write, decision, export, lookup and refusal.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, env = "MARSAD_ADDR", default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: std::net::SocketAddr,
+    /// Serve the HMA routes /h and /m without a token (for integrations
+    /// that cannot send one).
+    #[arg(long, env = "MARSAD_HMA_OPEN")]
+    pub hma_open: bool,
+    /// Largest upload (e.g. 100M).
+    #[arg(long, env = "MARSAD_MAX_UPLOAD", default_value = "100M", value_name = "SIZE", value_parser = parse_memory)]
+    pub max_upload: u64,
+    /// The PDQ distance of banks without their own (inclusive).
+    #[arg(long, env = "MARSAD_PDQ_THRESHOLD", default_value_t = 31, value_name = "N")]
+    pub threshold: u32,
+    /// How often the index looks for bank changes made elsewhere, in
+    /// milliseconds.
+    #[arg(long, env = "MARSAD_REFRESH_MS", default_value_t = 100, value_name = "MS")]
+    pub refresh_ms: u64,
+    /// Connections to the store.
+    #[arg(long, env = "MARSAD_CONNECTIONS", default_value_t = 4, value_name = "N")]
+    pub connections: usize,
+    /// Requests handled at once (more wait).
+    #[arg(long, env = "MARSAD_CONCURRENCY", default_value_t = 1024, value_name = "N")]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token; it is printed once and stored hashed.
+    Create {
+        /// What it may do: viewer, analyst, moderator or admin.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// A name to tell it by (unique among tokens not revoked).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+    /// Every token, revoked ones too (never the tokens themselves).
+    List,
+    /// Revoke a token: it stops working within a second.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only events at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// At most this many events, the newest.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
 }
 
 #[derive(Debug, Args)]

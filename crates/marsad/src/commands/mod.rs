@@ -9,6 +9,7 @@ mod matching;
 mod observe;
 mod posts;
 mod report;
+mod serve;
 mod stats;
 mod text;
 
@@ -44,6 +45,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report::report(&cli.db, cli.json, args),
         Command::Export(args) => report::export(&cli.db, cli.json, args),
         Command::Demo(args) => demo::run(args, cli.json),
+        Command::Serve(args) => serve::serve(&cli.db, cli.memory, args),
+        Command::Token(cmd) => serve::token(&cli.db, cli.json, cmd),
+        Command::Audit(args) => serve::audit(&cli.db, cli.json, &args),
     }
 }
 

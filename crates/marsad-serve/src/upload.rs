@@ -1,0 +1,150 @@
+//! Uploads: a multipart body streamed to a temporary file under a size
+//! bound (never held whole in memory), then fingerprinted exactly as ingest
+//! fingerprints a post's media, under the server's memory budget.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::sync::Arc;
+
+use axum::extract::Multipart;
+use axum::extract::multipart::MultipartRejection;
+use axum::http::StatusCode;
+use marsad_core::SignalType;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Largest text field of a multipart body (`metadata`, `note`).
+const MAX_FIELD: usize = 64 * 1024;
+/// Most fields in one multipart body.
+const MAX_FIELDS: usize = 32;
+
+/// A multipart upload: one file, its field name (the content type), and
+/// the text fields beside it.
+#[derive(Debug)]
+pub struct Upload {
+    /// The file's field name.
+    pub field: String,
+    /// The file, in a temporary file removed when this is dropped.
+    pub file: tempfile::TempPath,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// The text fields.
+    pub fields: HashMap<String, String>,
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Content too large")
+}
+
+/// Reads a multipart body as HMA does: exactly one file (a part with a
+/// file name), its field name the content type; text fields kept.
+pub async fn read(body: Result<Multipart, MultipartRejection>, max_bytes: u64) -> ApiResult<Upload> {
+    let Ok(mut mp) = body else {
+        return Err(ApiError::bad_request("Missing multipart/form-data file upload"));
+    };
+    let mut file: Option<(String, tempfile::TempPath, u64)> = None;
+    let mut fields = HashMap::new();
+    let mut parts = 0;
+    loop {
+        let next = mp.next_field().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                ApiError::bad_request(format!("invalid multipart body: {e}"))
+            }
+        })?;
+        let Some(mut field) = next else { break };
+        parts += 1;
+        if parts > MAX_FIELDS {
+            return Err(ApiError::bad_request(format!("more than {MAX_FIELDS} parts in the multipart body")));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        if field.file_name().is_none() {
+            let mut text = Vec::new();
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| ApiError::bad_request(format!("invalid multipart body: {e}")))?
+            {
+                if text.len() + chunk.len() > MAX_FIELD {
+                    return Err(ApiError::bad_request(format!(
+                        "form field {name:?} is longer than {MAX_FIELD} bytes"
+                    )));
+                }
+                text.extend_from_slice(&chunk);
+            }
+            let text = String::from_utf8(text)
+                .map_err(|_| ApiError::bad_request(format!("form field {name:?} is not UTF-8")))?;
+            fields.insert(name, text);
+            continue;
+        }
+        if file.is_some() {
+            return Err(ApiError::bad_request("Only one file allowed per request"));
+        }
+        let tmp = tempfile::Builder::new().prefix("marsad-upload-").tempfile().map_err(ApiError::internal)?;
+        let (mut out, path) = tmp.into_parts();
+        let mut written: u64 = 0;
+        while let Some(chunk) = field.chunk().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                ApiError::bad_request(format!("invalid multipart body: {e}"))
+            }
+        })? {
+            written += chunk.len() as u64;
+            if written > max_bytes {
+                return Err(too_large());
+            }
+            out.write_all(&chunk).map_err(ApiError::internal)?;
+        }
+        out.flush().map_err(ApiError::internal)?;
+        file = Some((name, path, written));
+    }
+    let Some((field, file, bytes)) = file else {
+        return Err(ApiError::bad_request("Missing multipart/form-data file upload"));
+    };
+    Ok(Upload { field, file, bytes, fields })
+}
+
+/// The signals of an uploaded file of content type `content_type`, by the
+/// API's signal type names (`types` as [`crate::hma::hash_types`] reads it).
+pub async fn hash(
+    state: &Arc<AppState>,
+    upload: &Upload,
+    content_type: &str,
+    types: Option<&str>,
+) -> ApiResult<BTreeMap<String, String>> {
+    let wanted = crate::hma::hash_types(content_type, types)?;
+    let path = upload.file.to_path_buf();
+    let signals = state
+        .with_engine(move |e| {
+            let fp = e.fingerprinter();
+            marsad_engine::fingerprint::fingerprint_file(&fp, &path).map_err(|err| match err {
+                marsad_engine::EngineError::Invalid(m) => {
+                    ApiError::bad_request(format!("cannot hash the file: {m}"))
+                }
+                marsad_engine::EngineError::Step { context, message } => {
+                    ApiError::bad_request(format!("cannot hash the file: {context}: {message}"))
+                }
+                other => ApiError::from(other),
+            })
+        })
+        .await?;
+    let mut out = BTreeMap::new();
+    for name in wanted {
+        let t = crate::hma::signal_type(name).unwrap_or(SignalType::Md5);
+        match signals.get(t) {
+            Some(f) => {
+                out.insert(name.to_owned(), f.value.clone());
+            }
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "cannot hash the file as {content_type}: no {name} signal (the file is taken for {})",
+                    signals.kind.as_str()
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
