@@ -16,6 +16,10 @@ use crate::state::AppState;
 
 /// Largest text field of a multipart body (`metadata`, `note`).
 const MAX_FIELD: usize = 64 * 1024;
+/// python-threatexchange's `PdqSignal.QUALITY_THRESHOLD`: a hash of lower
+/// quality is given as the empty string.
+pub const PDQ_QUALITY_THRESHOLD: u8 = 50;
+
 /// Most fields in one multipart body.
 const MAX_FIELDS: usize = 32;
 
@@ -135,6 +139,11 @@ pub async fn hash(
     for name in wanted {
         let t = crate::hma::signal_type(name).unwrap_or(SignalType::Md5);
         match signals.get(t) {
+            // python-threatexchange's PDQ signal (and so HMA) gives an empty
+            // hash for an image below its quality threshold.
+            Some(f) if name == "pdq" && f.quality.is_some_and(|q| q < PDQ_QUALITY_THRESHOLD) => {
+                out.insert(name.to_owned(), String::new());
+            }
             Some(f) => {
                 out.insert(name.to_owned(), f.value.clone());
             }

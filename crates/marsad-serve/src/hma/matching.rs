@@ -166,6 +166,12 @@ pub async fn lookup_post(
     let mut out = serde_json::Map::new();
     for (name, value) in &hashes {
         let Some(t) = signal_type(name) else { continue };
+        // An image below PDQ's quality threshold has no usable hash: it
+        // matches nothing (HMA answers 400 for its empty hash).
+        if value.is_empty() {
+            out.insert(name.clone(), json!({}));
+            continue;
+        }
         out.insert(name.clone(), lookup_by_bank(&state, t, value, &q, coin).await?);
     }
     if parse_bool(&q, "include_hashes")?.unwrap_or(false) {

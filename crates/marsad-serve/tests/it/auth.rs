@@ -1,0 +1,137 @@
+//! Every route × no token, a bad token and each role → the documented
+//! status; refusals and writes in the audit log.
+
+use marsad_store::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::{Server, pdq, send};
+
+/// Every route with a request that reaches its handler, and the least role
+/// it needs.
+fn routes() -> Vec<(Method, &'static str, Option<serde_json::Value>, Role)> {
+    let h = pdq(1);
+    vec![
+        (Method::GET, "/m/raw_lookup?signal_type=pdq&signal=H", None, Role::Viewer),
+        (Method::GET, "/m/lookup?signal_type=pdq&signal=H", None, Role::Viewer),
+        (Method::POST, "/m/compare", Some(json!({"pdq": [h, h]})), Role::Viewer),
+        (Method::GET, "/m/index/status", None, Role::Viewer),
+        (Method::POST, "/h/hash", None, Role::Viewer),
+        (Method::POST, "/m/lookup", None, Role::Viewer),
+        (Method::GET, "/c/banks", None, Role::Viewer),
+        (Method::GET, "/c/bank/AUTH", None, Role::Viewer),
+        (Method::GET, "/c/bank/AUTH/content/1", None, Role::Viewer),
+        (Method::GET, "/c/signal_type", None, Role::Viewer),
+        (Method::GET, "/c/signal_type/index", None, Role::Viewer),
+        (Method::GET, "/c/content_type", None, Role::Viewer),
+        (Method::GET, "/metrics", None, Role::Viewer),
+        (Method::POST, "/c/banks", Some(json!({"name": "X"})), Role::Moderator),
+        (Method::PUT, "/c/bank/AUTH", Some(json!({"enabled": true})), Role::Moderator),
+        (Method::POST, "/c/bank/AUTH/signal", Some(json!({"pdq": h})), Role::Moderator),
+        (Method::POST, "/c/bank/AUTH/content", None, Role::Moderator),
+        (Method::PUT, "/c/bank/AUTH/content/1", Some(json!({"note": "n"})), Role::Moderator),
+        (Method::DELETE, "/c/bank/AUTH/content/999", None, Role::Moderator),
+        (Method::DELETE, "/c/bank/GONE", None, Role::Moderator),
+        (Method::PUT, "/c/signal_type/pdq", Some(json!({"enabled_ratio": 1.0})), Role::Admin),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_checks_the_token_and_the_role() {
+    let s = Server::start().await;
+    s.post_json("/c/banks", json!({"name": "AUTH"})).await;
+    s.post_json("/c/bank/AUTH/signal", json!({"pdq": pdq(1)})).await;
+    let h = pdq(1);
+    for (method, path, body, least) in routes() {
+        let path = path.replace("=H", &format!("={h}"));
+        let build = |token: Option<&str>| {
+            let mut r = s.http.request(method.clone(), s.url(&path));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            if let Some(b) = &body {
+                r = r.json(b);
+            }
+            r
+        };
+        let (status, body_none) = send(build(None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} without a token");
+        assert!(body_none["message"].is_string(), "HMA-style body");
+        let bad = format!("{}{}", marsad_engine::access::TOKEN_PREFIX, "0".repeat(64));
+        assert_eq!(send(build(Some(&bad))).await.0, StatusCode::UNAUTHORIZED, "{method} {path} bad token");
+        assert_eq!(
+            send(build(Some("nonsense"))).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} garbage"
+        );
+        for role in Role::ALL {
+            let (status, body) = send(build(Some(s.token(role)))).await;
+            let refused_role = status == StatusCode::FORBIDDEN
+                && body["message"].as_str().is_some_and(|m| m.starts_with("this needs the"));
+            if role < least {
+                assert!(refused_role, "{method} {path} as {role}: {status} {body}");
+            } else {
+                // (HMA's own 403s, such as "Bank already exists", may come.)
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && !refused_role,
+                    "{method} {path} as {role}: {status} {body}"
+                );
+            }
+        }
+    }
+    // Open routes need nothing.
+    for path in ["/status", "/status/live", "/site-map"] {
+        assert_eq!(s.http.get(s.url(path)).send().await.expect("open").status(), StatusCode::OK, "{path}");
+    }
+    // A revoked token stops working within a second.
+    s.engine().revoke_token("viewer").expect("revoke");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _) = send(s.req(Method::GET, "/c/banks", Some(Role::Viewer))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hma_open_serves_hashing_and_matching_without_a_token() {
+    let s = Server::start_with(|c| c.hma_open = true).await;
+    let h = pdq(2);
+    let (status, _) = send(s.http.get(s.url(&format!("/m/raw_lookup?signal_type=pdq&signal={h}")))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(s.http.get(s.url("/m/index/status"))).await;
+    assert_eq!(status, StatusCode::OK);
+    // Curation still needs a token.
+    assert_eq!(send(s.http.get(s.url("/c/banks"))).await.0, StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_records_writes_lookups_and_refusals() {
+    let s = Server::start().await;
+    let h = pdq(5);
+    s.post_json("/c/banks", json!({"name": "AUDITED"})).await;
+    s.post_json("/c/bank/AUDITED/signal", json!({"pdq": h})).await;
+    for _ in 0..3 {
+        send(s.req(Method::GET, &format!("/m/raw_lookup?signal_type=pdq&signal={h}"), Some(Role::Viewer)))
+            .await;
+    }
+    send(s.http.get(s.url("/c/banks"))).await;
+    let engine_db = s.db.clone();
+    let _dir = s.stop().await;
+    let engine = marsad_engine::Engine::open(engine_db.to_str().expect("path")).expect("store");
+    let rows = engine.audit(None, None).expect("audit");
+    let find = |action: &str| rows.iter().filter(|r| r.action == action).collect::<Vec<_>>();
+    let created = find("POST /c/banks");
+    assert_eq!(created.len(), 1);
+    assert_eq!((created[0].actor.as_str(), created[0].status), ("admin", Some(201)));
+    assert_eq!(find("POST /c/bank/{bank}/signal").len(), 1);
+    let lookups: u64 = find("lookup")
+        .iter()
+        .filter(|r| r.actor == "viewer")
+        .map(|r| r.detail.as_ref().and_then(|d| d["count"].as_u64()).unwrap_or(0))
+        .sum();
+    assert_eq!(lookups, 3, "each lookup's token and time");
+    assert_eq!(find("auth.refused").len(), 1);
+    // Never the content looked up.
+    let text = serde_json::to_string(&rows).expect("json");
+    assert!(!text.contains(&h), "a looked-up hash is not in the audit log");
+}
