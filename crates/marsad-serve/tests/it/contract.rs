@@ -221,7 +221,7 @@ async fn matching() {
     let (_, body) = s.get(&format!("/m/raw_lookup?signal_type=pdq&signal={}", pdq(99))).await;
     assert_eq!(body, json!({"matches": []}));
 
-    let (status, body) = s.get(&format!("/m/raw_lookup?signal_type=pdq")).await;
+    let (status, body) = s.get("/m/raw_lookup?signal_type=pdq").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         (body[0]["loc"].clone(), body[0]["msg"].clone()),

@@ -12,7 +12,7 @@ use crate::{Server, python, send};
 /// busy enough for PDQ's quality threshold).
 fn png() -> Vec<u8> {
     let img = image::RgbImage::from_fn(160, 120, |x, y| {
-        let mut v = (x / 8 * 31 + y / 8 * 17 + 7) as u32;
+        let mut v = x / 8 * 31 + y / 8 * 17 + 7;
         v ^= v << 13;
         v ^= v >> 17;
         v ^= v << 5;
