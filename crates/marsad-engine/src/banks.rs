@@ -27,6 +27,8 @@ pub struct BankRow {
     pub created_at: String,
     /// Entries per signal type.
     pub entries: BTreeMap<&'static str, u64>,
+    /// Its name in HMA's API (`marsad serve`).
+    pub hma_name: String,
     /// Its name.
     pub name: String,
     /// Entries in all.
@@ -111,6 +113,7 @@ impl Engine {
                 created_at: b.created_at.to_rfc3339(),
                 total: b.entries.values().sum(),
                 entries: b.entries.iter().map(|(t, n)| (t.as_str(), *n)).collect(),
+                hma_name: b.settings.hma_name,
                 name: b.name,
             })
             .collect())

@@ -301,7 +301,7 @@ fn bank_list() {
     check(
         "bank list",
         &one(&db, &["bank", "list"]),
-        &json!([{"name": "str", "created_at": "str", "entries": {"<map>": "int"}, "total": "int"}]),
+        &json!([{"name": "str", "hma_name": "str", "created_at": "str", "entries": {"<map>": "int"}, "total": "int"}]),
     );
 }
 

@@ -17,6 +17,7 @@ mod observatory;
 mod pytx;
 mod readers;
 mod report;
+mod serve;
 mod soundtrack;
 mod support;
 mod telegram;
