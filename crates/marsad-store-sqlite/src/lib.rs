@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_releases.sql"),
     include_str!("../migrations/0005_identity.sql"),
     include_str!("../migrations/0006_post_versions.sql"),
+    include_str!("../migrations/0007_variants.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is
