@@ -1,6 +1,6 @@
 //! Domain types shared by every marsad crate: where a post came from
 //! ([`SourceKey`]), when ([`UtcTime`]), what media it carried ([`MediaKind`],
-//! [`Sha256`], [`Md5`]) and which fingerprints describe it ([`SignalType`]),
+//! [`Sha256`], [`Md5`]) and which fingerprints describe it ([`SignalType`], [`SignalVariant`]),
 //! the typed ids a store gives out ([`PostId`], [`ReleaseId`]…) and what
 //! describes a release ([`ReleaseFormat`], [`Evidence`]).
 //!
@@ -188,6 +188,39 @@ impl fmt::Display for SignalType {
     }
 }
 
+/// A fingerprint computed as another tool computes it, kept beside marsad's
+/// own of the same signal type so that banks made by that tool still match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SignalVariant {
+    /// python-threatexchange's PDQ of a palette or CMYK image (and so
+    /// HMA's): Pillow's palette indices, or its C, M, Y samples, hashed as
+    /// if they were colours, where marsad hashes the true colours.
+    Pytx,
+}
+
+impl SignalVariant {
+    /// Every variant, in a stable order.
+    pub const ALL: [SignalVariant; 1] = [SignalVariant::Pytx];
+
+    /// The stored name, as output spells it (`pytx`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SignalVariant::Pytx => "pytx",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for SignalVariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +243,10 @@ mod tests {
         for s in SignalType::ALL {
             assert_eq!(SignalType::parse(s.as_str()), Some(s));
         }
+        for v in SignalVariant::ALL {
+            assert_eq!(SignalVariant::parse(v.as_str()), Some(v));
+        }
+        assert_eq!(SignalVariant::parse("pdq"), None);
         assert_eq!(MediaKind::from_mime("video/mp4"), MediaKind::Video);
         assert_eq!(MediaKind::from_mime("application/pdf"), MediaKind::Document);
     }

@@ -17,16 +17,19 @@ const MAX_TEXT_FILE: u64 = 16 * 1024 * 1024;
 pub struct FileSignals {
     /// The kind the file was taken for, by ingestion's rules.
     pub kind: MediaKind,
-    /// MD5 and SHA-256 first, then the fingerprints of its content.
+    /// MD5 and SHA-256 first, then the fingerprints of its content
+    /// (python-threatexchange's variant of a palette or CMYK image's PDQ
+    /// after marsad's own).
     pub fingerprints: Vec<NewFingerprint>,
     /// The text of a plain-text file (texts are matched on it).
     pub text: Option<String>,
 }
 
 impl FileSignals {
-    /// The value of one signal, if the file has it.
+    /// marsad's own value of one signal, if the file has it (not a
+    /// variant: those are in [`FileSignals::fingerprints`]).
     pub fn get(&self, t: SignalType) -> Option<&NewFingerprint> {
-        self.fingerprints.iter().find(|f| f.signal_type == t)
+        self.fingerprints.iter().find(|f| f.signal_type == t && f.variant.is_none())
     }
 }
 
@@ -50,8 +53,8 @@ pub fn fingerprint_file(fp: &dyn Fingerprinter, path: &Path) -> Result<FileSigna
     let ex = marsad_ingest::media::examine(path, MediaKind::Document, None)
         .map_err(|e| EngineError::step("cannot read", e))?;
     let mut fingerprints = vec![
-        NewFingerprint { signal_type: SignalType::Md5, value: ex.md5.to_hex(), quality: None },
-        NewFingerprint { signal_type: SignalType::Sha256, value: ex.sha256.to_hex(), quality: None },
+        NewFingerprint::own(SignalType::Md5, ex.md5.to_hex(), None),
+        NewFingerprint::own(SignalType::Sha256, ex.sha256.to_hex(), None),
     ];
     let mut text = None;
     if ex.kind == MediaKind::Document && ex.mime.as_deref() == Some("text/plain") {

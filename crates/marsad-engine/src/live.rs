@@ -373,7 +373,7 @@ impl LiveBanks {
             }
             SignalType::Text => self.matcher.match_text(value),
             _ => self.matcher.match_fingerprints(
-                &[NewFingerprint { signal_type: t, value: value.to_owned(), quality: None }],
+                &[NewFingerprint { signal_type: t, value: value.to_owned(), quality: None, variant: None }],
                 None,
             ),
         };

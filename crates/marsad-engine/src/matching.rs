@@ -241,6 +241,11 @@ pub struct StoredMatchRow {
     pub signal_type: &'static str,
     /// The entry's value.
     pub value: String,
+    /// `"pytx"` when python-threatexchange's PDQ of the image found the
+    /// match (a palette or CMYK image, whose true-colour hash did not match
+    /// this entry); absent for marsad's own hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<&'static str>,
 }
 
 /// What `marsad matches --rescan` did.
@@ -309,7 +314,7 @@ impl Entries {
                 labels: with_entry.then(|| e.labels.clone()),
                 signal_type: with_entry.then_some(f.signal_type.as_str()),
                 value: e.value.clone(),
-                variant: f.variant,
+                variant: f.variant.map(|v| v.as_str()),
             })
             .collect()
     }
@@ -441,6 +446,7 @@ impl Engine {
                 matched_at: m.matched_at.to_rfc3339(),
                 signal_type: m.signal_type.as_str(),
                 value: m.entry.value,
+                variant: m.variant.map(|v| v.as_str()),
             });
         }
         Ok(rows)
@@ -474,7 +480,9 @@ impl Matching<'_> {
                 let line = match result {
                     Ok((signals, found)) => {
                         let mut map = BTreeMap::new();
-                        for s in &signals.fingerprints {
+                        // marsad's own values: a variant is matched, not printed
+                        // (`marsad hash pdq --compat pytx` prints it).
+                        for s in signals.fingerprints.iter().filter(|s| s.variant.is_none()) {
                             map.insert(
                                 s.signal_type.as_str().to_owned(),
                                 SignalValue::Value(s.value.clone()),
@@ -578,7 +586,12 @@ impl Matching<'_> {
                     .par_iter()
                     .map(|(_, v)| {
                         matcher.match_fingerprints(
-                            &[NewFingerprint { signal_type: t, value: v.clone(), quality: None }],
+                            &[NewFingerprint {
+                                signal_type: t,
+                                value: v.clone(),
+                                quality: None,
+                                variant: None,
+                            }],
                             None,
                         )
                     })
@@ -601,40 +614,29 @@ fn match_file(
     fp: &MediaFingerprinter,
     path: &Path,
 ) -> Result<(FileSignals, Vec<Found>)> {
+    // Banks built by python-threatexchange or HMA hold its variant of
+    // palette and CMYK images: fingerprinting gave it, and it is matched
+    // with the rest, marked, for the entries marsad's own hash misses.
     let signals = fingerprint_file(fp, path)?;
     let mut found = matcher.match_fingerprints(&signals.fingerprints, signals.text.as_deref());
-    let mut bytes = None;
     if matcher.config().dihedral
         && let Some(p) = signals.get(SignalType::Pdq)
     {
         // The rotations and mirror images of the image.
-        let bytes = bytes.insert(std::fs::read(path).map_err(|e| EngineError::io(path.display(), e))?);
-        let held = fp.reserve_image_decode(bytes).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let all = marsad_hash::pdq::hash_image_bytes_dihedral(bytes, &fp.limits().image)
+        let bytes = std::fs::read(path).map_err(|e| EngineError::io(path.display(), e))?;
+        let held = fp.reserve_image_decode(&bytes).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let all = marsad_hash::pdq::hash_image_bytes_dihedral(&bytes, &fp.limits().image)
             .map_err(|e| EngineError::step(format!("hashing {}", path.display()), e))?;
         drop(held);
-        found.retain(|f| f.signal_type != SignalType::Pdq);
         let h = PdqHash::from_hex(&p.value).map_err(|e| EngineError::step("reading a PDQ hash", e))?;
-        found.extend(matcher.match_pdq(&h, Some(&all.hashes)));
-    }
-    if signals.get(SignalType::Pdq).is_some() {
-        // Banks built by python-threatexchange or HMA hold its variant of
-        // palette and CMYK images: match that too (read again only for
-        // those, which the first bytes tell).
-        let bytes = match bytes {
-            Some(b) => b,
-            None => std::fs::read(path).map_err(|e| EngineError::io(path.display(), e))?,
-        };
-        if marsad_hash::image::pytx_may_differ(&bytes) {
-            let held = fp.reserve_image_decode(&bytes).map_err(|e| EngineError::Invalid(e.to_string()))?;
-            let both = marsad_hash::pdq::hash_image_bytes_variants(&bytes, &fp.limits().image)
-                .map_err(|e| EngineError::step(format!("hashing {}", path.display()), e))?;
-            drop(held);
-            if let Some(v) = both.pytx {
-                let extra = matcher.match_pdq_pytx(&v.hash, &found);
-                found.extend(extra);
-            }
-        }
+        let own = matcher.match_pdq(&h, Some(&all.hashes));
+        // The own hash's matches are those of its eight transforms; an entry
+        // one of them finds is theirs, not the variant's.
+        found.retain(|f| {
+            f.signal_type != SignalType::Pdq
+                || (f.variant.is_some() && !own.iter().any(|o| o.entry_id == f.entry_id))
+        });
+        found.extend(own);
     }
     Ok((signals, found))
 }

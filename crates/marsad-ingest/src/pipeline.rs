@@ -378,16 +378,8 @@ impl<'a> Pipeline<'a> {
                         let mut matches = matches;
                         matches.extend(self.matcher.matches(
                             &[
-                                NewFingerprint {
-                                    signal_type: SignalType::Md5,
-                                    value: r.md5.to_hex(),
-                                    quality: None,
-                                },
-                                NewFingerprint {
-                                    signal_type: SignalType::Sha256,
-                                    value: r.sha256.to_hex(),
-                                    quality: None,
-                                },
+                                NewFingerprint::own(SignalType::Md5, r.md5.to_hex(), None),
+                                NewFingerprint::own(SignalType::Sha256, r.sha256.to_hex(), None),
                             ],
                             None,
                         ));

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use marsad_core::SignalType;
+use marsad_core::{SignalType, SignalVariant};
 use marsad_hash::pdq::PdqHash;
 use marsad_hash::text::{MinHasher, jaccard, shingles};
 use marsad_index::audio::{AudioConfig, AudioIndex};
@@ -60,30 +60,22 @@ pub struct Found {
     /// Details (percentages, offsets, similarity), if any.
     pub detail: Option<serde_json::Value>,
     /// Which variant of the signal matched, when it is not marsad's own:
-    /// [`PYTX_VARIANT`] for python-threatexchange's PDQ of a palette or
-    /// CMYK image.
-    pub variant: Option<&'static str>,
+    /// [`SignalVariant::Pytx`] for python-threatexchange's PDQ of a palette
+    /// or CMYK image.
+    pub variant: Option<SignalVariant>,
 }
 
 /// The name of python-threatexchange's PDQ variant in match output.
-pub const PYTX_VARIANT: &str = "pytx";
+pub const PYTX_VARIANT: &str = SignalVariant::Pytx.as_str();
 
 impl Found {
     fn into_new_match(self) -> NewMatch {
-        // A stored match keeps its variant in its details.
-        let detail = match (self.detail, self.variant) {
-            (None, Some(v)) => Some(serde_json::json!({ "variant": v })),
-            (Some(serde_json::Value::Object(mut m)), Some(v)) => {
-                m.insert("variant".into(), v.into());
-                Some(serde_json::Value::Object(m))
-            }
-            (d, _) => d,
-        };
         NewMatch {
             entry_id: self.entry_id,
             signal_type: self.signal_type,
             distance: self.distance,
-            detail: detail.map(|d| d.to_string()),
+            detail: self.detail.map(|d| d.to_string()),
+            variant: self.variant,
         }
     }
 }
@@ -340,12 +332,12 @@ impl BankMatcher {
     /// PDQ matches of python-threatexchange's variant of an image's hash
     /// (see `marsad_hash::pdq::hash_image_bytes_pytx`) that `own`, the
     /// matches of marsad's hash of the same image, does not already hold;
-    /// each is marked [`PYTX_VARIANT`].
+    /// each is marked [`SignalVariant::Pytx`].
     pub fn match_pdq_pytx(&self, variant: &PdqHash, own: &[Found]) -> Vec<Found> {
         let mut found = self.match_pdq(variant, None);
-        found.retain(|f| !own.iter().any(|o| o.signal_type == SignalType::Pdq && o.entry_id == f.entry_id));
+        found.retain(|f| !holds(own, f));
         for f in &mut found {
-            f.variant = Some(PYTX_VARIANT);
+            f.variant = Some(SignalVariant::Pytx);
         }
         found
     }
@@ -358,79 +350,99 @@ impl BankMatcher {
     /// Matches of one item's fingerprints (and of the post text that
     /// produced a text fingerprint, when given: text matches are confirmed
     /// by the exact Jaccard similarity of the shingle sets).
+    ///
+    /// A variant fingerprint (python-threatexchange's PDQ of a palette or
+    /// CMYK image, which banks made by HMA hold) adds the entries that the
+    /// item's own fingerprints do not match, each marked with its variant:
+    /// an entry both match is the own fingerprint's match.
     pub fn match_fingerprints(&self, fingerprints: &[NewFingerprint], text: Option<&str>) -> Vec<Found> {
         let mut out = Vec::new();
-        for f in fingerprints {
-            match f.signal_type {
-                SignalType::Pdq => match PdqHash::from_hex(&f.value) {
-                    Ok(h) => out.extend(self.match_pdq(&h, None)),
-                    Err(e) => warn_unreadable(f, &e),
-                },
-                SignalType::Md5 | SignalType::Sha256 => {
-                    let map = if f.signal_type == SignalType::Md5 { &self.md5 } else { &self.sha256 };
-                    if let Some(ids) = map.get(&f.value.to_ascii_lowercase()) {
-                        out.extend(ids.iter().map(|&entry_id| Found {
-                            entry_id,
-                            signal_type: f.signal_type,
-                            distance: 0.0,
-                            detail: None,
-                            variant: None,
-                        }));
-                    }
-                }
-                SignalType::Vpdq => {
-                    if self.vpdq_entries.is_empty() {
-                        continue;
-                    }
-                    let features = match marsad_hash::vpdq::parse_signal(&f.value) {
-                        Ok(features) => features,
-                        Err(e) => {
-                            warn_unreadable(f, &e);
-                            continue;
-                        }
-                    };
-                    out.extend(self.vpdq.query(&features, &self.cfg.vpdq).into_iter().map(|m| Found {
-                        entry_id: self.vpdq_entries[m.id as usize],
-                        signal_type: SignalType::Vpdq,
-                        distance: 100.0 - m.query_match_percent,
-                        detail: Some(serde_json::json!({
-                            "query_match_percent": m.query_match_percent,
-                            "compared_match_percent": m.compared_match_percent,
-                        })),
-                        variant: None,
-                    }));
-                }
-                SignalType::Audio => {
-                    if self.audio_entries.is_empty() {
-                        continue;
-                    }
-                    let items = match marsad_hash::audio::parse_raw_text(&f.value) {
-                        Ok(items) => items,
-                        Err(e) => {
-                            warn_unreadable(f, &e);
-                            continue;
-                        }
-                    };
-                    out.extend(self.audio.query(&items, &self.cfg.audio).into_iter().map(|m| Found {
-                        entry_id: self.audio_entries[m.id as usize],
-                        signal_type: SignalType::Audio,
-                        distance: m.bit_error_rate,
-                        detail: Some(serde_json::json!({
-                            "similarity": m.similarity(),
-                            "offset_seconds": (m.offset_seconds() * 1000.0).round() / 1000.0,
-                            "overlap_seconds": (m.overlap as f64 * marsad_hash::audio::ITEM_SECONDS * 10.0).round() / 10.0,
-                        })),
-                        variant: None,
-                    }));
-                }
-                SignalType::Text => {
-                    if let Some(t) = text {
-                        out.extend(self.match_text(t));
-                    }
+        for f in fingerprints.iter().filter(|f| f.variant.is_none()) {
+            self.match_one(f, text, &mut out);
+        }
+        let mut by_variant = Vec::new();
+        for f in fingerprints.iter().filter(|f| f.variant.is_some()) {
+            self.match_one(f, text, &mut by_variant);
+            for mut found in by_variant.drain(..) {
+                if !holds(&out, &found) {
+                    found.variant = f.variant;
+                    out.push(found);
                 }
             }
         }
         out
+    }
+
+    /// Adds the matches of one fingerprint to `out`, whatever its variant.
+    fn match_one(&self, f: &NewFingerprint, text: Option<&str>, out: &mut Vec<Found>) {
+        match f.signal_type {
+            SignalType::Pdq => match PdqHash::from_hex(&f.value) {
+                Ok(h) => out.extend(self.match_pdq(&h, None)),
+                Err(e) => warn_unreadable(f, &e),
+            },
+            SignalType::Md5 | SignalType::Sha256 => {
+                let map = if f.signal_type == SignalType::Md5 { &self.md5 } else { &self.sha256 };
+                if let Some(ids) = map.get(&f.value.to_ascii_lowercase()) {
+                    out.extend(ids.iter().map(|&entry_id| Found {
+                        entry_id,
+                        signal_type: f.signal_type,
+                        distance: 0.0,
+                        detail: None,
+                        variant: None,
+                    }));
+                }
+            }
+            SignalType::Vpdq => {
+                if self.vpdq_entries.is_empty() {
+                    return;
+                }
+                let features = match marsad_hash::vpdq::parse_signal(&f.value) {
+                    Ok(features) => features,
+                    Err(e) => {
+                        warn_unreadable(f, &e);
+                        return;
+                    }
+                };
+                out.extend(self.vpdq.query(&features, &self.cfg.vpdq).into_iter().map(|m| Found {
+                    entry_id: self.vpdq_entries[m.id as usize],
+                    signal_type: SignalType::Vpdq,
+                    distance: 100.0 - m.query_match_percent,
+                    detail: Some(serde_json::json!({
+                        "query_match_percent": m.query_match_percent,
+                        "compared_match_percent": m.compared_match_percent,
+                    })),
+                    variant: None,
+                }));
+            }
+            SignalType::Audio => {
+                if self.audio_entries.is_empty() {
+                    return;
+                }
+                let items = match marsad_hash::audio::parse_raw_text(&f.value) {
+                    Ok(items) => items,
+                    Err(e) => {
+                        warn_unreadable(f, &e);
+                        return;
+                    }
+                };
+                out.extend(self.audio.query(&items, &self.cfg.audio).into_iter().map(|m| Found {
+                    entry_id: self.audio_entries[m.id as usize],
+                    signal_type: SignalType::Audio,
+                    distance: m.bit_error_rate,
+                    detail: Some(serde_json::json!({
+                        "similarity": m.similarity(),
+                        "offset_seconds": (m.offset_seconds() * 1000.0).round() / 1000.0,
+                        "overlap_seconds": (m.overlap as f64 * marsad_hash::audio::ITEM_SECONDS * 10.0).round() / 10.0,
+                    })),
+                    variant: None,
+                }));
+            }
+            SignalType::Text => {
+                if let Some(t) = text {
+                    out.extend(self.match_text(t));
+                }
+            }
+        }
     }
 
     /// Text matches: LSH candidates whose estimate is within 0.2 of the
@@ -461,6 +473,11 @@ impl BankMatcher {
     }
 }
 
+/// Whether `found` already holds a match of `f`'s signal type and entry.
+fn holds(found: &[Found], f: &Found) -> bool {
+    found.iter().any(|o| o.signal_type == f.signal_type && o.entry_id == f.entry_id)
+}
+
 impl marsad_ingest::Matcher for BankMatcher {
     fn matches(&self, fingerprints: &[NewFingerprint], text: Option<&str>) -> Vec<NewMatch> {
         self.match_fingerprints(fingerprints, text).into_iter().map(Found::into_new_match).collect()
@@ -475,6 +492,38 @@ mod tests {
 
     fn entry(signal_type: SignalType, value: &str) -> NewBankEntry {
         NewBankEntry { signal_type, value: value.to_owned(), labels: Default::default() }
+    }
+
+    /// A variant fingerprint adds only what the own ones do not match, each
+    /// marked with its variant; an entry both match is the own one's.
+    #[test]
+    fn a_variant_adds_only_what_the_own_fingerprint_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("m.db")).unwrap();
+        store.create_bank("b").unwrap();
+        let (own, pytx) = ("ab".repeat(32), "54".repeat(32));
+        store.add_bank_entries("b", &[entry(SignalType::Pdq, &own), entry(SignalType::Pdq, &pytx)]).unwrap();
+        let m = BankMatcher::load(&store, MatchConfig::default(), None).unwrap();
+        let fp = |value: &str, variant| NewFingerprint {
+            signal_type: SignalType::Pdq,
+            value: value.to_owned(),
+            quality: Some(90),
+            variant,
+        };
+        let found = m.match_fingerprints(&[fp(&pytx, Some(SignalVariant::Pytx)), fp(&own, None)], None);
+        let got: Vec<(String, Option<SignalVariant>)> = found
+            .iter()
+            .map(|f| (if f.entry_id == EntryId(1) { own.clone() } else { pytx.clone() }, f.variant))
+            .collect();
+        assert_eq!(got, [(own.clone(), None), (pytx.clone(), Some(SignalVariant::Pytx))]);
+        // Both hashes the same entry's: one match, the own one's.
+        let found = m.match_fingerprints(&[fp(&own, None), fp(&own, Some(SignalVariant::Pytx))], None);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].variant, None);
+        // Stored with the variant, not in the details.
+        let stored = marsad_ingest::Matcher::matches(&m, &[fp(&pytx, Some(SignalVariant::Pytx))], None);
+        assert_eq!(stored.len(), 1);
+        assert_eq!((stored[0].variant, stored[0].detail.as_deref()), (Some(SignalVariant::Pytx), None));
     }
 
     /// Entries written straight to the store, past the validation import

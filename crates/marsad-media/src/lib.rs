@@ -2,7 +2,8 @@
 //! ingestion.
 //!
 //! - Images decode in process ([`marsad_hash::image`], with pixel and memory
-//!   limits) and get PDQ; animated GIFs also get vPDQ.
+//!   limits) and get PDQ (palette and CMYK images also python-threatexchange's
+//!   variant of it); animated GIFs also get vPDQ.
 //! - Video goes through `ffmpeg` ([`video::hash_file`]): frames as RGB24 on a
 //!   pipe, one every `seconds_per_hash`, hashed with vPDQ as Meta's vpdq
 //!   does.
@@ -24,7 +25,7 @@ pub mod video;
 use std::path::Path;
 use std::time::Duration;
 
-use marsad_core::{MediaKind, MemoryBudget, OverBudget, SignalType};
+use marsad_core::{MediaKind, MemoryBudget, OverBudget, SignalType, SignalVariant};
 use marsad_hash::image::DecodeLimits;
 use marsad_hash::text::MinHasher;
 use marsad_store::NewFingerprint;
@@ -161,8 +162,10 @@ impl Default for FingerprintConfig {
     }
 }
 
-/// The fingerprint stage of ingestion: PDQ for images, vPDQ for video and
-/// animated GIFs, Chromaprint for audio, a MinHash signature for text.
+/// The fingerprint stage of ingestion: PDQ for images (with
+/// python-threatexchange's variant for palette and CMYK images), vPDQ for
+/// video and animated GIFs, Chromaprint for audio, a MinHash signature for
+/// text.
 #[derive(Clone, Debug)]
 pub struct MediaFingerprinter {
     cfg: FingerprintConfig,
@@ -188,21 +191,30 @@ impl MediaFingerprinter {
         reserve_image(&self.cfg.limits.memory, bytes)
     }
 
-    /// Fingerprints of an image's bytes: its PDQ, and for an animated GIF
-    /// also its vPDQ. Decoding first reserves what the decoded pixels will
-    /// hold from the memory budget. When the vPDQ of a GIF fails (a canvas
-    /// over the frame limit, a damaged later frame), its first frame's PDQ
-    /// is kept and the failure warned about.
+    /// Fingerprints of an image's bytes: its PDQ; for a palette or CMYK
+    /// image whose PDQ as python-threatexchange computes it differs (the one
+    /// banks made by HMA hold), that one too, marked
+    /// [`SignalVariant::Pytx`]; and for an animated GIF also its vPDQ. The
+    /// image is decoded once, after reserving from the memory budget what
+    /// the decoded pixels (both forms of them) will hold. When the vPDQ of a
+    /// GIF fails (a canvas over the frame limit, a damaged later frame), its
+    /// first frame's PDQ is kept and the failure warned about.
     pub fn image(&self, path: &Path, bytes: &[u8]) -> Result<Vec<NewFingerprint>, MediaError> {
-        let out = {
+        let both = {
             let _held = reserve_image(&self.cfg.limits.memory, bytes)?;
-            marsad_hash::pdq::hash_image_bytes(bytes, &self.cfg.limits.image)?
+            marsad_hash::pdq::hash_image_bytes_variants(bytes, &self.cfg.limits.image)?
         };
-        let mut fps = vec![NewFingerprint {
-            signal_type: SignalType::Pdq,
-            value: out.hash.to_hex(),
-            quality: Some(out.quality),
-        }];
+        let own = both.true_colour;
+        let mut fps = vec![NewFingerprint::own(SignalType::Pdq, own.hash.to_hex(), Some(own.quality))];
+        // Equal hashes would match the same entries: the own one is enough.
+        if let Some(pytx) = both.pytx.filter(|p| p.hash != own.hash) {
+            fps.push(NewFingerprint {
+                signal_type: SignalType::Pdq,
+                value: pytx.hash.to_hex(),
+                quality: Some(pytx.quality),
+                variant: Some(SignalVariant::Pytx),
+            });
+        }
         if is_animated_gif(bytes) {
             let opts = video::VpdqOptions { seconds_per_hash: self.cfg.seconds_per_hash, downsample: None };
             match video::hash_file(path, &opts, &self.cfg.limits) {
@@ -318,12 +330,18 @@ pub fn vpdq_fingerprint(features: &[marsad_hash::vpdq::VpdqFeature]) -> NewFinge
         signal_type: SignalType::Vpdq,
         value: marsad_hash::vpdq::to_signal(features),
         quality: q.get(q.len() / 2).copied(),
+        variant: None,
     }
 }
 
 /// The stored audio fingerprint: the items as `fpcalc -raw` prints them.
 pub fn audio_fingerprint(items: &[u32]) -> NewFingerprint {
-    NewFingerprint { signal_type: SignalType::Audio, value: audio::to_raw_text(items), quality: None }
+    NewFingerprint {
+        signal_type: SignalType::Audio,
+        value: audio::to_raw_text(items),
+        quality: None,
+        variant: None,
+    }
 }
 
 /// Whether a JPEG's frame header is progressive (SOF2, SOF6, SOF10 or
@@ -393,6 +411,7 @@ impl marsad_ingest::Fingerprinter for MediaFingerprinter {
             signal_type: SignalType::Text,
             value: self.minhash.sign(&normalized).to_hex(),
             quality: None,
+            variant: None,
         }]
     }
 }

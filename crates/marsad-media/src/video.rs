@@ -198,7 +198,8 @@ fn hash_frames(
     frames: &[Vec<u8>],
     lumas: &mut [Vec<f32>],
 ) -> Vec<marsad_hash::pdq::PdqOutput> {
-    if frames.len() == 1 || lumas.len() <= 1 {
+    // A stream that ends on a batch boundary leaves an empty last batch.
+    if frames.len() <= 1 || lumas.len() <= 1 {
         let mut own = Vec::new();
         let luma = lumas.first_mut().unwrap_or(&mut own);
         return frames.iter().map(|rgb| vpdq::hash_frame(w, h, rgb, luma)).collect();
@@ -227,6 +228,14 @@ fn hash_frames(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_last_batch_hashes_nothing() {
+        let mut lumas = vec![Vec::new(), Vec::new()];
+        assert!(hash_frames(4, 4, &[], &mut lumas).is_empty());
+        let frames = vec![vec![0u8; 4 * 4 * 3]; 3];
+        assert_eq!(hash_frames(4, 4, &frames, &mut lumas).len(), 3);
+    }
 
     #[test]
     fn frames_held_fit_half_the_budget_and_at_least_one() {

@@ -105,6 +105,7 @@ impl Generator {
                     signal_type: SignalType::Pdq,
                     value: hex,
                     quality: Some(90),
+                    variant: None,
                 }],
                 matches: Vec::new(),
             }),
@@ -122,6 +123,7 @@ impl Generator {
                 signal_type: SignalType::Text,
                 value: self.hasher.sign(&normalized).to_hex(),
                 quality: None,
+                variant: None,
             }]
         };
         NewPost {

@@ -10,7 +10,7 @@ use marsad_store::{
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::backend;
-use crate::read::{sha, source_key, time};
+use crate::read::{sha, source_key, time, variant};
 
 fn signal(s: &str) -> Result<SignalType> {
     SignalType::parse(s).ok_or_else(|| StoreError::Backend(format!("store holds unknown signal type {s:?}")))
@@ -331,7 +331,7 @@ pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
         .prepare(
             "SELECT m.media_sha256, p.id, s.platform, s.platform_id, p.platform_post_id, p.posted_at,
                     e.id, b.name, e.signal_type, e.value, e.labels, e.added_at,
-                    m.signal_type, m.distance, m.detail, m.matched_at
+                    m.signal_type, m.distance, m.detail, m.matched_at, m.variant, m.id
              FROM matches m
              JOIN bank_entries e ON e.id = m.entry_id
              JOIN banks b ON b.id = e.bank_id
@@ -389,6 +389,8 @@ pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
             r.get(11).map_err(backend)?,
         ))?;
         let t: String = r.get(12).map_err(backend)?;
+        let id: i64 = r.get(17).map_err(backend)?;
+        let variant = variant(r.get(16).map_err(backend)?, || format!("match {id}"))?;
         out.push(StoredMatch {
             item,
             entry,
@@ -396,6 +398,7 @@ pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
             distance: r.get(13).map_err(backend)?,
             detail: r.get(14).map_err(backend)?,
             matched_at: time(r.get(15).map_err(backend)?)?,
+            variant,
         });
     }
     Ok(out)
@@ -410,7 +413,7 @@ pub(crate) fn matchable_items(
 ) -> Result<()> {
     let mut stmt = conn
         .prepare(
-            "SELECT m.sha256, m.md5, f.signal_type, f.value, f.quality
+            "SELECT m.sha256, m.md5, f.signal_type, f.value, f.quality, f.variant
              FROM media m LEFT JOIN fingerprints f ON f.media_sha256 = m.sha256
              ORDER BY m.sha256, f.id",
         )
@@ -433,16 +436,8 @@ pub(crate) fn matchable_items(
                 MatchableItem {
                     item,
                     fingerprints: vec![
-                        NewFingerprint {
-                            signal_type: SignalType::Md5,
-                            value: Md5(md5).to_hex(),
-                            quality: None,
-                        },
-                        NewFingerprint {
-                            signal_type: SignalType::Sha256,
-                            value: sha256.to_hex(),
-                            quality: None,
-                        },
+                        NewFingerprint::own(SignalType::Md5, Md5(md5).to_hex(), None),
+                        NewFingerprint::own(SignalType::Sha256, sha256.to_hex(), None),
                     ],
                     text: None,
                 }
@@ -450,10 +445,14 @@ pub(crate) fn matchable_items(
         };
         let mut open = open;
         if let Some(t) = r.get::<_, Option<String>>(2).map_err(backend)? {
+            let v = variant(r.get(5).map_err(backend)?, || {
+                format!("{t} fingerprint of media {}", sha256.to_hex())
+            })?;
             open.fingerprints.push(NewFingerprint {
                 signal_type: signal(&t)?,
                 value: r.get(3).map_err(backend)?,
                 quality: r.get(4).map_err(backend)?,
+                variant: v,
             });
         }
         current = Some(open);
@@ -463,7 +462,7 @@ pub(crate) fn matchable_items(
     }
     let mut stmt = conn
         .prepare(
-            "SELECT f.post_id, f.signal_type, f.value, f.quality, p.text
+            "SELECT f.post_id, f.signal_type, f.value, f.quality, p.text, f.variant
              FROM fingerprints f JOIN posts p ON p.id = f.post_id
              WHERE f.post_id IS NOT NULL
              ORDER BY f.post_id, f.id",
@@ -482,10 +481,16 @@ pub(crate) fn matchable_items(
                 MatchableItem { item, fingerprints: Vec::new(), text: Some(r.get(4).map_err(backend)?) }
             }
         };
+        let t: String = r.get(1).map_err(backend)?;
+        let v = variant(r.get(5).map_err(backend)?, || {
+            let post: i64 = r.get(0).unwrap_or_default();
+            format!("{t} fingerprint of post {post}")
+        })?;
         open.fingerprints.push(NewFingerprint {
-            signal_type: signal(&r.get::<_, String>(1).map_err(backend)?)?,
+            signal_type: signal(&t)?,
             value: r.get(2).map_err(backend)?,
             quality: r.get(3).map_err(backend)?,
+            variant: v,
         });
         current = Some(open);
     }

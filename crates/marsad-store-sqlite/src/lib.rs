@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_releases.sql"),
     include_str!("../migrations/0005_identity.sql"),
     include_str!("../migrations/0006_post_versions.sql"),
+    include_str!("../migrations/0007_variants.sql"),
     include_str!("../migrations/0008_serve.sql"),
 ];
 
@@ -48,7 +49,7 @@ const MIGRATIONS: &[&str] = &[
 const IDENTITY_VERSION: i64 = 5;
 
 /// The schema version whose migration adds HMA names to banks.
-const SERVE_VERSION: i64 = 7;
+const SERVE_VERSION: i64 = 8;
 
 /// The schema version this build writes (the number of migrations).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

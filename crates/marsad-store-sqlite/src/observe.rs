@@ -122,18 +122,24 @@ pub(crate) fn grouping_posts(
                     CASE WHEN p.release_id IS NULL OR p.text_linkable = 1 THEN f.value END,
                     CASE WHEN p.release_id IS NULL THEN p.text END
              FROM posts p
-             LEFT JOIN fingerprints f ON f.post_id = p.id AND f.signal_type = 'text'
+             LEFT JOIN fingerprints f ON f.post_id = p.id AND f.signal_type = 'text' AND f.variant IS NULL
              ORDER BY p.id",
         )
         .map_err(backend)?;
-    // Media of every post, in the same order, with their fingerprints.
+    // Media of every post, in the same order, with their own fingerprints:
+    // a variant (python-threatexchange's PDQ of a palette image) is of the
+    // same image, and grouping compares images by marsad's own hashes.
     let mut media = conn
         .prepare(
             "SELECT pm.post_id, pm.kind, pm.media_sha256,
-                    (SELECT value FROM fingerprints WHERE media_sha256 = pm.media_sha256 AND signal_type = 'pdq'),
-                    (SELECT quality FROM fingerprints WHERE media_sha256 = pm.media_sha256 AND signal_type = 'pdq'),
-                    (SELECT value FROM fingerprints WHERE media_sha256 = pm.media_sha256 AND signal_type = 'vpdq'),
-                    (SELECT value FROM fingerprints WHERE media_sha256 = pm.media_sha256 AND signal_type = 'audio')
+                    (SELECT value FROM fingerprints
+                     WHERE media_sha256 = pm.media_sha256 AND signal_type = 'pdq' AND variant IS NULL),
+                    (SELECT quality FROM fingerprints
+                     WHERE media_sha256 = pm.media_sha256 AND signal_type = 'pdq' AND variant IS NULL),
+                    (SELECT value FROM fingerprints
+                     WHERE media_sha256 = pm.media_sha256 AND signal_type = 'vpdq' AND variant IS NULL),
+                    (SELECT value FROM fingerprints
+                     WHERE media_sha256 = pm.media_sha256 AND signal_type = 'audio' AND variant IS NULL)
              FROM post_media pm ORDER BY pm.post_id, pm.position",
         )
         .map_err(backend)?;

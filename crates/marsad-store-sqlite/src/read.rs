@@ -1,4 +1,4 @@
-use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
+use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SignalVariant, SourceKey, UtcTime};
 use marsad_store::{
     NewFingerprint, Result, RunId, RunSummary, Stats, StoreError, StoredMedia, StoredMediaRef, StoredPost,
     StoredRun, StoredSource,
@@ -37,6 +37,18 @@ pub(crate) fn time(micros: i64) -> Result<UtcTime> {
 
 fn kind(s: &str) -> Result<MediaKind> {
     MediaKind::parse(s).ok_or_else(|| corrupt("media kind", s))
+}
+
+/// A stored variant name (`None` for marsad's own fingerprint), or an error
+/// naming `record`, the fingerprint or match that holds it.
+pub(crate) fn variant(
+    name: Option<String>,
+    record: impl FnOnce() -> String,
+) -> Result<Option<SignalVariant>> {
+    let Some(name) = name else { return Ok(None) };
+    SignalVariant::parse(&name)
+        .map(Some)
+        .ok_or_else(|| StoreError::Corrupt { record: record(), problem: format!("unknown variant {name:?}") })
 }
 
 pub(crate) fn sha(bytes: &[u8]) -> Result<Sha256> {
@@ -178,19 +190,25 @@ pub(crate) fn media(conn: &Connection, sha256: &Sha256) -> Result<Option<StoredM
     let md5 = Md5(md5.as_slice().try_into().map_err(|_| corrupt("md5", &format!("{md5:?}")))?);
     let mut stmt = conn
         .prepare_cached(
-            "SELECT signal_type, value, quality FROM fingerprints WHERE media_sha256 = ?1
-             ORDER BY signal_type, value",
+            "SELECT signal_type, value, quality, variant FROM fingerprints WHERE media_sha256 = ?1
+             ORDER BY signal_type, variant IS NOT NULL, variant, value",
         )
         .map_err(backend)?;
     let fingerprints = stmt
         .query_map([sha256.0.as_slice()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<u8>>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<u8>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
         })
         .map_err(backend)?
         .map(|r| {
-            let (t, value, quality) = r.map_err(backend)?;
+            let (t, value, quality, v) = r.map_err(backend)?;
             let signal_type = SignalType::parse(&t).ok_or_else(|| corrupt("signal type", &t))?;
-            Ok(NewFingerprint { signal_type, value, quality })
+            let variant = variant(v, || format!("{t} fingerprint of media {}", sha256.to_hex()))?;
+            Ok(NewFingerprint { signal_type, value, quality, variant })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Some(StoredMedia {

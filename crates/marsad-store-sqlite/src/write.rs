@@ -99,12 +99,6 @@ pub(crate) fn write_batch(
                      WHERE post_media.media_sha256 IS NULL AND excluded.media_sha256 IS NOT NULL",
             )
             .map_err(backend)?;
-        let mut post_fp = tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO fingerprints (post_id, signal_type, value, quality)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )
-            .map_err(backend)?;
 
         // The fingerprints and matches of a media item travel with its first
         // reference in the batch; when that reference is a repeated post,
@@ -191,11 +185,7 @@ pub(crate) fn write_batch(
             if !text_is_current {
                 continue;
             }
-            for f in &p.fingerprints {
-                out.fingerprints_added += post_fp
-                    .execute(params![post_id, f.signal_type.as_str(), f.value, f.quality])
-                    .map_err(backend)? as u64;
-            }
+            out.fingerprints_added += insert_fingerprints(&tx, Owner::Post(post_id), &p.fingerprints)?;
             out.matches_added += insert_matches(&tx, None, Some(post_id), &p.matches)?;
         }
     }
@@ -304,21 +294,51 @@ fn insert_media(tx: &Transaction<'_>, m: &NewMedia) -> Result<(u64, u64)> {
             .execute(params![m.sha256.0.as_slice(), m.retained_path])
             .map_err(backend)?;
     }
-    let fps = insert_fingerprints(tx, m.sha256.0.as_slice(), &m.fingerprints)?;
+    let fps = insert_fingerprints(tx, Owner::Media(m.sha256.0.as_slice()), &m.fingerprints)?;
     Ok((added, fps))
 }
 
-fn insert_fingerprints(tx: &Transaction<'_>, sha: &[u8], fps: &[NewFingerprint]) -> Result<u64> {
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO fingerprints (media_sha256, signal_type, value, quality)
-             VALUES (?1, ?2, ?3, ?4)",
-        )
-        .map_err(backend)?;
+/// What a fingerprint is of.
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    Media(&'a [u8]),
+    Post(i64),
+}
+
+/// Inserts an item's fingerprints, its own before its variants, so that a
+/// variant whose value equals the own fingerprint of its signal type is
+/// seen to and left out; one already stored is left as it is. Returns how
+/// many were new.
+fn insert_fingerprints(tx: &Transaction<'_>, owner: Owner<'_>, fps: &[NewFingerprint]) -> Result<u64> {
+    if fps.is_empty() {
+        return Ok(0);
+    }
+    let (owner_is, media, post) = match owner {
+        Owner::Media(sha) => ("media_sha256 = ?1", Some(sha), None),
+        Owner::Post(id) => ("post_id = ?2", None, Some(id)),
+    };
+    let sql = format!(
+        "INSERT OR IGNORE INTO fingerprints (media_sha256, post_id, signal_type, value, quality, variant)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6
+         WHERE ?6 IS NULL OR NOT EXISTS (
+             SELECT 1 FROM fingerprints
+             WHERE {owner_is} AND signal_type = ?3 AND variant IS NULL AND value = ?4)"
+    );
+    let mut insert = tx.prepare_cached(&sql).map_err(backend)?;
+    let own = fps.iter().filter(|f| f.variant.is_none());
+    let variants = fps.iter().filter(|f| f.variant.is_some());
     let mut n = 0;
-    for f in fps {
-        n +=
-            insert.execute(params![sha, f.signal_type.as_str(), f.value, f.quality]).map_err(backend)? as u64;
+    for f in own.chain(variants) {
+        n += insert
+            .execute(params![
+                media,
+                post,
+                f.signal_type.as_str(),
+                f.value,
+                f.quality,
+                f.variant.map(|v| v.as_str())
+            ])
+            .map_err(backend)? as u64;
     }
     Ok(n)
 }
@@ -336,15 +356,25 @@ pub(crate) fn insert_matches(
     }
     let mut insert = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO matches (media_sha256, post_id, entry_id, signal_type, distance, detail, matched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT OR IGNORE INTO matches
+                 (media_sha256, post_id, entry_id, signal_type, distance, detail, matched_at, variant)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(backend)?;
     let now = marsad_core::UtcTime::now().unix_micros();
     let mut n = 0;
     for m in matches {
         n += insert
-            .execute(params![media, post, m.entry_id.0, m.signal_type.as_str(), m.distance, m.detail, now])
+            .execute(params![
+                media,
+                post,
+                m.entry_id.0,
+                m.signal_type.as_str(),
+                m.distance,
+                m.detail,
+                now,
+                m.variant.map(|v| v.as_str())
+            ])
             .map_err(backend)? as u64;
     }
     Ok(n)

@@ -308,6 +308,7 @@ fn a_pdq_quality_that_cannot_be_is_an_error_naming_the_post() {
             signal_type: SignalType::Pdq,
             value: "ab".repeat(32),
             quality: Some(90),
+            variant: None,
         }],
         matches: vec![],
     };
@@ -354,6 +355,77 @@ fn a_pdq_quality_that_cannot_be_is_an_error_naming_the_post() {
         let msg = err.to_string();
         assert!(matches!(err, StoreError::Corrupt { .. }) && msg.contains("post"), "{damage}: {msg}");
     }
+}
+
+/// A store from before variants (version 6) keeps its fingerprints and
+/// matches as marsad's own; a variant name damaged behind marsad's back is
+/// an error naming the fingerprint or match.
+#[test]
+fn a_version_6_store_gets_variants_and_a_damaged_one_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v6.db");
+    let sha = marsad_core::Sha256([7; 32]);
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_fingerprint_indexes.sql"),
+            include_str!("../migrations/0003_banks.sql"),
+            include_str!("../migrations/0004_releases.sql"),
+            include_str!("../migrations/0005_identity.sql"),
+            include_str!("../migrations/0006_post_versions.sql"),
+        ] {
+            conn.execute_batch(sql).expect("old schema");
+        }
+        conn.execute("INSERT INTO store_meta (id, identity) VALUES (1, 'x')", []).expect("identity");
+        conn.pragma_update(None, "user_version", 6).expect("version");
+        conn.execute(
+            "INSERT INTO media (sha256, md5, kind, byte_size, original_path)
+             VALUES (?1, ?2, 'image', 10, 'a.png')",
+            rusqlite::params![sha.0.as_slice(), [7u8; 16].as_slice()],
+        )
+        .expect("media");
+        conn.execute(
+            "INSERT INTO fingerprints (media_sha256, signal_type, value, quality) VALUES (?1, 'pdq', ?2, 90)",
+            rusqlite::params![sha.0.as_slice(), "07".repeat(32)],
+        )
+        .expect("fingerprint");
+        conn.execute_batch(
+            "INSERT INTO banks (name, created_at) VALUES ('b', 0);
+             INSERT INTO bank_entries (bank_id, signal_type, value, added_at) VALUES (1, 'pdq', 'v', 0);",
+        )
+        .expect("bank");
+        conn.execute(
+            "INSERT INTO matches (media_sha256, entry_id, signal_type, distance, matched_at)
+             VALUES (?1, 1, 'pdq', 0, 0)",
+            [sha.0.as_slice()],
+        )
+        .expect("match");
+    }
+    let store = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(store.schema_version().expect("version"), marsad_store_sqlite::SCHEMA_VERSION);
+    let media = store.media(&sha).expect("media").expect("stored");
+    assert_eq!(media.fingerprints.len(), 1);
+    assert_eq!(media.fingerprints[0].variant, None, "stored before variants: marsad's own");
+    assert_eq!(store.matches().expect("matches")[0].variant, None);
+
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    conn.execute(
+        "INSERT INTO fingerprints (media_sha256, signal_type, value, variant) VALUES (?1, 'pdq', ?2, 'bogus')",
+        rusqlite::params![sha.0.as_slice(), "70".repeat(32)],
+    )
+    .expect("damage a fingerprint");
+    conn.execute("UPDATE matches SET variant = 'bogus'", []).expect("damage a match");
+    drop(conn);
+    let check = |err: StoreError, record: &str| {
+        let msg = err.to_string();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{msg}");
+        assert!(msg.contains(record) && msg.contains("unknown variant \"bogus\""), "{msg}");
+    };
+    let fingerprint = format!("pdq fingerprint of media {}", sha.to_hex());
+    check(store.media(&sha).expect_err("media"), &fingerprint);
+    check(store.matchable_items(&mut |_| Ok(())).expect_err("matchable items"), &fingerprint);
+    check(store.matches().expect_err("matches"), "match 1");
 }
 
 /// A version 6 store's banks keep their entries (ids, and the counter that

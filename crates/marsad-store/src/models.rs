@@ -1,5 +1,5 @@
 pub use marsad_core::{BankId, EntryId, Evidence, PostId, ReleaseFormat, ReleaseId, RunId, SourceId};
-use marsad_core::{Md5, MediaKind, Sha256, SignalType, SourceKey, UtcTime};
+use marsad_core::{Md5, MediaKind, Sha256, SignalType, SignalVariant, SourceKey, UtcTime};
 
 /// A source as an ingest sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +107,12 @@ pub struct NewMedia {
 }
 
 /// A fingerprint to store.
+///
+/// An item holds at most one fingerprint of each signal type as marsad
+/// computes it (`variant` `None`), and beside it at most one of each
+/// [`SignalVariant`]. A variant whose value equals the item's own
+/// fingerprint of the same signal type (written in the same list or
+/// earlier) is not stored: it would match nothing the own one does not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewFingerprint {
     /// Kind of signal.
@@ -115,6 +121,17 @@ pub struct NewFingerprint {
     pub value: String,
     /// Quality (0–100) where the signal has one.
     pub quality: Option<u8>,
+    /// `None` for marsad's own fingerprint; the variant for one computed as
+    /// another tool computes it (python-threatexchange's PDQ of a palette
+    /// or CMYK image), which banks made by that tool hold.
+    pub variant: Option<SignalVariant>,
+}
+
+impl NewFingerprint {
+    /// marsad's own fingerprint (no variant).
+    pub fn own(signal_type: SignalType, value: impl Into<String>, quality: Option<u8>) -> Self {
+        NewFingerprint { signal_type, value: value.into(), quality, variant: None }
+    }
 }
 
 /// What a batch added.
@@ -275,7 +292,8 @@ pub struct StoredMedia {
     pub original_path: String,
     /// Where its bytes are kept, if they are.
     pub retained_path: Option<String>,
-    /// Its fingerprints, ordered by signal type then value.
+    /// Its fingerprints, ordered by signal type, marsad's own before the
+    /// variants (by variant), then value.
     pub fingerprints: Vec<NewFingerprint>,
 }
 
@@ -311,6 +329,10 @@ pub struct NewMatch {
     pub distance: f64,
     /// Details as a JSON object (match percentages, offsets), if any.
     pub detail: Option<String>,
+    /// The variant of the item's fingerprint that matched, when it was not
+    /// marsad's own (an entry that the own fingerprint matches too is the
+    /// own one's match).
+    pub variant: Option<SignalVariant>,
 }
 
 /// A named collection of known signals.
@@ -417,7 +439,7 @@ pub struct MatchableItem {
     /// The item.
     pub item: ItemRef,
     /// Its fingerprints: a media item's MD5 and SHA-256 first, then those
-    /// stored for it; a post's text fingerprints.
+    /// stored for it, variants included; a post's text fingerprints.
     pub fingerprints: Vec<NewFingerprint>,
     /// A post's text (text matches are confirmed on it).
     pub text: Option<String>,
@@ -438,6 +460,9 @@ pub struct StoredMatch {
     pub detail: Option<String>,
     /// When the match was found.
     pub matched_at: UtcTime,
+    /// The variant of the item's fingerprint that matched (see
+    /// [`NewMatch::variant`]); `None` for marsad's own.
+    pub variant: Option<SignalVariant>,
 }
 
 /// A registered outlet as the store keeps it.
@@ -462,7 +487,8 @@ pub struct GroupMedia {
     pub kind: Option<MediaKind>,
     /// The item, when the file was read.
     pub sha256: Option<Sha256>,
-    /// PDQ value and quality.
+    /// PDQ value and quality: marsad's own (a variant fingerprint of the
+    /// same image is not read: it is the same image).
     pub pdq: Option<(String, u8)>,
     /// vPDQ signal.
     pub vpdq: Option<String>,

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SourceKey, UtcTime};
+use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SignalVariant, SourceKey, UtcTime};
 
 use crate::prelude::*;
 use crate::{
@@ -80,6 +80,8 @@ macro_rules! store_suite {
             signal_type_ratios_are_kept,
             tokens_are_found_by_hash_until_revoked,
             the_audit_log_is_read_back_in_order,
+            variant_fingerprints_round_trip,
+            variant_matches_round_trip,
         );
         #[test]
         fn stores_have_their_own_identity() {
@@ -120,6 +122,7 @@ fn media(seed: u8, kind: MediaKind) -> NewMedia {
             signal_type: SignalType::Pdq,
             value: format!("{seed:064x}"),
             quality: Some(90),
+            variant: None,
         }],
         matches: vec![],
     }
@@ -430,7 +433,8 @@ pub fn matches_are_stored_and_listed(store: &mut dyn Store) {
     let id = all_entries(store, &EntryFilter::default())[0].id;
     let run = run(store);
     let mut batch = sample_batch();
-    let m = NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 3.0, detail: None };
+    let m =
+        NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 3.0, detail: None, variant: None };
     if let MediaContent::Present(media) = &mut batch.posts[0].media[0].content {
         media.matches.push(m.clone());
     }
@@ -457,21 +461,32 @@ pub fn matches_are_stored_and_listed(store: &mut dyn Store) {
 pub fn stored_items_are_matched_again(store: &mut dyn Store) {
     let run = run(store);
     let mut batch = sample_batch();
-    let text = NewFingerprint { signal_type: SignalType::Text, value: "0000000a".repeat(4), quality: None };
+    let text = NewFingerprint {
+        signal_type: SignalType::Text,
+        value: "0000000a".repeat(4),
+        quality: None,
+        variant: None,
+    };
     batch.posts[1].fingerprints.push(text.clone());
     store.write_batch(run, &batch).expect("write");
     let items = streamed(|visit| store.matchable_items(visit));
     // The two media items (the missing document is none), then the post
     // with a text fingerprint; posts without fingerprints are not items.
     assert_eq!(items.len(), 3, "{items:?}");
-    let digest = |t: SignalType, value: String| NewFingerprint { signal_type: t, value, quality: None };
+    let digest =
+        |t: SignalType, value: String| NewFingerprint { signal_type: t, value, quality: None, variant: None };
     assert_eq!(items[0].item, ItemRef::Media(Sha256([1; 32])));
     assert_eq!(
         items[0].fingerprints,
         [
             digest(SignalType::Md5, "01".repeat(16)),
             digest(SignalType::Sha256, "01".repeat(32)),
-            NewFingerprint { signal_type: SignalType::Pdq, value: format!("{:064x}", 1), quality: Some(90) },
+            NewFingerprint {
+                signal_type: SignalType::Pdq,
+                value: format!("{:064x}", 1),
+                quality: Some(90),
+                variant: None
+            },
         ]
     );
     assert_eq!(items[0].text, None);
@@ -483,7 +498,8 @@ pub fn stored_items_are_matched_again(store: &mut dyn Store) {
     store.create_bank("late").expect("create");
     store.add_bank_entries("late", &[entry(SignalType::Pdq, &"01".repeat(32), Some("Outlet"))]).expect("add");
     let id = all_entries(store, &EntryFilter::default())[0].id;
-    let m = NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 2.0, detail: None };
+    let m =
+        NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 2.0, detail: None, variant: None };
     let found =
         [(items[0].item, m.clone()), (items[2].item, NewMatch { signal_type: SignalType::Text, ..m })];
     assert_eq!(store.add_matches(&found).expect("add"), 2);
@@ -508,6 +524,7 @@ pub fn deleting_a_bank_removes_its_entries_and_matches(store: &mut dyn Store) {
             signal_type: SignalType::Pdq,
             distance: 0.0,
             detail: None,
+            variant: None,
         });
     }
     store.write_batch(run, &batch).expect("write");
@@ -809,6 +826,7 @@ pub fn a_batch_with_a_bad_match_leaves_nothing(store: &mut dyn Store) {
         signal_type: SignalType::Text,
         distance: 0.0,
         detail: None,
+        variant: None,
     });
     store.write_batch(run, &batch).expect_err("no such bank entry");
     assert_eq!(contents(store), before);
@@ -982,7 +1000,8 @@ pub fn a_match_of_a_missing_entry_changes_nothing(store: &mut dyn Store) {
     store.create_bank("b").expect("create");
     store.add_bank_entries("b", &[entry(SignalType::Pdq, &"01".repeat(32), None)]).expect("add");
     let id = all_entries(store, &EntryFilter::default())[0].id;
-    let good = NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 1.0, detail: None };
+    let good =
+        NewMatch { entry_id: id, signal_type: SignalType::Pdq, distance: 1.0, detail: None, variant: None };
     let bad = NewMatch { entry_id: EntryId(id.0 + 1000), ..good.clone() };
     let before = contents(store);
     let item = ItemRef::Media(Sha256([1; 32]));
@@ -1115,6 +1134,7 @@ pub fn release_matches_follow_posts_and_media(store: &mut dyn Store) {
             signal_type: SignalType::Pdq,
             distance: 0.0,
             detail: None,
+            variant: None,
         });
     }
     batch.posts[3].matches.push(NewMatch {
@@ -1122,6 +1142,7 @@ pub fn release_matches_follow_posts_and_media(store: &mut dyn Store) {
         signal_type: SignalType::Text,
         distance: 0.1,
         detail: None,
+        variant: None,
     });
     // Posts 0 and 1 in release 1, post 2 alone in 2, post 3 alone in 3.
     let (_, ids) = grouped(store, &batch, &[1, 1, 2, 3]);
@@ -1314,8 +1335,12 @@ pub fn a_repeated_post_in_one_run_is_ignored_whole(store: &mut dyn Store) {
 /// earlier text is kept as a version, the text fingerprints replaced, and
 /// the release holding the post dissolved so that grouping sees the change.
 pub fn an_edit_replaces_the_text_and_keeps_a_version(store: &mut dyn Store) {
-    let text_fp =
-        |v: &str| NewFingerprint { signal_type: SignalType::Text, value: v.to_owned(), quality: None };
+    let text_fp = |v: &str| NewFingerprint {
+        signal_type: SignalType::Text,
+        value: v.to_owned(),
+        quality: None,
+        variant: None,
+    };
     let run1 = run(store);
     let mut original = post(0, 1, vec![]);
     original.text = "before the edit".to_owned();
@@ -1406,8 +1431,12 @@ pub fn an_older_text_is_kept_as_a_version_only(store: &mut dyn Store) {
 /// An older text kept only as a version brings no fingerprint to the post:
 /// the post's text signature stays that of the text it shows.
 pub fn an_older_texts_fingerprints_are_not_the_posts(store: &mut dyn Store) {
-    let text_fp =
-        |v: &str| NewFingerprint { signal_type: SignalType::Text, value: v.to_owned(), quality: None };
+    let text_fp = |v: &str| NewFingerprint {
+        signal_type: SignalType::Text,
+        value: v.to_owned(),
+        quality: None,
+        variant: None,
+    };
     let run1 = run(store);
     let mut newest = post(0, 4, vec![]);
     newest.text = "newer text".to_owned();
@@ -1689,4 +1718,99 @@ pub fn the_audit_log_is_read_back_in_order(store: &mut dyn Store) {
     let all = streamed(|v| store.audit(None, None, v));
     assert_eq!(all[0].event, event(10, "lookup"));
     assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+}
+
+/// A variant fingerprint (python-threatexchange's PDQ of a palette or CMYK
+/// image) is stored beside the item's own one, read back marked, streamed
+/// for matching, and stored once; a variant equal to the own value is not
+/// stored at all; grouping reads the own PDQ only.
+pub fn variant_fingerprints_round_trip(store: &mut dyn Store) {
+    let pytx = |value: String, quality| NewFingerprint {
+        signal_type: SignalType::Pdq,
+        value,
+        quality: Some(quality),
+        variant: Some(SignalVariant::Pytx),
+    };
+    let mut palette = media(1, MediaKind::Image);
+    let own = palette.fingerprints[0].clone();
+    let variant = pytx("f0".repeat(32), 70);
+    palette.fingerprints.push(variant.clone());
+    // A variant that equals the own value, listed first: left out all the same.
+    let mut same = media(3, MediaKind::Image);
+    let same_own = same.fingerprints[0].clone();
+    same.fingerprints.insert(0, pytx(same_own.value.clone(), 90));
+    let batch = PostBatch {
+        sources: vec![source("1000000001")],
+        posts: vec![post(0, 1, vec![present(palette.clone())]), post(0, 2, vec![present(same.clone())])],
+    };
+    let first = run(store);
+    assert_eq!(store.write_batch(first, &batch).expect("write").fingerprints_added, 3);
+    assert_eq!(store.stats().expect("stats").fingerprints, 3);
+    let stored = store.media(&palette.sha256).expect("media").expect("stored");
+    assert_eq!(stored.fingerprints, [own.clone(), variant.clone()], "own first, then the variant");
+    let stored = store.media(&same.sha256).expect("media").expect("stored");
+    assert_eq!(stored.fingerprints, [same_own], "a variant equal to the own value is not stored");
+    let second = run(store);
+    assert_eq!(store.write_batch(second, &batch).expect("again").fingerprints_added, 0);
+
+    let items = streamed(|visit| store.matchable_items(visit));
+    let item = items.iter().find(|i| i.item == ItemRef::Media(palette.sha256)).expect("the palette image");
+    let pdq: Vec<&NewFingerprint> =
+        item.fingerprints.iter().filter(|f| f.signal_type == SignalType::Pdq).collect();
+    assert_eq!(pdq, [&own, &variant], "{item:?}");
+
+    let posts = grouping_posts_of(store);
+    assert_eq!(posts[0].media[0].pdq, Some((own.value.clone(), 90)), "grouping reads the own PDQ");
+    assert_eq!(posts[0].media[0].sha256, Some(palette.sha256));
+}
+
+/// A match found through a variant fingerprint is stored and listed with
+/// its variant, at ingest and later (a rescan); matches of the own
+/// fingerprints have none; an item matches an entry once, the first match
+/// stored kept.
+pub fn variant_matches_round_trip(store: &mut dyn Store) {
+    store.create_bank("hma").expect("create");
+    store
+        .add_bank_entries(
+            "hma",
+            &[
+                entry(SignalType::Pdq, &"0f".repeat(32), Some("Outlet")),
+                entry(SignalType::Pdq, &"f0".repeat(32), None),
+            ],
+        )
+        .expect("add");
+    let ids: Vec<EntryId> = all_entries(store, &EntryFilter::default()).iter().map(|e| e.id).collect();
+    let by_variant = |entry_id: EntryId| NewMatch {
+        entry_id,
+        signal_type: SignalType::Pdq,
+        distance: 1.0,
+        detail: None,
+        variant: Some(SignalVariant::Pytx),
+    };
+    let run = run(store);
+    let mut batch = sample_batch();
+    if let MediaContent::Present(media) = &mut batch.posts[0].media[0].content {
+        media.matches.push(by_variant(ids[0]));
+    }
+    batch.posts[1].matches.push(NewMatch {
+        entry_id: ids[1],
+        signal_type: SignalType::Text,
+        distance: 0.1,
+        detail: None,
+        variant: None,
+    });
+    assert_eq!(store.write_batch(run, &batch).expect("write").matches_added, 2);
+    // Later, as a rescan stores them.
+    let video = ItemRef::Media(Sha256([2; 32]));
+    assert_eq!(store.add_matches(&[(video, by_variant(ids[1]))]).expect("add"), 1);
+    let own = NewMatch { variant: None, distance: 0.0, ..by_variant(ids[1]) };
+    assert_eq!(store.add_matches(&[(video, own)]).expect("again"), 0, "one match per item and entry");
+
+    let listed = store.matches().expect("matches");
+    let variants: Vec<Option<SignalVariant>> = listed.iter().map(|m| m.variant).collect();
+    assert_eq!(variants, [Some(SignalVariant::Pytx), None, Some(SignalVariant::Pytx)]);
+    assert!(matches!(&listed[0].item, MatchedItem::Media { sha256, .. } if *sha256 == Sha256([1; 32])));
+    assert_eq!((listed[0].entry.id, listed[0].distance), (ids[0], 1.0));
+    assert!(matches!(&listed[2].item, MatchedItem::Media { sha256, .. } if *sha256 == Sha256([2; 32])));
+    assert_eq!((listed[2].entry.id, listed[2].distance), (ids[1], 1.0), "the first match stored is kept");
 }

@@ -42,6 +42,7 @@ impl Fingerprinter for Counting {
             signal_type: SignalType::Pdq,
             value: format!("{:064x}", content.len()),
             quality: Some(90),
+            variant: None,
         }])
     }
 
@@ -51,6 +52,7 @@ impl Fingerprinter for Counting {
             signal_type: SignalType::Text,
             value: format!("len{}", text.len()),
             quality: None,
+            variant: None,
         }]
     }
 

@@ -67,6 +67,7 @@ fn ingest(store: &mut SqliteStore, id: u32) {
                 signal_type: marsad_core::SignalType::Text,
                 value: MinHasher::default().sign(&normalize(text)).to_hex(),
                 quality: None,
+                variant: None,
             }],
             matches: vec![],
         }],

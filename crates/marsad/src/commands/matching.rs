@@ -114,7 +114,12 @@ pub fn list(db: &str, json_out: bool, args: &MatchesArgs) -> Result<ExitCode> {
             marsad_engine::matching::Distance::Bits(b) => format!("{b}"),
             marsad_engine::matching::Distance::Fraction(f) => format!("{f:.3}"),
         };
-        t.row(vec![m.bank.clone(), m.signal_type.to_owned(), distance, where_, labels.join(", ")]);
+        // A match found by python-threatexchange's variant of the hash says so.
+        let signal = match m.variant {
+            Some(v) => format!("{} ({v})", m.signal_type),
+            None => m.signal_type.to_owned(),
+        };
+        t.row(vec![m.bank.clone(), signal, distance, where_, labels.join(", ")]);
     }
     t.print();
     Ok(ExitCode::SUCCESS)

@@ -326,7 +326,7 @@ fn bank_delete() {
 
 fn match_row_shape() -> Value {
     json!({"bank": "str", "signal_type": "str", "value": "str", "distance": "num", "labels": {"<map>": "str"},
-           "entry_id": "int", "detail?": "any"})
+           "entry_id": "int", "detail?": "any", "variant?": "str"})
 }
 
 #[test]
@@ -363,7 +363,7 @@ fn matches() {
         "matches",
         &v,
         &json!([{"item": item, "bank": "str", "signal_type": "str", "value": "str", "distance": "num",
-                 "labels": {"<map>": "str"}, "detail": "any", "matched_at": "str"}]),
+                 "labels": {"<map>": "str"}, "detail": "any", "matched_at": "str", "variant?": "str"}]),
     );
     assert!(!v.as_array().unwrap().is_empty(), "the bank's own image is in the store: {v}");
 }

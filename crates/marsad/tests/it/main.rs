@@ -24,3 +24,4 @@ mod telegram;
 mod telegram_bad_input;
 mod telegram_kill;
 mod telegram_lenient;
+mod variants;
