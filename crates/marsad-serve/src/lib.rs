@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod fetch;
 pub mod hma;
 pub mod metrics;
 pub mod pyrandom;
@@ -58,6 +59,8 @@ pub struct ServeConfig {
     pub concurrency: usize,
     /// Longest time to answer one request.
     pub request_timeout: Duration,
+    /// Whether and where URLs are fetched.
+    pub fetch: fetch::FetchPolicy,
 }
 
 impl ServeConfig {
@@ -74,6 +77,12 @@ impl ServeConfig {
             refresh: Duration::from_millis(100),
             concurrency: 1024,
             request_timeout: Duration::from_secs(120),
+            fetch: fetch::FetchPolicy {
+                enabled: false,
+                allow: Vec::new(),
+                max_bytes: 100 << 20,
+                timeout: Duration::from_secs(30),
+            },
         }
     }
 }

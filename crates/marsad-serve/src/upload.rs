@@ -119,8 +119,19 @@ pub async fn hash(
     content_type: &str,
     types: Option<&str>,
 ) -> ApiResult<BTreeMap<String, String>> {
+    hash_file(state, &upload.file, content_type, types).await
+}
+
+/// The signals of a file (an upload, or what a URL gave) of content type
+/// `content_type`, by the API's signal type names.
+pub async fn hash_file(
+    state: &Arc<AppState>,
+    file: &std::path::Path,
+    content_type: &str,
+    types: Option<&str>,
+) -> ApiResult<BTreeMap<String, String>> {
     let wanted = crate::hma::hash_types(content_type, types)?;
-    let path = upload.file.to_path_buf();
+    let path = file.to_path_buf();
     let signals = state
         .with_engine(move |e| {
             let fp = e.fingerprinter();

@@ -106,6 +106,14 @@ pub struct ServeArgs {
     /// Requests handled at once (more wait).
     #[arg(long, env = "MARSAD_CONCURRENCY", default_value_t = 1024, value_name = "N")]
     pub concurrency: usize,
+    /// Fetch URLs named in requests (`/h/hash?url=`…): http and https to
+    /// public addresses only, every redirect checked; off by default.
+    #[arg(long, env = "MARSAD_ALLOW_URL_FETCH")]
+    pub allow_url_fetch: bool,
+    /// A network URL fetching may reach although it is not public (e.g.
+    /// 127.0.0.1/32 for tests); repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub fetch_allow: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

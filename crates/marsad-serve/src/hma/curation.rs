@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -310,14 +309,35 @@ pub async fn add_content(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    body: Result<Multipart, MultipartRejection>,
+    request: axum::extract::Request,
 ) -> ApiResult<Json<Value>> {
     if find_bank(&state, &name).await?.is_none() {
         return Err(ApiError::not_found(format!("bank '{name}' not found")));
     }
-    if q.get("url").is_some_and(|u| !u.is_empty()) {
-        return Err(super::hashing::url_fetching_off());
+    if let Some(url) = q.get("url").filter(|u| !u.is_empty()) {
+        // With `url`, `metadata` and `note` come in a JSON body.
+        let headers = request.headers().clone();
+        let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .map_err(|_| ApiError::bad_request("the JSON body is over 1 MiB"))?;
+        let m = if is_json(&headers) && !bytes.is_empty() {
+            json_object(&headers, &bytes)?
+        } else {
+            Default::default()
+        };
+        let metadata = check_metadata(m.get("metadata").cloned())?;
+        let note = check_note(m.get("note"))?;
+        let hashes = super::hashing::hash_url_content(
+            &state,
+            url,
+            q.get("content_type").map(String::as_str),
+            q.get("types").map(String::as_str),
+        )
+        .await?;
+        let signals = hashes.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        return add_signals_item(&state, name, signals, metadata, note).await;
     }
+    let body = <Multipart as axum::extract::FromRequest<()>>::from_request(request, &()).await;
     if body.is_err() {
         return Err(ApiError::bad_request("Neither `url` nor multipart file upload was received"));
     }

@@ -1,6 +1,6 @@
 //! `/h`: hashing (HMA's `blueprints/hashing.py`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Json;
@@ -12,18 +12,36 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::upload;
 
-/// `GET /h/hash?url=…`: fetching URLs is off (a server fetching what a
-/// caller names is a way into the network behind it).
-pub async fn hash_url(Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
-    crate::hma::required(&q, "url")?;
-    Err(url_fetching_off())
+/// Fetches `url` under the server's policy and hashes what it gives, as
+/// HMA's `hash_url_content` (content type from `content_type`, else the
+/// response's `Content-Type`).
+pub async fn hash_url_content(
+    state: &Arc<AppState>,
+    url: &str,
+    content_type: Option<&str>,
+    types: Option<&str>,
+) -> ApiResult<BTreeMap<String, String>> {
+    let mut policy = state.cfg.fetch.clone();
+    policy.max_bytes = policy.max_bytes.min(state.cfg.max_upload);
+    let (file, header) = policy.fetch(url).await?;
+    let content_type = crate::fetch::content_type_of(header.as_deref(), content_type)?;
+    upload::hash_file(state, &file, &content_type, types).await
 }
 
-/// The answer to a URL to fetch while fetching is off.
-pub fn url_fetching_off() -> ApiError {
-    ApiError::bad_request(
-        "Invalid or unsafe URL provided: this server does not fetch URLs (upload the file instead)",
+/// `GET /h/hash?url=…&content_type&types`.
+pub async fn hash_url(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let url = crate::hma::required(&q, "url")?;
+    let hashes = hash_url_content(
+        &state,
+        url,
+        q.get("content_type").map(String::as_str),
+        q.get("types").map(String::as_str),
     )
+    .await?;
+    Ok(Json(serde_json::to_value(hashes).map_err(ApiError::internal)?))
 }
 
 /// `POST /h/hash`: one file, its field name the content type.

@@ -138,16 +138,34 @@ pub async fn lookup_get(
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    if q.get("url").is_some_and(|u| !u.is_empty()) {
-        return Err(super::hashing::url_fetching_off());
+    // HMA declares `bypass_coinflip` but ignores it here; marsad honours it.
+    let bypass = parse_bool(&q, "bypass_coinflip")?.unwrap_or(false);
+    let coin = coinflip(&q, bypass);
+    if let Some(url) = q.get("url").filter(|u| !u.is_empty()) {
+        let hashes = super::hashing::hash_url_content(
+            &state,
+            url,
+            q.get("content_type").map(String::as_str),
+            q.get("types").map(String::as_str),
+        )
+        .await?;
+        let mut out = serde_json::Map::new();
+        for (name, value) in &hashes {
+            let Some(t) = signal_type(name) else { continue };
+            let found =
+                if value.is_empty() { json!({}) } else { lookup_by_bank(&state, t, value, &q, coin).await? };
+            out.insert(name.clone(), found);
+        }
+        // With `signal_type` too, the outer level is that type's.
+        if let Some(st) = q.get("signal_type") {
+            return Ok(Json(out.remove(st).unwrap_or_else(|| json!({}))));
+        }
+        return Ok(Json(Value::Object(out)));
     }
     let (Some(signal), Some(st)) = (q.get("signal"), q.get("signal_type")) else {
         return Err(ApiError::bad_request("Either url or both signal and signal_type are required"));
     };
     let (t, value) = parse_signal(st, signal)?;
-    // HMA declares `bypass_coinflip` but ignores it here; marsad honours it.
-    let bypass = parse_bool(&q, "bypass_coinflip")?.unwrap_or(false);
-    let coin = coinflip(&q, bypass);
     Ok(Json(lookup_by_bank(&state, t, &value, &q, coin).await?))
 }
 

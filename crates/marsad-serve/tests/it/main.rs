@@ -3,6 +3,7 @@
 
 mod auth;
 mod contract;
+mod fetch;
 mod live;
 mod uploads;
 

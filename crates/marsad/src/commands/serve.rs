@@ -21,6 +21,11 @@ pub fn serve(db: &str, memory: u64, args: ServeArgs) -> Result<ExitCode> {
     cfg.refresh = Duration::from_millis(args.refresh_ms.max(10));
     cfg.connections = args.connections.max(2);
     cfg.concurrency = args.concurrency.max(1);
+    cfg.fetch.enabled = args.allow_url_fetch;
+    cfg.fetch.max_bytes = args.max_upload;
+    for net in &args.fetch_allow {
+        cfg.fetch.allow.push(marsad_serve::fetch::parse_net(net).map_err(anyhow::Error::msg)?);
+    }
     let open = if cfg.hma_open { " (/h and /m open without a token)" } else { "" };
     marsad_serve::run(cfg, |addr| {
         // One line on stdout, for scripts that start the server on port 0.

@@ -69,6 +69,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     assert_eq!(r.status().as_u16(), 201);
     assert_eq!(http.get(format!("{base}/c/banks")).send().unwrap().status().as_u16(), 401);
     // SIGTERM: a clean exit, and the write is in the store and the log.
+    // SAFETY: kill(2) with a pid this test spawned and has not reaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
