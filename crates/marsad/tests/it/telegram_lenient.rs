@@ -295,6 +295,35 @@ fn a_repeated_message_id_keeps_the_first_message_whole() {
     assert_eq!((p.text.as_str(), p.media[0].sha256), ("the first message", None));
 }
 
+#[test]
+fn a_repeated_message_leaves_no_retained_copy_of_its_media() {
+    for batch in ["1", "100"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = ChatExport::new(&dir.path().join("export"), 26, "Repeats kept");
+        let mut first = text_message(7, 1_600_000_007, "the first message");
+        first["photo"] = json!("photos/first.png");
+        let mut second = text_message(7, 1_600_000_008, "the second message");
+        second["photo"] = json!("photos/second.png");
+        e.file("photos/first.png", &png_bytes(1));
+        e.file("photos/second.png", &png_bytes(2));
+        e.push(first).push(text_message(8, 1_600_000_009, "between")).push(second);
+        e.write();
+        let db = dir.path().join("m.db");
+        // In a later batch than the first (batch size 1), and in the same.
+        let (ingested, s) = ingest_json(
+            &db,
+            "telegram",
+            &e.dir,
+            &["--batch-size", batch, "--retain-media", "--no-fingerprints"],
+        );
+        assert!(ingested, "{s}");
+        assert_eq!((s["repeated_ids"].as_u64(), s["media_added"].as_u64()), (Some(1), Some(1)), "{s}");
+        let kept = files_under(&dir.path().join("m.media"));
+        assert_eq!(kept.len(), 1, "batch size {batch}: {kept:?}");
+        assert_eq!(std::fs::read(&kept[0]).unwrap(), png_bytes(1), "batch size {batch}");
+    }
+}
+
 const OLD: &str = "a placeholder caption about the weekly market in the old town square";
 const NEW: &str = "another placeholder caption about the river festival and the boats tonight";
 
