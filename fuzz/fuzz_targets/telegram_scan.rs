@@ -5,14 +5,19 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use marsad_ingest::IngestError;
 
 fuzz_target!(|data: &[u8]| {
     let first = marsad_ingest::telegram::check_bytes(data);
     let again = marsad_ingest::telegram::check_bytes(data);
     assert_eq!(first.is_ok(), again.is_ok());
-    if let Ok(chats) = first {
-        // A valid export is valid JSON: the splitter accepts nothing serde
-        // refuses.
-        assert!(serde_json::from_slice::<serde::de::IgnoredAny>(data).is_ok(), "{chats:?}");
+    assert_eq!(first.as_ref().ok(), again.as_ref().ok());
+    // The reader is lenient with a damaged message (skipped, reported in
+    // the second pass), so it may accept what serde_json refuses; but what
+    // serde_json accepts is never malformed JSON to it. (Parsed as a Value:
+    // IgnoredAny lets through a lone surrogate escape, which a key, read as
+    // text, may not hold.)
+    if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
+        assert!(!matches!(first, Err(IngestError::Syntax { .. })), "{first:?}");
     }
 });

@@ -91,15 +91,17 @@ impl Retaining {
         }
     }
 
-    /// Names the complete copy `dest` (an existing copy is kept).
-    fn persist(self, dest: &Path) -> std::io::Result<()> {
+    /// Names the complete copy `dest` (an existing copy is kept). A
+    /// nameless file is named through its link in `proc_fd` (the process's
+    /// `/proc/self/fd`, [`PROC_FD`]).
+    fn persist(self, dest: &Path, proc_fd: &Path) -> std::io::Result<()> {
         match self {
             Retaining::Nameless(f) => {
                 use std::os::fd::AsFd as _;
-                let proc_path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&f.as_fd()));
+                let proc_path = proc_fd.join(rustix::fd::AsRawFd::as_raw_fd(&f.as_fd()).to_string());
                 match rustix::fs::linkat(
                     rustix::fs::CWD,
-                    proc_path.as_str(),
+                    &proc_path,
                     rustix::fs::CWD,
                     dest,
                     rustix::fs::AtFlags::SYMLINK_FOLLOW,
@@ -115,7 +117,7 @@ impl Retaining {
                         let dir = dest.parent().unwrap_or_else(|| Path::new("."));
                         let mut named = tempfile::NamedTempFile::new_in(dir)?;
                         std::io::copy(&mut f, &mut named)?;
-                        Retaining::Named(named).persist(dest)
+                        Retaining::Named(named).persist(dest, proc_fd)
                     }
                 }
             }
@@ -129,11 +131,20 @@ impl Retaining {
     }
 }
 
+/// Where a process's open files are linked by number (Linux).
+const PROC_FD: &str = "/proc/self/fd";
+
 /// Reads `path` in one pass. With `retain`, the bytes are also written to a
 /// nameless file in that folder and named `retain/ab/cd/<sha256>` once the
 /// digest is known (an existing copy is kept). Only a regular file of at
 /// most [`MAX_MEDIA_BYTES`] is read.
 pub(crate) fn read_media(path: &Path, retain: Option<&Path>) -> std::io::Result<ReadMedia> {
+    read_media_via(path, retain, Path::new(PROC_FD))
+}
+
+/// [`read_media`], naming a retained copy through `proc_fd` (tests give a
+/// folder that does not exist, as in a container without `/proc`).
+fn read_media_via(path: &Path, retain: Option<&Path>, proc_fd: &Path) -> std::io::Result<ReadMedia> {
     let mut file = open_regular(path)?;
     let mut temp = match retain {
         Some(dir) => Some(Retaining::new(dir)?),
@@ -173,7 +184,7 @@ pub(crate) fn read_media(path: &Path, retain: Option<&Path>) -> std::io::Result<
             let folder = dir.join(&hex[0..2]).join(&hex[2..4]);
             std::fs::create_dir_all(&folder)?;
             let dest = folder.join(&hex);
-            t.persist(&dest)?;
+            t.persist(&dest, proc_fd)?;
             Some(dest)
         }
         _ => None,
@@ -285,6 +296,54 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// Every file under `dir`, sorted.
+    fn files(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for p in std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()) {
+                if p.is_dir() { stack.push(p) } else { out.push(p) }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Without `/proc` (a container that does not mount it) the nameless
+    /// copy cannot be linked by its number: it is copied to a named
+    /// temporary file beside its destination, which is then renamed. The
+    /// copy lands whole, an existing copy is kept, and no temporary file is
+    /// left, as with `/proc`.
+    #[test]
+    fn a_retained_copy_without_proc_lands_whole_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Larger than a read, not a multiple of it.
+        let bytes: Vec<u8> = (0..3_000_017u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let source = dir.path().join("photo.jpg");
+        std::fs::write(&source, &bytes).unwrap();
+        #[cfg(target_os = "linux")]
+        assert!(
+            matches!(Retaining::new(dir.path()).unwrap(), Retaining::Nameless(_)),
+            "the test folder's file system makes nameless files, so the fallback is the one tested"
+        );
+        for (i, proc_fd) in
+            [Path::new("/nonexistent/proc/self/fd"), Path::new(PROC_FD)].into_iter().enumerate()
+        {
+            let retain = dir.path().join(format!("kept-{i}"));
+            let read = read_media_via(&source, Some(&retain), proc_fd).unwrap();
+            let hex = read.sha256.to_hex();
+            let dest = retain.join(&hex[0..2]).join(&hex[2..4]).join(&hex);
+            assert_eq!(read.retained.as_deref(), Some(dest.as_path()), "{proc_fd:?}");
+            assert_eq!(std::fs::read(&dest).unwrap(), bytes, "{proc_fd:?}");
+            assert_eq!(files(&retain), std::slice::from_ref(&dest), "{proc_fd:?}");
+            // Again: the copy there is kept, nothing else is left.
+            let again = read_media_via(&source, Some(&retain), proc_fd).unwrap();
+            assert_eq!(again.retained.as_deref(), Some(dest.as_path()));
+            assert_eq!(files(&retain), std::slice::from_ref(&dest), "{proc_fd:?}");
+            assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+        }
+    }
 
     #[test]
     fn media_paths_stay_inside_the_export() {

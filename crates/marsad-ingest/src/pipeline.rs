@@ -282,10 +282,27 @@ impl<'a> Pipeline<'a> {
         }
         let retain = self.cfg.retain_media.as_deref();
         let fp = self.fingerprinter;
+        // A repeat is ignored whole by the store: its media are read (their
+        // fingerprints go to the item's next reference) but not kept.
+        let mut repeat = vec![false; self.pending.len()];
+        if retain.is_some() {
+            let keys: Vec<(&SourceKey, &str)> = self
+                .pending
+                .iter()
+                .map(|p| (&self.sources[p.source.0].key, p.platform_post_id.as_str()))
+                .collect();
+            for i in self.store.repeats(self.run, &keys)? {
+                repeat[i] = true;
+            }
+        }
         // Pass 1, in parallel: read every media file once for its digests
         // (and keep a copy when asked), and the text fingerprints.
-        let reads: Vec<Vec<Result<FileRead, String>>> =
-            self.pending.par_iter().map(|p| p.media.iter().map(|m| read_one(m, retain)).collect()).collect();
+        let reads: Vec<Vec<Result<FileRead, String>>> = self
+            .pending
+            .par_iter()
+            .zip(&repeat)
+            .map(|(p, &repeat)| p.media.iter().map(|m| read_one(m, retain.filter(|_| !repeat))).collect())
+            .collect();
         let matcher = self.matcher;
         let texts: Vec<(Vec<NewFingerprint>, Vec<NewMatch>)> = self
             .pending

@@ -14,6 +14,14 @@
 //!    refuses (invalid UTF-8, a raw control character, a number out of
 //!    range, a field of the wrong type) is reported with its line and id and
 //!    skipped, and the splitter goes on at the next message.
+//!
+//! Messages laid out as Telegram Desktop lays them out (each message's `{`
+//! at the start of a line, `"id"` its first key) can be told apart even
+//! when one of them cannot be split (a quote or bracket without its pair):
+//! both passes skip it to the next line where a message starts (or the
+//! messages end), and the second reports it, with its first line and how
+//! many lines were skipped. Only when no such line follows is the file
+//! refused (the rule is [`crate::scan::Layout`]'s).
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -27,7 +35,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::pipeline::{PendingMedia, PendingPost, Pipeline, SourceId};
-use crate::scan::{Position, ScanError, Scanner, error_position};
+use crate::scan::{Element, Position, ScanError, Scanner, error_position};
 use crate::{IngestConfig, IngestError, IngestSummary, Reporter, Stages, Unit};
 
 /// The header of one chat in an export.
@@ -200,6 +208,16 @@ fn walk<R: Read>(
                 line: at.line as usize,
                 column: at.column as usize,
                 message,
+            });
+        }
+        Err(Stop::Scan(ScanError::Unresumed(at))) => {
+            return Err(IngestError::Syntax {
+                path: file.to_owned(),
+                line: at.line as usize,
+                column: at.column as usize,
+                message: "a message that cannot be split (a quote or bracket without its pair), and no line \
+                          after it where a message starts or the messages end"
+                    .to_owned(),
             });
         }
         Err(Stop::Scan(ScanError::TooLarge(at, limit))) => {
@@ -400,26 +418,73 @@ fn messages<R: Read>(s: &mut Scanner<R>, w: &mut Walk<'_, '_>, chat: usize) -> R
             Some(source.map(|src| pipeline.source(src)))
         }
     };
-    array(s, "an array of messages", |s| {
-        let (at, bytes) = s.value()?;
+    if s.peek()? != Some(b'[') {
+        return Err(Stop::Layout("expected an array of messages".to_owned()));
+    }
+    let open = s.position();
+    s.expect(b'[', "'['")?;
+    if s.peek()? == Some(b']') {
+        s.expect(b']', "']'")?;
+        return Ok(());
+    }
+    // Telegram Desktop writes one message per line, `{` then `"id": …`: a
+    // message that cannot be split is skipped to the next such line.
+    let layout = s.layout(open, b"\"id\"")?;
+    loop {
+        let (element, more) = s.element(layout.as_ref())?;
         w.chats[chat].messages += 1;
-        match (w.process.as_mut(), &w.source) {
-            // A message whose brackets and quotes pair up has been found
-            // whole by the splitter: whatever is wrong inside it (invalid
-            // UTF-8, a raw control character, a number out of range) is
-            // reported and skipped in the second pass, not fatal here.
-            (None, _) => {}
-            (Some((layout, pipeline)), Some(Ok(source))) => {
+        match (element, w.process.as_mut(), &w.source) {
+            // A message found whole by the splitter: whatever is wrong inside
+            // it (invalid UTF-8, a raw control character, a number out of
+            // range) is reported and skipped in the second pass, not fatal
+            // here.
+            (_, None, _) => {}
+            (Element::Value(at, bytes), Some((layout, pipeline)), Some(Ok(source))) => {
                 let zone = pipeline.config().export_timezone;
                 handle_message(pipeline, &layout.base, zone, *source, bytes, at.line).map_err(Stop::Fatal)?;
             }
-            (Some((_, pipeline)), Some(Err(why))) => {
+            (Element::Skipped(skipped), Some((_, pipeline)), Some(Ok(_))) => {
+                let lines = skipped.lines;
+                pipeline.error(
+                    leading_id(&skipped.head),
+                    Some(skipped.at.line),
+                    format!(
+                        "message cannot be split (a quote or bracket without its pair): {lines} line{} skipped, \
+                         up to the next message",
+                        if lines == 1 { "" } else { "s" }
+                    ),
+                );
+            }
+            (Element::Value(at, bytes), Some((_, pipeline)), Some(Err(why))) => {
                 pipeline.error(message_id(bytes), Some(at.line), why.clone());
             }
-            (Some(_), None) => {}
+            (Element::Skipped(skipped), Some((_, pipeline)), Some(Err(why))) => {
+                pipeline.error(leading_id(&skipped.head), Some(skipped.at.line), why.clone());
+            }
+            (_, Some(_), None) => {}
         }
-        Ok(())
-    })
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+/// The id of a skipped message, when it begins `{"id": DIGITS` (Telegram
+/// Desktop writes the id first).
+fn leading_id(head: &[u8]) -> Option<String> {
+    let ws = |b: &&u8| b.is_ascii_whitespace();
+    let mut rest = head.strip_prefix(b"{")?;
+    rest = &rest[rest.iter().take_while(ws).count()..];
+    rest = rest.strip_prefix(b"\"id\"")?;
+    rest = &rest[rest.iter().take_while(ws).count()..];
+    rest = rest.strip_prefix(b":")?;
+    rest = &rest[rest.iter().take_while(ws).count()..];
+    let sign = usize::from(rest.first() == Some(&b'-'));
+    let digits = rest[sign..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let end = sign + digits;
+    // The number must end there, not run on into the cut.
+    let ends = matches!(rest.get(end), Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r'));
+    (digits > 0 && digits <= 19 && ends).then(|| String::from_utf8_lossy(&rest[..end]).into_owned())
 }
 
 fn source_of(h: &ChatHeader) -> Result<NewSource, String> {

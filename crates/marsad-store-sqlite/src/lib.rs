@@ -276,6 +276,10 @@ impl marsad_store::PostStore for SqliteStore {
     ) -> Result<std::collections::HashSet<marsad_core::Sha256>> {
         read::fingerprinted_media(&self.conn, sha256)
     }
+
+    fn repeats(&self, run: RunId, posts: &[(&SourceKey, &str)]) -> Result<Vec<usize>> {
+        in_snapshot(&self.conn, || read::repeats(&self.conn, run, posts))
+    }
 }
 
 impl marsad_store::BankStore for SqliteStore {

@@ -284,6 +284,27 @@ pub(crate) fn fingerprinted_media(
     Ok(out)
 }
 
+pub(crate) fn repeats(conn: &Connection, run: RunId, posts: &[(&SourceKey, &str)]) -> Result<Vec<usize>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT 1 FROM posts p JOIN sources s ON s.id = p.source_id
+             WHERE s.platform = ?1 AND s.platform_id = ?2 AND p.platform_post_id = ?3 AND p.seen_run_id = ?4",
+        )
+        .map_err(backend)?;
+    let mut listed = std::collections::HashSet::with_capacity(posts.len());
+    let mut out = Vec::new();
+    for (i, &(source, id)) in posts.iter().enumerate() {
+        let repeat = !listed.insert((source, id))
+            || stmt
+                .exists(params![source.platform.as_str(), source.platform_id, id, run.0])
+                .map_err(backend)?;
+        if repeat {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn post_versions(
     conn: &Connection,
     source: &SourceKey,

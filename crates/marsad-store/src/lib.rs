@@ -143,6 +143,16 @@ pub trait PostStore {
     ///   text is an older one and is only kept as a version.
     fn write_batch(&mut self, run: RunId, batch: &PostBatch) -> Result<BatchOutcome>;
 
+    /// Which of `posts` (each a source and a post id) [`write_batch`] in
+    /// `run` would ignore as repeats if they were written now, in one batch
+    /// in this order: those `run` already wrote, and those listed earlier
+    /// in `posts`. Indexes into `posts`, ascending. A reader asks before
+    /// reading a batch's media, so that a repeat leaves nothing behind (no
+    /// retained copy of its media).
+    ///
+    /// [`write_batch`]: PostStore::write_batch
+    fn repeats(&self, run: RunId, posts: &[(&SourceKey, &str)]) -> Result<Vec<usize>>;
+
     /// The earlier texts of a post, oldest first (by their `edited_at`,
     /// `None` first); `None` when the post is not stored.
     fn post_versions(&self, source: &SourceKey, platform_post_id: &str) -> Result<Option<Vec<PostVersion>>>;

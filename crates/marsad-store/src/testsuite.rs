@@ -69,6 +69,7 @@ macro_rules! store_suite {
             release_points_and_source_ids_agree,
             an_album_is_one_sighting,
             a_repeated_post_in_one_run_is_ignored_whole,
+            repeats_are_known_before_they_are_written,
             an_edit_replaces_the_text_and_keeps_a_version,
             an_older_text_is_kept_as_a_version_only,
             an_older_texts_fingerprints_are_not_the_posts,
@@ -1329,6 +1330,33 @@ pub fn a_repeated_post_in_one_run_is_ignored_whole(store: &mut dyn Store) {
         .write_batch(run2, &PostBatch { sources: vec![source("1")], posts: vec![first] })
         .expect("write");
     assert_eq!((later.posts_existing, later.repeated, later.posts_edited), (1, vec![], 0));
+}
+
+/// The repeats a batch would hold are known before it is written: the posts
+/// this run already wrote, and those listed twice (the later ones); they
+/// are what writing the batch then reports. Another run, another source or
+/// another id is not a repeat.
+pub fn repeats_are_known_before_they_are_written(store: &mut dyn Store) {
+    let run1 = run(store);
+    let (one, two) = (source("1"), source("2"));
+    let first = PostBatch { sources: vec![one.clone()], posts: vec![post(0, 7, vec![])] };
+    store.write_batch(run1, &first).expect("write");
+    let keys = [(&one.key, "7"), (&one.key, "8"), (&two.key, "7"), (&one.key, "8"), (&one.key, "7")];
+    assert_eq!(store.repeats(run1, &keys).expect("repeats"), vec![0, 3, 4]);
+    let batch = PostBatch {
+        sources: vec![one.clone(), two.clone()],
+        posts: vec![
+            post(0, 7, vec![]),
+            post(0, 8, vec![]),
+            post(1, 7, vec![]),
+            post(0, 8, vec![]),
+            post(0, 7, vec![]),
+        ],
+    };
+    assert_eq!(store.write_batch(run1, &batch).expect("write").repeated, vec![0, 3, 4]);
+    let run2 = run(store);
+    assert_eq!(store.repeats(run2, &keys[..3]).expect("repeats"), Vec::<usize>::new());
+    assert_eq!(store.repeats(run2, &[]).expect("repeats"), Vec::<usize>::new());
 }
 
 /// A post met again in a later run with another, newer text takes it: the

@@ -1,9 +1,13 @@
 //! TIFF files the `image` crate refuses but Pillow opens: palette (`P`,
-//! `PA`), grey with an extra sample (`LA`, `LX`) and uncompressed or
-//! LZW/deflate YCbCr without subsampling. The `tiff` crate reads the strips
-//! or tiles (decompression, predictor); the colours are converted here as
-//! Pillow converts them. CIELAB is refused: Pillow's `convert("RGB")` sends
-//! it through LittleCMS, which marsad does not reproduce.
+//! `PA`; 1-, 2-, 4- and 8-bit indices), grey with an extra sample (`LA`,
+//! `LX`), uncompressed or LZW/deflate YCbCr without subsampling, and
+//! compressed YCbCr with chroma subsampling (as libtiff's `TIFFRGBAImage`
+//! gives it to Pillow). The `tiff` crate reads the strips or tiles
+//! (decompression, predictor); the colours are converted here as Pillow
+//! converts them. CIELAB is refused: Pillow's `convert("RGB")` sends it
+//! through LittleCMS, which marsad does not reproduce. Uncompressed
+//! subsampled YCbCr is refused: Pillow reads it as if it were not
+//! subsampled (running out of data, or misreading the blocks).
 
 use std::io::Cursor;
 
@@ -33,6 +37,8 @@ struct Layout {
     extra: Vec<u16>,
     planar: u16,
     subsampling: Vec<u16>,
+    predictor: u16,
+    tiled: bool,
 }
 
 fn read_layout<R: std::io::Read + std::io::Seek>(d: &mut Decoder<R>) -> TiffResult<Layout> {
@@ -44,6 +50,8 @@ fn read_layout<R: std::io::Read + std::io::Seek>(d: &mut Decoder<R>) -> TiffResu
         extra: d.find_tag_unsigned_vec(Tag::ExtraSamples)?.unwrap_or_default(),
         planar: d.find_tag_unsigned(Tag::PlanarConfiguration)?.unwrap_or(1),
         subsampling: d.find_tag_unsigned_vec(Tag::ChromaSubsampling)?.unwrap_or_else(|| vec![2, 2]),
+        predictor: d.find_tag_unsigned(Tag::Predictor)?.unwrap_or(1),
+        tiled: d.find_tag(Tag::TileWidth)?.is_some(),
     })
 }
 
@@ -52,17 +60,23 @@ impl Layout {
         usize::from(self.samples) == self.bits.len() && self.bits.iter().all(|&b| b == 8)
     }
 
-    /// Pillow's `P` (one index sample, or `PX`: an unspecified extra one
-    /// it drops) and `PA` (unassociated alpha).
+    /// Pillow's `P` (one index sample of 1, 2, 4 or 8 bits, or `PX`: an
+    /// unspecified extra one it drops) and `PA` (unassociated alpha).
     fn palette(&self) -> Option<bool> {
-        if self.photometric != PALETTE || !self.all_8_bit() {
+        if self.photometric != PALETTE {
             return None;
         }
-        match (self.samples, self.extra.as_slice()) {
-            (1, []) | (2, [0]) => Some(false),
-            (2, [2]) => Some(true),
+        match (self.samples, self.extra.as_slice(), self.bits.as_slice()) {
+            (1, [], [1 | 2 | 4 | 8]) => Some(false),
+            (2, [0], [8, 8]) => Some(false),
+            (2, [2], [8, 8]) => Some(true),
             _ => None,
         }
+    }
+
+    /// Bits of a palette index.
+    fn index_bits(&self) -> u16 {
+        self.bits.first().copied().unwrap_or(8)
     }
 
     /// Pillow's `LA` and `LX`: grey and a second sample, dropped on the
@@ -138,10 +152,7 @@ pub(super) fn decode(
         && layout.subsampling != [1, 1]
         && !matches!(layout.compression, OLD_JPEG | JPEG)
     {
-        return Err(DecodeError::Unsupported {
-            format: FORMAT,
-            message: format!("YCbCr with chroma subsampling {:?}", layout.subsampling),
-        });
+        return subsampled_ycbcr(bytes, &layout, &mut d, limits);
     }
     let palette = layout.palette();
     if palette.is_none() && !layout.grey_extra() && !layout.ycbcr() {
@@ -172,11 +183,28 @@ pub(super) fn decode(
         // The tiff crate refuses palette images in every reading call, though
         // their samples are plain grey ones until looked up: read them as
         // grey from a copy whose photometric tag says so.
-        let patched = with_photometric(bytes, BLACK_IS_ZERO).ok_or_else(|| DecodeError::Malformed {
-            format: FORMAT,
-            message: "photometric interpretation tag not found in the first directory".into(),
-        })?;
+        let patched =
+            patched(bytes, &[(262, BLACK_IS_ZERO.into())]).ok_or_else(|| DecodeError::Malformed {
+                format: FORMAT,
+                message: "photometric interpretation tag not found in the first directory".into(),
+            })?;
         let mut grey = decoder(&patched, limits).map_err(err)?;
+        let bits = usize::from(layout.index_bits());
+        if bits < 8 {
+            // Rows of packed indices, most significant bits first, each row
+            // starting on a byte (Pillow's `P;1`, `P;2`, `P;4`).
+            let row = (width * bits).div_ceil(8);
+            let packed = read_u8(&mut grey, row * height).map_err(err)?;
+            let per_byte = 8 / bits;
+            let mask = (1u8 << bits) - 1;
+            let samples: Vec<u8> = packed
+                .chunks_exact(row)
+                .flat_map(|r| {
+                    (0..width).map(move |x| (r[x / per_byte] >> (8 - bits * (x % per_byte + 1))) & mask)
+                })
+                .collect();
+            return Ok(palette_pixels(width, height, channels, alpha, &samples, &colormap));
+        }
         let samples = read_u8(&mut grey, want).map_err(err)?;
         return Ok(palette_pixels(width, height, channels, alpha, &samples, &colormap));
     }
@@ -272,9 +300,10 @@ fn palette_pixels(
     (rgb, Pytx::Palette(Pixels { width, height, channels: 1, data: indices }))
 }
 
-/// A copy of `bytes` whose first directory's PhotometricInterpretation
-/// entry holds `value`; `None` when the directory or the entry is missing.
-fn with_photometric(bytes: &[u8], value: u16) -> Option<Vec<u8>> {
+/// A copy of `bytes` whose first directory's entries for the given tags
+/// hold one value each (a SHORT, or a LONG when it does not fit); `None`
+/// when the directory or one of the entries is missing.
+fn patched(bytes: &[u8], values: &[(u16, u32)]) -> Option<Vec<u8>> {
     let little = match bytes.get(..2)? {
         b"II" => true,
         b"MM" => false,
@@ -292,28 +321,173 @@ fn with_photometric(bytes: &[u8], value: u16) -> Option<Vec<u8>> {
         let b: [u8; 8] = bytes.get(i..i + 8)?.try_into().ok()?;
         Some(if little { u64::from_le_bytes(b) } else { u64::from_be_bytes(b) })
     };
-    // Classic TIFF: 2-byte count, 12-byte entries; BigTIFF: 8-byte count,
-    // 20-byte entries. The value of a SHORT entry sits after tag, type and
-    // count either way.
-    let (count, first, size, value_at) = match u16_at(2)? {
+    // Classic TIFF: 2-byte count, 12-byte entries (4-byte count and value);
+    // BigTIFF: 8-byte count, 20-byte entries (8-byte count and value).
+    let (count, first, size, wide) = match u16_at(2)? {
         42 => {
             let ifd = usize::try_from(u32_at(4)?).ok()?;
-            (u64::from(u16_at(ifd)?), ifd + 2, 12, 8)
+            (u64::from(u16_at(ifd)?), ifd + 2, 12, false)
         }
         43 => {
             let ifd = usize::try_from(u64_at(8)?).ok()?;
-            (u64_at(ifd)?, ifd + 8, 20, 12)
+            (u64_at(ifd)?, ifd + 8, 20, true)
         }
         _ => return None,
     };
-    let at = (0..usize::try_from(count).ok()?)
+    let entries: Vec<usize> = (0..usize::try_from(count).ok()?)
         .map(|k| first + k * size)
         .take_while(|&e| e + size <= bytes.len())
-        .find(|&e| u16_at(e) == Some(262) && u16_at(e + 2) == Some(3))?;
+        .collect();
     let mut copy = bytes.to_vec();
-    let v = if little { value.to_le_bytes() } else { value.to_be_bytes() };
-    copy[at + value_at..at + value_at + 2].copy_from_slice(&v);
+    for &(tag, value) in values {
+        let at = *entries.iter().find(|&&e| u16_at(e) == Some(tag))?;
+        let (kind, v): (u16, Vec<u8>) = match u16::try_from(value) {
+            Ok(short) => {
+                (3, if little { short.to_le_bytes().to_vec() } else { short.to_be_bytes().to_vec() })
+            }
+            Err(_) => (4, if little { value.to_le_bytes().to_vec() } else { value.to_be_bytes().to_vec() }),
+        };
+        let put = |copy: &mut Vec<u8>, i: usize, b: &[u8]| copy[i..i + b.len()].copy_from_slice(b);
+        put(&mut copy, at + 2, &if little { kind.to_le_bytes() } else { kind.to_be_bytes() });
+        let (count_len, value_at) = if wide { (8, at + 12) } else { (4, at + 8) };
+        let one: Vec<u8> = if little {
+            1u64.to_le_bytes()[..count_len].to_vec()
+        } else {
+            1u64.to_be_bytes()[8 - count_len..].to_vec()
+        };
+        put(&mut copy, at + 4, &one);
+        // The value, left-justified in its field, the rest zero.
+        let field = if wide { 8 } else { 4 };
+        copy[value_at..value_at + field].fill(0);
+        put(&mut copy, value_at, &v);
+    }
     Some(copy)
+}
+
+/// YCbCr with chroma subsampling, as Pillow opens it: an uncompressed file
+/// Pillow reads itself as if it were not subsampled (it runs out of data,
+/// or reads past the samples), so it is refused; a compressed one goes
+/// through libtiff's `TIFFRGBAImage`, whose subsampled readers give every
+/// pixel of a block the block's Cb and Cr and convert as
+/// `TIFFYCbCrtoRGB`, and Pillow opens the result in mode `RGB`.
+fn subsampled_ycbcr(
+    bytes: &[u8],
+    layout: &Layout,
+    d: &mut Decoder<Cursor<&[u8]>>,
+    limits: &DecodeLimits,
+) -> Result<(Pixels, Pytx), DecodeError> {
+    let err = |e| map_error(e, limits);
+    let refuse = |why: String| DecodeError::Unsupported { format: FORMAT, message: why };
+    let (hs, vs) = match layout.subsampling.as_slice() {
+        &[h, v] => (usize::from(h), usize::from(v)),
+        other => return Err(refuse(format!("YCbCr with chroma subsampling {other:?}"))),
+    };
+    if layout.compression == NO_COMPRESSION {
+        return Err(refuse(format!(
+            "uncompressed YCbCr with chroma subsampling [{hs}, {vs}], which Pillow reads as if it were not \
+             subsampled"
+        )));
+    }
+    // The combinations libtiff's TIFFRGBAImage converts.
+    if !matches!((hs, vs), (1, 2) | (2, 1) | (2, 2) | (4, 1) | (4, 2) | (4, 4)) {
+        return Err(refuse(format!(
+            "YCbCr with chroma subsampling [{hs}, {vs}], which libtiff does not convert"
+        )));
+    }
+    if layout.samples != 3 || !layout.all_8_bit() || layout.planar != 1 {
+        return Err(refuse(format!(
+            "YCbCr with chroma subsampling [{hs}, {vs}] not in 8-bit samples side by side"
+        )));
+    }
+    if layout.tiled || !matches!(layout.predictor, 1 | 2) {
+        let what = if layout.tiled { "in tiles" } else { "with a floating-point predictor" };
+        return Err(refuse(format!("YCbCr with chroma subsampling [{hs}, {vs}] {what}")));
+    }
+    let (w, h) = d.dimensions().map_err(err)?;
+    if u64::from(w) * u64::from(h) > limits.max_pixels || w > limits.max_side || h > limits.max_side {
+        return Err(DecodeError::TooLarge {
+            format: FORMAT,
+            width: w,
+            height: h,
+            max_pixels: limits.max_pixels,
+            max_side: limits.max_side,
+        });
+    }
+    let (width, height) = (w as usize, h as usize);
+    if hs > width || vs > height {
+        return Err(refuse(format!(
+            "YCbCr with chroma subsampling [{hs}, {vs}] larger than the image ({width}×{height}), which libtiff \
+             refuses"
+        )));
+    }
+    // A block: hs × vs luma samples, then Cb and Cr.
+    let block = hs * vs + 2;
+    let (across, down) = (width.div_ceil(hs), height.div_ceil(vs));
+    let packed_len = across * down * block;
+    if (packed_len + 3 * width * height) as u64 > limits.max_alloc {
+        return Err(DecodeError::MemoryLimit { format: FORMAT, max_alloc: limits.max_alloc });
+    }
+    let rows_per_strip: u32 = d.find_tag_unsigned(Tag::RowsPerStrip).map_err(err)?.unwrap_or(u32::MAX);
+    if (rows_per_strip as usize) < height && !(rows_per_strip as usize).is_multiple_of(vs) {
+        return Err(DecodeError::Malformed {
+            format: FORMAT,
+            message: format!("{rows_per_strip} rows per strip, not a multiple of the subsampling {vs}"),
+        });
+    }
+    let luma = floats(d, 529, 3).map_err(err)?.unwrap_or(vec![0.299, 0.587, 0.114]);
+    let ref_bw = floats(d, 532, 6).map_err(err)?.unwrap_or(vec![0.0, 255.0, 128.0, 255.0, 128.0, 255.0]);
+    let t = LibtiffYcbcr::new(&luma, &ref_bw)?;
+    // The tiff crate does not read subsampled samples: read the blocks as
+    // the rows of a grey image one block-row high per row of blocks.
+    let mut values = vec![
+        (256, (across * block) as u32),
+        (257, down as u32),
+        (262, u32::from(BLACK_IS_ZERO)),
+        (277, 1),
+        (258, 8),
+    ];
+    if rows_per_strip != u32::MAX {
+        values.push((278, rows_per_strip.div_ceil(vs as u32)));
+    }
+    if layout.predictor == 2 {
+        // Undone below, as libtiff undoes it.
+        values.push((317, 1));
+    }
+    let copy = patched(bytes, &values).ok_or_else(|| DecodeError::Malformed {
+        format: FORMAT,
+        message: "a tag of the image's size or samples not found in the first directory".into(),
+    })?;
+    let mut grey = decoder(&copy, limits).map_err(err)?;
+    let mut packed = read_u8(&mut grey, packed_len).map_err(err)?;
+    if layout.predictor == 2 {
+        // libtiff's horizontal predictor on subsampled samples: a strip is
+        // undone in "scanlines" of a row of blocks divided by the vertical
+        // subsampling (TIFFScanlineSize), a byte being the difference from
+        // the one three (samples per pixel) before it. When the strip is
+        // not a whole number of those, or they are not of whole pixels,
+        // libtiff fails on the strip and Pillow's reader (which does not
+        // stop on errors) converts it as it is, differences and all.
+        let scanline = across * block / vs;
+        let strip = (rows_per_strip.div_ceil(vs as u32) as usize).saturating_mul(across * block);
+        for s in packed.chunks_mut(strip.max(1)) {
+            if scanline > 0 && s.len().is_multiple_of(scanline) && scanline.is_multiple_of(3) {
+                for row in s.chunks_exact_mut(scanline) {
+                    for i in 3..row.len() {
+                        row[i] = row[i].wrapping_add(row[i - 3]);
+                    }
+                }
+            }
+        }
+    }
+    let mut data = Vec::with_capacity(3 * width * height);
+    for y in 0..height {
+        for x in 0..width {
+            let at = ((y / vs) * across + x / hs) * block;
+            let luma = packed[at + (y % vs) * hs + x % hs];
+            data.extend_from_slice(&t.to_rgb(luma, packed[at + hs * vs], packed[at + hs * vs + 1]));
+        }
+    }
+    Ok((Pixels { width, height, channels: 3, data }, Pytx::Same))
 }
 
 // Pillow's YCbCr → RGB tables (src/libImaging/ConvertYCbCr.c), scaled by

@@ -1,5 +1,6 @@
 //! Telegram exports as they come: bad messages skipped and named with the
-//! rest ingested, dates with fractions and zones, entries the exporter could
+//! rest ingested (a message whose quotes or brackets do not pair up
+//! skipped to the next), dates with fractions and zones, entries the exporter could
 //! not export, poll / to-do / sticker text, repeated message ids, and edits
 //! seen on a later ingest (JSON lines too).
 
@@ -77,6 +78,126 @@ fn a_bad_message_is_skipped_and_named_and_the_rest_ingested() {
     }
     let store = open(&db);
     assert_eq!(store.post(&key("21"), "6").unwrap().unwrap().text, "last good");
+}
+
+/// Message `id` in Telegram Desktop's own layout: one space of indentation
+/// per level, the message's `{` on a line of its own at the messages'
+/// indentation, `"id"` first. Fifteen lines, the last without its comma.
+fn tdesktop_message(id: i64, text: &str) -> Vec<String> {
+    let text = serde_json::to_string(text).unwrap();
+    [
+        "  {".to_owned(),
+        format!("   \"id\": {id},"),
+        "   \"type\": \"message\",".to_owned(),
+        "   \"date\": \"2020-09-13T12:26:40\",".to_owned(),
+        format!("   \"date_unixtime\": \"{}\",", 1_600_000_000 + id),
+        "   \"from\": \"Channel\",".to_owned(),
+        "   \"from_id\": \"channel41\",".to_owned(),
+        format!("   \"text\": {text},"),
+        "   \"text_entities\": [".to_owned(),
+        "    {".to_owned(),
+        "     \"type\": \"plain\",".to_owned(),
+        format!("     \"text\": {text}"),
+        "    }".to_owned(),
+        "   ]".to_owned(),
+        "  }".to_owned(),
+    ]
+    .into()
+}
+
+/// A single-chat `result.json` in Telegram Desktop's layout from messages'
+/// lines; message `n` (1-based) starts on line `6 + 15 (n - 1)`.
+fn tdesktop_export(dir: &std::path::Path, messages: &[Vec<String>]) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut lines: Vec<String> = [
+        "{",
+        " \"name\": \"Damaged\",",
+        " \"type\": \"public_channel\",",
+        " \"id\": 41,",
+        " \"messages\": [",
+    ]
+    .map(str::to_owned)
+    .into();
+    for (i, m) in messages.iter().enumerate() {
+        lines.extend(m.iter().cloned());
+        if i + 1 < messages.len() {
+            lines.last_mut().unwrap().push(',');
+        }
+    }
+    lines.extend([" ]".to_owned(), "}".to_owned()]);
+    std::fs::write(dir.join("result.json"), lines.join("\n") + "\n").unwrap();
+    dir.to_owned()
+}
+
+#[test]
+fn a_message_that_cannot_be_split_is_skipped_to_the_next_and_the_rest_ingested() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |n: u64| 6 + 15 * (n - 1);
+    let good = |id: i64| tdesktop_message(id, &format!("message {id}"));
+    // A string cut short (its closing quote lost), a stray `{`, and the
+    // last message cut short too.
+    let mut cut = good(2);
+    cut[7] = "   \"text\": \"message 2 was cut sh".to_owned();
+    let mut brace = good(4);
+    brace[9] = "    {{".to_owned();
+    let mut last = good(6);
+    last[11] = "     \"text\": \"message 6 ends her".to_owned();
+    let export = tdesktop_export(&dir.path().join("export"), &[good(1), cut, good(3), brace, good(5), last]);
+    let db = dir.path().join("m.db");
+    let (ingested, s) = ingest_json(&db, "telegram", &export, &[]);
+    assert!(ingested, "{s}");
+    assert_eq!((s["posts_added"].as_u64(), s["errors_total"].as_u64()), (Some(3), Some(3)), "{s}");
+    let errors = s["errors"].as_array().unwrap();
+    let seen: Vec<(Value, Value)> =
+        errors.iter().map(|e| (e["message_id"].clone(), e["line"].clone())).collect();
+    assert_eq!(
+        seen,
+        [(json!("2"), json!(start(2))), (json!("4"), json!(start(4))), (json!("6"), json!(start(6)))],
+        "{s}"
+    );
+    for e in errors {
+        let why = e["error"].as_str().unwrap();
+        assert!(why.contains("cannot be split") && why.contains("15 lines skipped"), "{e}");
+        assert_eq!(e["chat"], "telegram:41");
+    }
+    let store = open(&db);
+    for id in ["1", "3", "5"] {
+        assert_eq!(store.post(&key("41"), id).unwrap().unwrap().text, format!("message {id}"));
+    }
+    for id in ["2", "4", "6"] {
+        assert!(store.post(&key("41"), id).unwrap().is_none(), "{id}");
+    }
+    // The text report names the file, the line and the lines skipped.
+    let o = run(&db, &["ingest", "telegram", export.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "result.json:{}: chat telegram:41: message 4: message cannot be split",
+            start(4)
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn messages_that_never_resume_are_a_clear_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = tdesktop_export(
+        &dir.path().join("export"),
+        &[tdesktop_message(1, "one"), tdesktop_message(2, "two"), tdesktop_message(3, "three")],
+    );
+    // The file ends inside the third message.
+    let file = export.join("result.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let cut = text.find("\"three\"").unwrap() + 3;
+    std::fs::write(&file, &text[..cut]).unwrap();
+    let db = dir.path().join("m.db");
+    let o = run(&db, &["ingest", "telegram", export.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("result.json: malformed JSON at line 36, column 3"), "{err}");
+    assert!(err.contains("cannot be split") && !err.contains("panicked"), "{err}");
+    assert_eq!(stats(&db).posts, 0, "refused before anything is written");
 }
 
 #[test]
@@ -172,6 +293,35 @@ fn a_repeated_message_id_keeps_the_first_message_whole() {
     );
     let p = open(&db).post(&key("24"), "7").unwrap().unwrap();
     assert_eq!((p.text.as_str(), p.media[0].sha256), ("the first message", None));
+}
+
+#[test]
+fn a_repeated_message_leaves_no_retained_copy_of_its_media() {
+    for batch in ["1", "100"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = ChatExport::new(&dir.path().join("export"), 26, "Repeats kept");
+        let mut first = text_message(7, 1_600_000_007, "the first message");
+        first["photo"] = json!("photos/first.png");
+        let mut second = text_message(7, 1_600_000_008, "the second message");
+        second["photo"] = json!("photos/second.png");
+        e.file("photos/first.png", &png_bytes(1));
+        e.file("photos/second.png", &png_bytes(2));
+        e.push(first).push(text_message(8, 1_600_000_009, "between")).push(second);
+        e.write();
+        let db = dir.path().join("m.db");
+        // In a later batch than the first (batch size 1), and in the same.
+        let (ingested, s) = ingest_json(
+            &db,
+            "telegram",
+            &e.dir,
+            &["--batch-size", batch, "--retain-media", "--no-fingerprints"],
+        );
+        assert!(ingested, "{s}");
+        assert_eq!((s["repeated_ids"].as_u64(), s["media_added"].as_u64()), (Some(1), Some(1)), "{s}");
+        let kept = files_under(&dir.path().join("m.media"));
+        assert_eq!(kept.len(), 1, "batch size {batch}: {kept:?}");
+        assert_eq!(std::fs::read(&kept[0]).unwrap(), png_bytes(1), "batch size {batch}");
+    }
 }
 
 const OLD: &str = "a placeholder caption about the weekly market in the old town square";
