@@ -10,7 +10,7 @@ use marsad_engine::live::LiveBanks;
 use marsad_engine::{Engine, EngineError};
 use marsad_match::MatchConfig;
 use marsad_store::{NewAuditEvent, TokenRecord};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::ServeConfig;
 use crate::error::{ApiError, ApiResult};
@@ -21,7 +21,7 @@ pub struct AppState {
     /// The configuration.
     pub cfg: ServeConfig,
     engines: Mutex<Vec<Engine>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     live: RwLock<Option<LiveBanks>>,
     ready: AtomicBool,
     /// Serializes refreshes of the live index.
@@ -32,6 +32,22 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The match thresholds.
     pub match_config: MatchConfig,
+}
+
+/// A store connection out of the pool: put back when dropped, before its
+/// permit is released (fields drop after `drop` runs).
+struct Lease {
+    state: Arc<AppState>,
+    engine: Option<Engine>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(engine) = self.engine.take() {
+            self.state.engines.lock().unwrap_or_else(|p| p.into_inner()).push(engine);
+        }
+    }
 }
 
 /// What the audit writer receives.
@@ -58,7 +74,7 @@ impl AppState {
         }
         let writer = Engine::open(&cfg.db)?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let permits = Semaphore::new(engines.len());
+        let permits = Arc::new(Semaphore::new(engines.len()));
         let match_config = MatchConfig { pdq_threshold: cfg.pdq_threshold, ..MatchConfig::default() };
         let state = Arc::new(AppState {
             cfg,
@@ -77,24 +93,30 @@ impl AppState {
     }
 
     /// Runs `f` on one of the store's connections, off the async threads.
+    ///
+    /// The connection and its permit travel with `f` into the blocking
+    /// task and go back to the pool when it ends, even if the request that
+    /// asked is dropped meanwhile (a client hanging up mid-upload, the
+    /// request timeout): otherwise every cancelled call would lose one
+    /// connection, and the server would answer 500 to everything needing
+    /// the store once they were gone.
     pub async fn with_engine<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Engine) -> ApiResult<T> + Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
-        let mut engine = {
+        let permit = self.permits.clone().acquire_owned().await.map_err(ApiError::internal)?;
+        let engine = {
             let mut pool = self.engines.lock().unwrap_or_else(|p| p.into_inner());
             pool.pop().ok_or_else(|| ApiError::internal("no store connection free"))?
         };
-        let (engine, result) = tokio::task::spawn_blocking(move || {
-            let r = f(&mut engine);
-            (engine, r)
+        let mut lease = Lease { state: self.clone(), engine: Some(engine), _permit: permit };
+        tokio::task::spawn_blocking(move || match lease.engine.as_mut() {
+            Some(engine) => f(engine),
+            None => Err(ApiError::internal("no store connection free")),
         })
         .await
-        .map_err(ApiError::internal)?;
-        self.engines.lock().unwrap_or_else(|p| p.into_inner()).push(engine);
-        result
+        .map_err(ApiError::internal)?
     }
 
     /// The live index, once loaded (a read lock: hold it only while
@@ -286,5 +308,43 @@ async fn audit_writer(engine: Engine, mut rx: mpsc::UnboundedReceiver<AuditMessa
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Calls dropped while their closures run (a client hanging up
+    /// mid-upload) give their connections back when the closures end: the
+    /// next calls wait for them rather than find the pool empty.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_call_gives_its_connection_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("serve.db");
+        let mut cfg = ServeConfig::new(db.to_str().expect("utf-8 path"));
+        cfg.connections = 2;
+        let (state, _audit) = AppState::open(cfg).expect("store opens");
+        let mut releases = Vec::new();
+        for _ in 0..2 {
+            let (started, running) = tokio::sync::oneshot::channel();
+            let (release, wait) = std::sync::mpsc::channel::<()>();
+            releases.push(release);
+            let mut call = Box::pin(state.with_engine(move |_| {
+                let _ = started.send(());
+                let _ = wait.recv();
+                Ok(())
+            }));
+            tokio::select! {
+                _ = &mut call => panic!("the call ended before its closure was released"),
+                _ = running => {}
+            }
+            drop(call);
+        }
+        drop(releases);
+        for _ in 0..3 {
+            let opened = state.with_engine(|e| Ok(e.store().bank_cursor()?)).await;
+            assert!(opened.is_ok(), "{:?}", opened.err().map(|e| e.body().clone()));
+        }
     }
 }
