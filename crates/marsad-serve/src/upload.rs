@@ -111,6 +111,18 @@ pub async fn read(body: Result<Multipart, MultipartRejection>, max_bytes: u64) -
     Ok(Upload { field, file, bytes, fields })
 }
 
+/// Reads a multipart body ([`read`]) and hashes its file as its field name
+/// (the content type) and the query's `types` say.
+pub async fn read_and_hash(
+    state: &Arc<AppState>,
+    body: Result<Multipart, MultipartRejection>,
+    q: &HashMap<String, String>,
+) -> ApiResult<(Upload, BTreeMap<String, String>)> {
+    let up = read(body, state.cfg.max_upload).await?;
+    let hashes = hash(state, &up, &up.field, q.get("types").map(String::as_str)).await?;
+    Ok((up, hashes))
+}
+
 /// The signals of an uploaded file of content type `content_type`, by the
 /// API's signal type names (`types` as [`crate::hma::hash_types`] reads it).
 pub async fn hash(

@@ -367,16 +367,7 @@ fn a_version_6_store_gets_variants_and_a_damaged_one_is_named() {
     let sha = marsad_core::Sha256([7; 32]);
     {
         let conn = rusqlite::Connection::open(&path).expect("open");
-        for sql in [
-            include_str!("../migrations/0001_init.sql"),
-            include_str!("../migrations/0002_fingerprint_indexes.sql"),
-            include_str!("../migrations/0003_banks.sql"),
-            include_str!("../migrations/0004_releases.sql"),
-            include_str!("../migrations/0005_identity.sql"),
-            include_str!("../migrations/0006_post_versions.sql"),
-        ] {
-            conn.execute_batch(sql).expect("old schema");
-        }
+        version_6_schema(&conn);
         conn.execute("INSERT INTO store_meta (id, identity) VALUES (1, 'x')", []).expect("identity");
         conn.pragma_update(None, "user_version", 6).expect("version");
         conn.execute(
@@ -438,16 +429,7 @@ fn a_version_6_store_keeps_its_banks_when_migrated() {
     let path = dir.path().join("v6.db");
     {
         let conn = rusqlite::Connection::open(&path).expect("open");
-        for sql in [
-            include_str!("../migrations/0001_init.sql"),
-            include_str!("../migrations/0002_fingerprint_indexes.sql"),
-            include_str!("../migrations/0003_banks.sql"),
-            include_str!("../migrations/0004_releases.sql"),
-            include_str!("../migrations/0005_identity.sql"),
-            include_str!("../migrations/0006_post_versions.sql"),
-        ] {
-            conn.execute_batch(sql).expect("old schema");
-        }
+        version_6_schema(&conn);
         conn.execute(
             "INSERT INTO store_meta (id, identity) VALUES (1, '00000000-0000-4000-8000-000000000001')",
             [],
@@ -502,4 +484,18 @@ fn a_version_6_store_keeps_its_banks_when_migrated() {
     // The cascade from entries to matches still holds.
     assert!(store.delete_bank("demo-known").expect("delete"));
     assert!(store.matches().expect("matches").is_empty());
+}
+
+/// The schema of a version 6 store (before variants and serving).
+fn version_6_schema(conn: &rusqlite::Connection) {
+    for sql in [
+        include_str!("../migrations/0001_init.sql"),
+        include_str!("../migrations/0002_fingerprint_indexes.sql"),
+        include_str!("../migrations/0003_banks.sql"),
+        include_str!("../migrations/0004_releases.sql"),
+        include_str!("../migrations/0005_identity.sql"),
+        include_str!("../migrations/0006_post_versions.sql"),
+    ] {
+        conn.execute_batch(sql).expect("old schema");
+    }
 }

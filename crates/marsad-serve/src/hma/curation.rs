@@ -327,13 +327,7 @@ pub async fn add_content(
         };
         let metadata = check_metadata(m.get("metadata").cloned())?;
         let note = check_note(m.get("note"))?;
-        let hashes = super::hashing::hash_url_content(
-            &state,
-            url,
-            q.get("content_type").map(String::as_str),
-            q.get("types").map(String::as_str),
-        )
-        .await?;
+        let hashes = super::hashing::hash_url_content(&state, url, &q).await?;
         let signals = hashes.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
         return add_signals_item(&state, name, signals, metadata, note).await;
     }

@@ -13,19 +13,19 @@ use crate::state::AppState;
 use crate::upload;
 
 /// Fetches `url` under the server's policy and hashes what it gives, as
-/// HMA's `hash_url_content` (content type from `content_type`, else the
-/// response's `Content-Type`).
+/// HMA's `hash_url_content`: the content type from the query's
+/// `content_type`, else the response's `Content-Type`; the query's `types`.
 pub async fn hash_url_content(
     state: &Arc<AppState>,
     url: &str,
-    content_type: Option<&str>,
-    types: Option<&str>,
+    q: &HashMap<String, String>,
 ) -> ApiResult<BTreeMap<String, String>> {
     let mut policy = state.cfg.fetch.clone();
     policy.max_bytes = policy.max_bytes.min(state.cfg.max_upload);
     let (file, header) = policy.fetch(url).await?;
-    let content_type = crate::fetch::content_type_of(header.as_deref(), content_type)?;
-    upload::hash_file(state, &file, &content_type, types).await
+    let content_type =
+        crate::fetch::content_type_of(header.as_deref(), q.get("content_type").map(String::as_str))?;
+    upload::hash_file(state, &file, &content_type, q.get("types").map(String::as_str)).await
 }
 
 /// `GET /h/hash?url=…&content_type&types`.
@@ -34,13 +34,7 @@ pub async fn hash_url(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let url = crate::hma::required(&q, "url")?;
-    let hashes = hash_url_content(
-        &state,
-        url,
-        q.get("content_type").map(String::as_str),
-        q.get("types").map(String::as_str),
-    )
-    .await?;
+    let hashes = hash_url_content(&state, url, &q).await?;
     Ok(Json(serde_json::to_value(hashes).map_err(ApiError::internal)?))
 }
 
@@ -50,7 +44,6 @@ pub async fn hash_upload(
     Query(q): Query<HashMap<String, String>>,
     body: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
-    let up = upload::read(body, state.cfg.max_upload).await?;
-    let hashes = upload::hash(&state, &up, &up.field, q.get("types").map(String::as_str)).await?;
+    let (_, hashes) = upload::read_and_hash(&state, body, &q).await?;
     Ok(Json(serde_json::to_value(hashes).map_err(ApiError::internal)?))
 }

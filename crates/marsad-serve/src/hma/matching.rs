@@ -142,13 +142,7 @@ pub async fn lookup_get(
     let bypass = parse_bool(&q, "bypass_coinflip")?.unwrap_or(false);
     let coin = coinflip(&q, bypass);
     if let Some(url) = q.get("url").filter(|u| !u.is_empty()) {
-        let hashes = super::hashing::hash_url_content(
-            &state,
-            url,
-            q.get("content_type").map(String::as_str),
-            q.get("types").map(String::as_str),
-        )
-        .await?;
+        let hashes = super::hashing::hash_url_content(&state, url, &q).await?;
         let mut out = serde_json::Map::new();
         for (name, value) in &hashes {
             let Some(t) = signal_type(name) else { continue };
@@ -176,8 +170,7 @@ pub async fn lookup_post(
     Query(q): Query<HashMap<String, String>>,
     body: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
-    let up = upload::read(body, state.cfg.max_upload).await?;
-    let hashes = upload::hash(&state, &up, &up.field, q.get("types").map(String::as_str)).await?;
+    let (_, hashes) = upload::read_and_hash(&state, body, &q).await?;
     // As HMA: the string `true` bypasses, anything else does not.
     let bypass = q.get("bypass_coinflip").is_some_and(|v| v == "true");
     let coin = coinflip(&q, bypass);

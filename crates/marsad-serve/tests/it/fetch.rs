@@ -15,18 +15,7 @@ use crate::{Server, send};
 /// A small web server on 127.0.0.1: `/img.png`, redirects to wherever
 /// `/to?u=` says, and a body too large.
 async fn web() -> SocketAddr {
-    let png = {
-        let img = image::RgbImage::from_fn(96, 96, |x, y| {
-            let mut v = x / 6 * 131 + y / 6 * 71 + 3;
-            v ^= v << 13;
-            v ^= v >> 17;
-            v ^= v << 5;
-            image::Rgb([v as u8, (v >> 8) as u8, (v >> 16) as u8])
-        });
-        let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png).expect("png");
-        out.into_inner()
-    };
+    let png = crate::busy_png(96, 96, 6);
     let app = axum::Router::new()
         .route(
             "/img.png",

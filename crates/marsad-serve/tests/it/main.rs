@@ -170,3 +170,18 @@ pub fn python(script: &str) -> String {
     assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
+
+/// A PNG of `cell`-pixel blocks of pseudo-random colours (generated; busy
+/// enough for PDQ's quality threshold).
+pub fn busy_png(width: u32, height: u32, cell: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        let mut v = x / cell * 131 + y / cell * 71 + 3;
+        v ^= v << 13;
+        v ^= v >> 17;
+        v ^= v << 5;
+        image::Rgb([v as u8, (v >> 8) as u8, (v >> 16) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("png");
+    out.into_inner()
+}

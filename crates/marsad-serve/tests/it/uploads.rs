@@ -8,19 +8,8 @@ use serde_json::json;
 
 use crate::{Server, python, send};
 
-/// A 160×120 RGB PNG of 8×8 blocks of pseudo-random colours (generated;
-/// busy enough for PDQ's quality threshold).
 fn png() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(160, 120, |x, y| {
-        let mut v = x / 8 * 31 + y / 8 * 17 + 7;
-        v ^= v << 13;
-        v ^= v >> 17;
-        v ^= v << 5;
-        image::Rgb([v as u8, (v >> 8) as u8, (v >> 16) as u8])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).expect("png");
-    out.into_inner()
+    crate::busy_png(160, 120, 8)
 }
 
 fn form(field: &str, bytes: Vec<u8>) -> Form {
