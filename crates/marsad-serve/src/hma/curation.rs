@@ -34,6 +34,19 @@ async fn find_bank(state: &Arc<AppState>, name: &str) -> ApiResult<Option<BankIn
     state.with_engine(move |e| Ok(e.store().banks()?.into_iter().find(|b| b.settings.hma_name == name))).await
 }
 
+/// Whether a bank of this HMA name exists, before writing to it: the live
+/// index knows most banks without reading the store (whose list of banks
+/// counts every bank's entries, a scan of millions of rows); a bank it does
+/// not know yet (made by another process since its last refresh) is looked
+/// for in the store. The write re-checks, answering 404 for a bank deleted
+/// meanwhile, as it did before.
+async fn bank_exists(state: &Arc<AppState>, name: &str) -> ApiResult<bool> {
+    if state.live().as_ref().is_some_and(|l| l.bank_by_hma_name(name).is_some()) {
+        return Ok(true);
+    }
+    Ok(find_bank(state, name).await?.is_some())
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
@@ -311,7 +324,7 @@ pub async fn add_content(
     Query(q): Query<HashMap<String, String>>,
     request: axum::extract::Request,
 ) -> ApiResult<Json<Value>> {
-    if find_bank(&state, &name).await?.is_none() {
+    if !bank_exists(&state, &name).await? {
         return Err(ApiError::not_found(format!("bank '{name}' not found")));
     }
     if let Some(url) = q.get("url").filter(|u| !u.is_empty()) {
@@ -357,7 +370,7 @@ pub async fn add_signals(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    if find_bank(&state, &name).await?.is_none() {
+    if !bank_exists(&state, &name).await? {
         return Err(ApiError::not_found(format!("bank '{name}' not found")));
     }
     let mut m = json_object(&headers, &body)?;
@@ -378,7 +391,7 @@ fn content_id(raw: &str) -> ApiResult<i64> {
 }
 
 async fn one_content(state: &Arc<AppState>, bank: &str, id: i64) -> ApiResult<BankContent> {
-    if find_bank(state, bank).await?.is_none() {
+    if !bank_exists(state, bank).await? {
         return Err(ApiError::not_found(format!("bank '{bank}' not found")));
     }
     let found = state.with_engine(move |e| Ok(e.store().bank_contents(&[id])?)).await?;
