@@ -144,12 +144,14 @@ pub async fn create_bank(
     let Some(name) = m.get("name").and_then(Value::as_str).map(str::to_owned) else {
         return Err(ApiError::missing("body", "name", Value::Object(m)));
     };
-    // HMA: `enabled_ratio` defaults to 1.0, so `enabled` alone is ignored.
-    let ratio = match (ratio_field(&m, "enabled_ratio")?, bool_field(&m, "enabled")?) {
-        (Some(r), _) => r,
-        (None, _) if m.contains_key("enabled_ratio") => 1.0,
-        (None, Some(false)) if !m.contains_key("enabled_ratio") => 1.0,
-        _ => 1.0,
+    // HMA: `enabled_ratio` defaults to 1.0, so `enabled` counts only when
+    // `enabled_ratio` is given as null.
+    let enabled = bool_field(&m, "enabled")?;
+    let ratio = match (m.contains_key("enabled_ratio"), ratio_field(&m, "enabled_ratio")?, enabled) {
+        (false, ..) => 1.0,
+        (true, Some(r), _) => r,
+        (true, None, Some(e)) => f64::from(u8::from(e)),
+        (true, None, None) => 1.0,
     };
     let threshold = threshold_field(&m)?;
     if !is_hma_bank_name(&name) {

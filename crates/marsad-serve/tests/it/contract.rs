@@ -47,6 +47,17 @@ async fn banks() {
         (status, body),
         (StatusCode::CREATED, json!({"matching_enabled_ratio": 1.0, "name": "TEST_BANK"}))
     );
+    // As HMA: `enabled` alone is ignored (the ratio defaults to 1), and
+    // counts when the ratio is given as null.
+    assert_eq!(
+        s.post_json("/c/banks", json!({"name": "ON", "enabled": false})).await.1["matching_enabled_ratio"],
+        1.0
+    );
+    let (_, off) =
+        s.post_json("/c/banks", json!({"name": "OFF", "enabled": false, "enabled_ratio": null})).await;
+    assert_eq!(off["matching_enabled_ratio"], 0.0);
+    s.delete("/c/bank/ON").await;
+    s.delete("/c/bank/OFF").await;
     let (status, body) = s.post_json("/c/banks", json!({"name": "HALF", "enabled_ratio": 0.5})).await;
     assert_eq!((status, body["matching_enabled_ratio"].clone()), (StatusCode::CREATED, json!(0.5)));
     assert_eq!(
