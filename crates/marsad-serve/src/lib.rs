@@ -264,7 +264,7 @@ pub fn run(cfg: ServeConfig, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         .enable_all()
         .build()
         .map_err(|e| ServeError::Io(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let running = start(cfg).await?;
         on_listening(running.addr);
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -275,7 +275,12 @@ pub fn run(cfg: ServeConfig, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         }
         tracing::info!("shutting down: finishing requests in flight");
         running.stop().await
-    })
+    });
+    // Every answered write and the audit log are in the store by now; a
+    // blocking task still running (an index load of millions of entries)
+    // is not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    result
 }
 
 impl std::fmt::Debug for Running {
