@@ -161,17 +161,7 @@ pub(super) fn decode(
     if layout.samples > 1 && layout.planar != 1 {
         return Err(DecodeError::Unsupported { format: FORMAT, message: "separate sample planes".into() });
     }
-    let (w, h) = d.dimensions().map_err(err)?;
-    if u64::from(w) * u64::from(h) > limits.max_pixels || w > limits.max_side || h > limits.max_side {
-        return Err(DecodeError::TooLarge {
-            format: FORMAT,
-            width: w,
-            height: h,
-            max_pixels: limits.max_pixels,
-            max_side: limits.max_side,
-        });
-    }
-    let (width, height) = (w as usize, h as usize);
+    let (width, height) = checked_dimensions(&mut d, limits)?;
     let channels = usize::from(layout.samples);
     // The decoded samples, plus RGB beside them at most.
     if (width * height) as u64 * (channels as u64 + 3) > limits.max_alloc {
@@ -232,6 +222,25 @@ pub(super) fn decode(
 
 /// A tag of `n` numbers as libtiff reads it into `float`s (a rational as
 /// the quotient of its parts taken as doubles, 0 for a zero denominator).
+/// The image's width and height, refused over the decode limits before
+/// any sample is read.
+fn checked_dimensions(
+    d: &mut Decoder<Cursor<&[u8]>>,
+    limits: &DecodeLimits,
+) -> Result<(usize, usize), DecodeError> {
+    let (w, h) = d.dimensions().map_err(|e| map_error(e, limits))?;
+    if u64::from(w) * u64::from(h) > limits.max_pixels || w > limits.max_side || h > limits.max_side {
+        return Err(DecodeError::TooLarge {
+            format: FORMAT,
+            width: w,
+            height: h,
+            max_pixels: limits.max_pixels,
+            max_side: limits.max_side,
+        });
+    }
+    Ok((w as usize, h as usize))
+}
+
 fn floats(d: &mut Decoder<Cursor<&[u8]>>, tag: u16, n: usize) -> TiffResult<Option<Vec<f32>>> {
     use tiff::decoder::ifd::Value;
     fn one(v: &Value) -> Option<f32> {
@@ -403,17 +412,7 @@ fn subsampled_ycbcr(
         let what = if layout.tiled { "in tiles" } else { "with a floating-point predictor" };
         return Err(refuse(format!("YCbCr with chroma subsampling [{hs}, {vs}] {what}")));
     }
-    let (w, h) = d.dimensions().map_err(err)?;
-    if u64::from(w) * u64::from(h) > limits.max_pixels || w > limits.max_side || h > limits.max_side {
-        return Err(DecodeError::TooLarge {
-            format: FORMAT,
-            width: w,
-            height: h,
-            max_pixels: limits.max_pixels,
-            max_side: limits.max_side,
-        });
-    }
-    let (width, height) = (w as usize, h as usize);
+    let (width, height) = checked_dimensions(d, limits)?;
     if hs > width || vs > height {
         return Err(refuse(format!(
             "YCbCr with chroma subsampling [{hs}, {vs}] larger than the image ({width}×{height}), which libtiff \
