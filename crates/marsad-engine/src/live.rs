@@ -137,11 +137,12 @@ impl LiveBanks {
             .served_entries(0, &mut |e| {
                 delta.entries.push(e);
                 if delta.entries.len() >= 65_536 {
-                    live.add_entries(&mut delta.entries);
+                    live.add_entries(&mut delta.entries, true);
                 }
                 Ok(())
             })
             .step("loading the banks")?;
+        live.add_entries(&mut delta.entries, true);
         delta.cursor =
             BankCursor { max_entry_id: cursor.max_entry_id.max(live.cursor.max_entry_id), ..cursor };
         live.apply(delta);
@@ -207,12 +208,17 @@ impl LiveBanks {
         Ok(delta)
     }
 
-    fn add_entries(&mut self, entries: &mut Vec<ServedEntry>) {
+    /// Indexes `entries` (`bulk`: while loading, to be compacted at once).
+    fn add_entries(&mut self, entries: &mut Vec<ServedEntry>, bulk: bool) {
         for e in entries.drain(..) {
             if self.placed.contains_key(&e.entry.id) {
                 continue;
             }
-            self.matcher.insert(&e.entry);
+            if bulk {
+                self.matcher.insert_unindexed(&e.entry);
+            } else {
+                self.matcher.insert(&e.entry);
+            }
             let t = e.entry.signal_type;
             self.placed.insert(e.entry.id, Placed { bank: e.bank_id, content: e.content_id, signal_type: t });
             *self.sizes.entry(t).or_default() += 1;
@@ -258,7 +264,7 @@ impl LiveBanks {
             }
         }
         let mut entries = std::mem::take(&mut delta.entries);
-        self.add_entries(&mut entries);
+        self.add_entries(&mut entries, false);
         if let Some(banks) = delta.banks.take() {
             self.banks = banks.into_iter().map(|b| (b.id, b)).collect();
         }
@@ -283,6 +289,13 @@ impl LiveBanks {
     /// caller loads again when it grows large, to give their memory back).
     pub fn removed_share(&self) -> f64 {
         if self.indexed == 0 { 0.0 } else { self.removed as f64 / self.indexed as f64 }
+    }
+
+    /// Whether additions since the last full load have cut the PDQ index
+    /// into so many segments that lookups slow down: the caller loads
+    /// again (off the lookups' path) when they have.
+    pub fn fragmented(&self) -> bool {
+        self.matcher.pdq_fragmented()
     }
 
     /// Every bank, by id.

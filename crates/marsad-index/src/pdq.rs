@@ -25,8 +25,12 @@
 //! grouped by bucket behind a 65 537-entry directory. Per hash that is 32
 //! bytes of hash, 4 of id and 60 of tables (plus 3.8 of directories in a
 //! full segment): 64 bytes of index beside the 32 bytes of raw hash.
-//! New hashes go to a small tail scanned linearly and are merged into the
-//! last segment when the tail fills; removal marks an id.
+//! New hashes go to a small tail scanned linearly; when it fills it becomes
+//! a segment, and the newest segments are merged while their sizes are
+//! within a factor of two (up to [`LIVE_MERGE_MAX`] hashes), so that
+//! additions cost a logarithmic number of rebuilds per hash and never one
+//! long pause; a bulk load is built at once into full segments. Removal
+//! marks an id.
 //!
 //! The partner filter and the verification run with AVX-512 (VPOPCNTDQ),
 //! AVX2 or a portable path, chosen at run time; all give the same results.
@@ -48,8 +52,11 @@ const POS_MASK: u32 = (1 << POS_BITS) - 1;
 const PARTNER_SHIFT: u32 = 16 - (32 - POS_BITS);
 /// Most hashes in one segment.
 pub const SEGMENT_CAPACITY: usize = 1 << POS_BITS;
-/// Hashes kept unindexed before they are merged into a segment.
+/// Hashes kept unindexed before they are built into a segment.
 const TAIL_MAX: usize = 4096;
+/// Most hashes rebuilt at once as hashes are added (see
+/// [`PdqIndex::insert`]); larger segments come from bulk loads.
+pub const LIVE_MERGE_MAX: usize = 1 << 17;
 /// From this threshold on a linear scan is cheaper than probing.
 const SCAN_FROM_THRESHOLD: u32 = 48;
 
@@ -955,6 +962,14 @@ impl PdqIndex {
         }
     }
 
+    /// Adds a hash to be indexed by the next [`PdqIndex::compact`], for a
+    /// bulk load: the hashes of a whole load are then built into as few
+    /// segments as can be, once (inserting them one by one would merge
+    /// them step by step). Until then they are scanned linearly.
+    pub fn insert_unindexed(&mut self, hash: &PdqHash, id: u32) {
+        self.tail.push((code(hash), id));
+    }
+
     /// Adds many hashes at once.
     pub fn extend(&mut self, items: impl IntoIterator<Item = (PdqHash, u32)>) {
         let items: Vec<(Code, u32)> = items.into_iter().map(|(h, id)| (code(&h), id)).collect();
@@ -968,19 +983,20 @@ impl PdqIndex {
         }
     }
 
-    /// Merges the tail into the last segment, opening new full segments as
-    /// needed. Only the last segment is rebuilt, so the cost is bounded by
-    /// the segment capacity whatever the index size.
+    /// Number of segments (the tail aside).
+    pub fn segments(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Builds the tail into segments (full ones first when it is large),
+    /// then merges the newest segments while the older of the last two is
+    /// at most twice the newer one's size and together they stay within
+    /// [`LIVE_MERGE_MAX`]: hashes added one by one are merged geometrically
+    /// (each hash rebuilt a logarithmic number of times, not once per
+    /// tail), and no addition rebuilds more than [`LIVE_MERGE_MAX`] hashes,
+    /// so that an index answering queries stays answering while it grows.
     fn merge_tail(&mut self) {
         let mut pending = std::mem::take(&mut self.tail);
-        if let Some(last) = self.segments.last()
-            && last.len() < SEGMENT_CAPACITY
-        {
-            let last = self.segments.pop().unwrap_or_default();
-            let mut items: Vec<(Code, u32)> = last.items().collect();
-            items.append(&mut pending);
-            pending = items;
-        }
         while !pending.is_empty() {
             let rest = if pending.len() > SEGMENT_CAPACITY {
                 pending.split_off(SEGMENT_CAPACITY)
@@ -989,6 +1005,20 @@ impl PdqIndex {
             };
             self.segments.push(Segment::build(pending));
             pending = rest;
+        }
+        while let [.., older, newer] = self.segments.as_slice() {
+            let (a, b) = (older.len(), newer.len());
+            if a > 2 * b || a + b > LIVE_MERGE_MAX {
+                break;
+            }
+            let newer = self.segments.pop().unwrap_or_default();
+            let older = self.segments.pop().unwrap_or_default();
+            let mut items: Vec<(Code, u32)> = Vec::with_capacity(a + b);
+            items.extend(older.items());
+            drop(older);
+            items.extend(newer.items());
+            drop(newer);
+            self.segments.push(Segment::build(items));
         }
     }
 

@@ -234,10 +234,34 @@ impl BankMatcher {
     /// [`BankMatcher::skipped`]. Removing entries is the caller's part: it
     /// drops their matches (the indexes keep them until the next load).
     pub fn insert(&mut self, e: &marsad_store::BankEntry) {
+        self.insert_as(e, false);
+    }
+
+    /// [`BankMatcher::insert`] for a bulk load: PDQ hashes are indexed by
+    /// the next [`BankMatcher::compact`], all at once.
+    pub fn insert_unindexed(&mut self, e: &marsad_store::BankEntry) {
+        self.insert_as(e, true);
+    }
+
+    /// Whether the PDQ index is in many more segments than a bulk build
+    /// would make (hashes added one by one make a dozen more after a
+    /// million or so additions): lookups probe every segment, so a caller
+    /// that keeps an index current builds it again when it is.
+    pub fn pdq_fragmented(&self) -> bool {
+        let built = self.pdq.len().div_ceil(marsad_index::pdq::SEGMENT_CAPACITY);
+        self.pdq.segments() > built + 12
+    }
+
+    fn insert_as(&mut self, e: &marsad_store::BankEntry, bulk: bool) {
         match e.signal_type {
             SignalType::Pdq => match PdqHash::from_hex(&e.value) {
                 Ok(hash) => {
-                    self.pdq.insert(&hash, self.pdq_entries.len() as u32);
+                    let slot = self.pdq_entries.len() as u32;
+                    if bulk {
+                        self.pdq.insert_unindexed(&hash, slot);
+                    } else {
+                        self.pdq.insert(&hash, slot);
+                    }
                     self.pdq_entries.push(e.id);
                 }
                 Err(err) => {

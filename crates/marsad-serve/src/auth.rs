@@ -6,11 +6,12 @@
 //! routes do not). The role a route needs is decided here, from its method
 //! and path, for every route at once; a handler never decides it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use marsad_core::UtcTime;
@@ -97,8 +98,15 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
     let mut actor = "-".to_owned();
     let response = match need {
         Need::Open => {
+            let client = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "-".to_owned(), |c| format!("address {}", c.0.ip()));
             req.extensions_mut().insert(Caller { name: actor.clone(), role: None });
-            next.run(req).await
+            match state.request_slot(&client) {
+                Some(_slot) => next.run(req).await,
+                None => too_many(&state, &client),
+            }
         }
         Need::Role(role) => match authenticate(&state, bearer(&req).map(str::to_owned)).await {
             Err(refusal) => {
@@ -115,8 +123,12 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
             Ok(caller) => {
                 actor = caller.name.clone();
                 if caller.role.is_some_and(|r| r >= role) {
+                    let name = format!("token {:?}", caller.name);
                     req.extensions_mut().insert(caller);
-                    next.run(req).await
+                    match state.request_slot(&name) {
+                        Some(_slot) => next.run(req).await,
+                        None => too_many(&state, &name),
+                    }
                 } else {
                     ApiError::forbidden(format!(
                         "this needs the {role} role; token {:?} has {}",
@@ -129,7 +141,19 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
         },
     };
     let status = response.status().as_u16();
-    state.metrics.request(method.as_str(), &route, status, started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    state.metrics.request(method.as_str(), &route, status, seconds);
+    // The request log (`marsad -v serve`, or MARSAD_LOG=marsad_serve::access=info):
+    // never the query string, which carries the hashes looked up.
+    tracing::info!(
+        target: "marsad_serve::access",
+        method = %method,
+        path = %path,
+        status,
+        ms = format_args!("{:.3}", seconds * 1e3),
+        token = %actor,
+        "request"
+    );
     if !matches!(path.as_str(), "/status" | "/status/live" | "/site-map" | "/metrics") && status != 401 {
         state.audit(NewAuditEvent {
             at: UtcTime::now(),
@@ -140,6 +164,20 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
             detail: None,
         });
     }
+    response
+}
+
+/// 429 for a caller over its share of requests in flight.
+fn too_many(state: &AppState, caller: &str) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "{caller} has {} requests in flight already (--token-concurrency); try again when one is answered",
+            state.cfg.token_concurrency
+        ),
+    )
+    .into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 

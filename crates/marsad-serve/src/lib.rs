@@ -57,6 +57,9 @@ pub struct ServeConfig {
     pub refresh: Duration,
     /// Requests handled at once.
     pub concurrency: usize,
+    /// Requests one token (or one client address, on an open route) may
+    /// have in flight; more are answered 429.
+    pub token_concurrency: usize,
     /// Longest time to answer one request.
     pub request_timeout: Duration,
     /// Whether and where URLs are fetched.
@@ -76,6 +79,7 @@ impl ServeConfig {
             pdq_threshold: marsad_index_default_threshold(),
             refresh: Duration::from_millis(100),
             concurrency: 1024,
+            token_concurrency: 256,
             request_timeout: Duration::from_secs(120),
             fetch: fetch::FetchPolicy {
                 enabled: false,
@@ -229,7 +233,10 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
                     }
                 } else if let Err(e) = state.refresh_index().await {
                     tracing::warn!(error = ?e.body(), "cannot follow the banks; trying again");
-                } else if state.live().as_ref().is_some_and(|l| l.removed_share() > 0.25 && l.len() > 10_000)
+                } else if state
+                    .live()
+                    .as_ref()
+                    .is_some_and(|l| (l.removed_share() > 0.25 && l.len() > 10_000) || l.fragmented())
                 {
                     let _ = state.load_index().await;
                 }

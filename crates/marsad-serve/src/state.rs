@@ -27,6 +27,9 @@ pub struct AppState {
     /// Serializes refreshes of the live index.
     refreshing: tokio::sync::Mutex<()>,
     tokens: RwLock<HashMap<[u8; 32], (TokenRecord, Instant)>>,
+    /// Requests in flight per token name (or per client address on open
+    /// routes).
+    in_flight: Mutex<HashMap<String, Arc<Semaphore>>>,
     audit: mpsc::UnboundedSender<AuditMessage>,
     /// Request and index metrics.
     pub metrics: Metrics,
@@ -84,6 +87,7 @@ impl AppState {
             ready: AtomicBool::new(false),
             refreshing: tokio::sync::Mutex::new(()),
             tokens: RwLock::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
             audit: tx,
             metrics: Metrics::default(),
             match_config,
@@ -149,8 +153,13 @@ impl AppState {
         let live = self.with_engine(move |e| Ok(LiveBanks::load(e.store(), cfg)?)).await?;
         tracing::info!(entries = live.len(), seconds = started.elapsed().as_secs_f64(), "index loaded");
         self.metrics.set_index(&live);
-        *self.live.write().unwrap_or_else(|p| p.into_inner()) = Some(live);
+        let old = self.live.write().unwrap_or_else(|p| p.into_inner()).replace(live);
         self.ready.store(true, Ordering::Release);
+        // The old index is freed after the write lock is released, off the
+        // runtime's threads (giving back hundreds of megabytes takes time).
+        if old.is_some() {
+            tokio::task::spawn_blocking(move || drop(old));
+        }
         Ok(())
     }
 
@@ -171,6 +180,25 @@ impl AppState {
             self.metrics.set_index(live);
         }
         Ok(())
+    }
+
+    /// A slot for one more request of `caller` (a token's name, or a client
+    /// address), or `None` when it already has
+    /// [`ServeConfig::token_concurrency`] in flight.
+    pub fn request_slot(&self, caller: &str) -> Option<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() > 100_000 {
+                // Forget callers with nothing in flight (client addresses
+                // of open routes could otherwise grow the map for ever).
+                let full = self.cfg.token_concurrency;
+                map.retain(|_, s| s.available_permits() < full);
+            }
+            map.entry(caller.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.token_concurrency)))
+                .clone()
+        };
+        semaphore.try_acquire_owned().ok()
     }
 
     /// The token whose SHA-256 this is, if it is valid. Found tokens are

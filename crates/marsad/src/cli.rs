@@ -106,6 +106,10 @@ pub struct ServeArgs {
     /// Requests handled at once (more wait).
     #[arg(long, env = "MARSAD_CONCURRENCY", default_value_t = 1024, value_name = "N")]
     pub concurrency: usize,
+    /// Requests one token (or, on an open route, one client address) may
+    /// have in flight; more are answered 429.
+    #[arg(long, env = "MARSAD_TOKEN_CONCURRENCY", default_value_t = 256, value_name = "N")]
+    pub token_concurrency: usize,
     /// Fetch URLs named in requests (`/h/hash?url=`…): http and https to
     /// public addresses only, every redirect checked; off by default.
     #[arg(long, env = "MARSAD_ALLOW_URL_FETCH")]

@@ -58,6 +58,14 @@ fn check_all(index: &PdqIndex, queries: &[PdqHash], thresholds: &[u32]) {
 /// A bank of `n` random hashes plus, for each query, planted neighbours at
 /// every distance 0..=40 in three bit patterns.
 fn planted_bank(seed: u64, n: usize, queries: usize) -> (PdqIndex, Vec<PdqHash>) {
+    let (items, qs) = planted_items(seed, n, queries);
+    let mut index = PdqIndex::build(items);
+    index.compact();
+    (index, qs)
+}
+
+/// The hashes of [`planted_bank`], with their ids, and the queries.
+fn planted_items(seed: u64, n: usize, queries: usize) -> (Vec<(PdqHash, u32)>, Vec<PdqHash>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut items: Vec<(PdqHash, u32)> = (0..n).map(|i| (random_hash(&mut rng), i as u32)).collect();
     let qs: Vec<PdqHash> = (0..queries).map(|_| random_hash(&mut rng)).collect();
@@ -70,9 +78,7 @@ fn planted_bank(seed: u64, n: usize, queries: usize) -> (PdqIndex, Vec<PdqHash>)
             }
         }
     }
-    let mut index = PdqIndex::build(items);
-    index.compact();
-    (index, qs)
+    (items, qs)
 }
 
 #[test]
@@ -270,4 +276,40 @@ proptest! {
             prop_assert_eq!(sorted(got), sorted(want));
         }
     }
+}
+
+/// Hashes added one by one (as a live index grows) are merged
+/// geometrically: a logarithmic number of segments, never one segment
+/// rebuilt per tail; removals and results stay exact; a bulk load of the
+/// same hashes is built into one segment.
+#[test]
+fn one_by_one_additions_merge_geometrically_and_stay_exact() {
+    let (items, queries) = planted_items(6, 60_000, 6);
+    let mut live = PdqIndex::new();
+    let mut most = 0;
+    for (i, (h, id)) in items.iter().enumerate() {
+        live.insert(h, *id);
+        most = most.max(live.segments());
+        if i == 30_000 {
+            check_all(&live, &queries, &[0, 16, 31, 40]);
+        }
+    }
+    assert_eq!(live.len(), items.len());
+    // 60,738 hashes in tails of 4,096: a binary counter of at most
+    // log2(15) + 1 = 4 segments (plus one being merged), not 15.
+    assert!(most <= 5, "{most} segments at once");
+    for id in (0..items.len() as u32).step_by(7) {
+        live.remove(id);
+    }
+    check_all(&live, &queries, &[0, 16, 31, 40]);
+
+    let mut loaded = PdqIndex::new();
+    for (h, id) in &items {
+        loaded.insert_unindexed(h, *id);
+    }
+    assert_eq!(loaded.segments(), 0);
+    check_all(&loaded, &queries[..2], &[31]);
+    loaded.compact();
+    assert_eq!(loaded.segments(), 1);
+    check_all(&loaded, &queries, &[0, 16, 31, 40]);
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use marsad_core::{SignalType, UtcTime};
 use marsad_store::{
-    BankContent, BankInfo, BankUpdate, ContentUpdate, NewContent, StoreError, is_hma_bank_name,
+    BankContent, BankSettings, BankUpdate, ContentUpdate, NewContent, StoreError, is_hma_bank_name,
 };
 use serde_json::{Value, json};
 
@@ -21,17 +21,33 @@ use crate::state::AppState;
 use crate::upload;
 
 /// A bank as HMA shows it (`pdq_threshold` only when the bank has its own).
-pub fn bank_json(b: &BankInfo) -> Value {
-    let mut v = json!({ "matching_enabled_ratio": b.settings.enabled_ratio, "name": b.settings.hma_name });
-    if let Some(t) = b.settings.pdq_threshold {
+pub fn bank_json(b: &BankSettings) -> Value {
+    let mut v = json!({ "matching_enabled_ratio": b.enabled_ratio, "name": b.hma_name });
+    if let Some(t) = b.pdq_threshold {
         v["pdq_threshold"] = json!(t);
     }
     v
 }
 
-async fn find_bank(state: &Arc<AppState>, name: &str) -> ApiResult<Option<BankInfo>> {
+/// A bank by its HMA name: its own name and settings. The live index
+/// answers (it is current with this server's own writes, which refresh it
+/// before they answer, and within `--refresh-ms` with everyone else's); a
+/// bank it does not know is looked for in the store (whose list of banks
+/// counts every bank's entries, a scan of millions of rows).
+async fn find_bank(state: &Arc<AppState>, name: &str) -> ApiResult<Option<(String, BankSettings)>> {
+    if let Some(b) = state.live().as_ref().and_then(|l| l.bank_by_hma_name(name)) {
+        return Ok(Some((b.name.clone(), b.settings.clone())));
+    }
     let name = name.to_owned();
-    state.with_engine(move |e| Ok(e.store().banks()?.into_iter().find(|b| b.settings.hma_name == name))).await
+    state
+        .with_engine(move |e| {
+            Ok(e.store()
+                .banks()?
+                .into_iter()
+                .find(|b| b.settings.hma_name == name)
+                .map(|b| (b.name, b.settings)))
+        })
+        .await
 }
 
 /// Whether a bank of this HMA name exists, before writing to it: the live
@@ -129,8 +145,15 @@ fn threshold_field(m: &serde_json::Map<String, Value>) -> ApiResult<Option<Optio
 
 /// `GET /c/banks`.
 pub async fn banks(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
-    let mut banks = state.with_engine(|e| Ok(e.store().banks()?)).await?;
-    banks.sort_by(|a, b| a.settings.hma_name.cmp(&b.settings.hma_name));
+    let live: Option<Vec<BankSettings>> =
+        state.live().as_ref().map(|l| l.banks().map(|b| b.settings.clone()).collect());
+    let mut banks = match live {
+        Some(banks) => banks,
+        None => {
+            state.with_engine(|e| Ok(e.store().banks()?)).await?.into_iter().map(|b| b.settings).collect()
+        }
+    };
+    banks.sort_by(|a, b| a.hma_name.cmp(&b.hma_name));
     Ok(Json(Value::Array(banks.iter().map(bank_json).collect())))
 }
 
@@ -171,13 +194,13 @@ pub async fn create_bank(
         })
         .await?;
     state.refresh_index().await?;
-    Ok((StatusCode::CREATED, Json(bank_json(&bank))).into_response())
+    Ok((StatusCode::CREATED, Json(bank_json(&bank.settings))).into_response())
 }
 
 /// `GET /c/bank/<name>`.
 pub async fn bank(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
     match find_bank(&state, &name).await? {
-        Some(b) => Ok(Json(bank_json(&b))),
+        Some((_, settings)) => Ok(Json(bank_json(&settings))),
         None => Err(ApiError::not_found(format!("bank '{name}' not found"))),
     }
 }
@@ -221,7 +244,7 @@ pub async fn update_bank(
         })
         .await?;
     state.refresh_index().await?;
-    Ok(Json(bank_json(&bank)))
+    Ok(Json(bank_json(&bank.settings)))
 }
 
 /// `DELETE /c/bank/<name>`: `{"message": "Done"}`, also when there was
@@ -230,8 +253,8 @@ pub async fn delete_bank(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if let Some(bank) = find_bank(&state, &name).await? {
-        state.with_engine(move |e| Ok(e.store_mut().delete_bank(&bank.name)?)).await?;
+    if let Some((own, _)) = find_bank(&state, &name).await? {
+        state.with_engine(move |e| Ok(e.store_mut().delete_bank(&own)?)).await?;
         state.refresh_index().await?;
     }
     Ok(Json(json!({ "message": "Done" })))

@@ -135,3 +135,58 @@ async fn the_audit_log_records_writes_lookups_and_refusals() {
     let text = serde_json::to_string(&rows).expect("json");
     assert!(!text.contains(&h), "a looked-up hash is not in the audit log");
 }
+
+/// One token may have `--token-concurrency` requests in flight: the next
+/// gets 429 with Retry-After, another token is not affected, and the slot
+/// comes back when the request is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_are_bounded_per_token() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start_with(|cfg| cfg.token_concurrency = 1).await;
+    let viewer = server.tokens[&Role::Viewer].clone();
+    // A request whose body has not all arrived holds its slot.
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let body = "--B\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"x.png\"\r\n\r\nnot an image\r\n--B--\r\n";
+    let head = format!(
+        "POST /h/hash HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {viewer}\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).await.expect("write");
+    slow.write_all(&body.as_bytes()[..10]).await.expect("write");
+    let mut refused = None;
+    for _ in 0..200 {
+        let r = send(server.req(Method::GET, "/c/banks", Some(Role::Viewer))).await;
+        if r.0 == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(r);
+            break;
+        }
+        assert_eq!(r.0, StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (_, body_json) =
+        refused.expect("a second request of the same token is refused while one is in flight");
+    assert!(body_json["message"].as_str().is_some_and(|m| m.contains("in flight")), "{body_json}");
+    let r = server.req(Method::GET, "/c/banks", Some(Role::Viewer)).send().await.expect("request");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    // Another token has its own share.
+    let other = send(server.req(Method::GET, "/c/banks", Some(Role::Admin))).await;
+    assert_eq!(other.0, StatusCode::OK);
+    // Finish the slow request: it is answered, and the slot comes back.
+    slow.write_all(&body.as_bytes()[10..]).await.expect("write");
+    let mut answer = vec![0u8; 1024];
+    let n = slow.read(&mut answer).await.expect("read");
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 "), "an answer");
+    drop(slow);
+    let mut back = false;
+    for _ in 0..200 {
+        if send(server.req(Method::GET, "/c/banks", Some(Role::Viewer))).await.0 == StatusCode::OK {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(back, "the token's slot comes back once its request is answered");
+}

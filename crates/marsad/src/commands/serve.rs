@@ -21,6 +21,7 @@ pub fn serve(db: &str, memory: u64, args: ServeArgs) -> Result<ExitCode> {
     cfg.refresh = Duration::from_millis(args.refresh_ms.max(10));
     cfg.connections = args.connections.max(2);
     cfg.concurrency = args.concurrency.max(1);
+    cfg.token_concurrency = args.token_concurrency.max(1);
     cfg.fetch.enabled = args.allow_url_fetch;
     cfg.fetch.max_bytes = args.max_upload;
     for net in &args.fetch_allow {
