@@ -9,6 +9,8 @@
 //! - [`Engine::open`]: a store from `--db` (a path, or a URL whose scheme
 //!   picks the backend), see [`store`];
 //! - [`Engine::ingest`]: an export or JSON lines file into the store;
+//! - [`jobs`]: ingest jobs — an uploaded archive extracted as hostile
+//!   input, then ingested as `marsad ingest` does ([`Engine::run_job`]);
 //! - [`fingerprint::fingerprint_file`]: one file, exactly as ingest
 //!   fingerprints a post's media (and as `match` and uploads do);
 //! - [`Engine::matching`] then [`matching::Matching::match_files`] /
@@ -47,6 +49,7 @@ mod error;
 pub mod fingerprint;
 pub mod hash;
 pub mod ingest;
+pub mod jobs;
 pub mod live;
 pub mod matching;
 pub mod observatory;

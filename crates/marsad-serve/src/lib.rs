@@ -9,7 +9,7 @@
 //! - [`auth`]: one middleware authenticates, authorizes, counts and audits
 //!   every request;
 //! - [`hma`]: the HMA routes; [`upload`]: multipart uploads to temporary
-//!   files under a bound.
+//!   files under a bound; [`jobs`]: ingest jobs run in the background.
 //!
 //! The server holds no algorithm: hashing, matching and the store's
 //! changes are the engine's.
@@ -19,6 +19,7 @@ pub mod auth;
 pub mod error;
 pub mod fetch;
 pub mod hma;
+pub mod jobs;
 pub mod metrics;
 pub mod pyrandom;
 pub mod state;
@@ -97,6 +98,8 @@ fn marsad_index_default_threshold() -> u32 {
 
 /// Every route, as `/site-map` lists them (Flask's rule syntax).
 pub const ROUTES: &[&str] = &[
+    "/api/v1/jobs",
+    "/api/v1/jobs/<int:job_id>",
     "/c/bank/<bank_name>",
     "/c/bank/<bank_name>/content",
     "/c/bank/<bank_name>/content/<int:content_id>",
@@ -147,6 +150,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status", get(status))
         .route("/status/live", get(live))
         .route("/site-map", get(site_map))
+        .merge(jobs::routes(&state))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard));
     guarded
         .fallback(|| async { error::ApiError::not_found("The requested URL was not found on the server.") })

@@ -18,6 +18,7 @@
 mod access;
 mod banks;
 mod curation;
+mod jobs;
 mod observe;
 mod read;
 mod write;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_post_versions.sql"),
     include_str!("../migrations/0007_variants.sql"),
     include_str!("../migrations/0008_serve.sql"),
+    include_str!("../migrations/0009_jobs.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is
@@ -502,5 +504,31 @@ impl marsad_store::AccessStore for SqliteStore {
         visit: &mut dyn FnMut(marsad_store::AuditRecord) -> Result<()>,
     ) -> Result<()> {
         access::audit(&self.conn, since, limit, visit)
+    }
+}
+
+impl marsad_store::JobStore for SqliteStore {
+    fn add_job(&mut self, job: &marsad_store::NewJob) -> Result<marsad_store::JobRecord> {
+        jobs::add_job(&self.conn, job)
+    }
+
+    fn job(&self, id: i64) -> Result<Option<marsad_store::JobRecord>> {
+        jobs::job(&self.conn, id)
+    }
+
+    fn jobs(&self, limit: u64) -> Result<Vec<marsad_store::JobRecord>> {
+        jobs::jobs(&self.conn, limit)
+    }
+
+    fn start_job(&mut self, id: i64) -> Result<bool> {
+        jobs::start_job(&self.conn, id)
+    }
+
+    fn finish_job(&mut self, id: i64, end: &marsad_store::JobEnd) -> Result<bool> {
+        jobs::finish_job(&self.conn, id, end)
+    }
+
+    fn fail_unfinished_jobs(&mut self, error: &str) -> Result<u64> {
+        jobs::fail_unfinished_jobs(&self.conn, error)
     }
 }

@@ -13,7 +13,8 @@
 //! - [`ObservatoryStore`]: releases and sightings as analytics read them;
 //! - [`CurationStore`]: banks as a matching service serves them (HMA's
 //!   content model, matching settings, the change log a live index follows);
-//! - [`AccessStore`]: access tokens and the audit log.
+//! - [`AccessStore`]: access tokens and the audit log;
+//! - [`JobStore`]: ingest jobs a server runs in the background.
 //!
 //! [`Store`] is all of them: a front end holds a `Box<dyn Store>` chosen at
 //! run time, and passes it where a library function asks for one role
@@ -28,11 +29,13 @@
 
 pub mod cachefile;
 mod curation;
+mod jobs;
 mod models;
 pub mod sighting;
 pub mod testsuite;
 
 pub use curation::*;
+pub use jobs::*;
 pub use models::*;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -42,8 +45,8 @@ use marsad_core::{Sha256, SourceKey};
 /// Every role trait, for `use marsad_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AccessStore, BankImport, BankStore, CurationStore, GroupingStore, MetaStore, ObservatoryStore,
-        PostStore, RegistryStore, RunStore, Store,
+        AccessStore, BankImport, BankStore, CurationStore, GroupingStore, JobStore, MetaStore,
+        ObservatoryStore, PostStore, RegistryStore, RunStore, Store,
     };
 }
 
@@ -411,6 +414,7 @@ pub trait Store:
     + BankStore
     + CurationStore
     + AccessStore
+    + JobStore
     + RegistryStore
     + GroupingStore
     + ObservatoryStore
@@ -425,6 +429,7 @@ impl<T> Store for T where
         + BankStore
         + CurationStore
         + AccessStore
+        + JobStore
         + RegistryStore
         + GroupingStore
         + ObservatoryStore

@@ -83,6 +83,7 @@ macro_rules! store_suite {
             the_audit_log_is_read_back_in_order,
             variant_fingerprints_round_trip,
             variant_matches_round_trip,
+            jobs_run_once_and_end_once,
         );
         #[test]
         fn stores_have_their_own_identity() {
@@ -1841,4 +1842,55 @@ pub fn variant_matches_round_trip(store: &mut dyn Store) {
     assert_eq!((listed[0].entry.id, listed[0].distance), (ids[0], 1.0));
     assert!(matches!(&listed[2].item, MatchedItem::Media { sha256, .. } if *sha256 == Sha256([2; 32])));
     assert_eq!((listed[2].entry.id, listed[2].distance), (ids[1], 1.0), "the first match stored is kept");
+}
+
+/// A job is queued, started once and ended once, in that order; jobs are
+/// listed newest first; a server starting fails the unfinished ones and
+/// leaves the ended ones as they are.
+pub fn jobs_run_once_and_end_once(store: &mut dyn Store) {
+    use crate::{JobEnd, JobKind, JobStatus, NewJob};
+    let new = |name: &str, kind| NewJob {
+        created_by: "analyst".into(),
+        file_name: name.into(),
+        bytes: 1234,
+        kind,
+        retain_media: true,
+        no_fingerprints: false,
+        export_timezone: Some("Asia/Baghdad".into()),
+    };
+    let a = store.add_job(&new("a.zip", JobKind::Telegram)).expect("add");
+    assert_eq!((a.status, a.started_at, a.finished_at), (JobStatus::Queued, None, None));
+    assert_eq!(a.job, new("a.zip", JobKind::Telegram));
+    let b = store.add_job(&new("b.jsonl", JobKind::Jsonl)).expect("add");
+    assert!(b.id > a.id);
+    assert_eq!(store.job(a.id).expect("job"), Some(a.clone()));
+    assert_eq!(store.job(b.id + 100).expect("job"), None);
+    let done =
+        JobEnd { error: None, summary: Some(r#"{"posts_added":3}"#.into()), progress: Some("{}".into()) };
+    assert!(!store.finish_job(a.id, &done).expect("finish"), "a queued job is not ended");
+    assert!(store.start_job(a.id).expect("start"));
+    assert!(!store.start_job(a.id).expect("start twice"));
+    let running = store.job(a.id).expect("job").expect("stored");
+    assert_eq!(running.status, JobStatus::Running);
+    assert!(running.started_at.is_some_and(|t| t >= a.created_at));
+    assert!(store.finish_job(a.id, &done).expect("finish"));
+    let failed = JobEnd { error: Some("late".into()), summary: None, progress: None };
+    assert!(!store.finish_job(a.id, &failed).expect("finish twice"));
+    let ended = store.job(a.id).expect("job").expect("stored");
+    assert_eq!(ended.status, JobStatus::Done);
+    assert_eq!((ended.summary.as_deref(), ended.progress.as_deref()), (done.summary.as_deref(), Some("{}")));
+    assert!(ended.finished_at >= ended.started_at);
+    let c = store.add_job(&new("c.tar", JobKind::Telegram)).expect("add");
+    assert!(store.start_job(b.id).expect("start"));
+    assert_eq!(store.fail_unfinished_jobs("stopped").expect("fail"), 2);
+    for id in [b.id, c.id] {
+        let j = store.job(id).expect("job").expect("stored");
+        assert_eq!((j.status, j.error.as_deref()), (JobStatus::Failed, Some("stopped")));
+        assert!(j.finished_at.is_some());
+    }
+    assert_eq!(store.job(a.id).expect("job").expect("stored"), ended);
+    assert_eq!(store.fail_unfinished_jobs("again").expect("fail"), 0);
+    let ids = |limit| store.jobs(limit).expect("jobs").into_iter().map(|j| j.id).collect::<Vec<_>>();
+    assert_eq!(ids(10), vec![c.id, b.id, a.id]);
+    assert_eq!(ids(2), vec![c.id, b.id]);
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod contract;
 mod fetch;
+mod jobs;
 mod live;
 mod uploads;
 
