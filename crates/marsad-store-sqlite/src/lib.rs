@@ -20,6 +20,7 @@ mod banks;
 mod curation;
 mod observe;
 mod read;
+mod search;
 mod write;
 
 use std::collections::HashMap;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_post_versions.sql"),
     include_str!("../migrations/0007_variants.sql"),
     include_str!("../migrations/0008_serve.sql"),
+    include_str!("../migrations/0009_search.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is
@@ -148,6 +150,9 @@ impl SqliteStore {
         // deferred one that read first could not wait (SQLite refuses at
         // once to upgrade a read snapshot that another writer made stale).
         conn.busy_timeout(options.busy_timeout).map_err(open_err)?;
+        // The search index is written by triggers calling the normalizer
+        // (and migration 9 fills it with it): before anything else.
+        search::register_normalizer(&conn).map_err(open_err)?;
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         BUSY_TIMEOUT_MS.store(options.busy_timeout.as_millis() as u64, Ordering::Relaxed);
         // A file that is not a database fails on the first real read.
@@ -248,6 +253,14 @@ impl marsad_store::PostStore for SqliteStore {
 
     fn sources(&self) -> Result<Vec<marsad_store::StoredSource>> {
         read::sources(&self.conn)
+    }
+
+    fn source_counts(&self) -> Result<Vec<marsad_store::SourceCount>> {
+        in_snapshot(&self.conn, || search::source_counts(&self.conn))
+    }
+
+    fn search_posts(&self, query: &marsad_store::PostQuery) -> Result<Vec<marsad_store::FoundPost>> {
+        in_snapshot(&self.conn, || search::search_posts(&self.conn, query))
     }
 
     fn post(&self, source: &SourceKey, platform_post_id: &str) -> Result<Option<marsad_store::StoredPost>> {
