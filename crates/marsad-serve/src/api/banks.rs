@@ -9,7 +9,7 @@ use marsad_engine::access::AuditRow;
 use marsad_engine::banks::{BankDetail, BankRow};
 use marsad_engine::matching::StoredMatchRow;
 
-use super::{MAX_LIMIT, Params, bad_param, page_type, paginate, param_error};
+use super::{Params, bad_param, page_type, paginate, param_error};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -89,7 +89,6 @@ pub async fn audit(State(state): State<Arc<AppState>>, q: Q) -> ApiResult<Json<A
     let params = Params::new(q, &["since", "limit"])?;
     let since = params.time("since")?;
     let limit = params.limit()?;
-    debug_assert!(limit <= MAX_LIMIT);
     if since.is_some_and(|s| s > marsad_core::UtcTime::now()) {
         return Err(bad_param("since", "is in the future"));
     }

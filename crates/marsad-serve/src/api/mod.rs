@@ -26,7 +26,6 @@ use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
 use axum::routing::get;
 use marsad_core::UtcTime;
-use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -177,9 +176,6 @@ impl Params {
     }
 }
 
-/// The names of the analytics filter's parameters.
-pub const FILTER_PARAMS: &[&str] = &["official_only", "format", "outlet"];
-
 /// A page of a list held whole: `cursor` is the offset the page before
 /// ended at (opaque to clients).
 pub fn paginate<T>(mut items: Vec<T>, params: &Params) -> ApiResult<(Vec<T>, Option<String>)> {
@@ -213,8 +209,3 @@ macro_rules! page_type {
     };
 }
 pub(crate) use page_type;
-
-/// Serializes `value` as the JSON answer.
-pub fn json<T: Serialize>(value: T) -> axum::Json<T> {
-    axum::Json(value)
-}

@@ -10,7 +10,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use marsad_core::UtcTime;
 use marsad_engine::ExportFormat;
-use marsad_engine::observatory::{Analysis, Query as Analytics, analyze as run_query, unknown_outlets};
+use marsad_engine::observatory::{
+    Analysis, Query as Analytics, TIMELINE_BUCKETS, TREND_BUCKETS, analyze as run_query, parse_bucket,
+    unknown_outlets,
+};
 use marsad_engine::report::ReportRequest;
 use marsad_store::NewAuditEvent;
 
@@ -36,22 +39,15 @@ fn query_of(command: &str, q: Q) -> ApiResult<(Analytics, marsad_engine::analyti
         allowed
     };
     Ok(match command {
-        "timeline" => {
+        "timeline" | "trend" => {
             let p = Params::new(q, &with(&["bucket", "by"], true))?;
-            let query =
-                Analytics::timeline(p.one("bucket")?.unwrap_or("day"), p.one("by")?).map_err(|e| {
-                    param_error(
-                        if p.one("by").ok().flatten().is_some() { "bucket or by" } else { "bucket" },
-                        e,
-                    )
-                })?;
-            (query, p.filter(true)?)
-        }
-        "trend" => {
-            let p = Params::new(q, &with(&["bucket", "by"], true))?;
-            let query = Analytics::trend(p.one("bucket")?.unwrap_or("month"), p.one("by")?).map_err(|e| {
-                param_error(if p.one("by").ok().flatten().is_some() { "bucket or by" } else { "bucket" }, e)
-            })?;
+            let timeline = command == "timeline";
+            let bucket = p.one("bucket")?.unwrap_or(if timeline { "day" } else { "month" });
+            let allowed = if timeline { TIMELINE_BUCKETS } else { TREND_BUCKETS };
+            parse_bucket(bucket, allowed).map_err(|e| param_error("bucket", e))?;
+            let by = p.one("by")?;
+            let query = if timeline { Analytics::timeline(bucket, by) } else { Analytics::trend(bucket, by) }
+                .map_err(|e| param_error("by", e))?;
             (query, p.filter(true)?)
         }
         "silences" => {

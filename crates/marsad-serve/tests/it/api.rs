@@ -334,6 +334,9 @@ async fn every_analysis_is_the_engines() {
     refused(&s, "/api/v1/analyze/silences", "min_hours").await;
     refused(&s, "/api/v1/analyze/silences?min_hours=-1", "min_hours").await;
     refused(&s, "/api/v1/analyze/timeline?bucket=century", "bucket").await;
+    refused(&s, "/api/v1/analyze/timeline?by=colour", "by").await;
+    refused(&s, "/api/v1/analyze/trend?bucket=day", "bucket").await;
+    refused(&s, "/api/v1/analyze/trend?by=format", "by").await;
     refused(&s, "/api/v1/analyze/dormancy?days=3", "at").await;
     refused(&s, "/api/v1/analyze/dormancy?at=soon&days=3", "at").await;
     refused(&s, "/api/v1/analyze/recycling?from=2024-03-04&to=2024-03-01&min_age_days=1", "to").await;
