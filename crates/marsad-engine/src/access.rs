@@ -55,7 +55,7 @@ impl From<TokenRecord> for TokenRow {
 }
 
 /// An audit event as `marsad audit` and the API show it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditRow {
     /// Its place in the log.
     pub id: i64,

@@ -21,11 +21,12 @@ pub struct BankCreated {
 }
 
 /// `marsad bank list --json`: one bank.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BankRow {
     /// When it was created.
     pub created_at: String,
     /// Entries per signal type.
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub entries: BTreeMap<&'static str, u64>,
     /// Its name in HMA's API (`marsad serve`).
     pub hma_name: String,
@@ -225,5 +226,48 @@ impl Engine {
         }
         out.flush().map_err(|e| EngineError::io("the bank export", e))?;
         Ok(())
+    }
+}
+
+/// One bank as `GET /api/v1/banks/{name}` shows it: its entries and its
+/// matching settings.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BankDetail {
+    /// Its name.
+    pub name: String,
+    /// Its name in HMA's API.
+    pub hma_name: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// Entries per signal type.
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
+    pub entries: BTreeMap<&'static str, u64>,
+    /// Entries in all.
+    pub total: u64,
+    /// The share of content matched (HMA's `matching_enabled_ratio`).
+    pub enabled_ratio: f64,
+    /// Its own PDQ distance, when it has one (else the server's).
+    pub pdq_threshold: Option<u32>,
+}
+
+impl Engine {
+    /// The bank named `name` (its name or its HMA name);
+    /// [`EngineError::NotFound`] when there is none.
+    pub fn bank(&self, name: &str) -> Result<BankDetail> {
+        let banks = self.store().banks()?;
+        let b = banks
+            .iter()
+            .find(|b| b.name == name)
+            .or_else(|| banks.iter().find(|b| b.settings.hma_name == name))
+            .ok_or_else(|| EngineError::NotFound(format!("no bank named {name:?}")))?;
+        Ok(BankDetail {
+            name: b.name.clone(),
+            hma_name: b.settings.hma_name.clone(),
+            created_at: b.created_at.to_rfc3339(),
+            entries: b.entries.iter().map(|(t, n)| (t.as_str(), *n)).collect(),
+            total: b.entries.values().sum(),
+            enabled_ratio: b.settings.enabled_ratio,
+            pdq_threshold: b.settings.pdq_threshold,
+        })
     }
 }

@@ -507,7 +507,7 @@ impl Reporter for JobProgress {
 }
 
 /// A job as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     /// Its id.
     pub id: i64,
@@ -538,7 +538,7 @@ pub struct JobView {
 }
 
 /// A job's ingest flags.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct JobOptions {
     /// `--retain-media`.
     pub retain_media: bool,

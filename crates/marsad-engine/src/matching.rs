@@ -223,21 +223,24 @@ pub enum MatchedThing {
 }
 
 /// `marsad matches --json`: one stored match.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredMatchRow {
     /// The entry's bank.
     pub bank: String,
     /// Details, if any (`null` when none).
     pub detail: Option<serde_json::Value>,
     /// How far apart (whole bits for PDQ).
+    #[schema(value_type = f64)]
     pub distance: Distance,
-    /// What matched.
+    /// What matched: `{"media", "posts"}` or `{"post"}`.
+    #[schema(value_type = Object)]
     pub item: MatchedThing,
     /// The entry's labels.
     pub labels: BTreeMap<String, String>,
     /// When the match was found.
     pub matched_at: String,
     /// The signal.
+    #[schema(value_type = String)]
     pub signal_type: &'static str,
     /// The entry's value.
     pub value: String,
@@ -245,6 +248,7 @@ pub struct StoredMatchRow {
     /// match (a palette or CMYK image, whose true-colour hash did not match
     /// this entry); absent for marsad's own hash.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub variant: Option<&'static str>,
 }
 
@@ -408,6 +412,26 @@ impl Engine {
             self.describe_all().step("describing the releases again")?;
         }
         Ok(RescanSummary { items, added })
+    }
+
+    /// The stored matches of bank `bank` and of posts of `source` (each
+    /// when given), oldest first: a media item's match is of a source when
+    /// one of the posts carrying it is.
+    pub fn stored_matches_of(
+        &self,
+        bank: Option<&str>,
+        source: Option<&marsad_core::SourceKey>,
+    ) -> Result<Vec<StoredMatchRow>> {
+        let source = source.map(ToString::to_string);
+        let mut rows = self.stored_matches()?;
+        rows.retain(|m| {
+            bank.is_none_or(|b| m.bank == b)
+                && source.as_deref().is_none_or(|s| match &m.item {
+                    MatchedThing::Media { posts, .. } => posts.iter().any(|p| p.source == s),
+                    MatchedThing::Post { post } => post.source == s,
+                })
+        });
+        Ok(rows)
     }
 
     /// Every stored match, oldest first, as printed.

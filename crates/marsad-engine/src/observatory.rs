@@ -131,9 +131,10 @@ pub fn unknown_outlets(obs: &Observatory, filter: &Filter) -> Vec<UnknownOutlet>
 }
 
 /// `marsad releases --json`: one release.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReleaseRow {
     /// Its id.
+    #[schema(value_type = i64)]
     pub id: ReleaseId,
     /// The outlet it is attributed to.
     pub outlet: Option<String>,
@@ -145,16 +146,18 @@ pub struct ReleaseRow {
     pub sightings: u64,
     /// Distinct channels.
     pub channels: u64,
-    /// Its format.
+    /// Its format (`video`, `photo`, `photo_report`, `audio`, `text`, `document`).
+    #[schema(value_type = String)]
     pub format: ReleaseFormat,
     /// Its language (ISO 639-1).
     pub language: Option<String>,
-    /// Why it is attributed as it is.
+    /// Why it is attributed as it is: `{"rule": "channel" | "bank_label" | "text" | "none", …}`.
+    #[schema(value_type = Object)]
     pub evidence: Evidence,
 }
 
 /// `marsad outlets list --json`: one outlet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OutletRow {
     /// Other names.
     pub aliases: Vec<String>,
@@ -169,7 +172,7 @@ pub struct OutletRow {
 }
 
 /// `marsad outlets import --json`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OutletsImported {
     /// Outlets in the new registry.
     pub outlets: usize,
@@ -431,4 +434,178 @@ pub fn analyze(obs: &Observatory, filter: &Filter, query: &Query) -> Result<Anal
         )),
         Query::Amplification => Analysis::Amplification(Box::new(analytics::amplification(obs, filter))),
     })
+}
+
+/// A sighting of a release: its posts in one source in one second.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SightingRow {
+    /// The source, `platform:id`.
+    pub source: String,
+    /// When (RFC 3339, UTC).
+    pub posted_at: String,
+    /// The first post's id.
+    pub post_id: String,
+    /// Posts in the sighting (an album is several).
+    pub posts: u64,
+}
+
+/// A fingerprint of a media item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FingerprintRow {
+    /// The signal type (`pdq`, `vpdq`, `audio`, `md5`…).
+    pub signal_type: String,
+    /// The value.
+    pub value: String,
+    /// Quality, when the signal has one.
+    pub quality: Option<u8>,
+    /// `pytx` for python-threatexchange's variant; absent for marsad's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+/// A media item of a release's posts, with its fingerprints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MediaFingerprints {
+    /// Its SHA-256 (hex).
+    pub sha256: String,
+    /// Its MD5 (hex).
+    pub md5: String,
+    /// `image`, `video`, `audio` or `document`.
+    pub kind: String,
+    /// Its perceptual fingerprints (PDQ, vPDQ, audio; none for a document).
+    pub fingerprints: Vec<FingerprintRow>,
+}
+
+/// A post of a release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReleasePost {
+    /// The source, `platform:id`.
+    pub source: String,
+    /// The post's id.
+    pub post_id: String,
+    /// When it was posted (RFC 3339, UTC).
+    pub posted_at: String,
+    /// Its text.
+    pub text: String,
+    /// Its media items (those read), with their fingerprints.
+    pub media: Vec<MediaFingerprints>,
+}
+
+/// A bank entry a release's posts or media matched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReleaseMatch {
+    /// The bank.
+    pub bank: String,
+    /// The entry's id.
+    pub entry: i64,
+    /// Its signal type.
+    pub signal_type: String,
+    /// Its value.
+    pub value: String,
+    /// Its labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// One release in full (`GET /api/v1/releases/{id}`): its row (with the
+/// attribution evidence), sightings, posts with their media fingerprints,
+/// and the bank entries it matched.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ReleaseDetail {
+    /// The release, as listed.
+    pub release: ReleaseRow,
+    /// Its sightings, by time.
+    pub sightings: Vec<SightingRow>,
+    /// Its posts, by time.
+    pub posts: Vec<ReleasePost>,
+    /// The bank entries its posts and media matched.
+    pub matches: Vec<ReleaseMatch>,
+}
+
+impl Engine {
+    /// The release `id` in full, after bringing releases up to date;
+    /// [`EngineError::NotFound`] when there is none.
+    pub fn release(&mut self, id: ReleaseId) -> Result<ReleaseDetail> {
+        self.update_releases()?;
+        let store = self.store();
+        let mut found = None;
+        store.releases(&mut |r| {
+            if r.id == id {
+                found = Some(r);
+            }
+            Ok(())
+        })?;
+        let r = found.ok_or_else(|| EngineError::NotFound(format!("no release {id}")))?;
+        let release = ReleaseRow {
+            id: r.id,
+            outlet: r.outlet,
+            first_seen: r.first_seen.to_rfc3339(),
+            last_seen: r.last_seen.to_rfc3339(),
+            sightings: r.sightings,
+            channels: r.channels,
+            format: r.format,
+            language: r.language,
+            evidence: r.evidence,
+        };
+        let mut sightings = Vec::new();
+        store.sightings(&mut |s| {
+            if s.release_id == id {
+                sightings.push(SightingRow {
+                    source: s.source.to_string(),
+                    posted_at: s.posted_at.to_rfc3339(),
+                    post_id: s.post_id,
+                    posts: s.posts,
+                });
+            }
+            Ok(())
+        })?;
+        let mut members = Vec::new();
+        store.release_members(Some(&[id]), &mut |m| {
+            members.push(m);
+            Ok(())
+        })?;
+        let mut posts = Vec::with_capacity(members.len());
+        for m in members {
+            let mut media = Vec::new();
+            if let Some(p) = store.post(&m.source, &m.platform_post_id)? {
+                for sha in p.media.iter().filter_map(|r| r.sha256) {
+                    if let Some(item) = store.media(&sha)? {
+                        media.push(MediaFingerprints {
+                            sha256: sha.to_hex(),
+                            md5: item.md5.to_hex(),
+                            kind: item.kind.as_str().to_owned(),
+                            fingerprints: item
+                                .fingerprints
+                                .iter()
+                                .map(|f| FingerprintRow {
+                                    signal_type: f.signal_type.as_str().to_owned(),
+                                    value: f.value.clone(),
+                                    quality: f.quality,
+                                    variant: f.variant.map(|v| v.as_str().to_owned()),
+                                })
+                                .collect(),
+                        });
+                    }
+                }
+            }
+            posts.push(ReleasePost {
+                source: m.source.to_string(),
+                post_id: m.platform_post_id,
+                posted_at: m.posted_at.to_rfc3339(),
+                text: m.text,
+                media,
+            });
+        }
+        let matches = store
+            .release_matches(Some(&[id]))?
+            .into_iter()
+            .map(|(_, e)| ReleaseMatch {
+                bank: e.bank,
+                entry: e.id.0,
+                signal_type: e.signal_type.as_str().to_owned(),
+                value: e.value,
+                labels: e.labels,
+            })
+            .collect();
+        Ok(ReleaseDetail { release, sightings, posts, matches })
+    }
 }

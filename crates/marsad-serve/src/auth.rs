@@ -210,6 +210,9 @@ mod tests {
         assert_eq!(need(&get, "/c/banks", false), Need::Role(Role::Viewer));
         assert_eq!(need(&Method::PUT, "/c/signal_type/pdq", false), Need::Role(Role::Admin));
         assert_eq!(need(&get, "/api/v1/audit", false), Need::Role(Role::Admin));
+        assert_eq!(need(&get, "/api/v1/releases", false), Need::Role(Role::Viewer));
+        assert_eq!(need(&get, "/api/v1/export", false), Need::Role(Role::Viewer));
+        assert_eq!(need(&post, "/api/v1/outlets", false), Need::Role(Role::Analyst));
         assert_eq!(need(&get, "/metrics", false), Need::Role(Role::Viewer));
         assert_eq!(need(&post, "/api/v1/jobs", false), Need::Role(Role::Analyst));
         assert_eq!(need(&get, "/api/v1/jobs/1", false), Need::Role(Role::Viewer));

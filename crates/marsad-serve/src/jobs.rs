@@ -64,7 +64,7 @@ struct Shared {
 
 /// The handlers' side of the jobs: the queue into the runner.
 #[derive(Clone)]
-struct Jobs {
+pub(crate) struct Jobs {
     tx: mpsc::UnboundedSender<Queued>,
     shared: Arc<Shared>,
     /// Held from a job's record to its place in the queue, so the runner
@@ -189,8 +189,33 @@ fn audit_end(state: &AppState, actor: &str, r: &JobRecord) {
     });
 }
 
+/// What `POST /api/v1/jobs` answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// The job's id.
+    pub id: i64,
+    /// `queued`.
+    pub status: String,
+    /// Where to follow it.
+    pub url: String,
+}
+
+/// The jobs, newest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct JobList {
+    /// The jobs.
+    pub items: Vec<JobView>,
+}
+
 /// `POST /api/v1/jobs`.
-async fn submit(
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs",
+    request_body(content = String, content_type = "multipart/form-data",
+        description = "the field `file` (a .zip, .tar or .tar.gz of a Telegram Desktop export folder, or a JSON lines file); optional fields `kind` (telegram or jsonl), `retain_media`, `no_fingerprints` (true or false), `export_timezone`"),
+    responses((status = 202, description = "accepted: the job is queued (Location: its URL)", body = Accepted),
+              (status = 400, description = "a bad or missing field"),
+              (status = 413, description = "the upload is over --max-upload"),
+              (status = 503, description = "16 jobs are queued or running already")))]
+pub(crate) async fn submit(
     State(state): State<Arc<AppState>>,
     Extension(jobs): Extension<Jobs>,
     Extension(caller): Extension<Caller>,
@@ -258,9 +283,8 @@ async fn submit(
         ),
     });
     let url = format!("/api/v1/jobs/{}", view.id);
-    let mut response =
-        (StatusCode::ACCEPTED, Json(json!({ "id": view.id, "status": view.status, "url": url })))
-            .into_response();
+    let accepted = Accepted { id: view.id, status: view.status.to_owned(), url: url.clone() };
+    let mut response = (StatusCode::ACCEPTED, Json(accepted)).into_response();
     if let Ok(location) = HeaderValue::from_str(&url) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -279,7 +303,11 @@ fn live(shared: &Shared, mut view: JobView) -> JobView {
 }
 
 /// `GET /api/v1/jobs/{id}`.
-async fn one(
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs",
+    params(("id" = i64, Path, description = "the job's id")),
+    responses((status = 200, description = "the job: status, progress, and the summary `marsad ingest --json` prints once done", body = JobView),
+              (status = 404, description = "no such job")))]
+pub(crate) async fn one(
     State(state): State<Arc<AppState>>,
     Extension(jobs): Extension<Jobs>,
     Path(id): Path<String>,
@@ -294,11 +322,15 @@ async fn one(
 }
 
 /// `GET /api/v1/jobs?limit=N`.
-async fn list(
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs",
+    params(("limit" = Option<usize>, Query, description = "at most this many, the newest (50, at most 1000)")),
+    responses((status = 200, description = "the jobs, newest first", body = JobList),
+              (status = 400, description = "a bad parameter")))]
+pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     Extension(jobs): Extension<Jobs>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Vec<JobView>>> {
+) -> ApiResult<Json<JobList>> {
     if let Some(other) = q.keys().find(|k| k.as_str() != "limit") {
         return Err(ApiError::bad_request(format!("unknown parameter {other:?}: only limit is taken")));
     }
@@ -314,5 +346,5 @@ async fn list(
         }
     };
     let views = state.with_engine(move |e| Ok(e.jobs(limit)?)).await?;
-    Ok(Json(views.into_iter().map(|v| live(&jobs.shared, v)).collect()))
+    Ok(Json(JobList { items: views.into_iter().map(|v| live(&jobs.shared, v)).collect() }))
 }

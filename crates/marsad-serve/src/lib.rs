@@ -10,11 +10,15 @@
 //!   every request;
 //! - [`hma`]: the HMA routes; [`upload`]: multipart uploads to temporary
 //!   files under a bound; [`jobs`]: ingest jobs run in the background.
+//! - [`hma`]: the HMA routes; [`api`]: marsad's own, under `/api/v1`,
+//!   with its OpenAPI document; [`upload`]: multipart uploads to temporary
+//!   files under a bound.
 //!
 //! The server holds no algorithm: hashing, matching and the store's
 //! changes are the engine's.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod auth;
 pub mod error;
 pub mod fetch;
@@ -98,8 +102,22 @@ fn marsad_index_default_threshold() -> u32 {
 
 /// Every route, as `/site-map` lists them (Flask's rule syntax).
 pub const ROUTES: &[&str] = &[
+    "/api/v1/analyze/<command>",
+    "/api/v1/audit",
+    "/api/v1/banks",
+    "/api/v1/banks/<name>",
+    "/api/v1/export",
     "/api/v1/jobs",
-    "/api/v1/jobs/<int:job_id>",
+    "/api/v1/jobs/<int:id>",
+    "/api/v1/matches",
+    "/api/v1/openapi.json",
+    "/api/v1/outlets",
+    "/api/v1/posts",
+    "/api/v1/posts/<source>/<post_id>",
+    "/api/v1/releases",
+    "/api/v1/releases/<int:id>",
+    "/api/v1/report",
+    "/api/v1/sources",
     "/c/bank/<bank_name>",
     "/c/bank/<bank_name>/content",
     "/c/bank/<bank_name>/content/<int:content_id>",
@@ -151,6 +169,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status/live", get(live))
         .route("/site-map", get(site_map))
         .merge(jobs::routes(&state))
+        .merge(api::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard));
     guarded
         .fallback(|| async { error::ApiError::not_found("The requested URL was not found on the server.") })

@@ -21,6 +21,7 @@ mod curation;
 mod jobs;
 mod observe;
 mod read;
+mod search;
 mod write;
 
 use std::collections::HashMap;
@@ -43,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_variants.sql"),
     include_str!("../migrations/0008_serve.sql"),
     include_str!("../migrations/0009_jobs.sql"),
+    include_str!("../migrations/0010_search.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is
@@ -150,6 +152,9 @@ impl SqliteStore {
         // deferred one that read first could not wait (SQLite refuses at
         // once to upgrade a read snapshot that another writer made stale).
         conn.busy_timeout(options.busy_timeout).map_err(open_err)?;
+        // The search index is written by triggers calling the normalizer
+        // (and migration 10 fills it with it): before anything else.
+        search::register_normalizer(&conn).map_err(open_err)?;
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         BUSY_TIMEOUT_MS.store(options.busy_timeout.as_millis() as u64, Ordering::Relaxed);
         // A file that is not a database fails on the first real read.
@@ -250,6 +255,14 @@ impl marsad_store::PostStore for SqliteStore {
 
     fn sources(&self) -> Result<Vec<marsad_store::StoredSource>> {
         read::sources(&self.conn)
+    }
+
+    fn source_counts(&self) -> Result<Vec<marsad_store::SourceCount>> {
+        in_snapshot(&self.conn, || search::source_counts(&self.conn))
+    }
+
+    fn search_posts(&self, query: &marsad_store::PostQuery) -> Result<Vec<marsad_store::FoundPost>> {
+        in_snapshot(&self.conn, || search::search_posts(&self.conn, query))
     }
 
     fn post(&self, source: &SourceKey, platform_post_id: &str) -> Result<Option<marsad_store::StoredPost>> {

@@ -69,11 +69,11 @@ pub(crate) fn sources(conn: &Connection) -> Result<Vec<StoredSource>> {
     .collect()
 }
 
-const POST_COLUMNS: &str = "p.id, p.platform_post_id, p.posted_at, p.edited_at, p.text, p.url,
+pub(crate) const POST_COLUMNS: &str = "p.id, p.platform_post_id, p.posted_at, p.edited_at, p.text, p.url,
                             p.forwarded_from, p.reply_to";
 
-struct PostRow {
-    id: i64,
+pub(crate) struct PostRow {
+    pub(crate) id: i64,
     platform_post_id: String,
     posted_at: i64,
     edited_at: Option<i64>,
@@ -83,7 +83,7 @@ struct PostRow {
     reply_to: Option<String>,
 }
 
-fn post_row(r: &Row<'_>) -> rusqlite::Result<PostRow> {
+pub(crate) fn post_row(r: &Row<'_>) -> rusqlite::Result<PostRow> {
     Ok(PostRow {
         id: r.get(0)?,
         platform_post_id: r.get(1)?,
@@ -96,7 +96,7 @@ fn post_row(r: &Row<'_>) -> rusqlite::Result<PostRow> {
     })
 }
 
-fn finish_post(conn: &Connection, source: &SourceKey, row: PostRow) -> Result<StoredPost> {
+pub(crate) fn finish_post(conn: &Connection, source: &SourceKey, row: PostRow) -> Result<StoredPost> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT kind, path, media_sha256, missing FROM post_media WHERE post_id = ?1 ORDER BY position",

@@ -499,3 +499,36 @@ fn version_6_schema(conn: &rusqlite::Connection) {
         conn.execute_batch(sql).expect("old schema");
     }
 }
+
+/// A store from before search (version 9) is indexed while it migrates:
+/// its posts are found by their normalized words at once.
+#[test]
+fn a_version_9_store_gets_its_posts_indexed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v9.db");
+    drop(SqliteStore::open(&path).expect("create"));
+    {
+        // Back to version 9: no index, no triggers; then posts written.
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "DROP TRIGGER post_search_insert; DROP TRIGGER post_search_update; DROP TRIGGER post_search_delete;
+             DROP TABLE post_search;
+             PRAGMA user_version = 9;
+             INSERT INTO sources (platform, platform_id, name, kind) VALUES ('telegram', '1', 'C', 'public_channel');
+             INSERT INTO posts (source_id, platform_post_id, posted_at, text) VALUES (1, '1', 0, 'نَشرةُ الأخبـار');
+             INSERT INTO posts (source_id, platform_post_id, posted_at, text) VALUES (1, '2', 1, 'الطقس اليوم');",
+        )
+        .expect("version 9 with posts");
+    }
+    let store = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(store.schema_version().expect("version"), marsad_store_sqlite::SCHEMA_VERSION);
+    let found = store
+        .search_posts(&marsad_store::PostQuery {
+            words: vec!["نشره".to_owned(), "الاخبار".to_owned()],
+            limit: 10,
+            ..Default::default()
+        })
+        .expect("search");
+    let ids: Vec<&str> = found.iter().map(|f| f.post.platform_post_id.as_str()).collect();
+    assert_eq!(ids, ["1"]);
+}

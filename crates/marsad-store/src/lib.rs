@@ -166,6 +166,17 @@ pub trait PostStore {
     /// Every source, ordered by platform and platform id.
     fn sources(&self) -> Result<Vec<StoredSource>>;
 
+    /// Every source with how many posts it holds, ordered as
+    /// [`PostStore::sources`].
+    fn source_counts(&self) -> Result<Vec<SourceCount>>;
+
+    /// The posts `query` selects, by time then store id, at most
+    /// `query.limit`. The words are matched against each post's text as
+    /// ingestion normalizes it, so a query normalized the same way finds a
+    /// post whatever diacritics, tatweel or hamza forms either was typed
+    /// with; an edit is searched by its new text.
+    fn search_posts(&self, query: &PostQuery) -> Result<Vec<FoundPost>>;
+
     /// One post with its media references, if stored.
     fn post(&self, source: &SourceKey, platform_post_id: &str) -> Result<Option<StoredPost>>;
 

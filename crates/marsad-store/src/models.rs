@@ -639,3 +639,50 @@ impl std::fmt::Display for StoreIdentity {
         Ok(())
     }
 }
+
+/// Which posts [`crate::PostStore::search_posts`] reads: every condition
+/// given holds. Posts come by time, then by their store id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PostQuery {
+    /// Only the posts of this source.
+    pub source: Option<SourceKey>,
+    /// Only posts posted at or after this time.
+    pub from: Option<UtcTime>,
+    /// Only posts posted before this time.
+    pub to: Option<UtcTime>,
+    /// Words, already normalized as ingestion normalizes text
+    /// (`marsad_hash::text::normalize`, then split at spaces): every one
+    /// must be a word of the post's normalized text. Empty: any post.
+    pub words: Vec<String>,
+    /// Only posts after this one in the order (the last of the page before).
+    pub after: Option<PostCursor>,
+    /// At most this many posts.
+    pub limit: usize,
+}
+
+/// A place in the order of [`PostQuery`]: a post's time and store id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PostCursor {
+    /// When the post was posted.
+    pub posted_at: UtcTime,
+    /// Its store id.
+    pub id: PostId,
+}
+
+/// A post [`crate::PostStore::search_posts`] found, with its store id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundPost {
+    /// Its store id (with `post.posted_at`, the cursor after it).
+    pub id: PostId,
+    /// The post.
+    pub post: StoredPost,
+}
+
+/// A source and how many posts of it are stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceCount {
+    /// The source.
+    pub source: StoredSource,
+    /// Its posts.
+    pub posts: u64,
+}

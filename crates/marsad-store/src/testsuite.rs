@@ -14,8 +14,8 @@ use crate::prelude::*;
 use crate::{
     BatchOutcome, EntryFilter, EntryId, Evidence, GroupPost, GroupingUpdate, ItemRef, MatchedItem,
     MediaContent, MediaRef, NewBankEntry, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource,
-    OutletRecord, PostBatch, PostId, ReleaseFormat, ReleaseId, ReleaseMember, ReleaseRecord, ReleaseSlot,
-    RunSummary, SourceId, Stats, StoreError,
+    OutletRecord, PostBatch, PostCursor, PostId, PostQuery, ReleaseFormat, ReleaseId, ReleaseMember,
+    ReleaseRecord, ReleaseSlot, RunSummary, SourceId, Stats, StoreError,
 };
 
 /// Defines one `#[test]` per case of the shared suite, each on a fresh
@@ -84,6 +84,7 @@ macro_rules! store_suite {
             variant_fingerprints_round_trip,
             variant_matches_round_trip,
             jobs_run_once_and_end_once,
+            posts_are_searched_and_paged,
         );
         #[test]
         fn stores_have_their_own_identity() {
@@ -1893,4 +1894,74 @@ pub fn jobs_run_once_and_end_once(store: &mut dyn Store) {
     let ids = |limit| store.jobs(limit).expect("jobs").into_iter().map(|j| j.id).collect::<Vec<_>>();
     assert_eq!(ids(10), vec![c.id, b.id, a.id]);
     assert_eq!(ids(2), vec![c.id, b.id]);
+}
+
+/// Sources are counted with their posts, and posts are searched by their
+/// normalized words, narrowed by source and time and read page by page; an
+/// edit is found by its new text only.
+pub fn posts_are_searched_and_paged(store: &mut dyn Store) {
+    let run1 = run(store);
+    let mut batch = sample_batch();
+    // Diacritics, tatweel and hamza forms: normalized away in the index.
+    batch.posts[0].text = "الـسَّلامُ عليكم في المدينة".to_owned();
+    batch.posts[1].text = "نشرة الأخبار".to_owned();
+    store.write_batch(run1, &batch).expect("write");
+    let counts: Vec<(String, u64)> = store
+        .source_counts()
+        .expect("counts")
+        .into_iter()
+        .map(|c| (c.source.key.to_string(), c.posts))
+        .collect();
+    assert_eq!(counts, [("telegram:1000000001".to_owned(), 2), ("telegram:1000000002".to_owned(), 2)]);
+    fn ids(store: &dyn Store, q: &PostQuery) -> Vec<(String, String)> {
+        store
+            .search_posts(q)
+            .expect("search")
+            .into_iter()
+            .map(|f| (f.post.source.platform_id, f.post.platform_post_id))
+            .collect()
+    }
+    let words = |w: &[&str]| PostQuery {
+        words: w.iter().map(|s| (*s).to_owned()).collect(),
+        limit: 10,
+        ..PostQuery::default()
+    };
+    let one = |s: &str, p: &str| (s.to_owned(), p.to_owned());
+    assert_eq!(ids(store, &words(&["السلام"])), [one("1000000001", "1")]);
+    assert_eq!(ids(store, &words(&["السلام", "المدينه"])), [one("1000000001", "1")]);
+    assert_eq!(ids(store, &words(&["اخبار"])), Vec::<(String, String)>::new(), "a word, not a part of one");
+    assert_eq!(ids(store, &words(&["الاخبار"])), [one("1000000001", "2")]);
+    assert_eq!(ids(store, &words(&["السلام", "الاخبار"])), Vec::<(String, String)>::new());
+    assert_eq!(ids(store, &words(&["a\"b"])), Vec::<(String, String)>::new(), "quotes are only text");
+    // Filters: source and period.
+    let all = ids(store, &words(&[]));
+    assert_eq!(all.len(), 4);
+    let of_second = PostQuery { source: Some(batch.sources[1].key.clone()), ..words(&[]) };
+    assert_eq!(ids(store, &of_second), [one("1000000002", "1"), one("1000000002", "3")]);
+    let t = |id: i64| UtcTime::from_unix_seconds(1_510_142_400 + id * 60);
+    let period = PostQuery { from: Some(t(2)), to: Some(t(3)), ..words(&[]) };
+    assert_eq!(ids(store, &period), [one("1000000001", "2")]);
+    // Pages: each post once, in order.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.search_posts(&PostQuery { after, limit: 3, ..words(&[]) }).expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some(PostCursor { posted_at: last.post.posted_at, id: last.id });
+        seen.extend(page.into_iter().map(|f| (f.post.source.platform_id, f.post.platform_post_id)));
+    }
+    assert_eq!(seen, all);
+    let times: Vec<UtcTime> =
+        store.search_posts(&words(&[])).expect("all").into_iter().map(|f| f.post.posted_at).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "by time");
+    // An edit: the new text is found, the old one no longer.
+    let run2 = run(store);
+    let mut edited = batch.posts[1].clone();
+    edited.text = "خبر عاجل".to_owned();
+    edited.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_000));
+    store
+        .write_batch(run2, &PostBatch { sources: vec![batch.sources[0].clone()], posts: vec![edited] })
+        .expect("edit");
+    assert_eq!(ids(store, &words(&["الاخبار"])), Vec::<(String, String)>::new());
+    assert_eq!(ids(store, &words(&["عاجل"])), [one("1000000001", "2")]);
 }

@@ -36,6 +36,22 @@ fn routes() -> Vec<(Method, &'static str, Option<serde_json::Value>, Role)> {
         (Method::DELETE, "/c/bank/AUTH/content/999", None, Role::Moderator),
         (Method::DELETE, "/c/bank/GONE", None, Role::Moderator),
         (Method::PUT, "/c/signal_type/pdq", Some(json!({"enabled_ratio": 1.0})), Role::Admin),
+        (Method::GET, "/api/v1/openapi.json", None, Role::Viewer),
+        (Method::GET, "/api/v1/sources", None, Role::Viewer),
+        (Method::GET, "/api/v1/posts?q=x", None, Role::Viewer),
+        (Method::GET, "/api/v1/posts/telegram:1/1", None, Role::Viewer),
+        (Method::GET, "/api/v1/releases", None, Role::Viewer),
+        (Method::GET, "/api/v1/releases/1", None, Role::Viewer),
+        (Method::GET, "/api/v1/outlets", None, Role::Viewer),
+        // Not a registry (a JSON string): refused as one, nothing replaced.
+        (Method::POST, "/api/v1/outlets", Some(json!("not toml")), Role::Analyst),
+        (Method::GET, "/api/v1/analyze/amplification", None, Role::Viewer),
+        (Method::GET, "/api/v1/report", None, Role::Viewer),
+        (Method::GET, "/api/v1/export?table=outlets", None, Role::Viewer),
+        (Method::GET, "/api/v1/banks", None, Role::Viewer),
+        (Method::GET, "/api/v1/banks/AUTH", None, Role::Viewer),
+        (Method::GET, "/api/v1/matches", None, Role::Viewer),
+        (Method::GET, "/api/v1/audit", None, Role::Admin),
     ]
 }
 

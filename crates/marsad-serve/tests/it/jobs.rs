@@ -209,10 +209,10 @@ async fn an_ingest_job_uploaded_as_a_zip_yields_the_same_store_as_marsad_ingest(
     assert_eq!(again["summary"]["posts_existing"], 4, "{again}");
     let (status, list) = send(s.req(Method::GET, "/api/v1/jobs", Some(Role::Viewer))).await;
     assert_eq!(status, StatusCode::OK);
-    let ids: Vec<_> = list.as_array().expect("list").iter().map(|j| j["id"].clone()).collect();
+    let ids: Vec<_> = list["items"].as_array().expect("list").iter().map(|j| j["id"].clone()).collect();
     assert_eq!(ids, vec![again["id"].clone(), job["id"].clone()]);
     let (_, one) = send(s.req(Method::GET, "/api/v1/jobs?limit=1", Some(Role::Viewer))).await;
-    assert_eq!(one.as_array().map(Vec::len), Some(1));
+    assert_eq!(one["items"].as_array().map(Vec::len), Some(1));
     let stopped = s.stop().await;
     let engine = Engine::open(stopped.path().join("serve.db").to_str().expect("utf-8")).expect("store");
     let mut actions = Vec::new();
@@ -395,7 +395,7 @@ async fn bad_requests_are_refused_naming_what_is_wrong() {
         assert!(body["message"].as_str().is_some_and(|m| m.contains("limit")), "{body}");
     }
     // Nothing was queued by any of these.
-    assert_eq!(s.get("/api/v1/jobs").await.1, json!([]));
+    assert_eq!(s.get("/api/v1/jobs").await.1, json!({"items": []}));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

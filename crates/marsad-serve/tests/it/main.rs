@@ -1,6 +1,7 @@
 //! `marsad serve` tested as its clients use it: the real server on a
 //! loopback port, a real HTTP client, a real store.
 
+mod api;
 mod auth;
 mod contract;
 mod fetch;
