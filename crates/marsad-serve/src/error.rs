@@ -57,12 +57,14 @@ impl ApiError {
         )
     }
 
-    /// 422 as pydantic reports a missing field: `[{"type": "missing", "loc":
-    /// [place, name], "msg": "Field required", "input": input, "url": …}]`.
-    pub fn missing(place: &str, name: &str, input: Value) -> Self {
+    /// 422 as pydantic (through flask-openapi3) reports a missing field:
+    /// `[{"type": "missing", "loc": [name], "msg": "Field required", "input":
+    /// input, "url": …}]`. HMA validates each part of the request (query,
+    /// body) with its own model, so `loc` is the field alone.
+    pub fn missing(name: &str, input: Value) -> Self {
         ApiError::validation(json!([{
             "type": "missing",
-            "loc": [place, name],
+            "loc": [name],
             "msg": "Field required",
             "input": input,
             "url": "https://errors.pydantic.dev/2.11/v/missing",
@@ -70,14 +72,45 @@ impl ApiError {
     }
 
     /// 422 as pydantic reports a value it cannot parse.
-    pub fn invalid_field(place: &str, name: &str, kind: &str, msg: &str, input: Value) -> Self {
+    pub fn invalid_field(name: &str, kind: &str, msg: &str, input: Value) -> Self {
         ApiError::validation(json!([{
             "type": kind,
-            "loc": [place, name],
+            "loc": [name],
             "msg": msg,
             "input": input,
             "url": format!("https://errors.pydantic.dev/2.11/v/{kind}"),
         }]))
+    }
+
+    /// 422 as pydantic reports a body that is not an object (or not JSON,
+    /// then `input` is null): `loc` is empty, `ctx` names the model.
+    pub fn not_a_model(class_name: &str, input: Value) -> Self {
+        ApiError::validation(json!([{
+            "type": "model_type",
+            "loc": [],
+            "msg": format!("Input should be a valid dictionary or instance of {class_name}"),
+            "input": input,
+            "ctx": {"class_name": class_name},
+            "url": "https://errors.pydantic.dev/2.11/v/model_type",
+        }]))
+    }
+
+    /// `errors` as one answer: their 422s as one 422 listing every problem
+    /// in order, as pydantic reports all the invalid fields of a model at
+    /// once; an error of another kind is answered alone. (Called with at
+    /// least one error; none would be an internal error.)
+    pub fn all_of(errors: impl IntoIterator<Item = ApiError>) -> Self {
+        let mut problems = Vec::new();
+        for e in errors {
+            match e.body {
+                Value::Array(list) if e.status == StatusCode::UNPROCESSABLE_ENTITY => problems.extend(list),
+                _ => return e,
+            }
+        }
+        if problems.is_empty() {
+            return ApiError::internal("all_of called without an error");
+        }
+        ApiError::validation(Value::Array(problems))
     }
 
     fn validation(body: Value) -> Self {

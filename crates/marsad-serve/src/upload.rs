@@ -159,6 +159,7 @@ pub async fn hash_file(
         })
         .await?;
     let mut out = BTreeMap::new();
+    let mut missing = None;
     for name in wanted {
         let t = crate::hma::signal_type(name).unwrap_or(SignalType::Md5);
         match signals.get(t) {
@@ -170,13 +171,23 @@ pub async fn hash_file(
             Some(f) => {
                 out.insert(name.to_owned(), f.value.clone());
             }
-            None => {
-                return Err(ApiError::bad_request(format!(
-                    "cannot hash the file as {content_type}: no {name} signal (the file is taken for {})",
-                    signals.kind.as_str()
-                )));
-            }
+            // A type asked for by name must be there. Of the content type's
+            // defaults, one the file does not give is left out, as long as
+            // another is there: HMA hashes any upload named `video` to
+            // video_md5 (the MD5 of its bytes), whatever it holds, and
+            // marsad's vpdq, an addition, must not turn that into a 400.
+            None if types.is_none() => missing = missing.or(Some(name)),
+            None => return Err(no_signal(content_type, name, signals.kind.as_str())),
         }
     }
-    Ok(out)
+    match missing {
+        Some(name) if out.is_empty() => Err(no_signal(content_type, name, signals.kind.as_str())),
+        _ => Ok(out),
+    }
+}
+
+fn no_signal(content_type: &str, name: &str, kind: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "cannot hash the file as {content_type}: no {name} signal (the file is taken for {kind})"
+    ))
 }

@@ -69,19 +69,17 @@ fn is_json(headers: &HeaderMap) -> bool {
     })
 }
 
-/// A JSON object body as pydantic validates one: 422 when it is missing or
-/// not an object.
-fn validated_object(headers: &HeaderMap, body: &Bytes) -> ApiResult<serde_json::Map<String, Value>> {
+/// A JSON object body as pydantic validates one for the model `class_name`:
+/// 422 when it is missing or not an object.
+fn validated_object(
+    headers: &HeaderMap,
+    body: &Bytes,
+    class_name: &str,
+) -> ApiResult<serde_json::Map<String, Value>> {
     let parsed: Option<Value> = if is_json(headers) { serde_json::from_slice(body).ok() } else { None };
     match parsed {
         Some(Value::Object(m)) => Ok(m),
-        other => Err(ApiError::invalid_field(
-            "body",
-            "",
-            "model_attributes_type",
-            "Input should be a valid dictionary or object to extract fields from",
-            other.unwrap_or(Value::Null),
-        )),
+        other => Err(ApiError::not_a_model(class_name, other.unwrap_or(Value::Null))),
     }
 }
 
@@ -107,13 +105,16 @@ fn ratio_field(m: &serde_json::Map<String, Value>, name: &str) -> ApiResult<Opti
         Some(v) => match v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
             Some(r) if (0.0..=1.0).contains(&r) => Ok(Some(r)),
             Some(r) => Err(ApiError::bad_request(format!("{name} must be between 0 and 1, got {r}"))),
-            None => Err(ApiError::invalid_field(
-                "body",
+            // pydantic's words: a string it cannot parse, or another type
+            None if v.is_string() => Err(ApiError::invalid_field(
                 name,
                 "float_parsing",
-                "Input should be a valid number",
+                "Input should be a valid number, unable to parse string as a number",
                 v.clone(),
             )),
+            None => {
+                Err(ApiError::invalid_field(name, "float_type", "Input should be a valid number", v.clone()))
+            }
         },
     }
 }
@@ -122,13 +123,9 @@ fn bool_field(m: &serde_json::Map<String, Value>, name: &str) -> ApiResult<Optio
     match m.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(v) => Err(ApiError::invalid_field(
-            "body",
-            name,
-            "bool_type",
-            "Input should be a valid boolean",
-            v.clone(),
-        )),
+        Some(v) => {
+            Err(ApiError::invalid_field(name, "bool_type", "Input should be a valid boolean", v.clone()))
+        }
     }
 }
 
@@ -163,9 +160,18 @@ pub async fn create_bank(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let m = validated_object(&headers, &body)?;
-    let Some(name) = m.get("name").and_then(Value::as_str).map(str::to_owned) else {
-        return Err(ApiError::missing("body", "name", Value::Object(m)));
+    let m = validated_object(&headers, &body, "BankCreateRequest")?;
+    let name = match m.get("name") {
+        Some(Value::String(name)) => name.clone(),
+        Some(other) => {
+            return Err(ApiError::invalid_field(
+                "name",
+                "string_type",
+                "Input should be a valid string",
+                other.clone(),
+            ));
+        }
+        None => return Err(ApiError::missing("name", Value::Object(m))),
     };
     // HMA: `enabled_ratio` defaults to 1.0, so `enabled` counts only when
     // `enabled_ratio` is given as null.
@@ -213,7 +219,7 @@ pub async fn update_bank(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let m = validated_object(&headers, &body)?;
+    let m = validated_object(&headers, &body, "BankUpdateRequest")?;
     let mut update = BankUpdate { pdq_threshold: threshold_field(&m)?, ..BankUpdate::default() };
     if let Some(enabled) = bool_field(&m, "enabled")? {
         update.enabled_ratio = Some(if enabled { 1.0 } else { 0.0 });
@@ -223,13 +229,7 @@ pub async fn update_bank(
     }
     if let Some(new) = m.get("name").filter(|v| !v.is_null()) {
         let new = new.as_str().ok_or_else(|| {
-            ApiError::invalid_field(
-                "body",
-                "name",
-                "string_type",
-                "Input should be a valid string",
-                new.clone(),
-            )
+            ApiError::invalid_field("name", "string_type", "Input should be a valid string", new.clone())
         })?;
         if !is_hma_bank_name(new) {
             return Err(ApiError::bad_request("Bank names must be UPPER_WITH_UNDERSCORE"));
@@ -554,8 +554,15 @@ pub async fn set_signal_type(
         return Err(ApiError::bad_request(format!("No such signal type '{name}'")));
     }
     let m = json_object(&headers, &body)?;
-    let Some(ratio) = ratio_field(&m, "enabled_ratio")? else {
-        return Err(ApiError::bad_request("Missing required parameter: enabled_ratio"));
+    // HMA's view: `require_json_param`, then `str_to_type(…, float)`, whose
+    // 400s these are (not pydantic's 422: the route has no body model).
+    let ratio = match m.get("enabled_ratio") {
+        None | Some(Value::Null) => return Err(ApiError::bad_request("enabled_ratio is required")),
+        Some(Value::String(s)) if s.trim().parse::<f64>().is_err() => {
+            return Err(ApiError::bad_request(format!("Invalid float: '{s}'")));
+        }
+        Some(_) => ratio_field(&m, "enabled_ratio")?
+            .ok_or_else(|| ApiError::bad_request("enabled_ratio is required"))?,
     };
     state.with_engine(move |e| Ok(e.store_mut().set_signal_type_ratio(&name, ratio)?)).await?;
     state.refresh_index().await?;

@@ -41,9 +41,13 @@ pub async fn raw_lookup(
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let signal = required(&q, "signal")?;
-    let st = required(&q, "signal_type")?;
-    let include_distance = parse_bool(&q, "include_distance")?.unwrap_or(false);
+    // pydantic reports every bad field of RawLookupRequest at once, in the
+    // model's order
+    let fields = (required(&q, "signal"), required(&q, "signal_type"), parse_bool(&q, "include_distance"));
+    let (signal, st, include_distance) = match fields {
+        (Ok(signal), Ok(st), Ok(d)) => (signal, st, d.unwrap_or(false)),
+        (a, b, c) => return Err(ApiError::all_of([a.err(), b.err(), c.err()].into_iter().flatten())),
+    };
     let (t, value) = parse_signal(st, signal)?;
     let banks: Option<HashSet<String>> = bank_filter(&q).map(|b| b.into_iter().collect());
     let found = query_index(&state, t, &value)?;

@@ -54,6 +54,10 @@ pub fn hash_types(content_type: &str, types: Option<&str>) -> Result<Vec<&'stati
     let mut out = Vec::new();
     for name in types.split(',') {
         let name = name.trim();
+        // HMA skips empty names (`types=pdq,`)
+        if name.is_empty() {
+            continue;
+        }
         match default.iter().chain(extra.iter()).find(|n| **n == name) {
             Some(n) => {
                 if !out.contains(n) {
@@ -112,7 +116,6 @@ pub fn parse_bool(query: &HashMap<String, String>, name: &str) -> Result<Option<
         "1" | "true" | "t" | "yes" | "y" | "on" => Ok(Some(true)),
         "0" | "false" | "f" | "no" | "n" | "off" => Ok(Some(false)),
         _ => Err(ApiError::invalid_field(
-            "query",
             name,
             "bool_parsing",
             "Input should be a valid boolean, unable to interpret input",
@@ -126,7 +129,7 @@ pub fn required<'a>(query: &'a HashMap<String, String>, name: &str) -> Result<&'
     query.get(name).map(String::as_str).ok_or_else(|| {
         let input: serde_json::Map<String, Value> =
             query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-        ApiError::missing("query", name, Value::Object(input))
+        ApiError::missing(name, Value::Object(input))
     })
 }
 
