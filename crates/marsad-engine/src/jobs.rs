@@ -699,14 +699,7 @@ fn copy_into(upload: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
 }
 
 fn no_valid_post(s: &IngestSummary) -> String {
-    let why = if s.errors_total > 0 {
-        "every record was refused"
-    } else if s.service_skipped > 0 {
-        "it holds service messages only"
-    } else {
-        "it holds no post"
-    };
-    format!("no valid post in the upload: {why}")
+    format!("no valid post in the upload: {}", s.no_post_reason())
 }
 
 #[cfg(test)]

@@ -280,17 +280,7 @@ impl Engine {
         let mut rows = Vec::new();
         self.store().releases(&mut |r| {
             if keep.contains(&r.id) {
-                rows.push(ReleaseRow {
-                    id: r.id,
-                    outlet: r.outlet,
-                    first_seen: r.first_seen.to_rfc3339(),
-                    last_seen: r.last_seen.to_rfc3339(),
-                    sightings: r.sightings,
-                    channels: r.channels,
-                    format: r.format,
-                    language: r.language,
-                    evidence: r.evidence,
-                });
+                rows.push(ReleaseRow::from(r));
             }
             Ok(())
         })?;
@@ -534,18 +524,8 @@ impl Engine {
             }
             Ok(())
         })?;
-        let r = found.ok_or_else(|| EngineError::NotFound(format!("no release {id}")))?;
-        let release = ReleaseRow {
-            id: r.id,
-            outlet: r.outlet,
-            first_seen: r.first_seen.to_rfc3339(),
-            last_seen: r.last_seen.to_rfc3339(),
-            sightings: r.sightings,
-            channels: r.channels,
-            format: r.format,
-            language: r.language,
-            evidence: r.evidence,
-        };
+        let release =
+            ReleaseRow::from(found.ok_or_else(|| EngineError::NotFound(format!("no release {id}")))?);
         let mut sightings = Vec::new();
         store.sightings(&mut |s| {
             if s.release_id == id {
@@ -607,5 +587,21 @@ impl Engine {
             })
             .collect();
         Ok(ReleaseDetail { release, sightings, posts, matches })
+    }
+}
+
+impl From<marsad_store::ReleaseRecord> for ReleaseRow {
+    fn from(r: marsad_store::ReleaseRecord) -> Self {
+        ReleaseRow {
+            id: r.id,
+            outlet: r.outlet,
+            first_seen: r.first_seen.to_rfc3339(),
+            last_seen: r.last_seen.to_rfc3339(),
+            sightings: r.sightings,
+            channels: r.channels,
+            format: r.format,
+            language: r.language,
+            evidence: r.evidence,
+        }
     }
 }

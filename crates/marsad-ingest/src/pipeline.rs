@@ -112,6 +112,17 @@ impl IngestSummary {
     pub fn posts_valid(&self) -> u64 {
         self.posts_added + self.posts_existing
     }
+
+    /// Why an input gave no valid post (for when [`Self::posts_valid`] is 0).
+    pub fn no_post_reason(&self) -> &'static str {
+        if self.errors_total > 0 {
+            "every record was refused"
+        } else if self.service_skipped > 0 {
+            "it holds service messages only"
+        } else {
+            "it holds no post"
+        }
+    }
 }
 
 /// Batches pending posts into a store. Readers call [`Pipeline::push`] per

@@ -93,13 +93,6 @@ fn print_summary(path: &Path, s: &IngestSummary) {
         eprintln!("  … and {} more failed fingerprints", s.fingerprint_errors - SHOWN as u64);
     }
     if s.posts_valid() == 0 {
-        let why = if s.errors_total > 0 {
-            "every record was refused"
-        } else if s.service_skipped > 0 {
-            "it holds service messages only"
-        } else {
-            "it holds no post"
-        };
-        eprintln!("warning: no valid post in {}: {why}", path.display());
+        eprintln!("warning: no valid post in {}: {}", path.display(), s.no_post_reason());
     }
 }
