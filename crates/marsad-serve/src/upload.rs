@@ -41,6 +41,24 @@ fn too_large() -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Content too large")
 }
 
+/// A text part of a multipart body, at most `max` bytes of UTF-8 (errors
+/// name the field; `body_error` says what a broken body is).
+pub(crate) async fn text_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &str,
+    max: usize,
+    body_error: impl Fn(axum::extract::multipart::MultipartError) -> ApiError,
+) -> ApiResult<String> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(&body_error)? {
+        if text.len() + chunk.len() > max {
+            return Err(ApiError::bad_request(format!("form field {name:?} is longer than {max} bytes")));
+        }
+        text.extend_from_slice(&chunk);
+    }
+    String::from_utf8(text).map_err(|_| ApiError::bad_request(format!("form field {name:?} is not UTF-8")))
+}
+
 /// Reads a multipart body as HMA does: exactly one file (a part with a
 /// file name), its field name the content type; text fields kept.
 pub async fn read(body: Result<Multipart, MultipartRejection>, max_bytes: u64) -> ApiResult<Upload> {
@@ -65,21 +83,10 @@ pub async fn read(body: Result<Multipart, MultipartRejection>, max_bytes: u64) -
         }
         let name = field.name().unwrap_or_default().to_owned();
         if field.file_name().is_none() {
-            let mut text = Vec::new();
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| ApiError::bad_request(format!("invalid multipart body: {e}")))?
-            {
-                if text.len() + chunk.len() > MAX_FIELD {
-                    return Err(ApiError::bad_request(format!(
-                        "form field {name:?} is longer than {MAX_FIELD} bytes"
-                    )));
-                }
-                text.extend_from_slice(&chunk);
-            }
-            let text = String::from_utf8(text)
-                .map_err(|_| ApiError::bad_request(format!("form field {name:?} is not UTF-8")))?;
+            let text = text_field(&mut field, &name, MAX_FIELD, |e| {
+                ApiError::bad_request(format!("invalid multipart body: {e}"))
+            })
+            .await?;
             fields.insert(name, text);
             continue;
         }

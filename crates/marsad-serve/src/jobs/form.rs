@@ -105,17 +105,8 @@ pub(super) async fn read(body: Result<Multipart, MultipartRejection>, max_bytes:
                 "unknown form field {name:?}: the fields are file, kind, retain_media, no_fingerprints and export_timezone"
             )));
         }
-        let mut text = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|e| body_error(e, max_bytes))? {
-            if text.len() + chunk.len() > MAX_FIELD {
-                return Err(ApiError::bad_request(format!(
-                    "form field {name:?} is longer than {MAX_FIELD} bytes"
-                )));
-            }
-            text.extend_from_slice(&chunk);
-        }
-        let text = String::from_utf8(text)
-            .map_err(|_| ApiError::bad_request(format!("form field {name:?} is not UTF-8")))?;
+        let text =
+            crate::upload::text_field(&mut field, &name, MAX_FIELD, |e| body_error(e, max_bytes)).await?;
         match name.as_str() {
             "kind" => {
                 kind = Some(JobKind::parse(text.trim()).ok_or_else(|| {
