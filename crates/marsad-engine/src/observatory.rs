@@ -278,7 +278,7 @@ impl Engine {
         let keep: HashSet<ReleaseId> =
             obs.releases.iter().zip(&mask).filter(|(_, k)| **k).map(|(r, _)| ReleaseId(r.id)).collect();
         let mut rows = Vec::new();
-        self.store().releases(&mut |r| {
+        self.store().releases(None, &mut |r| {
             if keep.contains(&r.id) {
                 rows.push(ReleaseRow::from(r));
             }
@@ -518,24 +518,20 @@ impl Engine {
         self.update_releases()?;
         let store = self.store();
         let mut found = None;
-        store.releases(&mut |r| {
-            if r.id == id {
-                found = Some(r);
-            }
+        store.releases(Some(&[id]), &mut |r| {
+            found = Some(r);
             Ok(())
         })?;
         let release =
             ReleaseRow::from(found.ok_or_else(|| EngineError::NotFound(format!("no release {id}")))?);
         let mut sightings = Vec::new();
-        store.sightings(&mut |s| {
-            if s.release_id == id {
-                sightings.push(SightingRow {
-                    source: s.source.to_string(),
-                    posted_at: s.posted_at.to_rfc3339(),
-                    post_id: s.post_id,
-                    posts: s.posts,
-                });
-            }
+        store.sightings(Some(&[id]), &mut |s| {
+            sightings.push(SightingRow {
+                source: s.source.to_string(),
+                posted_at: s.posted_at.to_rfc3339(),
+                post_id: s.post_id,
+                posts: s.posts,
+            });
             Ok(())
         })?;
         let mut members = Vec::new();

@@ -142,11 +142,11 @@ impl Engine {
         let store = self.store();
         store.read_snapshot(&mut || {
             tables = Tables::default();
-            store.releases(&mut |r| {
+            store.releases(None, &mut |r| {
                 tables.releases.push(r);
                 Ok(())
             })?;
-            store.sightings(&mut |s| {
+            store.sightings(None, &mut |s| {
                 tables.sightings.push(s);
                 Ok(())
             })?;

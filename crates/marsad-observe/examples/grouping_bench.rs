@@ -342,7 +342,7 @@ fn main() {
     );
     let mut releases = 0u64;
     store
-        .releases(&mut |_| {
+        .releases(None, &mut |_| {
             releases += 1;
             Ok(())
         })

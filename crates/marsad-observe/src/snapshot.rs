@@ -241,7 +241,7 @@ pub fn build<S: ObservatoryStore + RegistryStore + ?Sized>(store: &S) -> Result<
     let mut languages: Vec<String> = Vec::new();
     let mut releases = Vec::new();
     let mut release_index: HashMap<ReleaseId, u32> = HashMap::new();
-    store.releases(&mut |r| {
+    store.releases(None, &mut |r| {
         let language = r.language.map(|l| match languages.iter().position(|x| *x == l) {
             Some(i) => i as u32,
             None => {

@@ -10,6 +10,7 @@
 
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -183,8 +184,9 @@ impl FetchPolicy {
         Ok(addrs[0])
     }
 
-    /// Fetches `url` into a temporary file; its `Content-Type` too.
-    pub async fn fetch(&self, url: &str) -> ApiResult<(tempfile::TempPath, Option<String>)> {
+    /// Fetches `url` into a temporary file under `dir`; its
+    /// `Content-Type` too.
+    pub async fn fetch(&self, url: &str, dir: &Path) -> ApiResult<(tempfile::TempPath, Option<String>)> {
         if !self.enabled {
             return Err(refuse("this server does not fetch URLs (upload the file instead)"));
         }
@@ -229,8 +231,10 @@ impl FetchPolicy {
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let tmp =
-                tempfile::Builder::new().prefix("marsad-fetch-").tempfile().map_err(ApiError::internal)?;
+            let tmp = tempfile::Builder::new()
+                .prefix("marsad-fetch-")
+                .tempfile_in(dir)
+                .map_err(ApiError::internal)?;
             let (mut out, path) = tmp.into_parts();
             let mut written = 0u64;
             while let Some(chunk) =

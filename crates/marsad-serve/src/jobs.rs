@@ -114,6 +114,7 @@ async fn runner(
         let progress = Arc::new(JobProgress::default());
         *shared.current.lock().unwrap_or_else(|p| p.into_inner()) = Some((job.id, progress.clone()));
         let db = state.cfg.db.clone();
+        let scratch = state.cfg.scratch_dir();
         let id = job.id;
         let taken = engine.take();
         let ran = tokio::task::spawn_blocking(move || {
@@ -121,7 +122,7 @@ async fn runner(
                 Some(e) => e,
                 None => Engine::open(&db)?,
             };
-            let record = e.run_job(id, &job.file, &limits, None, &progress);
+            let record = e.run_job(id, &job.file, &limits, Some(&scratch), &progress);
             // The upload is removed here, the job being over.
             drop(job.file);
             Ok::<_, marsad_engine::EngineError>((e, record))
@@ -221,7 +222,7 @@ pub(crate) async fn submit(
     Extension(caller): Extension<Caller>,
     body: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    let upload = form::read(body, state.cfg.max_upload).await?;
+    let upload = form::read(body, state.cfg.max_upload, &state.cfg.scratch_dir()).await?;
     let path = upload.file.to_path_buf();
     let format = tokio::task::spawn_blocking(move || UploadFormat::sniff(&path))
         .await

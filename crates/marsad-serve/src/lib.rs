@@ -30,6 +30,7 @@ pub mod state;
 pub mod upload;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +70,10 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// Whether and where URLs are fetched.
     pub fetch: fetch::FetchPolicy,
+    /// The folder for files in use: uploads, fetched files, jobs'
+    /// extracted exports, reports and exports being sent (the system's
+    /// temporary folder when `None`). Each is removed when done with.
+    pub scratch: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -92,7 +97,13 @@ impl ServeConfig {
                 max_bytes: 100 << 20,
                 timeout: Duration::from_secs(30),
             },
+            scratch: None,
         }
+    }
+
+    /// Where files in use are kept ([`ServeConfig::scratch`]).
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.scratch.clone().unwrap_or_else(std::env::temp_dir)
     }
 }
 
@@ -238,6 +249,10 @@ impl Running {
 /// listening. The index loads in the background (`/status` says 503
 /// `INDEX-NOT-LOADED` until it has).
 pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
+    let scratch = cfg.scratch_dir();
+    if !scratch.is_dir() {
+        return Err(ServeError::Io(format!("the scratch folder {} is not a folder", scratch.display())));
+    }
     let listener = tokio::net::TcpListener::bind(cfg.addr)
         .await
         .map_err(|e| ServeError::Io(format!("cannot listen on {}: {e}", cfg.addr)))?;

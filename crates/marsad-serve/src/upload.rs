@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::Multipart;
@@ -61,7 +62,12 @@ pub(crate) async fn text_field(
 
 /// Reads a multipart body as HMA does: exactly one file (a part with a
 /// file name), its field name the content type; text fields kept.
-pub async fn read(body: Result<Multipart, MultipartRejection>, max_bytes: u64) -> ApiResult<Upload> {
+/// The file is written under `dir`.
+pub async fn read(
+    body: Result<Multipart, MultipartRejection>,
+    max_bytes: u64,
+    dir: &Path,
+) -> ApiResult<Upload> {
     let Ok(mut mp) = body else {
         return Err(ApiError::bad_request("Missing multipart/form-data file upload"));
     };
@@ -93,7 +99,8 @@ pub async fn read(body: Result<Multipart, MultipartRejection>, max_bytes: u64) -
         if file.is_some() {
             return Err(ApiError::bad_request("Only one file allowed per request"));
         }
-        let tmp = tempfile::Builder::new().prefix("marsad-upload-").tempfile().map_err(ApiError::internal)?;
+        let tmp =
+            tempfile::Builder::new().prefix("marsad-upload-").tempfile_in(dir).map_err(ApiError::internal)?;
         let (mut out, path) = tmp.into_parts();
         let mut written: u64 = 0;
         while let Some(chunk) = field.chunk().await.map_err(|e| {
@@ -125,7 +132,7 @@ pub async fn read_and_hash(
     body: Result<Multipart, MultipartRejection>,
     q: &HashMap<String, String>,
 ) -> ApiResult<(Upload, BTreeMap<String, String>)> {
-    let up = read(body, state.cfg.max_upload).await?;
+    let up = read(body, state.cfg.max_upload, &state.cfg.scratch_dir()).await?;
     let hashes = hash(state, &up, &up.field, q.get("types").map(String::as_str)).await?;
     Ok((up, hashes))
 }

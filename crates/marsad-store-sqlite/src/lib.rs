@@ -398,8 +398,12 @@ impl marsad_store::GroupingStore for SqliteStore {
 }
 
 impl marsad_store::ObservatoryStore for SqliteStore {
-    fn releases(&self, visit: &mut dyn FnMut(marsad_store::ReleaseRecord) -> Result<()>) -> Result<()> {
-        observe::releases(&self.conn, visit)
+    fn releases(
+        &self,
+        only: Option<&[ReleaseId]>,
+        visit: &mut dyn FnMut(marsad_store::ReleaseRecord) -> Result<()>,
+    ) -> Result<()> {
+        observe::releases(&self.conn, only, visit)
     }
 
     fn release_points(&self, visit: &mut dyn FnMut(ReleaseId, SourceId, i64) -> Result<()>) -> Result<()> {
@@ -410,8 +414,12 @@ impl marsad_store::ObservatoryStore for SqliteStore {
         observe::source_ids(&self.conn)
     }
 
-    fn sightings(&self, visit: &mut dyn FnMut(marsad_store::SightingRecord) -> Result<()>) -> Result<()> {
-        observe::sightings(&self.conn, visit)
+    fn sightings(
+        &self,
+        only: Option<&[ReleaseId]>,
+        visit: &mut dyn FnMut(marsad_store::SightingRecord) -> Result<()>,
+    ) -> Result<()> {
+        observe::sightings(&self.conn, only, visit)
     }
 
     fn releases_generation(&self) -> Result<i64> {

@@ -287,10 +287,15 @@ pub(crate) fn apply_grouping(
     Ok(ids)
 }
 
-fn release_filter(releases: Option<&[ReleaseId]>) -> String {
-    match releases {
-        None => "p.release_id IS NOT NULL".to_owned(),
-        Some(r) => format!("p.release_id IN ({})", vec!["?"; r.len()].join(",")),
+/// `only` in chunks of at most `size` ids (SQLite bounds a statement's
+/// parameters), or one pass over every release when `None`, each with its
+/// SQL condition on `column`.
+fn id_chunks<'a>(only: Option<&'a [ReleaseId]>, column: &str, size: usize) -> Vec<(String, &'a [ReleaseId])> {
+    match only {
+        None => vec![(format!("{column} IS NOT NULL"), &[][..])],
+        Some(ids) => {
+            ids.chunks(size).map(|c| (format!("{column} IN ({})", vec!["?"; c.len()].join(",")), c)).collect()
+        }
     }
 }
 
@@ -299,21 +304,15 @@ pub(crate) fn release_members(
     releases: Option<&[ReleaseId]>,
     visit: &mut dyn FnMut(ReleaseMember) -> Result<()>,
 ) -> Result<()> {
-    let chunks: Vec<Option<&[ReleaseId]>> = match releases {
-        None => vec![None],
-        Some(r) => r.chunks(500).map(Some).collect(),
-    };
-    for chunk in chunks {
+    for (condition, chunk) in id_chunks(releases, "p.release_id", 500) {
         let sql = format!(
             "SELECT p.release_id, p.id, s.platform, s.platform_id, s.id, p.platform_post_id, p.posted_at, p.text,
                     (SELECT group_concat(kind, ',') FROM (SELECT kind FROM post_media WHERE post_id = p.id ORDER BY position))
              FROM posts p JOIN sources s ON s.id = p.source_id
-             WHERE {} ORDER BY p.release_id, p.posted_at, p.id",
-            release_filter(chunk)
+             WHERE {condition} ORDER BY p.release_id, p.posted_at, p.id"
         );
         let mut stmt = conn.prepare(&sql).map_err(backend)?;
-        let args: Vec<i64> = chunk.map(|c| c.iter().map(|r| r.0).collect()).unwrap_or_default();
-        let mut rows = stmt.query(params_from_iter(args)).map_err(backend)?;
+        let mut rows = stmt.query(params_from_iter(chunk.iter().map(|r| r.0))).map_err(backend)?;
         while let Some(r) = rows.next().map_err(backend)? {
             let platform: String = r.get(2).map_err(backend)?;
             let kinds: Option<String> = r.get(8).map_err(backend)?;
@@ -349,13 +348,9 @@ pub(crate) fn release_matches(
     conn: &Connection,
     releases: Option<&[ReleaseId]>,
 ) -> Result<Vec<(ReleaseId, BankEntry)>> {
-    let chunks: Vec<Option<&[ReleaseId]>> = match releases {
-        None => vec![None],
-        Some(r) => r.chunks(400).map(Some).collect(),
-    };
     let mut pairs: Vec<(i64, i64)> = Vec::new();
-    for chunk in chunks {
-        let filter = release_filter(chunk);
+    // each id is a parameter twice
+    for (filter, chunk) in id_chunks(releases, "p.release_id", 400) {
         let sql = format!(
             "SELECT DISTINCT p.release_id, m.entry_id FROM matches m JOIN posts p ON p.id = m.post_id WHERE {filter}
              UNION
@@ -363,7 +358,7 @@ pub(crate) fn release_matches(
                 JOIN post_media pm ON pm.media_sha256 = m.media_sha256 JOIN posts p ON p.id = pm.post_id WHERE {filter}"
         );
         let mut stmt = conn.prepare(&sql).map_err(backend)?;
-        let args: Vec<i64> = chunk.map(|c| c.iter().chain(c).map(|r| r.0).collect()).unwrap_or_default();
+        let args = chunk.iter().chain(chunk).map(|r| r.0);
         let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
         for row in rows {
             pairs.push(row.map_err(backend)?);
@@ -430,16 +425,36 @@ pub(crate) fn update_releases(conn: &mut Connection, releases: &[ReleaseRecord])
     tx.commit().map_err(backend)
 }
 
-pub(crate) fn releases(conn: &Connection, visit: &mut dyn FnMut(ReleaseRecord) -> Result<()>) -> Result<()> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT r.id, r.first_seen, r.last_seen, r.sightings, r.channels, r.format, r.language, r.outlet, r.evidence,
-                    s.platform, s.platform_id
-             FROM releases r LEFT JOIN sources s ON s.id = r.first_source
-             ORDER BY r.first_seen, r.id",
-        )
-        .map_err(backend)?;
-    let mut rows = stmt.query([]).map_err(backend)?;
+pub(crate) fn releases(
+    conn: &Connection,
+    only: Option<&[ReleaseId]>,
+    visit: &mut dyn FnMut(ReleaseRecord) -> Result<()>,
+) -> Result<()> {
+    if let Some(ids) = only.filter(|ids| ids.len() > 500) {
+        // several queries: their rows are put in order of first seen here
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            releases(conn, Some(chunk), &mut |r| {
+                found.push(r);
+                Ok(())
+            })?;
+        }
+        found.sort_by_key(|r| (r.first_seen, r.id));
+        return found.into_iter().try_for_each(visit);
+    }
+    let Some((condition, args)) = id_chunks(only, "r.id", 500).pop() else { return Ok(()) };
+    let sql = format!(
+        "SELECT r.id, r.first_seen, r.last_seen, r.sightings, r.channels, r.format, r.language, r.outlet, r.evidence,
+                s.platform, s.platform_id
+         FROM releases r LEFT JOIN sources s ON s.id = r.first_source
+         WHERE {condition}
+         ORDER BY r.first_seen, r.id"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(backend)?;
+    let mut rows = stmt.query(params_from_iter(args.iter().map(|r| r.0))).map_err(backend)?;
     while let Some(r) = rows.next().map_err(backend)? {
         let platform: Option<String> = r.get(9).map_err(backend)?;
         let first_source = match platform {
@@ -548,20 +563,35 @@ fn visit_sightings(
 
 pub(crate) fn sightings(
     conn: &Connection,
+    only: Option<&[ReleaseId]>,
+    visit: &mut dyn FnMut(SightingRecord) -> Result<()>,
+) -> Result<()> {
+    let mut ids: Vec<ReleaseId> = only.unwrap_or_default().to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for (condition, args) in id_chunks(only.map(|_| ids.as_slice()), "p.release_id", 500) {
+        sightings_where(conn, &condition, args, visit)?;
+    }
+    Ok(())
+}
+
+fn sightings_where(
+    conn: &Connection,
+    condition: &str,
+    args: &[ReleaseId],
     visit: &mut dyn FnMut(SightingRecord) -> Result<()>,
 ) -> Result<()> {
     // The posts of each release together; the sightings are made of them
     // in Rust, by the one definition (SQL's `/` truncates negative times
     // towards zero, and `min()` compares post ids as text).
-    let mut stmt = conn
-        .prepare(
-            "SELECT p.release_id, p.id, p.source_id, s.platform, s.platform_id, p.posted_at, p.platform_post_id
-             FROM posts p JOIN sources s ON s.id = p.source_id
-             WHERE p.release_id IS NOT NULL
-             ORDER BY p.release_id",
-        )
-        .map_err(backend)?;
-    let mut rows = stmt.query([]).map_err(backend)?;
+    let sql = format!(
+        "SELECT p.release_id, p.id, p.source_id, s.platform, s.platform_id, p.posted_at, p.platform_post_id
+         FROM posts p JOIN sources s ON s.id = p.source_id
+         WHERE {condition}
+         ORDER BY p.release_id"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(backend)?;
+    let mut rows = stmt.query(params_from_iter(args.iter().map(|r| r.0))).map_err(backend)?;
     let mut release: Option<i64> = None;
     let mut posts: Vec<SightingRow> = Vec::new();
     while let Some(r) = rows.next().map_err(backend)? {

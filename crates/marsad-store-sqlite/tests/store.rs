@@ -168,7 +168,7 @@ fn corrupt_rows_are_errors_naming_the_record() {
     let release = releases[&0];
     // Before the damage, everything reads.
     assert_eq!(store.outlets().expect("outlets")[0].aliases, ["The Lantern"]);
-    store.sightings(&mut |_| Ok(())).expect("sightings");
+    store.sightings(None, &mut |_| Ok(())).expect("sightings");
 
     let conn = rusqlite::Connection::open(&path).expect("raw open");
     conn.execute("UPDATE outlets SET aliases = '{not json'", []).expect("damage aliases");
@@ -186,9 +186,9 @@ fn corrupt_rows_are_errors_naming_the_record() {
     check(store.grouping_posts(&mut |_| Ok(())).expect_err("grouping"), &post, "posted_at");
     check(store.release_members(None, &mut |_| Ok(())).expect_err("members"), &post, "posted_at");
     check(store.release_points(&mut |_, _, _| Ok(())).expect_err("points"), &post, "posted_at");
-    check(store.sightings(&mut |_| Ok(())).expect_err("sightings"), &post, "posted_at");
+    check(store.sightings(None, &mut |_| Ok(())).expect_err("sightings"), &post, "posted_at");
     check(
-        store.releases(&mut |_| Ok(())).expect_err("releases"),
+        store.releases(None, &mut |_| Ok(())).expect_err("releases"),
         &format!("release {release}"),
         "first_seen",
     );
@@ -246,7 +246,7 @@ fn a_damaged_release_description_names_the_release() {
         let store = SqliteStore::open(path).expect("open");
         let mut ids = Vec::new();
         store
-            .releases(&mut |r| {
+            .releases(None, &mut |r| {
                 ids.push((r.id.0, r.format, r.evidence));
                 Ok(())
             })

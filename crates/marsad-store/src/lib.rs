@@ -305,9 +305,14 @@ pub trait GroupingStore {
 
 /// Releases and sightings as the observatory's analytics read them.
 pub trait ObservatoryStore {
-    /// Every release, by first seen then id. A stored format or evidence
-    /// that does not parse is [`StoreError::Invalid`] naming the release.
-    fn releases(&self, visit: &mut dyn FnMut(ReleaseRecord) -> Result<()>) -> Result<()>;
+    /// These releases (every release when `None`; ids not stored are left
+    /// out), by first seen then id. A stored format or evidence that does
+    /// not parse is [`StoreError::Invalid`] naming the release.
+    fn releases(
+        &self,
+        only: Option<&[ReleaseId]>,
+        visit: &mut dyn FnMut(ReleaseRecord) -> Result<()>,
+    ) -> Result<()>;
 
     /// Every grouped post as release columns need it: `(release, source
     /// id, posted at in microseconds)`, in no particular order (a sighting
@@ -317,8 +322,13 @@ pub trait ObservatoryStore {
     /// The store's id of every source, with its key.
     fn source_ids(&self) -> Result<Vec<(SourceId, SourceKey)>>;
 
-    /// Every sighting, by release then time.
-    fn sightings(&self, visit: &mut dyn FnMut(SightingRecord) -> Result<()>) -> Result<()>;
+    /// The sightings of these releases (of every release when `None`), by
+    /// release then time.
+    fn sightings(
+        &self,
+        only: Option<&[ReleaseId]>,
+        visit: &mut dyn FnMut(SightingRecord) -> Result<()>,
+    ) -> Result<()>;
 
     /// Changes whenever releases change (a grouping run or a new registry).
     fn releases_generation(&self) -> Result<i64>;

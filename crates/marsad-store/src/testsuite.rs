@@ -15,7 +15,7 @@ use crate::{
     BatchOutcome, EntryFilter, EntryId, Evidence, GroupPost, GroupingUpdate, ItemRef, MatchedItem,
     MediaContent, MediaRef, NewBankEntry, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource,
     OutletRecord, PostBatch, PostCursor, PostId, PostQuery, ReleaseFormat, ReleaseId, ReleaseMember,
-    ReleaseRecord, ReleaseSlot, RunSummary, SourceId, Stats, StoreError,
+    ReleaseRecord, ReleaseSlot, RunSummary, SightingRecord, SourceId, Stats, StoreError,
 };
 
 /// Defines one `#[test]` per case of the shared suite, each on a fresh
@@ -66,6 +66,7 @@ macro_rules! store_suite {
             release_members_carry_their_posts,
             release_matches_follow_posts_and_media,
             releases_keep_every_format_and_evidence,
+            releases_and_sightings_are_read_by_id,
             release_points_and_source_ids_agree,
             an_album_is_one_sighting,
             a_repeated_post_in_one_run_is_ignored_whole,
@@ -585,7 +586,7 @@ fn grouping_posts_of(store: &dyn Store) -> Vec<GroupPost> {
 }
 
 fn all_releases(store: &dyn Store) -> Vec<ReleaseRecord> {
-    streamed(|visit| store.releases(visit))
+    streamed(|visit| store.releases(None, visit))
 }
 
 /// Grouping decisions, descriptions and sightings round-trip.
@@ -658,7 +659,7 @@ pub fn grouping_round_trips(store: &mut dyn Store) {
     let stored = all_releases(store);
     assert_eq!(stored, vec![described[0].clone(), described[1].clone()], "by first seen");
 
-    let sightings = streamed(|visit| store.sightings(visit));
+    let sightings = streamed(|visit| store.sightings(None, visit));
     assert_eq!(sightings.len(), 4, "four posts in four distinct (source, second)s");
     assert_eq!(sightings.iter().map(|s| s.posts).sum::<u64>(), 4);
 }
@@ -1206,6 +1207,50 @@ pub fn releases_keep_every_format_and_evidence(store: &mut dyn Store) {
     assert_eq!(all_releases(store), described, "by first seen");
 }
 
+/// Releases and sightings read by id are those of the whole read, in its
+/// order: unknown and repeated ids are left out, however many are asked
+/// for (more than one statement's parameters here).
+pub fn releases_and_sightings_are_read_by_id(store: &mut dyn Store) {
+    let n = 1_201u32;
+    let batch =
+        PostBatch { sources: vec![source("1")], posts: (1..=n).map(|i| post(0, i, vec![])).collect() };
+    // two posts per release, a minute apart (two sightings)
+    let slots: Vec<u32> = (0..n).map(|i| i / 2).collect();
+    let (_, ids) = grouped(store, &batch, &slots);
+    let every = all_releases(store);
+    let every_sighting = streamed(|visit| store.sightings(None, visit));
+    assert_eq!(every.len(), ids.len());
+    assert_eq!(every_sighting.len(), n as usize);
+    let subset = |wanted: &[ReleaseId]| {
+        let set: HashSet<ReleaseId> = wanted.iter().copied().collect();
+        let releases: Vec<ReleaseRecord> = every.iter().filter(|r| set.contains(&r.id)).cloned().collect();
+        let sightings: Vec<SightingRecord> =
+            every_sighting.iter().filter(|s| set.contains(&s.release_id)).cloned().collect();
+        (releases, sightings)
+    };
+    let read = |wanted: &[ReleaseId]| {
+        (
+            streamed(|visit| store.releases(Some(wanted), visit)),
+            streamed(|visit| store.sightings(Some(wanted), visit)),
+        )
+    };
+    let one = [ids[&7]];
+    let (releases, sightings) = read(&one);
+    assert_eq!(releases.len(), 1);
+    assert_eq!(sightings.len(), 2);
+    assert_eq!((releases, sightings), subset(&one));
+    assert_eq!(read(&[]), (vec![], vec![]));
+    assert_eq!(read(&[ReleaseId(i64::MAX)]), (vec![], vec![]));
+    let mut wanted: Vec<ReleaseId> = ids.values().copied().filter(|r| r.0 % 3 != 0).collect();
+    wanted.extend(wanted.clone());
+    wanted.push(ReleaseId(i64::MAX));
+    wanted.reverse();
+    assert!(wanted.len() > 500, "more than one statement takes");
+    let (releases, sightings) = read(&wanted);
+    assert!(releases.len() > 300);
+    assert_eq!((releases, sightings), subset(&wanted));
+}
+
 /// Release points name each grouped post's release, its source's store id
 /// and its time; source ids name every source written.
 pub fn release_points_and_source_ids_agree(store: &mut dyn Store) {
@@ -1265,7 +1310,7 @@ pub fn an_album_is_one_sighting(store: &mut dyn Store) {
         ],
     };
     let (_, ids) = grouped(store, &batch, &[1, 1, 1, 1]);
-    let sightings = streamed(|visit| store.sightings(visit));
+    let sightings = streamed(|visit| store.sightings(None, visit));
     let mut got: Vec<(ReleaseId, String, String, u64)> =
         sightings.iter().map(|s| (s.release_id, s.source.to_string(), s.post_id.clone(), s.posts)).collect();
     got.sort();
@@ -1410,7 +1455,7 @@ pub fn an_edit_replaces_the_text_and_keeps_a_version(store: &mut dyn Store) {
     assert_ne!(store.releases_generation().expect("generation"), generation);
     let mut releases = 0;
     store
-        .releases(&mut |_| {
+        .releases(None, &mut |_| {
             releases += 1;
             Ok(())
         })

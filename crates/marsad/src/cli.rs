@@ -118,6 +118,11 @@ pub struct ServeArgs {
     /// 127.0.0.1/32 for tests); repeatable.
     #[arg(long, value_name = "CIDR")]
     pub fetch_allow: Vec<String>,
+    /// The folder for files in use (uploads, fetched files, jobs' extracted
+    /// exports, reports being sent); the system's temporary folder by
+    /// default. Each is removed when done with.
+    #[arg(long, env = "MARSAD_SCRATCH_DIR", value_name = "DIR")]
+    pub scratch_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

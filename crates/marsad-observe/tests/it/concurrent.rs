@@ -134,7 +134,7 @@ fn update(store: &mut Contended) -> Result<marsad_observe::update::UpdateSummary
 fn release_count(store: &SqliteStore) -> usize {
     let mut n = 0;
     store
-        .releases(&mut |_| {
+        .releases(None, &mut |_| {
             n += 1;
             Ok(())
         })

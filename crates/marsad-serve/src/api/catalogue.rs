@@ -177,9 +177,10 @@ pub async fn import_outlets(
     if std::str::from_utf8(&body).is_err() {
         return Err(ApiError::bad_request("body: not UTF-8 text"));
     }
+    let scratch = state.cfg.scratch_dir();
     let imported = state
         .with_engine(move |e| {
-            let dir = tempfile::tempdir().map_err(ApiError::internal)?;
+            let dir = tempfile::tempdir_in(&scratch).map_err(ApiError::internal)?;
             let path = dir.path().join("outlets.toml");
             std::fs::write(&path, &body).map_err(ApiError::internal)?;
             e.import_outlets(&path).map_err(|err| match err {

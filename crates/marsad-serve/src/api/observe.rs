@@ -208,9 +208,10 @@ pub async fn report(
             .unwrap_or("silence_hours");
         param_error(name, e)
     })?;
+    let scratch = state.cfg.scratch_dir();
     let (dir, path, written) = state
         .with_engine(move |e| {
-            let dir = tempfile::tempdir().map_err(ApiError::internal)?;
+            let dir = tempfile::tempdir_in(&scratch).map_err(ApiError::internal)?;
             let path = dir.path().join("report.html");
             let written = e.write_report(&req, &path)?;
             Ok((dir, path, written))
@@ -252,9 +253,10 @@ pub async fn export(
         other => return Err(bad_param("format", format!("{other:?} is not csv or parquet"))),
     };
     let wanted = table.clone();
+    let scratch = state.cfg.scratch_dir();
     let (dir, path, written) = state
         .with_engine(move |e| {
-            let dir = tempfile::tempdir().map_err(ApiError::internal)?;
+            let dir = tempfile::tempdir_in(&scratch).map_err(ApiError::internal)?;
             let written = e.export_tables(format, dir.path())?;
             let path = written
                 .files

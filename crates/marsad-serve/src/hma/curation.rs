@@ -373,7 +373,7 @@ pub async fn add_content(
     if body.is_err() {
         return Err(ApiError::bad_request("Neither `url` nor multipart file upload was received"));
     }
-    let up = upload::read(body, state.cfg.max_upload).await?;
+    let up = upload::read(body, state.cfg.max_upload, &state.cfg.scratch_dir()).await?;
     let metadata = match up.fields.get("metadata") {
         Some(text) => {
             let v: Value = serde_json::from_str(text)

@@ -22,7 +22,7 @@ pub async fn hash_url_content(
 ) -> ApiResult<BTreeMap<String, String>> {
     let mut policy = state.cfg.fetch.clone();
     policy.max_bytes = policy.max_bytes.min(state.cfg.max_upload);
-    let (file, header) = policy.fetch(url).await?;
+    let (file, header) = policy.fetch(url, &state.cfg.scratch_dir()).await?;
     let content_type =
         crate::fetch::content_type_of(header.as_deref(), q.get("content_type").map(String::as_str))?;
     upload::hash_file(state, &file, &content_type, q.get("types").map(String::as_str)).await

@@ -4,6 +4,7 @@
 //! `no_fingerprints` and `export_timezone`, each parsed here, once.
 
 use std::io::Write as _;
+use std::path::Path;
 
 use axum::extract::Multipart;
 use axum::extract::multipart::MultipartRejection;
@@ -65,7 +66,12 @@ fn clean_name(name: &str) -> String {
 const MISSING_FILE: &str = "form field \"file\" is missing: send the export (zip, tar, tar.gz) or the JSON lines file as multipart/form-data field \"file\"";
 
 /// Reads the form; every problem is a 4xx naming the field.
-pub(super) async fn read(body: Result<Multipart, MultipartRejection>, max_bytes: u64) -> ApiResult<JobForm> {
+/// The file is written under `dir`.
+pub(super) async fn read(
+    body: Result<Multipart, MultipartRejection>,
+    max_bytes: u64,
+    dir: &Path,
+) -> ApiResult<JobForm> {
     let Ok(mut mp) = body else { return Err(ApiError::bad_request(MISSING_FILE)) };
     let mut file: Option<(tempfile::TempPath, String, u64)> = None;
     let (mut kind, mut retain_media, mut no_fingerprints, mut export_timezone) = (None, false, false, None);
@@ -85,7 +91,7 @@ pub(super) async fn read(body: Result<Multipart, MultipartRejection>, max_bytes:
             let file_name = clean_name(field.file_name().unwrap_or_default());
             let tmp = tempfile::Builder::new()
                 .prefix("marsad-job-upload-")
-                .tempfile()
+                .tempfile_in(dir)
                 .map_err(ApiError::internal)?;
             let (mut out, path) = tmp.into_parts();
             let mut written: u64 = 0;

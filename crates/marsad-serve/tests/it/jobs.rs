@@ -13,7 +13,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::{Server, send};
+use crate::{Server, left_nothing_in, send};
 
 /// A Telegram Desktop export with text posts and two photos, in `dir`.
 fn export(dir: &Path) -> PathBuf {
@@ -169,11 +169,14 @@ fn ingested(kind: InputKind, path: &Path) -> (tempfile::TempDir, Engine, Value) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ingest_job_uploaded_as_a_zip_yields_the_same_store_as_marsad_ingest() {
-    let s = Server::start().await;
+    let scratch = tempfile::tempdir().expect("scratch");
+    let s = Server::start_with(|cfg| cfg.scratch = Some(scratch.path().to_owned())).await;
     let dir = tempfile::tempdir().expect("dir");
     let root = export(dir.path());
     let job = run(&s, form("export.zip", zip_folder(&root))).await;
     assert_eq!(job["status"], "done", "{job}");
+    // the upload and the extracted export are removed
+    left_nothing_in(scratch.path()).await;
     assert_eq!(job["kind"], "telegram");
     assert_eq!(job["file_name"], "export.zip");
     assert_eq!(job["created_by"], "analyst");
@@ -292,7 +295,12 @@ fn hostile_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_archives_fail_naming_the_entry_and_write_nothing_outside() {
-    let s = Server::start_with(|cfg| cfg.max_upload = 1 << 20).await;
+    let scratch = tempfile::tempdir().expect("scratch");
+    let s = Server::start_with(|cfg| {
+        cfg.max_upload = 1 << 20;
+        cfg.scratch = Some(scratch.path().to_owned());
+    })
+    .await;
     let unique = format!("marsad-evil-{}-{}", std::process::id(), marsad_core::UtcTime::now().unix_micros());
     let outside = std::env::temp_dir().join(&unique);
     let result = br#"{"name": "C", "type": "public_channel", "id": 1, "messages": []}"#;
@@ -325,6 +333,8 @@ async fn hostile_archives_fail_naming_the_entry_and_write_nothing_outside() {
         let error = job["error"].as_str().expect("an error");
         assert!(error.contains(&format!("{entry:?}")) && error.contains(why), "{entry}: {error}");
         assert_eq!(job["summary"], Value::Null);
+        // what was extracted before the refusal is removed with the upload
+        left_nothing_in(scratch.path()).await;
     }
     assert!(!outside.exists(), "an entry was written outside the job's folder");
     assert_eq!(s.engine().stats().expect("stats").posts, 0);
@@ -355,6 +365,7 @@ async fn hostile_archives_fail_naming_the_entry_and_write_nothing_outside() {
     let job = run(&s, form("bomb.tar.gz", gz.finish().expect("gzip"))).await;
     assert_eq!(job["status"], "failed", "{job}");
     assert!(job["error"].as_str().is_some_and(|e| e.contains("expands past")), "{job}");
+    left_nothing_in(scratch.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ mod live;
 mod uploads;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use marsad_engine::Engine;
@@ -18,6 +18,21 @@ use marsad_serve::{Running, ServeConfig};
 use marsad_store::Role;
 use reqwest::StatusCode;
 use serde_json::Value;
+
+/// Waits (at most 5 s: the upload is removed just after the job's end is
+/// stored) until `dir` is empty, naming what is left behind.
+pub async fn left_nothing_in(dir: &Path) {
+    let left = || {
+        std::fs::read_dir(dir).expect("scratch folder").map(|e| e.expect("entry").path()).collect::<Vec<_>>()
+    };
+    for _ in 0..100 {
+        if left().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("left behind in the scratch folder: {:?}", left());
+}
 
 /// A server on a loopback port over a fresh store, with one token per role.
 #[allow(missing_debug_implementations)]

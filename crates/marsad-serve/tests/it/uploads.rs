@@ -6,7 +6,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::{Server, python, send};
+use crate::{Server, left_nothing_in, python, send};
 
 fn png() -> Vec<u8> {
     crate::busy_png(160, 120, 8)
@@ -125,15 +125,23 @@ async fn an_upload_hashes_as_python_threatexchange() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_over_the_bound_is_refused() {
-    let s = Server::start_with(|c| c.max_upload = 64 * 1024).await;
+    let scratch = tempfile::tempdir().expect("scratch");
+    let s = Server::start_with(|c| {
+        c.max_upload = 64 * 1024;
+        c.scratch = Some(scratch.path().to_owned());
+    })
+    .await;
     let big = vec![0u8; 200 * 1024];
     let (status, body) =
         send(s.req(Method::POST, "/h/hash", Some(Role::Viewer)).multipart(form("photo", big))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body, json!({"message": "Content too large"}));
+    // what was written of it is removed
+    left_nothing_in(scratch.path()).await;
     // The server goes on.
     let (status, _) =
         send(s.req(Method::POST, "/h/hash", Some(Role::Viewer)).multipart(form("photo", png()))).await;
     assert_eq!(status, StatusCode::OK);
+    left_nothing_in(scratch.path()).await;
     s.stop().await;
 }

@@ -23,6 +23,7 @@ pub fn serve(db: &str, memory: u64, args: ServeArgs) -> Result<ExitCode> {
     cfg.concurrency = args.concurrency.max(1);
     cfg.token_concurrency = args.token_concurrency.max(1);
     cfg.fetch.enabled = args.allow_url_fetch;
+    cfg.scratch = args.scratch_dir.clone();
     cfg.fetch.max_bytes = args.max_upload;
     for net in &args.fetch_allow {
         cfg.fetch.allow.push(marsad_serve::fetch::parse_net(net).map_err(anyhow::Error::msg)?);

@@ -518,7 +518,7 @@ fn the_release_columns_hold_the_stores_sightings_and_survive_the_cache() {
     // Every sighting the store groups with SQL, and no other.
     let mut expected = Vec::new();
     store
-        .sightings(&mut |s| {
+        .sightings(None, &mut |s| {
             expected.push((s.release_id.0, s.source.to_string(), s.posted_at.unix_micros()));
             Ok(())
         })
