@@ -24,6 +24,8 @@
 //!   [`observatory::analyze`] with a [`observatory::FilterSpec`];
 //! - [`Engine::write_report`], [`Engine::export_tables`];
 //! - [`hash`]: fingerprints of files in the reference tools' forms;
+//! - [`access`]: tokens and the audit log; [`accounts`]: the web UI's
+//!   users (argon2id passwords) and sessions ([`Engine::login`]);
 //! - [`demo::run`].
 //!
 //! The engine never prints: progress goes through
@@ -43,6 +45,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod accounts;
 pub mod banks;
 pub mod demo;
 mod error;

@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod access;
+mod accounts;
 mod banks;
 mod curation;
 mod jobs;
@@ -45,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_serve.sql"),
     include_str!("../migrations/0009_jobs.sql"),
     include_str!("../migrations/0010_search.sql"),
+    include_str!("../migrations/0011_accounts.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is
@@ -525,6 +527,44 @@ impl marsad_store::AccessStore for SqliteStore {
         visit: &mut dyn FnMut(marsad_store::AuditRecord) -> Result<()>,
     ) -> Result<()> {
         access::audit(&self.conn, since, limit, visit)
+    }
+}
+
+impl marsad_store::AccountStore for SqliteStore {
+    fn add_user(&mut self, user: &marsad_store::NewUser) -> Result<marsad_store::UserRecord> {
+        accounts::add_user(&self.conn, user)
+    }
+
+    fn users(&self) -> Result<Vec<marsad_store::UserRecord>> {
+        accounts::users(&self.conn)
+    }
+
+    fn user(&self, name: &str) -> Result<Option<marsad_store::UserRecord>> {
+        accounts::user(&self.conn, name)
+    }
+
+    fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool> {
+        accounts::set_password(&mut self.conn, name, password_hash)
+    }
+
+    fn disable_user(&mut self, name: &str) -> Result<bool> {
+        accounts::disable_user(&mut self.conn, name)
+    }
+
+    fn add_session(&mut self, session: &marsad_store::NewSession) -> Result<()> {
+        accounts::add_session(&mut self.conn, session)
+    }
+
+    fn session(
+        &self,
+        hash: &[u8; 32],
+        now: marsad_core::UtcTime,
+    ) -> Result<Option<marsad_store::SessionRecord>> {
+        accounts::session(&self.conn, hash, now)
+    }
+
+    fn end_session(&mut self, hash: &[u8; 32]) -> Result<bool> {
+        accounts::end_session(&self.conn, hash)
     }
 }
 

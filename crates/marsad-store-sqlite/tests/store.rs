@@ -508,10 +508,12 @@ fn a_version_9_store_gets_its_posts_indexed() {
     let path = dir.path().join("v9.db");
     drop(SqliteStore::open(&path).expect("create"));
     {
-        // Back to version 9: no index, no triggers; then posts written.
+        // Back to version 9: no index, no triggers, no accounts; then
+        // posts written.
         let conn = rusqlite::Connection::open(&path).expect("open");
         conn.execute_batch(
-            "DROP TRIGGER post_search_insert; DROP TRIGGER post_search_update; DROP TRIGGER post_search_delete;
+            "DROP TABLE sessions; DROP TABLE users;
+             DROP TRIGGER post_search_insert; DROP TRIGGER post_search_update; DROP TRIGGER post_search_delete;
              DROP TABLE post_search;
              PRAGMA user_version = 9;
              INSERT INTO sources (platform, platform_id, name, kind) VALUES ('telegram', '1', 'C', 'public_channel');

@@ -14,6 +14,7 @@
 //! - [`CurationStore`]: banks as a matching service serves them (HMA's
 //!   content model, matching settings, the change log a live index follows);
 //! - [`AccessStore`]: access tokens and the audit log;
+//! - [`AccountStore`]: the web UI's users and their sessions;
 //! - [`JobStore`]: ingest jobs a server runs in the background.
 //!
 //! [`Store`] is all of them: a front end holds a `Box<dyn Store>` chosen at
@@ -27,6 +28,7 @@
 //! post id, media by SHA-256.
 #![deny(missing_docs)]
 
+mod accounts;
 pub mod cachefile;
 mod curation;
 mod jobs;
@@ -34,6 +36,7 @@ mod models;
 pub mod sighting;
 pub mod testsuite;
 
+pub use accounts::*;
 pub use curation::*;
 pub use jobs::*;
 pub use models::*;
@@ -45,7 +48,7 @@ use marsad_core::{Sha256, SourceKey};
 /// Every role trait, for `use marsad_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AccessStore, BankImport, BankStore, CurationStore, GroupingStore, JobStore, MetaStore,
+        AccessStore, AccountStore, BankImport, BankStore, CurationStore, GroupingStore, JobStore, MetaStore,
         ObservatoryStore, PostStore, RegistryStore, RunStore, Store,
     };
 }
@@ -435,6 +438,7 @@ pub trait Store:
     + BankStore
     + CurationStore
     + AccessStore
+    + AccountStore
     + JobStore
     + RegistryStore
     + GroupingStore
@@ -450,6 +454,7 @@ impl<T> Store for T where
         + BankStore
         + CurationStore
         + AccessStore
+        + AccountStore
         + JobStore
         + RegistryStore
         + GroupingStore

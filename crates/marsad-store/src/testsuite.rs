@@ -81,6 +81,8 @@ macro_rules! store_suite {
             a_follower_sees_every_bank_change,
             signal_type_ratios_are_kept,
             tokens_are_found_by_hash_until_revoked,
+            users_are_kept_by_name_and_disabled_not_deleted,
+            sessions_last_until_expiry_sign_out_or_a_change_of_their_user,
             the_audit_log_is_read_back_in_order,
             variant_fingerprints_round_trip,
             variant_matches_round_trip,
@@ -1766,6 +1768,92 @@ pub fn tokens_are_found_by_hash_until_revoked(store: &mut dyn Store) {
         all.iter().map(|t| (t.name.as_str(), t.revoked_at.is_some())).collect::<Vec<_>>(),
         vec![("ci", true), ("ops", false), ("ci", false)]
     );
+}
+
+/// Users are unique by name, listed by name, keep their record when
+/// disabled, and their password hash changes only by `set_password`.
+pub fn users_are_kept_by_name_and_disabled_not_deleted(store: &mut dyn Store) {
+    let user = |name: &str, role| crate::NewUser {
+        name: name.into(),
+        role,
+        password_hash: format!("$argon2id$v=19${name}"),
+    };
+    let zed = store.add_user(&user("zed", crate::Role::Moderator)).expect("add");
+    assert_eq!((zed.name.as_str(), zed.role, zed.disabled_at), ("zed", crate::Role::Moderator, None));
+    assert_eq!(zed.created_at, zed.password_changed_at);
+    store.add_user(&user("amal", crate::Role::Viewer)).expect("add");
+    assert!(matches!(store.add_user(&user("zed", crate::Role::Admin)), Err(StoreError::Conflict(_))));
+    let names = |s: &dyn Store| s.users().expect("users").into_iter().map(|u| u.name).collect::<Vec<_>>();
+    assert_eq!(names(store), vec!["amal", "zed"]);
+    assert_eq!(store.user("zed").expect("user"), Some(zed.clone()));
+    assert_eq!(store.user("Zed").expect("user"), None, "names are case-sensitive");
+
+    assert!(store.set_password("zed", "$argon2id$v=19$new").expect("set"));
+    assert!(!store.set_password("nobody", "$argon2id$v=19$new").expect("set"));
+    let changed = store.user("zed").expect("user").expect("zed");
+    assert_eq!(changed.password_hash, "$argon2id$v=19$new");
+    assert!(changed.password_changed_at >= zed.password_changed_at);
+    assert_eq!(changed.created_at, zed.created_at);
+
+    assert!(store.disable_user("zed").expect("disable"));
+    assert!(!store.disable_user("zed").expect("disable twice"));
+    assert!(!store.disable_user("nobody").expect("disable"));
+    let disabled = store.user("zed").expect("user").expect("kept");
+    assert!(disabled.disabled_at.is_some());
+    assert_eq!(names(store), vec!["amal", "zed"], "a disabled user is kept");
+    assert!(
+        matches!(store.add_user(&user("zed", crate::Role::Viewer)), Err(StoreError::Conflict(_))),
+        "a disabled user's name is not given again"
+    );
+}
+
+/// A session is found by its cookie's hash until it expires, is ended, or
+/// its user's password changes or the user is disabled.
+pub fn sessions_last_until_expiry_sign_out_or_a_change_of_their_user(store: &mut dyn Store) {
+    let at = |s: i64| UtcTime::from_unix_micros(1_800_000_000_000_000 + s * 1_000_000).expect("time");
+    let user = |name: &str| crate::NewUser {
+        name: name.into(),
+        role: crate::Role::Analyst,
+        password_hash: "$argon2id$x".into(),
+    };
+    let amal = store.add_user(&user("amal")).expect("add");
+    let badr = store.add_user(&user("badr")).expect("add");
+    let session = |seed: u8, user_id: i64, start: i64, hours: i64| crate::NewSession {
+        hash: [seed; 32],
+        user_id,
+        csrf: format!("csrf-{seed}"),
+        created_at: at(start),
+        expires_at: at(start + hours * 3600),
+    };
+    store.add_session(&session(1, amal.id, 0, 12)).expect("add");
+    store.add_session(&session(2, amal.id, 0, 12)).expect("add");
+    store.add_session(&session(3, badr.id, 0, 1)).expect("add");
+    let found = store.session(&[1; 32], at(60)).expect("session").expect("live");
+    assert_eq!((found.user.name.as_str(), found.csrf.as_str()), ("amal", "csrf-1"));
+    assert_eq!((found.created_at, found.expires_at), (at(0), at(12 * 3600)));
+    assert_eq!(store.session(&[9; 32], at(60)).expect("session"), None);
+    // expiry
+    assert!(store.session(&[3; 32], at(3599)).expect("session").is_some());
+    assert_eq!(store.session(&[3; 32], at(3600)).expect("session"), None, "expired at its end");
+    // sign-out ends one session only
+    assert!(store.end_session(&[1; 32]).expect("end"));
+    assert!(!store.end_session(&[1; 32]).expect("end twice"));
+    assert_eq!(store.session(&[1; 32], at(60)).expect("session"), None);
+    assert!(store.session(&[2; 32], at(60)).expect("session").is_some());
+    // a new password ends the user's sessions, not others'
+    store.add_session(&session(4, badr.id, 10, 12)).expect("add");
+    assert!(store.set_password("amal", "$argon2id$y").expect("set"));
+    assert_eq!(store.session(&[2; 32], at(60)).expect("session"), None);
+    assert!(store.session(&[4; 32], at(60)).expect("session").is_some());
+    // disabling ends them too, and a session added for a disabled user is
+    // not found
+    assert!(store.disable_user("badr").expect("disable"));
+    assert_eq!(store.session(&[4; 32], at(60)).expect("session"), None);
+    store.add_session(&session(5, badr.id, 20, 12)).expect("add");
+    assert_eq!(store.session(&[5; 32], at(60)).expect("session"), None);
+    // a session's start removes the sessions expired by then
+    store.add_session(&session(6, amal.id, 100 * 3600, 12)).expect("add");
+    assert!(!store.end_session(&[5; 32]).expect("expired and removed"));
 }
 
 /// The audit log is read back in order, by time and limit.

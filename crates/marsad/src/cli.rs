@@ -77,6 +77,10 @@ pub enum Command {
     /// Access tokens for `marsad serve`: create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Accounts of the web UI: create, list, disable, passwd. Passwords are
+    /// read from standard input (asked twice, unechoed, at a terminal).
+    #[command(subcommand)]
+    User(UserCommand),
     /// The audit log: every write, decision, export, lookup and refusal.
     Audit(AuditArgs),
 }
@@ -141,6 +145,30 @@ pub enum TokenCommand {
     /// Revoke a token: it stops working within a second.
     Revoke {
         /// The token's name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Make a user; the password is read from standard input.
+    Create {
+        /// The name the user signs in with (letters, digits, `.`, `_`, `-`, `@`).
+        name: String,
+        /// What the user may do: viewer, analyst, moderator or admin.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+    },
+    /// Every user, disabled ones too (never a password).
+    List,
+    /// Disable a user: they cannot sign in, their sessions end.
+    Disable {
+        /// The user's name.
+        name: String,
+    },
+    /// Set a user's password, read from standard input; their sessions end.
+    Passwd {
+        /// The user's name.
         name: String,
     },
 }

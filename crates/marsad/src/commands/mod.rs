@@ -12,6 +12,7 @@ mod report;
 mod serve;
 mod stats;
 mod text;
+mod users;
 
 use std::process::ExitCode;
 
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(args, cli.json),
         Command::Serve(args) => serve::serve(&cli.db, cli.memory, args),
         Command::Token(cmd) => serve::token(&cli.db, cli.json, cmd),
+        Command::User(cmd) => users::run(&cli.db, cli.json, cmd),
         Command::Audit(args) => serve::audit(&cli.db, cli.json, &args),
     }
 }

@@ -24,4 +24,5 @@ mod telegram;
 mod telegram_bad_input;
 mod telegram_kill;
 mod telegram_lenient;
+mod users;
 mod variants;
