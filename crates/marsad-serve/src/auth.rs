@@ -3,7 +3,9 @@
 //!
 //! Every route but `/status`, `/status/live` and `/site-map` needs
 //! `Authorization: Bearer <token>` (with `--hma-open`, the `/h` and `/m`
-//! routes do not). The role a route needs is decided here, from its method
+//! routes do not), or the web UI's session cookie, with the session's
+//! CSRF token in `X-CSRF-Token` for anything but a read (the UI's own
+//! requests). The role a route needs is decided here, from its method
 //! and path, for every route at once; a handler never decides it.
 
 use std::net::SocketAddr;
@@ -108,7 +110,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
                 None => too_many(&state, &client),
             }
         }
-        Need::Role(role) => match authenticate(&state, bearer(&req).map(str::to_owned)).await {
+        Need::Role(role) => match authenticate(&state, Credentials::of(&req)).await {
             Err(refusal) => {
                 state.audit(NewAuditEvent {
                     at: UtcTime::now(),
@@ -181,8 +183,41 @@ fn too_many(state: &AppState, caller: &str) -> Response {
     response
 }
 
-async fn authenticate(state: &Arc<AppState>, token: Option<String>) -> Result<Caller, ApiError> {
-    let Some(token) = token else {
+/// What a request brings to authenticate with.
+struct Credentials {
+    bearer: Option<String>,
+    session: Option<String>,
+    csrf: Option<String>,
+    read: bool,
+}
+
+impl Credentials {
+    fn of(req: &Request) -> Credentials {
+        use crate::ui::session;
+        Credentials {
+            bearer: bearer(req).map(str::to_owned),
+            session: session::cookie(req.headers(), session::SESSION_COOKIE).map(str::to_owned),
+            csrf: req.headers().get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            read: matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS),
+        }
+    }
+}
+
+async fn authenticate(state: &Arc<AppState>, creds: Credentials) -> Result<Caller, ApiError> {
+    use crate::ui::session;
+    let Some(token) = creds.bearer else {
+        if let Some(cookie) = creds.session {
+            let found = state.with_engine(move |e| Ok(e.session(&cookie)?)).await?;
+            let Some(s) = found else {
+                return Err(ApiError::unauthorized("the session has ended: sign in again"));
+            };
+            if !creds.read && !creds.csrf.is_some_and(|c| session::same_secret(&c, &s.csrf)) {
+                return Err(ApiError::forbidden(
+                    "a request with the session cookie needs its CSRF token in X-CSRF-Token",
+                ));
+            }
+            return Ok(Caller { name: s.user, role: Some(s.role) });
+        }
         return Err(ApiError::unauthorized("Authentication required: send Authorization: Bearer <token>"));
     };
     if !token.starts_with(marsad_engine::access::TOKEN_PREFIX) || token.len() > 128 {

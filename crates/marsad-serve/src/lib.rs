@@ -8,11 +8,10 @@
 //!   this server's own writes), tokens, the audit log's writer, metrics;
 //! - [`auth`]: one middleware authenticates, authorizes, counts and audits
 //!   every request;
-//! - [`hma`]: the HMA routes; [`upload`]: multipart uploads to temporary
-//!   files under a bound; [`jobs`]: ingest jobs run in the background.
 //! - [`hma`]: the HMA routes; [`api`]: marsad's own, under `/api/v1`,
 //!   with its OpenAPI document; [`upload`]: multipart uploads to temporary
-//!   files under a bound.
+//!   files under a bound; [`jobs`]: ingest jobs run in the background;
+//! - [`ui`]: the web UI's pages, signed in with `marsad user` accounts.
 //!
 //! The server holds no algorithm: hashing, matching and the store's
 //! changes are the engine's.
@@ -27,6 +26,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod pyrandom;
 pub mod state;
+pub mod ui;
 pub mod upload;
 
 use std::net::SocketAddr;
@@ -113,6 +113,7 @@ fn marsad_index_default_threshold() -> u32 {
 
 /// Every route, as `/site-map` lists them (Flask's rule syntax).
 pub const ROUTES: &[&str] = &[
+    "/",
     "/api/v1/analyze/<command>",
     "/api/v1/audit",
     "/api/v1/banks",
@@ -139,6 +140,8 @@ pub const ROUTES: &[&str] = &[
     "/c/signal_type/<signal_type_name>",
     "/c/signal_type/index",
     "/h/hash",
+    "/login",
+    "/logout",
     "/m/compare",
     "/m/index/status",
     "/m/lookup",
@@ -147,6 +150,7 @@ pub const ROUTES: &[&str] = &[
     "/site-map",
     "/status",
     "/status/live",
+    "/ui/marsad.css",
 ];
 
 /// The router over `state`.
@@ -183,6 +187,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(api::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard));
     guarded
+        .merge(ui::routes(&state))
         .fallback(|| async { error::ApiError::not_found("The requested URL was not found on the server.") })
         .layer(tower_http::limit::RequestBodyLimitLayer::new((state.cfg.max_upload + (2 << 20)) as usize))
         .layer(tower::limit::ConcurrencyLimitLayer::new(state.cfg.concurrency))

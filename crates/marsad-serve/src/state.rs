@@ -35,6 +35,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The match thresholds.
     pub match_config: MatchConfig,
+    /// Failed sign-ins to the web UI.
+    pub logins: crate::ui::session::LoginLimiter,
 }
 
 /// A store connection out of the pool: put back when dropped, before its
@@ -91,6 +93,7 @@ impl AppState {
             audit: tx,
             metrics: Metrics::default(),
             match_config,
+            logins: Default::default(),
         });
         let audit = tokio::spawn(audit_writer(writer, rx));
         Ok((state, audit))

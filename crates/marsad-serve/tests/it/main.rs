@@ -7,6 +7,8 @@ mod contract;
 mod fetch;
 mod jobs;
 mod live;
+mod ui;
+mod ui_browser;
 mod uploads;
 
 use std::collections::HashMap;

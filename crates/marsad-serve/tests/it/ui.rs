@@ -1,0 +1,274 @@
+//! The web UI's sign-in, sessions and CSRF, over HTTP as a browser sends
+//! them (cookies kept by hand, redirects not followed). The same flow in a
+//! real browser is `ui_browser.rs`.
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+
+use crate::Server;
+
+const PASSWORD: &str = "a long enough password";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// `name=value` of a `Set-Cookie` named `name`, and the whole header.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    r.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        let pair = v.split(';').next()?.trim();
+        let (n, value) = pair.split_once('=')?;
+        (n == name).then(|| (value.to_owned(), v.to_owned()))
+    })
+}
+
+/// The value of the hidden `csrf` field of a page.
+fn csrf_field(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
+    html[at..].split('"').next().expect("value").to_owned()
+}
+
+/// The sign-in form: its CSRF cookie and field.
+async fn login_form(s: &Server, http: &reqwest::Client) -> (String, String) {
+    let r = http.get(s.url("/login")).send().await.expect("login page");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (cookie, header) = set_cookie(&r, "marsad_login").expect("a login cookie");
+    assert!(header.contains("HttpOnly") && header.contains("SameSite=Strict"), "{header}");
+    let html = r.text().await.expect("html");
+    let field = csrf_field(&html);
+    assert_eq!(field, cookie, "double submit");
+    (cookie, field)
+}
+
+async fn sign_in(
+    s: &Server,
+    http: &reqwest::Client,
+    name: &str,
+    password: &str,
+    next: &str,
+) -> reqwest::Response {
+    let (cookie, csrf) = login_form(s, http).await;
+    http.post(s.url("/login"))
+        .header(COOKIE, format!("marsad_login={cookie}"))
+        .form(&[("name", name), ("password", password), ("csrf", &csrf), ("next", next)])
+        .send()
+        .await
+        .expect("sign in")
+}
+
+/// Signs in; the session cookie.
+async fn session(s: &Server, http: &reqwest::Client, name: &str) -> String {
+    let r = sign_in(s, http, name, PASSWORD, "/").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    set_cookie(&r, "marsad_session").expect("a session cookie").0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_sets_a_strict_http_only_session_and_the_dashboard_needs_it() {
+    let s = Server::start().await;
+    s.engine().create_user("cli", "amal", marsad_store::Role::Analyst, PASSWORD).expect("user");
+    let http = client();
+
+    // Not signed in: a page sends to the sign-in form, keeping where it was.
+    let r = http.get(s.url("/?period=2024")).send().await.expect("dashboard");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/login?next=%2F%3Fperiod%3D2024");
+
+    let r = sign_in(&s, &http, "amal", PASSWORD, "/?period=2024").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/?period=2024");
+    let (cookie, header) = set_cookie(&r, "marsad_session").expect("a session cookie");
+    assert_eq!(cookie.len(), 64);
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(header.contains(attr), "{attr}: {header}");
+    }
+    assert!(!header.contains("Secure"), "not behind TLS: {header}");
+    // The store keeps only its hash.
+    let raw = std::fs::read(&s.db).expect("store");
+    assert!(!raw.windows(cookie.len()).any(|w| w == cookie.as_bytes()), "the cookie is stored");
+
+    let r =
+        http.get(s.url("/")).header(COOKIE, format!("marsad_session={cookie}")).send().await.expect("page");
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.expect("html");
+    assert!(
+        html.contains("<h1>Dashboard</h1>") && html.contains("amal") && html.contains("analyst"),
+        "{html}"
+    );
+
+    // Behind a TLS proxy the cookie is Secure.
+    let (login, csrf) = login_form(&s, &http).await;
+    let r = http
+        .post(s.url("/login"))
+        .header(COOKIE, format!("marsad_login={login}"))
+        .header("x-forwarded-proto", "https")
+        .form(&[("name", "amal"), ("password", PASSWORD), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("sign in");
+    assert!(set_cookie(&r, "marsad_session").expect("cookie").1.contains("; Secure"));
+
+    // Only a path of this site is a place to go after signing in.
+    for evil in ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"] {
+        let r = sign_in(&s, &http, "amal", PASSWORD, evil).await;
+        assert_eq!(r.headers()[LOCATION], "/", "{evil}");
+    }
+
+    // A made-up cookie is no session.
+    let r = http
+        .get(s.url("/"))
+        .header(COOKIE, format!("marsad_session={}", "ab".repeat(32)))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_the_sessions_csrf_token_are_refused_and_sign_out_ends_the_session() {
+    let s = Server::start().await;
+    s.engine().create_user("cli", "badr", marsad_store::Role::Viewer, PASSWORD).expect("user");
+    let http = client();
+
+    // The sign-in form's own token: missing, or not the cookie's, is refused.
+    let (cookie, _) = login_form(&s, &http).await;
+    for (with_cookie, csrf) in [(true, "0".repeat(64)), (false, cookie.clone()), (true, String::new())] {
+        let mut r =
+            http.post(s.url("/login")).form(&[("name", "badr"), ("password", PASSWORD), ("csrf", &csrf)]);
+        if with_cookie {
+            r = r.header(COOKIE, format!("marsad_login={cookie}"));
+        }
+        let r = r.send().await.expect("sign in");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(set_cookie(&r, "marsad_session").is_none());
+    }
+
+    let session_cookie = session(&s, &http, "badr").await;
+    let page = http
+        .get(s.url("/"))
+        .header(COOKIE, format!("marsad_session={session_cookie}"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = csrf_field(&page);
+    // Sign-out without the token, or with another, is refused: the session lives.
+    for form in [vec![], vec![("csrf", "0".repeat(64))]] {
+        let r = http
+            .post(s.url("/logout"))
+            .header(COOKIE, format!("marsad_session={session_cookie}"))
+            .form(&form)
+            .send()
+            .await
+            .expect("logout");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    assert!(s.engine().session(&session_cookie).expect("session").is_some());
+    // With it, the session ends and the cookie is removed.
+    let r = http
+        .post(s.url("/logout"))
+        .header(COOKIE, format!("marsad_session={session_cookie}"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/login");
+    assert!(set_cookie(&r, "marsad_session").expect("cleared").1.contains("Max-Age=0"));
+    assert!(s.engine().session(&session_cookie).expect("session").is_none());
+    let r = http
+        .get(s.url("/"))
+        .header(COOKIE, format!("marsad_session={session_cookie}"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the old cookie no longer works");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_are_bounded_and_audited() {
+    let s = Server::start().await;
+    s.engine().create_user("cli", "amal", marsad_store::Role::Admin, PASSWORD).expect("user");
+    let http = client();
+    for _ in 0..5 {
+        let r = sign_in(&s, &http, "amal", "not the password!", "/").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.text().await.expect("html").contains("Wrong name or password."));
+    }
+    // Over the bound, even the right password is refused for a while.
+    let r = sign_in(&s, &http, "amal", PASSWORD, "/").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"].to_str().expect("text").parse().expect("seconds");
+    assert!((1..=900).contains(&wait), "{wait}");
+    assert!(set_cookie(&r, "marsad_session").is_none());
+    assert!(r.text().await.expect("html").contains("Too many failed sign-ins"));
+    // An unknown name is refused as a wrong password is.
+    let r = sign_in(&s, &http, "nobody", PASSWORD, "/").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let engine_db = s.db.clone();
+    let _kept = s.stop().await;
+    let engine = marsad_engine::Engine::open(engine_db.to_str().expect("path")).expect("store");
+    let refused =
+        engine.audit(None, None).expect("audit").into_iter().filter(|r| r.action == "auth.refused").count();
+    assert_eq!(refused, 6, "five wrong passwords and the unknown name; the blocked try checked nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_takes_the_session_with_its_csrf_token_for_the_uis_own_requests() {
+    let s = Server::start().await;
+    s.engine().create_user("cli", "amal", marsad_store::Role::Moderator, PASSWORD).expect("user");
+    s.engine().create_user("cli", "vera", marsad_store::Role::Viewer, PASSWORD).expect("user");
+    let http = client();
+    let amal = session(&s, &http, "amal").await;
+    let csrf = s.engine().session(&amal).expect("session").expect("live").csrf;
+    let call = |method: Method, path: &str, cookie: &str, csrf: Option<&str>| {
+        let mut r = http.request(method, s.url(path)).header(COOKIE, format!("marsad_session={cookie}"));
+        if let Some(c) = csrf {
+            r = r.header("x-csrf-token", c);
+        }
+        r
+    };
+    // A read needs the session only.
+    let r = call(Method::GET, "/c/banks", &amal, None).send().await.expect("read");
+    assert_eq!(r.status(), StatusCode::OK);
+    // A write needs the CSRF token too.
+    let body = serde_json::json!({"name": "FROM_UI"});
+    let r = call(Method::POST, "/c/banks", &amal, None).json(&body).send().await.expect("write");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r =
+        call(Method::POST, "/c/banks", &amal, Some(&"0".repeat(64))).json(&body).send().await.expect("write");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = call(Method::POST, "/c/banks", &amal, Some(&csrf)).json(&body).send().await.expect("write");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The user's role is the session's: a viewer may not write.
+    let vera = session(&s, &http, "vera").await;
+    let vera_csrf = s.engine().session(&vera).expect("session").expect("live").csrf;
+    let r = call(Method::POST, "/c/banks", &vera, Some(&vera_csrf))
+        .json(&serde_json::json!({"name": "NOT_HERS"}))
+        .send()
+        .await
+        .expect("write");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // An ended session is no caller.
+    assert!(s.engine().logout(&amal).expect("logout"));
+    let r = call(Method::GET, "/c/banks", &amal, None).send().await.expect("read");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let engine_db = s.db.clone();
+    let _kept = s.stop().await;
+    let engine = marsad_engine::Engine::open(engine_db.to_str().expect("path")).expect("store");
+    let writes: Vec<String> = engine
+        .audit(None, None)
+        .expect("audit")
+        .into_iter()
+        .filter(|r| r.action == "POST /c/banks" && r.status == Some(201))
+        .map(|r| r.actor)
+        .collect();
+    assert_eq!(writes, ["amal"], "the write is audited as the user's");
+}
