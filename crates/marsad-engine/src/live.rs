@@ -103,9 +103,9 @@ pub struct LiveBanks {
 
 fn live_banks(store: &dyn Store) -> Result<Vec<LiveBank>> {
     Ok(store
-        .banks()?
+        .bank_settings()?
         .into_iter()
-        .map(|b| LiveBank { id: b.id, name: b.name, settings: b.settings })
+        .map(|(id, name, settings)| LiveBank { id, name, settings })
         .collect())
 }
 

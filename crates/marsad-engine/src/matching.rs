@@ -354,7 +354,7 @@ impl Engine {
 
     /// Loads the banks for `opts`; every bank `opts` names must exist.
     pub fn matching(&self, opts: MatchOptions) -> Result<Matching<'_>> {
-        let known: HashSet<String> = self.store().banks()?.into_iter().map(|b| b.name).collect();
+        let known: HashSet<String> = self.store().bank_settings()?.into_iter().map(|b| b.1).collect();
         for b in &opts.banks {
             if !known.contains(b) {
                 return Err(EngineError::NotFound(format!("no bank named {b:?}")));

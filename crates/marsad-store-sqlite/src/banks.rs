@@ -141,6 +141,20 @@ pub(crate) fn banks(conn: &Connection) -> Result<Vec<BankInfo>> {
     rows.into_iter().map(|row| bank_info(conn, row)).collect()
 }
 
+pub(crate) fn bank_settings(conn: &Connection) -> Result<Vec<(BankId, String, BankSettings)>> {
+    let mut stmt =
+        conn.prepare(&format!("SELECT {BANK_COLUMNS} FROM banks ORDER BY name")).map_err(backend)?;
+    let rows: Vec<BankRow> =
+        stmt.query_map([], bank_row).map_err(backend)?.collect::<rusqlite::Result<_>>().map_err(backend)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let settings = settings_of(&row);
+            (BankId(row.0), row.1, settings)
+        })
+        .collect())
+}
+
 pub(crate) fn delete_bank(conn: &mut Connection, name: &str) -> Result<bool> {
     let tx = conn.transaction().map_err(backend)?;
     let id: Option<i64> = tx

@@ -474,6 +474,10 @@ impl marsad_store::CurationStore for SqliteStore {
         curation::remove_bank_content(&mut self.conn, hma_name, id)
     }
 
+    fn bank_settings(&self) -> Result<Vec<(marsad_core::BankId, String, marsad_store::BankSettings)>> {
+        banks::bank_settings(&self.conn)
+    }
+
     fn served_entries(
         &self,
         after_id: i64,

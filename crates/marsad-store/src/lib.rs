@@ -369,6 +369,11 @@ pub trait CurationStore {
     /// or 1). [`StoreError::NotFound`] if there is no such bank.
     fn remove_bank_content(&mut self, hma_name: &str, id: i64) -> Result<u64>;
 
+    /// Every bank's id, name and matching settings, by name: what
+    /// [`BankStore::banks`] gives without counting the entries (a scan of
+    /// every entry of a large bank), for a live index and name lookups.
+    fn bank_settings(&self) -> Result<Vec<(BankId, String, BankSettings)>>;
+
     /// Calls `visit` with every entry whose id is larger than `after_id`,
     /// by increasing id, with its bank, content and disable time.
     fn served_entries(&self, after_id: i64, visit: &mut dyn FnMut(ServedEntry) -> Result<()>) -> Result<()>;

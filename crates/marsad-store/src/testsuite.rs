@@ -1594,6 +1594,11 @@ pub fn banks_get_hma_names_and_settings(store: &mut dyn Store) {
     let taken = crate::BankUpdate { rename: Some("KNOWN".into()), ..Default::default() };
     assert!(matches!(store.update_bank("RENAMED", &taken), Err(StoreError::Conflict(_))));
     assert!(matches!(store.update_bank("NOPE", &crate::BankUpdate::default()), Err(StoreError::NotFound(_))));
+    // The settings without the counts are the list's, in its order.
+    let listed: Vec<_> =
+        store.banks().expect("banks").into_iter().map(|b| (b.id, b.name, b.settings)).collect();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(store.bank_settings().expect("settings"), listed);
 }
 
 /// A content item holds several signals under its first entry's id.

@@ -32,8 +32,7 @@ pub fn bank_json(b: &BankSettings) -> Value {
 /// A bank by its HMA name: its own name and settings. The live index
 /// answers (it is current with this server's own writes, which refresh it
 /// before they answer, and within `--refresh-ms` with everyone else's); a
-/// bank it does not know is looked for in the store (whose list of banks
-/// counts every bank's entries, a scan of millions of rows).
+/// bank it does not know is looked for in the store.
 async fn find_bank(state: &Arc<AppState>, name: &str) -> ApiResult<Option<(String, BankSettings)>> {
     if let Some(b) = state.live().as_ref().and_then(|l| l.bank_by_hma_name(name)) {
         return Ok(Some((b.name.clone(), b.settings.clone())));
@@ -42,10 +41,10 @@ async fn find_bank(state: &Arc<AppState>, name: &str) -> ApiResult<Option<(Strin
     state
         .with_engine(move |e| {
             Ok(e.store()
-                .banks()?
+                .bank_settings()?
                 .into_iter()
-                .find(|b| b.settings.hma_name == name)
-                .map(|b| (b.name, b.settings)))
+                .find(|(_, _, settings)| settings.hma_name == name)
+                .map(|(_, name, settings)| (name, settings)))
         })
         .await
 }
@@ -147,7 +146,7 @@ pub async fn banks(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>>
     let mut banks = match live {
         Some(banks) => banks,
         None => {
-            state.with_engine(|e| Ok(e.store().banks()?)).await?.into_iter().map(|b| b.settings).collect()
+            state.with_engine(|e| Ok(e.store().bank_settings()?)).await?.into_iter().map(|b| b.2).collect()
         }
     };
     banks.sort_by(|a, b| a.hma_name.cmp(&b.hma_name));
