@@ -397,12 +397,17 @@ impl LiveBanks {
     }
 
     /// [`LiveBanks::lookup`] of many PDQ hashes at once (the batch path of
-    /// the index, faster per hash).
+    /// the index, faster per hash): `out[i]` is the lookup of `hashes[i]`.
     pub fn lookup_pdq_batch(&self, hashes: &[PdqHash]) -> Vec<Vec<LiveMatch>> {
         self.matcher
             .match_pdq_batch_within(hashes, self.widest_pdq())
             .into_iter()
-            .map(|found| self.placed_matches(found))
+            .map(|found| {
+                let mut out = self.placed_matches(found);
+                out.sort_by_key(|m| m.entry_id);
+                out.dedup_by_key(|m| m.entry_id);
+                out
+            })
             .collect()
     }
 }

@@ -38,6 +38,23 @@ pub struct Upload {
     pub fields: HashMap<String, String>,
 }
 
+/// How much more of a file over the bound is read, and dropped, before
+/// the 413 is sent (see [`drain`]).
+const DRAIN_BEFORE_413: u64 = 4 << 20;
+
+/// Reads on, dropping it, a little more of a file over the bound: a
+/// client still sending its body would otherwise see the connection
+/// reset (the server closing with unread data) instead of the 413.
+pub(crate) async fn drain(field: &mut axum::extract::multipart::Field<'_>) {
+    let mut drained = 0u64;
+    while drained < DRAIN_BEFORE_413 {
+        match field.chunk().await {
+            Ok(Some(chunk)) => drained += chunk.len() as u64,
+            _ => break,
+        }
+    }
+}
+
 fn too_large() -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Content too large")
 }
@@ -112,6 +129,7 @@ pub async fn read(
         })? {
             written += chunk.len() as u64;
             if written > max_bytes {
+                drain(&mut field).await;
                 return Err(too_large());
             }
             out.write_all(&chunk).map_err(ApiError::internal)?;

@@ -98,6 +98,7 @@ pub(super) async fn read(
             while let Some(chunk) = field.chunk().await.map_err(|e| body_error(e, max_bytes))? {
                 written += chunk.len() as u64;
                 if written > max_bytes {
+                    crate::upload::drain(&mut field).await;
                     return Err(too_large(max_bytes));
                 }
                 out.write_all(&chunk).map_err(ApiError::internal)?;

@@ -94,3 +94,62 @@ async fn shutdown_loses_no_accepted_write() {
     assert_eq!(audited as u64, accepted, "and audited");
     assert!(accepted > 0);
 }
+
+/// PDQ lookups are searched in batches when they come together: hundreds
+/// at once answer exactly what each answers alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_lookups_answer_as_single_ones() {
+    // (one token sends them all at once)
+    let s = Server::start_with(|c| c.token_concurrency = 1024).await;
+    let mut cli = s.engine();
+    cli.create_bank("batched").expect("create");
+    let entries: Vec<NewBankEntry> = (0..400)
+        .map(|i| NewBankEntry {
+            signal_type: SignalType::Pdq,
+            value: pdq(5000 + i),
+            labels: Default::default(),
+        })
+        .collect();
+    cli.store_mut().add_bank_entries("batched", &entries).expect("add");
+    // Queries: each entry with three bits flipped (it matches), and hashes
+    // that are in no bank.
+    let near = |h: &str| {
+        let first = u8::from_str_radix(&h[..1], 16).expect("hex") ^ 0x7;
+        format!("{first:x}{}", &h[1..])
+    };
+    let mut queries: Vec<String> = (0..400).map(|i| near(&pdq(5000 + i))).collect();
+    queries.extend((0..40).map(|i| pdq(90_000 + i)));
+    let url = |q: &str| format!("/m/raw_lookup?signal_type=pdq&signal={q}&include_distance=true");
+    let last = url(&queries[399]);
+    let started = Instant::now();
+    while s.get(&last).await.1["matches"].as_array().is_none_or(Vec::is_empty) {
+        assert!(started.elapsed() < Duration::from_secs(10), "the entries never matched");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut alone = Vec::new();
+    for q in &queries {
+        alone.push(s.get(&url(q)).await);
+    }
+    for (i, (status, found)) in alone.iter().enumerate() {
+        assert_eq!(*status, StatusCode::OK);
+        let matches = found["matches"].as_array().expect("matches");
+        if i < 400 {
+            assert_eq!(matches.len(), 1, "query {i}: {found}");
+            assert_eq!(matches[0]["distance"], "3", "query {i}: {found}");
+        } else {
+            assert!(matches.is_empty(), "query {i}: {found}");
+        }
+    }
+    let token = s.token(Role::Viewer).to_owned();
+    let together: Vec<_> = queries
+        .iter()
+        .map(|q| {
+            let request = s.http.get(s.url(&url(q))).bearer_auth(&token);
+            tokio::spawn(async move { crate::send(request).await })
+        })
+        .collect();
+    for (i, handle) in together.into_iter().enumerate() {
+        assert_eq!(handle.await.expect("request"), alone[i], "query {i} answered otherwise together");
+    }
+    s.stop().await;
+}
