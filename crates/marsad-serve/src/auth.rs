@@ -143,19 +143,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
         },
     };
     let status = response.status().as_u16();
-    let seconds = started.elapsed().as_secs_f64();
-    state.metrics.request(method.as_str(), &route, status, seconds);
-    // The request log (`marsad -v serve`, or MARSAD_LOG=marsad_serve::access=info):
-    // never the query string, which carries the hashes looked up.
-    tracing::info!(
-        target: "marsad_serve::access",
-        method = %method,
-        path = %path,
-        status,
-        ms = format_args!("{:.3}", seconds * 1e3),
-        token = %actor,
-        "request"
-    );
+    observed(&state, &method, &path, &route, status, started, &actor);
     if !matches!(path.as_str(), "/status" | "/status/live" | "/site-map" | "/metrics") && status != 401 {
         state.audit(NewAuditEvent {
             at: UtcTime::now(),
@@ -167,6 +155,31 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
         });
     }
     response
+}
+
+/// Counts a request in the metrics and writes its line of the request log
+/// (`marsad -v serve`, or `MARSAD_LOG=marsad_serve::access=info`): never
+/// the query string, which carries the hashes looked up.
+pub(crate) fn observed(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    route: &str,
+    status: u16,
+    started: Instant,
+    who: &str,
+) {
+    let seconds = started.elapsed().as_secs_f64();
+    state.metrics.request(method.as_str(), route, status, seconds);
+    tracing::info!(
+        target: "marsad_serve::access",
+        method = %method,
+        path = %path,
+        status,
+        ms = format_args!("{:.3}", seconds * 1e3),
+        who = %who,
+        "request"
+    );
 }
 
 /// 429 for a caller over its share of requests in flight.

@@ -19,7 +19,6 @@
 
 pub mod api;
 pub mod auth;
-pub mod batch;
 pub mod error;
 pub mod fetch;
 pub mod hma;

@@ -37,8 +37,6 @@ pub struct AppState {
     pub match_config: MatchConfig,
     /// Failed sign-ins to the web UI.
     pub logins: crate::ui::session::LoginLimiter,
-    /// PDQ lookups gathered into batches.
-    pub pdq: crate::batch::PdqBatcher,
 }
 
 /// A store connection out of the pool: put back when dropped, before its
@@ -83,8 +81,7 @@ impl AppState {
         let (tx, rx) = mpsc::unbounded_channel();
         let permits = Arc::new(Semaphore::new(engines.len()));
         let match_config = MatchConfig { pdq_threshold: cfg.pdq_threshold, ..MatchConfig::default() };
-        let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        let state = Arc::new_cyclic(|me| AppState {
+        let state = Arc::new(AppState {
             cfg,
             engines: Mutex::new(engines),
             permits,
@@ -97,7 +94,6 @@ impl AppState {
             metrics: Metrics::default(),
             match_config,
             logins: Default::default(),
-            pdq: crate::batch::PdqBatcher::start(me.clone(), threads),
         });
         let audit = tokio::spawn(audit_writer(writer, rx));
         Ok((state, audit))

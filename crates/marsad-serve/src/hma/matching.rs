@@ -25,17 +25,11 @@ pub fn parse_signal(name: &str, value: &str) -> ApiResult<(SignalType, String)> 
     Ok((t, v))
 }
 
-/// The index's matches of one signal; PDQ lookups are searched in batches
-/// with the other requests' ([`crate::batch`]).
-async fn query_index(state: &AppState, t: SignalType, value: &str) -> ApiResult<Vec<LiveMatch>> {
-    let found = match t {
-        SignalType::Pdq => {
-            let hash = marsad_hash::pdq::PdqHash::from_hex(value)
-                .map_err(|e| ApiError::bad_request(format!("invalid PDQ hash: {e}")))?;
-            state.pdq.lookup(hash).await?
-        }
-        _ => state.with_live(|live| Ok(live.lookup(t, value)?))?,
-    };
+/// The index's matches of one signal, searched on the request's thread
+/// (gathering concurrent PDQ lookups into batches was measured slower:
+/// BENCHMARKS.md).
+fn query_index(state: &AppState, t: SignalType, value: &str) -> ApiResult<Vec<LiveMatch>> {
+    let found = state.with_live(|live| Ok(live.lookup(t, value)?))?;
     state.metrics.matched(found.len());
     Ok(found)
 }
@@ -59,7 +53,7 @@ pub async fn raw_lookup(
     };
     let (t, value) = parse_signal(st, signal)?;
     let banks: Option<HashSet<String>> = bank_filter(&q).map(|b| b.into_iter().collect());
-    let found = query_index(&state, t, &value).await?;
+    let found = query_index(&state, t, &value)?;
     let matches = state.with_live(|live| {
         Ok(found
             .iter()
@@ -100,7 +94,7 @@ async fn lookup_by_bank(
 ) -> ApiResult<Value> {
     let include_metadata = parse_bool(q, "include_metadata")?.unwrap_or(false);
     let banks: Option<HashSet<String>> = bank_filter(q).map(|b| b.into_iter().collect());
-    let found = query_index(state, t, value).await?;
+    let found = query_index(state, t, value)?;
     let now = UtcTime::now().unix_micros().div_euclid(1_000_000);
     let kept: Vec<(String, LiveMatch)> = state.with_live(|live| {
         Ok(found

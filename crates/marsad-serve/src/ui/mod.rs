@@ -74,17 +74,8 @@ async fn page_layer(State(state): State<Arc<AppState>>, req: Request, next: Next
     let path = req.uri().path().to_owned();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| path.clone(), |m| m.as_str().to_owned());
     let mut response = next.run(req).await;
-    let seconds = started.elapsed().as_secs_f64();
-    let status = response.status().as_u16();
-    state.metrics.request(method.as_str(), &route, status, seconds);
-    tracing::info!(
-        target: "marsad_serve::access",
-        method = %method,
-        path = %path,
-        status,
-        ms = format_args!("{:.3}", seconds * 1e3),
-        "page"
-    );
+    let who = response.extensions().get::<UiUser>().map_or_else(|| "-".to_owned(), |u| u.name.clone());
+    crate::auth::observed(&state, &method, &path, &route, response.status().as_u16(), started, &who);
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -203,8 +194,11 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
             Err(why) => return error_page(StatusCode::FORBIDDEN, Some(&user), why),
         }
     };
-    req.extensions_mut().insert(user);
-    next.run(req).await
+    req.extensions_mut().insert(user.clone());
+    let mut response = next.run(req).await;
+    // for the request log
+    response.extensions_mut().insert(user);
+    response
 }
 
 /// The request, if it carries the session's CSRF token in the

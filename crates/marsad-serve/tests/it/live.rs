@@ -95,8 +95,8 @@ async fn shutdown_loses_no_accepted_write() {
     assert!(accepted > 0);
 }
 
-/// PDQ lookups are searched in batches when they come together: hundreds
-/// at once answer exactly what each answers alone.
+/// Hundreds of PDQ lookups at once answer exactly what each answers alone
+/// (the index is read by many requests at a time).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_lookups_answer_as_single_ones() {
     // (one token sends them all at once)
