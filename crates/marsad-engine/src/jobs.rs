@@ -579,6 +579,13 @@ impl From<JobRecord> for JobView {
 /// The error a job left unfinished by a server that stopped gets.
 pub const STOPPED: &str = "the server stopped before the job finished";
 
+/// How often a server says its jobs are alive.
+pub const JOB_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a job's server may be silent before the job is failed as
+/// stopped.
+pub const JOB_SILENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Most jobs listed at once.
 pub const MAX_LIST: u64 = 1000;
 
@@ -605,12 +612,25 @@ impl Engine {
         Ok(self.store().jobs(limit)?.into_iter().map(JobView::from).collect())
     }
 
-    /// Marks every job a stopped server left queued or running failed
-    /// ([`STOPPED`]); how many. A server calls it when it starts: queued
-    /// jobs are not run again, since their uploads were temporary files of
-    /// the process that stopped.
-    pub fn fail_unfinished_jobs(&mut self) -> Result<u64> {
-        Ok(self.store_mut().fail_unfinished_jobs(STOPPED)?)
+    /// Marks failed ([`STOPPED`]) every job left queued or running by a
+    /// server silent for `silence` ([`JOB_SILENCE`] normally: it stopped);
+    /// how many. Servers call it when they start and every
+    /// [`JOB_HEARTBEAT`]: such jobs are not run again, since their uploads
+    /// were temporary files of the process that stopped. The jobs of live
+    /// servers are left alone.
+    pub fn fail_unfinished_jobs(&mut self, silence: std::time::Duration) -> Result<u64> {
+        let silence = i64::try_from(silence.as_micros()).unwrap_or(i64::MAX);
+        let before = marsad_core::UtcTime::from_unix_micros(
+            marsad_core::UtcTime::now().unix_micros().saturating_sub(silence),
+        )
+        .unwrap_or_else(marsad_core::UtcTime::now);
+        Ok(self.store_mut().fail_unfinished_jobs(STOPPED, before)?)
+    }
+
+    /// Says that the server of these jobs is alive (every
+    /// [`JOB_HEARTBEAT`], for the jobs it has queued or running).
+    pub fn heartbeat_jobs(&mut self, ids: &[i64]) -> Result<()> {
+        Ok(self.store_mut().heartbeat_jobs(ids)?)
     }
 
     /// Runs the queued job `id`, whose upload is the file `upload`:

@@ -9,16 +9,17 @@
 //! ([`marsad_engine::jobs`]); this module reads the request, queues the
 //! upload and reports.
 //!
-//! A server that stops with jobs queued or running leaves them failed
-//! ([`marsad_engine::jobs::STOPPED`]) when it, or another, starts again on
-//! the store: an upload lives in a temporary file of the process that
-//! accepted it, so a queued job cannot be run by a later one. Jobs belong
-//! to the one server that serves them: two servers on one store would fail
-//! each other's jobs when one starts.
+//! Jobs belong to the server that accepted them (an upload lives in a
+//! temporary file of that process), which says every
+//! [`marsad_engine::jobs::JOB_HEARTBEAT`] that it is alive. A job whose
+//! server has been silent for [`crate::ServeConfig::job_silence`] (it
+//! stopped) is failed ([`marsad_engine::jobs::STOPPED`]) by any server on
+//! the store, when it starts and at every heartbeat; the jobs of live
+//! servers are left alone, so several servers share one store.
 
 mod form;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -60,6 +61,8 @@ struct Shared {
     current: Mutex<Option<(i64, Arc<JobProgress>)>>,
     /// Jobs queued or running.
     pending: AtomicUsize,
+    /// The ids of this server's jobs queued or running (its heartbeats).
+    owned: Mutex<BTreeSet<i64>>,
 }
 
 /// The handlers' side of the jobs: the queue into the runner.
@@ -76,22 +79,24 @@ pub(crate) struct Jobs {
 /// unfinished are marked failed first (a blocking call to the store, as
 /// the server opens its connections).
 pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
-    let engine = match Engine::open(&state.cfg.db).and_then(|mut e| e.fail_unfinished_jobs().map(|n| (e, n)))
-    {
-        Ok((engine, failed)) => {
-            if failed > 0 {
-                tracing::warn!(jobs = failed, "jobs left unfinished by a stopped server marked failed");
+    let silence = state.cfg.job_silence;
+    let engine =
+        match Engine::open(&state.cfg.db).and_then(|mut e| e.fail_unfinished_jobs(silence).map(|n| (e, n))) {
+            Ok((engine, failed)) => {
+                if failed > 0 {
+                    tracing::warn!(jobs = failed, "jobs left unfinished by a stopped server marked failed");
+                }
+                Some(engine)
             }
-            Some(engine)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot prepare the ingest jobs; each job will try again");
-            None
-        }
-    };
+            Err(e) => {
+                tracing::error!(error = %e, "cannot prepare the ingest jobs; each job will try again");
+                None
+            }
+        };
     let (tx, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::default());
     tokio::spawn(runner(state.clone(), shared.clone(), engine, rx));
+    tokio::spawn(heartbeat(Arc::downgrade(state), Arc::downgrade(&shared)));
     let jobs = Jobs { tx, shared, submit: Arc::new(tokio::sync::Mutex::new(())) };
     Router::new()
         .route(
@@ -100,6 +105,38 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/api/v1/jobs/{id}", get(one))
         .layer(Extension(jobs))
+}
+
+/// Every [`marsad_engine::jobs::JOB_HEARTBEAT`] (or a third of the silence
+/// allowed, if shorter), until the server is gone: says this server's jobs
+/// are alive, and fails those of silent servers.
+async fn heartbeat(state: std::sync::Weak<AppState>, shared: std::sync::Weak<Shared>) {
+    let every = match state.upgrade() {
+        Some(s) => marsad_engine::jobs::JOB_HEARTBEAT.min(s.cfg.job_silence / 3),
+        None => return,
+    };
+    loop {
+        tokio::time::sleep(every).await;
+        let (Some(state), Some(shared)) = (state.upgrade(), shared.upgrade()) else { return };
+        let owned: Vec<i64> =
+            shared.owned.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
+        let silence = state.cfg.job_silence;
+        let beat = state
+            .with_engine(move |e| {
+                if !owned.is_empty() {
+                    e.heartbeat_jobs(&owned)?;
+                }
+                Ok(e.fail_unfinished_jobs(silence)?)
+            })
+            .await;
+        match beat {
+            Ok(0) => {}
+            Ok(failed) => tracing::warn!(jobs = failed, "jobs of a stopped server marked failed"),
+            Err(e) => {
+                tracing::warn!(error = ?e.body(), "cannot say this server's jobs are alive; trying again")
+            }
+        }
+    }
 }
 
 /// Runs the queued jobs one at a time, until the routes are dropped.
@@ -161,6 +198,7 @@ async fn runner(
             }
         };
         *shared.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        shared.owned.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
         shared.pending.fetch_sub(1, Ordering::AcqRel);
         match record {
             Ok(r) => audit_end(&state, &job.created_by, &r),
@@ -261,13 +299,17 @@ pub(crate) async fn submit(
         state.with_engine(move |e| Ok(e.submit_job(&new)?)).await
     };
     let view = match stored {
-        Ok(v) => v,
+        Ok(v) => {
+            jobs.shared.owned.lock().unwrap_or_else(|p| p.into_inner()).insert(v.id);
+            v
+        }
         Err(e) => {
             jobs.shared.pending.fetch_sub(1, Ordering::AcqRel);
             return Err(e);
         }
     };
     if jobs.tx.send(Queued { id: view.id, created_by: new.created_by.clone(), file: upload.file }).is_err() {
+        jobs.shared.owned.lock().unwrap_or_else(|p| p.into_inner()).remove(&view.id);
         jobs.shared.pending.fetch_sub(1, Ordering::AcqRel);
         return Err(ApiError::unavailable("the server is stopping: the job will not run"));
     }

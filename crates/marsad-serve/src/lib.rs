@@ -74,6 +74,9 @@ pub struct ServeConfig {
     /// extracted exports, reports and exports being sent (the system's
     /// temporary folder when `None`). Each is removed when done with.
     pub scratch: Option<PathBuf>,
+    /// How long the server of an unfinished ingest job may be silent
+    /// before the job is failed as stopped ([`jobs`]).
+    pub job_silence: Duration,
 }
 
 impl ServeConfig {
@@ -98,6 +101,7 @@ impl ServeConfig {
                 timeout: Duration::from_secs(30),
             },
             scratch: None,
+            job_silence: marsad_engine::jobs::JOB_SILENCE,
         }
     }
 

@@ -57,8 +57,8 @@ pub(crate) fn add_job(conn: &Connection, job: &NewJob) -> Result<JobRecord> {
         i64::try_from(job.bytes).map_err(|_| StoreError::Invalid(format!("job of {} bytes", job.bytes)))?;
     conn.execute(
         "INSERT INTO ingest_jobs (status, kind, created_by, file_name, bytes, retain_media, no_fingerprints,
-                                  export_timezone, created_at)
-         VALUES ('queued', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                  export_timezone, created_at, heartbeat_at)
+         VALUES ('queued', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
         params![
             job.kind.as_str(),
             job.created_by,
@@ -109,7 +109,8 @@ pub(crate) fn jobs(conn: &Connection, limit: u64) -> Result<Vec<JobRecord>> {
 pub(crate) fn start_job(conn: &Connection, id: i64) -> Result<bool> {
     let n = conn
         .execute(
-            "UPDATE ingest_jobs SET status = 'running', started_at = ?2 WHERE id = ?1 AND status = 'queued'",
+            "UPDATE ingest_jobs SET status = 'running', started_at = ?2, heartbeat_at = ?2
+             WHERE id = ?1 AND status = 'queued'",
             params![id, UtcTime::now().unix_micros()],
         )
         .map_err(backend)?;
@@ -128,12 +129,25 @@ pub(crate) fn finish_job(conn: &Connection, id: i64, end: &JobEnd) -> Result<boo
     Ok(n > 0)
 }
 
-pub(crate) fn fail_unfinished_jobs(conn: &Connection, error: &str) -> Result<u64> {
+pub(crate) fn heartbeat_jobs(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE ingest_jobs SET heartbeat_at = ?2 WHERE id = ?1 AND status IN ('queued', 'running')",
+        )
+        .map_err(backend)?;
+    let now = UtcTime::now().unix_micros();
+    for id in ids {
+        stmt.execute(params![id, now]).map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn fail_unfinished_jobs(conn: &Connection, error: &str, stale_before: UtcTime) -> Result<u64> {
     let n = conn
         .execute(
             "UPDATE ingest_jobs SET status = 'failed', finished_at = ?1, error = ?2
-             WHERE status IN ('queued', 'running')",
-            params![UtcTime::now().unix_micros(), error],
+             WHERE status IN ('queued', 'running') AND coalesce(heartbeat_at, 0) < ?3",
+            params![UtcTime::now().unix_micros(), error, stale_before.unix_micros()],
         )
         .map_err(backend)?;
     Ok(n as u64)

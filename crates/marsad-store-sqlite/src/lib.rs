@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_jobs.sql"),
     include_str!("../migrations/0010_search.sql"),
     include_str!("../migrations/0011_accounts.sql"),
+    include_str!("../migrations/0012_job_heartbeats.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is
@@ -593,7 +594,11 @@ impl marsad_store::JobStore for SqliteStore {
         jobs::finish_job(&self.conn, id, end)
     }
 
-    fn fail_unfinished_jobs(&mut self, error: &str) -> Result<u64> {
-        jobs::fail_unfinished_jobs(&self.conn, error)
+    fn heartbeat_jobs(&mut self, ids: &[i64]) -> Result<()> {
+        jobs::heartbeat_jobs(&self.conn, ids)
+    }
+
+    fn fail_unfinished_jobs(&mut self, error: &str, stale_before: marsad_core::UtcTime) -> Result<u64> {
+        jobs::fail_unfinished_jobs(&self.conn, error, stale_before)
     }
 }

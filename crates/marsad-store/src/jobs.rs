@@ -145,8 +145,13 @@ pub trait JobStore {
     /// done; `false` (and nothing changed) if it is not running.
     fn finish_job(&mut self, id: i64, end: &JobEnd) -> crate::Result<bool>;
 
-    /// Marks every queued or running job failed with `error`, now (a
-    /// server starting: the uploads of the jobs it did not finish are
-    /// gone); returns how many.
-    fn fail_unfinished_jobs(&mut self, error: &str) -> crate::Result<u64>;
+    /// Says that the server of these jobs (those queued or running) is
+    /// alive, now. Adding and starting a job say so too.
+    fn heartbeat_jobs(&mut self, ids: &[i64]) -> crate::Result<()>;
+
+    /// Marks failed with `error`, now, every queued or running job whose
+    /// server last said it was alive before `stale_before` (its server has
+    /// stopped: its upload is gone); returns how many.
+    fn fail_unfinished_jobs(&mut self, error: &str, stale_before: marsad_core::UtcTime)
+    -> crate::Result<u64>;
 }

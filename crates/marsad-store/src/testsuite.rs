@@ -2021,14 +2021,25 @@ pub fn jobs_run_once_and_end_once(store: &mut dyn Store) {
     assert!(ended.finished_at >= ended.started_at);
     let c = store.add_job(&new("c.tar", JobKind::Telegram)).expect("add");
     assert!(store.start_job(b.id).expect("start"));
-    assert_eq!(store.fail_unfinished_jobs("stopped").expect("fail"), 2);
+    // Jobs whose server said it was alive since are left alone.
+    let before = UtcTime::from_unix_micros(UtcTime::now().unix_micros() - 60_000_000).expect("time");
+    assert_eq!(store.fail_unfinished_jobs("stopped", before).expect("fail"), 0);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    store.heartbeat_jobs(&[c.id]).expect("heartbeat");
+    let between = UtcTime::now();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    store.heartbeat_jobs(&[c.id]).expect("heartbeat");
+    assert_eq!(store.fail_unfinished_jobs("stopped", between).expect("fail"), 1, "b's server is silent");
+    assert_eq!(store.job(c.id).expect("job").expect("stored").status, JobStatus::Queued);
+    let after = UtcTime::from_unix_micros(UtcTime::now().unix_micros() + 1).expect("time");
+    assert_eq!(store.fail_unfinished_jobs("stopped", after).expect("fail"), 1);
     for id in [b.id, c.id] {
         let j = store.job(id).expect("job").expect("stored");
         assert_eq!((j.status, j.error.as_deref()), (JobStatus::Failed, Some("stopped")));
         assert!(j.finished_at.is_some());
     }
     assert_eq!(store.job(a.id).expect("job").expect("stored"), ended);
-    assert_eq!(store.fail_unfinished_jobs("again").expect("fail"), 0);
+    assert_eq!(store.fail_unfinished_jobs("again", after).expect("fail"), 0);
     let ids = |limit| store.jobs(limit).expect("jobs").into_iter().map(|j| j.id).collect::<Vec<_>>();
     assert_eq!(ids(10), vec![c.id, b.id, a.id]);
     assert_eq!(ids(2), vec![c.id, b.id]);

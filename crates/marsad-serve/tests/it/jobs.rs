@@ -410,29 +410,53 @@ async fn bad_requests_are_refused_naming_what_is_wrong() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jobs_left_unfinished_by_a_stopped_server_are_failed_at_start() {
-    let mut queued = 0;
-    let s = Server::start_with(|cfg| {
-        let mut e = Engine::open(&cfg.db).expect("store");
-        let job = marsad_engine::jobs::NewJob {
-            created_by: "analyst".into(),
-            file_name: "big.zip".into(),
-            bytes: 10,
-            kind: marsad_engine::jobs::JobKind::Telegram,
-            retain_media: false,
-            no_fingerprints: false,
-            export_timezone: None,
-        };
-        let running = e.submit_job(&job).expect("job");
-        e.store_mut().start_job(running.id).expect("start");
-        queued = e.submit_job(&job).expect("job").id;
-    })
-    .await;
-    for id in [queued - 1, queued] {
+async fn jobs_of_a_stopped_server_are_failed_and_those_of_a_live_one_kept() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("jobs.db");
+    let mut e = Engine::open(db.to_str().expect("utf-8")).expect("store");
+    let job = marsad_engine::jobs::NewJob {
+        created_by: "analyst".into(),
+        file_name: "big.zip".into(),
+        bytes: 10,
+        kind: marsad_engine::jobs::JobKind::Telegram,
+        retain_media: false,
+        no_fingerprints: false,
+        export_timezone: None,
+    };
+    // Another server's jobs, one running and one queued; it is alive (it
+    // has just said so).
+    let running = e.submit_job(&job).expect("job").id;
+    e.store_mut().start_job(running).expect("start");
+    let queued = e.submit_job(&job).expect("job").id;
+    let status = |e: &Engine, id| e.store().job(id).expect("job").expect("stored").status;
+    let on = |silence_ms: u64| {
+        move |cfg: &mut marsad_serve::ServeConfig| cfg.job_silence = Duration::from_millis(silence_ms)
+    };
+    let guard = || tempfile::tempdir().expect("dir");
+    // A server starting beside it leaves them alone.
+    let beside = Server::start_on(guard(), db.clone(), on(30_000)).await;
+    for id in [running, queued] {
+        assert_ne!(
+            status(&e, id),
+            marsad_engine::jobs::JobStatus::Failed,
+            "job {id} of a live server failed"
+        );
+    }
+    beside.stop().await;
+    // Once their server is silent, a server starting fails them.
+    std::thread::sleep(Duration::from_millis(300));
+    let s = Server::start_on(guard(), db.clone(), on(200)).await;
+    for id in [running, queued] {
         let (status, job) = s.get(&format!("/api/v1/jobs/{id}")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(job["status"], "failed", "{job}");
         assert_eq!(job["error"], marsad_engine::jobs::STOPPED);
         assert!(job["finished"].is_string());
     }
+    // A server's own jobs are kept alive by its heartbeats, however short
+    // the silence allowed: a job submitted now is done, not failed.
+    let root = export(dir.path());
+    let done = run(&s, form("export.zip", zip_folder(&root))).await;
+    assert_eq!(done["status"], "done", "{done}");
+    drop(e);
 }

@@ -55,9 +55,20 @@ impl Server {
     pub async fn start_with(configure: impl FnOnce(&mut ServeConfig)) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("serve.db");
+        Server::start_on(dir, db, configure).await
+    }
+
+    /// A server on the store `db` (which may be another server's), with a
+    /// new token per role; `dir` is kept as long as the server.
+    pub async fn start_on(
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> Server {
         let mut engine = Engine::open(db.to_str().expect("utf-8 path")).expect("store");
         let mut tokens = HashMap::new();
         for role in Role::ALL {
+            let _ = engine.revoke_token(role.as_str());
             let t = engine.create_token(role.as_str(), role).expect("token");
             tokens.insert(role, t.token);
         }
