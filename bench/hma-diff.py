@@ -56,7 +56,8 @@ from PIL import Image, ImageDraw
 # same is reported as "same".
 ALLOWED = {
     "site-map": "marsad serves neither HMA's exchange, UI, dev nor openapi "
-    "routes (README: exchange routes are not served)",
+    "routes, and lists its own API and UI routes (README: exchange routes "
+    "are not served)",
     "lookup GET bypass_coinflip": "marsad honours bypass_coinflip on GET too; "
     "HMA reads it only on POST (README, Matching)",
     "lookup POST flat image": "a photo of PDQ quality under 50: HMA answers "
