@@ -141,7 +141,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn random_hex() -> String {
+/// 32 random bytes as 64 hex digits (session cookies, CSRF tokens).
+pub fn random_hex() -> String {
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     hex(&secret)

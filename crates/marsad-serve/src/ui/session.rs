@@ -53,13 +53,7 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// 32 random bytes as hex.
-pub fn random_hex() -> String {
-    use rand::RngCore as _;
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    secret.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use marsad_engine::accounts::random_hex;
 
 /// Failed sign-ins allowed per user name in a window.
 pub const MAX_FAILURES_PER_NAME: u32 = 5;
