@@ -207,13 +207,13 @@ impl Engine {
             Some(u) => verify_password(&u.password_hash, password),
             None => verify_password(decoy_hash(), password),
         };
+        let known = user.is_some();
         let Some(user) = user.filter(|u| verified && u.disabled_at.is_none()) else {
-            self.audit_now(
-                "-",
-                "auth.refused",
-                Some("login"),
-                Some(serde_json::json!({ "user": name }).to_string()),
-            )?;
+            // The name typed is kept only when it is a user's: an unknown
+            // one may be a password typed in the wrong field.
+            let detail =
+                if known { serde_json::json!({ "user": name }) } else { serde_json::json!({ "user": null }) };
+            self.audit_now("-", "auth.refused", Some("login"), Some(detail.to_string()))?;
             return Ok(None);
         };
         let cookie = random_hex();

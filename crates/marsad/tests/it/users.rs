@@ -64,6 +64,17 @@ fn a_user_is_made_with_a_piped_password_stored_as_argon2id_only() {
     assert!(e.login("amal", &format!("{password}\r")).expect("login").is_none());
     assert!(e.login("amal", "correct horse batterY").expect("login").is_none());
     assert!(e.login("nobody", password).expect("login").is_none());
+    // A refused name is kept only when it is a user's (an unknown one may
+    // be a password typed in the wrong field).
+    assert!(e.login("a password in the name field", "x").expect("login").is_none());
+    let refused: Vec<String> = e
+        .audit(None, None)
+        .expect("audit")
+        .into_iter()
+        .filter(|r| r.action == "auth.refused")
+        .map(|r| r.detail.map(|d| d["user"].to_string()).unwrap_or_default())
+        .collect();
+    assert_eq!(refused, ["\"amal\"", "\"amal\"", "null", "null"]);
     assert!(e.session("not a cookie").expect("session").is_none());
     drop(e);
 
