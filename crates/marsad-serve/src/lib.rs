@@ -151,6 +151,8 @@ pub const ROUTES: &[&str] = &[
     "/m/lookup",
     "/m/raw_lookup",
     "/metrics",
+    "/posts",
+    "/releases",
     "/site-map",
     "/status",
     "/status/live",

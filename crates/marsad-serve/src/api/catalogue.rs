@@ -62,7 +62,15 @@ pub async fn sources(State(state): State<Arc<AppState>>, q: Q) -> ApiResult<Json
     responses((status = 200, description = "posts by time", body = PostsPage),
               (status = 400, description = "a bad parameter")))]
 pub async fn posts(State(state): State<Arc<AppState>>, q: Q) -> ApiResult<Json<PostsPage>> {
-    let params = Params::new(q, &["source", "from", "to", "q", "limit", "cursor"])?;
+    let params = Params::new(q, POST_PARAMS)?;
+    Ok(Json(post_page(&state, &params).await?))
+}
+
+/// The posts list's parameters.
+pub const POST_PARAMS: &[&str] = &["source", "from", "to", "q", "limit", "cursor"];
+
+/// A page of posts as `params` ask (the API's and the web UI's).
+pub async fn post_page(state: &Arc<AppState>, params: &Params) -> ApiResult<PostsPage> {
     let source = params
         .one("source")?
         .map(|s| marsad_engine::posts::parse_source(s).map_err(|e| param_error("source", e)))
@@ -81,7 +89,7 @@ pub async fn posts(State(state): State<Arc<AppState>>, q: Q) -> ApiResult<Json<P
         params.one("cursor")?.map(|c| parse_cursor(c).map_err(|e| param_error("cursor", e))).transpose()?;
     let filter = PostFilter { source, from, to, text, after, limit: params.limit()? };
     let page = state.with_engine(move |e| e.search_posts(&filter).map_err(|e| param_error("q", e))).await?;
-    Ok(Json(PostsPage { items: page.items, next_cursor: page.next.as_ref().map(format_cursor) }))
+    Ok(PostsPage { items: page.items, next_cursor: page.next.as_ref().map(format_cursor) })
 }
 
 /// `GET /api/v1/posts/{source}/{post_id}`.
@@ -98,7 +106,7 @@ pub async fn post(
 }
 
 /// The releases list's parameters.
-const RELEASE_PARAMS: &[&str] = &["official_only", "format", "outlet", "from", "to", "limit", "cursor"];
+pub const RELEASE_PARAMS: &[&str] = &["official_only", "format", "outlet", "from", "to", "limit", "cursor"];
 
 /// `GET /api/v1/releases`.
 #[utoipa::path(get, path = "/api/v1/releases", tag = "catalogue",
@@ -113,6 +121,16 @@ const RELEASE_PARAMS: &[&str] = &["official_only", "format", "outlet", "from", "
               (status = 400, description = "a bad parameter")))]
 pub async fn releases(State(state): State<Arc<AppState>>, q: Q) -> ApiResult<Json<ReleasesPage>> {
     let params = Params::new(q, RELEASE_PARAMS)?;
+    let (items, next_cursor) = release_page(&state, &params).await?;
+    Ok(Json(ReleasesPage { items, next_cursor }))
+}
+
+/// A page of releases as `params` ask (the API's and the web UI's), with
+/// the next page's cursor.
+pub async fn release_page(
+    state: &Arc<AppState>,
+    params: &Params,
+) -> ApiResult<(Vec<ReleaseRow>, Option<String>)> {
     let filter = params.filter(true)?;
     params.limit()?;
     let rows = state
@@ -124,8 +142,7 @@ pub async fn releases(State(state): State<Arc<AppState>>, q: Q) -> ApiResult<Jso
             Ok(e.releases(&obs, &filter)?)
         })
         .await?;
-    let (items, next_cursor) = paginate(rows, &params)?;
-    Ok(Json(ReleasesPage { items, next_cursor }))
+    paginate(rows, params)
 }
 
 /// `GET /api/v1/releases/{id}`.

@@ -11,6 +11,7 @@
 //! per client address ([`session::LoginLimiter`]). Every page checks the
 //! role on the server ([`page_need`]).
 
+mod catalogue;
 pub mod session;
 
 use std::net::SocketAddr;
@@ -55,6 +56,8 @@ pub fn page_need(_method: &Method, _path: &str) -> Role {
 pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let pages = Router::new()
         .route("/", get(dashboard))
+        .route("/releases", get(catalogue::releases))
+        .route("/posts", get(catalogue::posts))
         .route("/logout", post(logout))
         .route_layer(from_fn_with_state(state.clone(), guard));
     Router::new()
@@ -121,7 +124,7 @@ fn page(title: &str, user: Option<&UiUser>, body: Markup) -> Markup {
                 header.top {
                     a.brand href="/" { "marsad" }
                     @if let Some(u) = user {
-                        nav { a href="/" { "Dashboard" } }
+                        nav { a href="/" { "Dashboard" } a href="/releases" { "Releases" } a href="/posts" { "Posts" } }
                         div.who {
                             span.user { bdi { (u.name) } " · " (u.role.as_str()) }
                             form method="post" action="/logout" {

@@ -29,11 +29,11 @@ fn noise(seed: u64) -> String {
 
 /// The Arabic post full-text search looks for: diacritics, tatweel and
 /// hamza forms in the stored text.
-const ARABIC: &str = "السَّلامُ عليكم من مدينة الأنبـار";
+pub(crate) const ARABIC: &str = "السَّلامُ عليكم من مدينة الأنبـار";
 
 /// A store with three sources, reposted texts (releases of several
 /// sightings), an attached document matched by a bank, and a registry.
-async fn corpus() -> Server {
+pub(crate) async fn corpus() -> Server {
     let server = Server::start().await;
     let dir = server.db.parent().expect("folder").join("corpus");
     std::fs::create_dir_all(&dir).expect("corpus folder");

@@ -272,3 +272,60 @@ async fn the_api_takes_the_session_with_its_csrf_token_for_the_uis_own_requests(
         .collect();
     assert_eq!(writes, ["amal"], "the write is audited as the user's");
 }
+
+/// Signed in as `role`: a client whose requests carry the session cookie.
+async fn signed_in(s: &Server, role: marsad_store::Role) -> (reqwest::Client, String) {
+    let name = format!("u-{}", role.as_str());
+    s.engine().create_user("cli", &name, role, PASSWORD).expect("user");
+    let http = client();
+    let cookie = session(s, &http, &name).await;
+    (http, format!("marsad_session={cookie}"))
+}
+
+async fn page(http: &reqwest::Client, s: &Server, cookie: &str, path: &str) -> (StatusCode, String) {
+    let r = http.get(s.url(path)).header(COOKIE, cookie).send().await.expect("page");
+    (r.status(), r.text().await.expect("html"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_pages_filter_search_and_page_as_the_api_does() {
+    let s = crate::api::corpus().await;
+    let (http, cookie) = signed_in(&s, marsad_store::Role::Viewer).await;
+
+    // Releases: the API's selection, a row each; an empty field is no filter.
+    let (_, api) = s.get("/api/v1/releases?outlet=Outlet%20A&limit=1000").await;
+    let want = api["items"].as_array().expect("items").len();
+    assert!(want >= 2, "{api}");
+    let (status, html) = page(&http, &s, &cookie, "/releases?outlet=Outlet+A&from=&to=&format=").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(html.matches("<td><bdi>Outlet A</bdi></td>").count(), want, "{html}");
+    // A page at a time, with a link to the next one.
+    let (_, first) = page(&http, &s, &cookie, "/releases?limit=2").await;
+    assert_eq!(first.matches("<tr><td>").count(), 2);
+    let at = first.find(r#"rel="next" href=""#).expect("a next link") + r#"rel="next" href=""#.len();
+    let next = first[at..].split('"').next().expect("href").replace("&amp;", "&");
+    assert!(next.starts_with("/releases?limit=2&cursor="), "{next}");
+    let (status, second) = page(&http, &s, &cookie, &next).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(second.matches("<tr><td>").count(), 2);
+    assert_ne!(first, second);
+    // A bad filter is the API's 400, named, on the page.
+    let (status, html) = page(&http, &s, &cookie, "/releases?format=nonsense").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("role=\"alert\"") && html.contains("format"), "{html}");
+
+    // Posts: Arabic typed without diacritics, tatweel or hamza finds the
+    // stored text that has them.
+    let q: String = form_urlencoded::byte_serialize("السلام الانبار".as_bytes()).collect();
+    let (status, html) = page(&http, &s, &cookie, &format!("/posts?q={q}&source=")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(crate::api::ARABIC), "{html}");
+    assert_eq!(html.matches("<tr><td>").count(), 1, "{html}");
+    let (_, none) = page(&http, &s, &cookie, "/posts?q=absent").await;
+    assert!(none.contains("No post matches."));
+
+    // Not signed in: the sign-in form.
+    let r = client().get(s.url("/posts?q=x")).send().await.expect("page");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    s.stop().await;
+}

@@ -1,0 +1,179 @@
+//! The catalogue's pages: releases with the CLI's filters, and posts with
+//! full-text search over the normalized text. Both read through the same
+//! functions as the API's lists ([`crate::api::catalogue`]), so a filter
+//! means the same in the page, the API and the CLI.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+
+use super::{UiUser, error_page, html_response, page};
+use crate::api::Params;
+use crate::api::catalogue::{POST_PARAMS, RELEASE_PARAMS, post_page, release_page};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+type Q = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The query's pairs without the empty ones (a form sends every field).
+fn given(q: Q) -> Result<Vec<(String, String)>, Response> {
+    match q {
+        Ok(Query(pairs)) => Ok(pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect()),
+        Err(e) => Err(error_page(StatusCode::BAD_REQUEST, None, &format!("query string: {e}"))),
+    }
+}
+
+fn value<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+/// The link to the next page: this query with `cursor` replaced.
+fn next_link(path: &str, pairs: &[(String, String)], cursor: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(k, _)| k != "cursor") {
+        query.append_pair(k, v);
+    }
+    query.append_pair("cursor", cursor);
+    format!("{path}?{}", query.finish())
+}
+
+/// A parameter's problem, as the page shows it.
+fn problem(e: &ApiError) -> String {
+    e.body()["message"].as_str().map_or_else(|| e.body().to_string(), str::to_owned)
+}
+
+fn filter_field(label: &str, name: &str, current: &str, placeholder: &str) -> Markup {
+    html! {
+        label {
+            span { (label) }
+            input type="text" name=(name) value=(current) placeholder=(placeholder);
+        }
+    }
+}
+
+/// `GET /releases`: the releases the CLI's filters select, newest grouping
+/// order (first seen), a page at a time.
+pub(super) async fn releases(
+    State(state): State<Arc<AppState>>,
+    Extension(user): Extension<UiUser>,
+    q: Q,
+) -> Response {
+    let pairs = match given(q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let form = html! {
+        form.filters method="get" action="/releases" {
+            (filter_field("From", "from", value(&pairs, "from"), "2017-01-01"))
+            (filter_field("To", "to", value(&pairs, "to"), "2018-01-01"))
+            (filter_field("Format", "format", value(&pairs, "format"), "video,-text"))
+            (filter_field("Outlet", "outlet", value(&pairs, "outlet"), "an outlet's name"))
+            label.check {
+                input type="checkbox" name="official_only" value="true" checked[value(&pairs, "official_only") == "true"];
+                span { "Official only" }
+            }
+            button type="submit" { "Filter" }
+        }
+    };
+    let found = match Params::new(Ok(Query(pairs.clone())), RELEASE_PARAMS) {
+        Ok(params) => release_page(&state, &params).await,
+        Err(e) => Err(e),
+    };
+    let (status, body) = match found {
+        Ok((rows, next)) => (
+            StatusCode::OK,
+            html! {
+                @if rows.is_empty() { p.empty { "No release matches these filters." } }
+                @else {
+                    table.list {
+                        thead { tr { th { "Release" } th { "First seen" } th { "Last seen" } th { "Format" } th { "Outlet" } th.n { "Sightings" } th.n { "Channels" } th { "Language" } } }
+                        tbody {
+                            @for r in &rows {
+                                tr {
+                                    td { (r.id.0) }
+                                    td { time { (r.first_seen) } }
+                                    td { time { (r.last_seen) } }
+                                    td { (r.format.as_str()) }
+                                    td { bdi { (r.outlet.as_deref().unwrap_or("—")) } }
+                                    td.n { (r.sightings) }
+                                    td.n { (r.channels) }
+                                    td { (r.language.as_deref().unwrap_or("—")) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(c) = next { p.more { a rel="next" href=(next_link("/releases", &pairs, &c)) { "Next page" } } }
+            },
+        ),
+        Err(e) => (e.status, html! { p.error role="alert" { (problem(&e)) } }),
+    };
+    html_response(status, page("Releases", Some(&user), html! { h1 { "Releases" } (form) (body) }))
+}
+
+/// `GET /posts`: posts by source and time, and full-text search (Arabic
+/// found whatever its diacritics, hamza forms or tatweel: the store
+/// searches the normalized text).
+pub(super) async fn posts(
+    State(state): State<Arc<AppState>>,
+    Extension(user): Extension<UiUser>,
+    q: Q,
+) -> Response {
+    let pairs = match given(q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let form = html! {
+        form.filters method="get" action="/posts" {
+            label.wide {
+                span { "Words" }
+                input type="search" name="q" value=(value(&pairs, "q")) dir="auto" placeholder="words of the text";
+            }
+            (filter_field("Source", "source", value(&pairs, "source"), "telegram:1001234567"))
+            (filter_field("From", "from", value(&pairs, "from"), "2017-01-01"))
+            (filter_field("To", "to", value(&pairs, "to"), "2018-01-01"))
+            button type="submit" { "Search" }
+        }
+    };
+    let found = match Params::new(Ok(Query(pairs.clone())), POST_PARAMS) {
+        Ok(params) => post_page(&state, &params).await,
+        Err(e) => Err(e),
+    };
+    let (status, body) = match found {
+        Ok(page_of) => (
+            StatusCode::OK,
+            html! {
+                @if page_of.items.is_empty() { p.empty { "No post matches." } }
+                @else {
+                    table.list {
+                        thead { tr { th { "Source" } th { "Post" } th { "Posted" } th { "Text" } th.n { "Media" } } }
+                        tbody {
+                            @for p in &page_of.items {
+                                tr {
+                                    td { bdi { (p.source) } }
+                                    td { (p.post_id) }
+                                    td { time { (p.posted_at.to_rfc3339()) } }
+                                    td.text dir="auto" {
+                                        @let chars = p.text.chars().count();
+                                        @if chars > 280 {
+                                            details { summary { (p.text.chars().take(280).collect::<String>()) "…" } (p.text) }
+                                        } @else { (p.text) }
+                                    }
+                                    td.n { (p.media.len()) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(c) = &page_of.next_cursor { p.more { a rel="next" href=(next_link("/posts", &pairs, c)) { "Next page" } } }
+            },
+        ),
+        Err(e) => (e.status, html! { p.error role="alert" { (problem(&e)) } }),
+    };
+    html_response(status, page("Posts", Some(&user), html! { h1 { "Posts" } (form) (body) }))
+}
