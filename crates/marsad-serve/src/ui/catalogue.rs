@@ -21,10 +21,10 @@ use crate::state::AppState;
 type Q = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// The query's pairs without the empty ones (a form sends every field).
-fn given(q: Q) -> Result<Vec<(String, String)>, Response> {
+fn given(q: Q) -> Result<Vec<(String, String)>, String> {
     match q {
         Ok(Query(pairs)) => Ok(pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect()),
-        Err(e) => Err(error_page(StatusCode::BAD_REQUEST, None, &format!("query string: {e}"))),
+        Err(e) => Err(format!("query string: {e}")),
     }
 }
 
@@ -65,7 +65,7 @@ pub(super) async fn releases(
 ) -> Response {
     let pairs = match given(q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
     };
     let form = html! {
         form.filters method="get" action="/releases" {
@@ -126,7 +126,7 @@ pub(super) async fn posts(
 ) -> Response {
     let pairs = match given(q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
     };
     let form = html! {
         form.filters method="get" action="/posts" {
