@@ -329,3 +329,51 @@ async fn the_catalogue_pages_filter_search_and_page_as_the_api_does() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_sign_in_and_cookies_are_refused_cleanly() {
+    let s = Server::start().await;
+    s.engine().create_user("cli", "amal", marsad_store::Role::Admin, PASSWORD).expect("user");
+    let http = client();
+    let (cookie, csrf) = login_form(&s, &http).await;
+    let post = |body: Vec<u8>| {
+        http.post(s.url("/login"))
+            .header(COOKIE, format!("marsad_login={cookie}"))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+    };
+    // A name of 3 MB: refused before it is read whole.
+    let mut huge = format!("csrf={csrf}&password=x&name=").into_bytes();
+    huge.resize(huge.len() + (3 << 20), b'a');
+    // (the server answers before the body has all arrived, so the client
+    // may see the connection closed instead of the 413)
+    match post(huge).send().await {
+        Ok(r) => assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE),
+        Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
+    }
+    // Bytes that are not UTF-8, and control characters: refused or wrong, never a session.
+    for body in [
+        format!("csrf={csrf}&name=%FF%FE&password=x"),
+        format!("csrf={csrf}&name=am%00al%1B[2J&password={PASSWORD}"),
+    ] {
+        let r = post(body.clone().into_bytes()).send().await.expect("post");
+        assert!(r.status().is_client_error(), "{body}: {}", r.status());
+        assert!(set_cookie(&r, "marsad_session").is_none(), "{body}");
+    }
+    // Cookies that are not a session's: the sign-in form, never an error.
+    for bad in ["", "zz", &"a".repeat(4000), "%00", "../../etc/passwd"] {
+        for path in ["/", "/releases", "/posts"] {
+            let r = http
+                .get(s.url(path))
+                .header(COOKIE, format!("marsad_session={bad}"))
+                .send()
+                .await
+                .expect("page");
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path} with {bad:?}");
+        }
+    }
+    // The server goes on.
+    let r = sign_in(&s, &http, "amal", PASSWORD, "/").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    s.stop().await;
+}
