@@ -4,7 +4,6 @@
 
 use marsad_core::UtcTime;
 use marsad_store::{AuditRecord, NewAuditEvent, NewToken, Role, StoreError, TokenRecord};
-use rand::RngCore as _;
 use serde::Serialize;
 use sha2::Digest as _;
 
@@ -116,10 +115,7 @@ impl Engine {
     /// not revoked has that name.
     pub fn create_token(&mut self, name: &str, role: Role) -> Result<TokenCreated> {
         check_token_name(name)?;
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let token =
-            format!("{TOKEN_PREFIX}{}", secret.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let token = format!("{TOKEN_PREFIX}{}", crate::accounts::random_hex());
         let record = NewToken {
             name: name.to_owned(),
             role,

@@ -130,22 +130,14 @@ pub fn verify_password(phc: &str, password: &str) -> bool {
 /// a sign-in takes as long whether the name exists or not.
 fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| {
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        hash_password(&hex(&secret)).unwrap_or_default()
-    })
+    DECOY.get_or_init(|| hash_password(&random_hex()).unwrap_or_default())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// 32 random bytes as 64 hex digits (session cookies, CSRF tokens).
+/// 32 random bytes as 64 hex digits (tokens, session cookies, CSRF tokens).
 pub fn random_hex() -> String {
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
-    hex(&secret)
+    secret.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Engine {

@@ -220,7 +220,7 @@ async fn authenticate(state: &Arc<AppState>, creds: Credentials) -> Result<Calle
     use crate::ui::session;
     let Some(token) = creds.bearer else {
         if let Some(cookie) = creds.session {
-            let found = state.with_engine(move |e| Ok(e.session(&cookie)?)).await?;
+            let found = state.session(cookie).await?;
             let Some(s) = found else {
                 return Err(ApiError::unauthorized("the session has ended: sign in again"));
             };

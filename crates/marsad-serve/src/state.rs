@@ -225,6 +225,15 @@ impl AppState {
         Ok(found)
     }
 
+    /// The live session of a web UI cookie's value (pages and the UI's own
+    /// API requests). Not cached: a sign-out ends it at once.
+    pub async fn session(
+        self: &Arc<Self>,
+        cookie: String,
+    ) -> ApiResult<Option<marsad_engine::accounts::Session>> {
+        self.with_engine(move |e| Ok(e.session(&cookie)?)).await
+    }
+
     /// Queues an event for the audit log.
     pub fn audit(&self, event: NewAuditEvent) {
         if self.audit.send(AuditMessage::Event(event)).is_err() {

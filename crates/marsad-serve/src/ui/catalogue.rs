@@ -47,6 +47,21 @@ fn problem(e: &ApiError) -> String {
     e.body()["message"].as_str().map_or_else(|| e.body().to_string(), str::to_owned)
 }
 
+/// The non-empty parameters, checked against those the list takes.
+fn checked(pairs: &[(String, String)], allowed: &[&str]) -> Result<Params, ApiError> {
+    Params::new(Ok(Query(pairs.to_vec())), allowed)
+}
+
+/// A list page: its filters, then the list, or the problem the API would
+/// answer for these parameters (with its status).
+fn list_page(title: &str, user: &UiUser, form: Markup, list: Result<Markup, ApiError>) -> Response {
+    let (status, body) = match list {
+        Ok(list) => (StatusCode::OK, list),
+        Err(e) => (e.status, html! { p.error role="alert" { (problem(&e)) } }),
+    };
+    html_response(status, page(title, Some(user), html! { h1 { (title) } (form) (body) }))
+}
+
 fn filter_field(label: &str, name: &str, current: &str, placeholder: &str) -> Markup {
     html! {
         label {
@@ -80,13 +95,11 @@ pub(super) async fn releases(
             button type="submit" { "Filter" }
         }
     };
-    let found = match Params::new(Ok(Query(pairs.clone())), RELEASE_PARAMS) {
+    let found = match checked(&pairs, RELEASE_PARAMS) {
         Ok(params) => release_page(&state, &params).await,
         Err(e) => Err(e),
     };
-    let (status, body) = match found {
-        Ok((rows, next)) => (
-            StatusCode::OK,
+    let list = found.map(|(rows, next)| {
             html! {
                 @if rows.is_empty() { p.empty { "No release matches these filters." } }
                 @else {
@@ -109,11 +122,9 @@ pub(super) async fn releases(
                     }
                 }
                 @if let Some(c) = next { p.more { a rel="next" href=(next_link("/releases", &pairs, &c)) { "Next page" } } }
-            },
-        ),
-        Err(e) => (e.status, html! { p.error role="alert" { (problem(&e)) } }),
-    };
-    html_response(status, page("Releases", Some(&user), html! { h1 { "Releases" } (form) (body) }))
+            }
+    });
+    list_page("Releases", &user, form, list)
 }
 
 /// `GET /posts`: posts by source and time, and full-text search (Arabic
@@ -140,13 +151,11 @@ pub(super) async fn posts(
             button type="submit" { "Search" }
         }
     };
-    let found = match Params::new(Ok(Query(pairs.clone())), POST_PARAMS) {
+    let found = match checked(&pairs, POST_PARAMS) {
         Ok(params) => post_page(&state, &params).await,
         Err(e) => Err(e),
     };
-    let (status, body) = match found {
-        Ok(page_of) => (
-            StatusCode::OK,
+    let list = found.map(|page_of| {
             html! {
                 @if page_of.items.is_empty() { p.empty { "No post matches." } }
                 @else {
@@ -171,9 +180,7 @@ pub(super) async fn posts(
                     }
                 }
                 @if let Some(c) = &page_of.next_cursor { p.more { a rel="next" href=(next_link("/posts", &pairs, c)) { "Next page" } } }
-            },
-        ),
-        Err(e) => (e.status, html! { p.error role="alert" { (problem(&e)) } }),
-    };
-    html_response(status, page("Posts", Some(&user), html! { h1 { "Posts" } (form) (body) }))
+            }
+    });
+    list_page("Posts", &user, form, list)
 }

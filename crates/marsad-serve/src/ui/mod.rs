@@ -166,7 +166,7 @@ fn local_path(next: Option<&str>) -> String {
 /// for a state-changing request, the CSRF token.
 async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let found = match cookie(req.headers(), SESSION_COOKIE).map(str::to_owned) {
-        Some(c) => match state.with_engine(move |e| Ok(e.session(&c)?)).await {
+        Some(c) => match state.session(c).await {
             Ok(s) => s,
             Err(e) => return error_page(e.status, None, "the store could not be read; try again"),
         },
