@@ -187,8 +187,18 @@ async fn requests_in_flight_are_bounded_per_token() {
         assert_eq!(r.0, StatusCode::OK, "{}", r.1);
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let (_, body_json) =
-        refused.expect("a second request of the same token is refused while one is in flight");
+    let Some((_, body_json)) = refused else {
+        // What the slow request got, if the server answered it already
+        // (to tell why its slot was not held).
+        let mut got = vec![0u8; 2048];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(1), slow.read(&mut got))
+            .await
+            .map_or(0, |r| r.unwrap_or(0));
+        panic!(
+            "a second request of the same token is refused while one is in flight; the slow one got {:?}",
+            String::from_utf8_lossy(&got[..n])
+        );
+    };
     assert!(body_json["message"].as_str().is_some_and(|m| m.contains("in flight")), "{body_json}");
     let r = server.req(Method::GET, "/c/banks", Some(Role::Viewer)).send().await.expect("request");
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
