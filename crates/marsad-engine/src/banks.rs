@@ -271,3 +271,68 @@ impl Engine {
         })
     }
 }
+
+/// One bank entry, as the bank's page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct BankEntryRow {
+    /// Its id.
+    pub id: i64,
+    /// Its signal type.
+    pub signal_type: String,
+    /// Its value.
+    pub value: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// When it was added (RFC 3339).
+    pub added_at: String,
+}
+
+/// Which entries of a bank to list ([`Engine::bank_entries`]).
+#[derive(Clone, Debug, Default)]
+pub struct EntryQuery {
+    /// Only this signal type.
+    pub signal_type: Option<SignalType>,
+    /// Only entries of this value (found by the store's index, whatever
+    /// the bank's size).
+    pub value: Option<String>,
+    /// Entries after this id (the page before's last).
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: u64,
+}
+
+impl Engine {
+    /// The entries of bank `name` (its name or its HMA name) that `q`
+    /// selects, by id, with the last id when there may be more.
+    pub fn bank_entries(&self, name: &str, q: &EntryQuery) -> Result<(Vec<BankEntryRow>, Option<i64>)> {
+        let bank = self.bank(name)?;
+        // The value as stored: lowercase for the hex hashes.
+        let value = q.value.as_ref().map(|v| {
+            let v = v.trim();
+            if v.bytes().all(|b| b.is_ascii_hexdigit()) { v.to_ascii_lowercase() } else { v.to_owned() }
+        });
+        let filter = EntryFilter {
+            banks: Some(vec![bank.name]),
+            signal_type: q.signal_type,
+            after_id: q.after.map(marsad_core::EntryId),
+            value,
+            limit: Some(q.limit.saturating_add(1)),
+            ..EntryFilter::default()
+        };
+        let mut rows = Vec::new();
+        self.store().bank_entries(&filter, &mut |e| {
+            rows.push(BankEntryRow {
+                id: e.id.0,
+                signal_type: e.signal_type.as_str().to_owned(),
+                value: e.value,
+                labels: e.labels,
+                added_at: e.added_at.to_rfc3339(),
+            });
+            Ok(())
+        })?;
+        let more = rows.len() as u64 > q.limit;
+        rows.truncate(usize::try_from(q.limit).unwrap_or(usize::MAX));
+        let next = if more { rows.last().map(|r| r.id) } else { None };
+        Ok((rows, next))
+    }
+}

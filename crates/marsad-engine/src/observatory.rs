@@ -509,6 +509,62 @@ pub struct ReleaseDetail {
     pub posts: Vec<ReleasePost>,
     /// The bank entries its posts and media matched.
     pub matches: Vec<ReleaseMatch>,
+    /// The links that joined its posts, found again by the grouping's rules
+    /// (a spanning forest in time order, over its first 400 posts).
+    pub links: Vec<ReleaseLink>,
+}
+
+/// Two posts of a release and what links them.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ReleaseLink {
+    /// The earlier post.
+    pub from: LinkedPost,
+    /// The later post, joined through the earlier one.
+    pub to: LinkedPost,
+    /// `album`, `same_media`, `pdq`, `vpdq`, `audio` or `text`.
+    pub rule: String,
+    /// What it saw, in words (a distance, a share, a similarity).
+    pub detail: String,
+}
+
+/// A post named by a [`ReleaseLink`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LinkedPost {
+    /// Its source, `platform:id`.
+    pub source: String,
+    /// Its id in the source.
+    pub post_id: String,
+}
+
+/// A release's post as the link rules see it (marsad's own fingerprints,
+/// not python-threatexchange's variants; one that does not parse is left
+/// out: the store validated what it wrote).
+fn link_post(p: &ReleasePost, second: i64) -> marsad_observe::explain::LinkPost {
+    use marsad_observe::group::MediaFeature;
+    let media = p
+        .media
+        .iter()
+        .map(|m| {
+            let mut f = MediaFeature {
+                sha256: marsad_core::Sha256::from_hex(&m.sha256).ok(),
+                ..MediaFeature::default()
+            };
+            for fp in m.fingerprints.iter().filter(|f| f.variant.is_none()) {
+                match fp.signal_type.as_str() {
+                    "pdq" => {
+                        f.pdq = marsad_hash::pdq::PdqHash::from_hex(&fp.value)
+                            .ok()
+                            .map(|h| (h, fp.quality.unwrap_or(0)));
+                    }
+                    "vpdq" => f.vpdq = marsad_hash::vpdq::parse_signal(&fp.value).ok(),
+                    "audio" => f.audio = marsad_hash::audio::parse_raw_text(&fp.value).ok(),
+                    _ => {}
+                }
+            }
+            f
+        })
+        .collect();
+    marsad_observe::explain::LinkPost { source: p.source.clone(), second, text: p.text.clone(), media }
 }
 
 impl Engine {
@@ -540,7 +596,9 @@ impl Engine {
             Ok(())
         })?;
         let mut posts = Vec::with_capacity(members.len());
+        let mut seconds = Vec::with_capacity(members.len());
         for m in members {
+            seconds.push(marsad_store::sighting::sighting_second(m.posted_at));
             let mut media = Vec::new();
             if let Some(p) = store.post(&m.source, &m.platform_post_id)? {
                 for sha in p.media.iter().filter_map(|r| r.sha256) {
@@ -582,7 +640,20 @@ impl Engine {
                 labels: e.labels,
             })
             .collect();
-        Ok(ReleaseDetail { release, sightings, posts, matches })
+        let linked: Vec<_> = posts.iter().zip(&seconds).map(|(p, &s)| link_post(p, s)).collect();
+        let links = marsad_observe::explain::links(&GroupConfig::default(), &linked)
+            .into_iter()
+            .map(|l| ReleaseLink {
+                from: LinkedPost {
+                    source: posts[l.from].source.clone(),
+                    post_id: posts[l.from].post_id.clone(),
+                },
+                to: LinkedPost { source: posts[l.to].source.clone(), post_id: posts[l.to].post_id.clone() },
+                rule: l.rule.name().to_owned(),
+                detail: l.rule.detail(),
+            })
+            .collect();
+        Ok(ReleaseDetail { release, sightings, posts, matches, links })
     }
 }
 

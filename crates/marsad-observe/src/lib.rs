@@ -3,6 +3,7 @@
 //!
 //! - [`group`]: sightings grouped into releases by shared content
 //!   (incremental, order-independent);
+//! - [`explain`]: the links that joined one release's posts, found again;
 //! - [`describe`]: a release's format, language and outlet (with evidence);
 //! - [`registry`]: the outlet registry (TOML);
 //! - [`update`]: bringing a store's releases up to date;
@@ -14,6 +15,7 @@
 pub mod analytics;
 pub mod calendar;
 pub mod describe;
+pub mod explain;
 pub mod group;
 pub mod registry;
 pub mod snapshot;

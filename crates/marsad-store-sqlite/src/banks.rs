@@ -286,6 +286,14 @@ pub(crate) fn bank_entries(
         sql.push_str(" AND e.signal_type = ?");
         args.push(t.as_str().to_owned().into());
     }
+    if let Some(v) = &filter.value {
+        sql.push_str(" AND e.value = ?");
+        args.push(v.clone().into());
+    }
+    let mut left = filter.limit.unwrap_or(u64::MAX);
+    if left == 0 {
+        return Ok(());
+    }
     if let Some(banks) = &filter.banks {
         if banks.is_empty() {
             return Ok(());
@@ -295,6 +303,9 @@ pub(crate) fn bank_entries(
     }
     let Some(ids) = &filter.ids else {
         sql.push_str(" ORDER BY e.id");
+        if let Some(n) = filter.limit {
+            sql.push_str(&format!(" LIMIT {}", n.min(i64::MAX as u64)));
+        }
         let mut stmt = conn.prepare(&sql).map_err(backend)?;
         let mut rows = stmt.query(params_from_iter(args)).map_err(backend)?;
         while let Some(r) = rows.next().map_err(backend)? {
@@ -314,6 +325,10 @@ pub(crate) fn bank_entries(
         let mut rows = stmt.query(params_from_iter(all)).map_err(backend)?;
         while let Some(r) = rows.next().map_err(backend)? {
             visit(to_entry(entry_row(r).map_err(backend)?)?)?;
+            left -= 1;
+            if left == 0 {
+                return Ok(());
+            }
         }
     }
     Ok(())
@@ -341,8 +356,26 @@ pub(crate) fn bank_state(conn: &Connection) -> Result<BankState> {
 }
 
 pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
+    matches_where(conn, None)
+}
+
+/// The stored matches of these ids (every one when `None`), by id.
+pub(crate) fn matches_where(conn: &Connection, ids: Option<&[i64]>) -> Result<Vec<StoredMatch>> {
+    let Some(ids) = ids else { return matches_chunk(conn, "") };
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        out.extend(matches_chunk(conn, &format!("WHERE m.id IN ({list})"))?);
+    }
+    Ok(out)
+}
+
+fn matches_chunk(conn: &Connection, filter: &str) -> Result<Vec<StoredMatch>> {
     let mut stmt = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT m.media_sha256, p.id, s.platform, s.platform_id, p.platform_post_id, p.posted_at,
                     e.id, b.name, e.signal_type, e.value, e.labels, e.added_at,
                     m.signal_type, m.distance, m.detail, m.matched_at, m.variant, m.id
@@ -351,8 +384,9 @@ pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
              JOIN banks b ON b.id = e.bank_id
              LEFT JOIN posts p ON p.id = m.post_id
              LEFT JOIN sources s ON s.id = p.source_id
-             ORDER BY m.id",
-        )
+             {filter}
+             ORDER BY m.id"
+        ))
         .map_err(backend)?;
     let mut posts_of = conn
         .prepare(
@@ -406,6 +440,7 @@ pub(crate) fn matches(conn: &Connection) -> Result<Vec<StoredMatch>> {
         let id: i64 = r.get(17).map_err(backend)?;
         let variant = variant(r.get(16).map_err(backend)?, || format!("match {id}"))?;
         out.push(StoredMatch {
+            id,
             item,
             entry,
             signal_type: signal(&t)?,

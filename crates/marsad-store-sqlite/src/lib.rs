@@ -22,6 +22,7 @@ mod curation;
 mod jobs;
 mod observe;
 mod read;
+mod review;
 mod search;
 mod write;
 
@@ -48,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_search.sql"),
     include_str!("../migrations/0011_accounts.sql"),
     include_str!("../migrations/0012_job_heartbeats.sql"),
+    include_str!("../migrations/0013_review.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is
@@ -532,6 +534,53 @@ impl marsad_store::AccessStore for SqliteStore {
         visit: &mut dyn FnMut(marsad_store::AuditRecord) -> Result<()>,
     ) -> Result<()> {
         access::audit(&self.conn, since, limit, visit)
+    }
+}
+
+impl marsad_store::ReviewStore for SqliteStore {
+    fn review_queue(
+        &self,
+        state: marsad_store::QueueState,
+        after: Option<(marsad_core::UtcTime, marsad_store::ReviewTarget)>,
+        limit: u64,
+    ) -> Result<Vec<marsad_store::QueueItem>> {
+        review::review_queue(&self.conn, state, after, limit)
+    }
+
+    fn review_counts(&self) -> Result<(u64, u64)> {
+        review::review_counts(&self.conn)
+    }
+
+    fn decide(&mut self, decisions: &[marsad_store::NewDecision]) -> Result<Vec<i64>> {
+        review::decide(&mut self.conn, decisions)
+    }
+
+    fn undo_decision(
+        &mut self,
+        id: i64,
+        actor: &str,
+        at: marsad_core::UtcTime,
+    ) -> Result<Option<marsad_store::DecisionRecord>> {
+        review::undo_decision(&mut self.conn, id, actor, at)
+    }
+
+    fn decisions(&self, after: i64, limit: u64) -> Result<Vec<marsad_store::DecisionRecord>> {
+        review::decisions(&self.conn, after, limit)
+    }
+
+    fn standing_decisions(
+        &self,
+        targets: &[marsad_store::ReviewTarget],
+    ) -> Result<Vec<marsad_store::DecisionRecord>> {
+        review::standing_decisions(&self.conn, targets)
+    }
+
+    fn matches_by_id(&self, ids: &[i64]) -> Result<Vec<marsad_store::StoredMatch>> {
+        banks::matches_where(&self.conn, Some(ids))
+    }
+
+    fn ignored_entries(&self) -> Result<Vec<(marsad_store::ItemRef, marsad_core::EntryId)>> {
+        review::ignored_entries(&self.conn)
     }
 }
 

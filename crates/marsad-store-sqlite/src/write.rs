@@ -344,7 +344,8 @@ fn insert_fingerprints(tx: &Transaction<'_>, owner: Owner<'_>, fps: &[NewFingerp
 }
 
 /// Stores matches of a media item or a post (one of the two); a match
-/// already stored is left as it is. Returns how many were new.
+/// already stored, or whose pair a moderator rejected (the ignore list),
+/// is left as it is. Returns how many were new.
 pub(crate) fn insert_matches(
     tx: &Transaction<'_>,
     media: Option<&[u8]>,
@@ -355,11 +356,12 @@ pub(crate) fn insert_matches(
         return Ok(0);
     }
     let mut insert = tx
-        .prepare_cached(
+        .prepare_cached(&format!(
             "INSERT OR IGNORE INTO matches
-                 (media_sha256, post_id, entry_id, signal_type, distance, detail, matched_at, variant)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
+                     (media_sha256, post_id, entry_id, signal_type, distance, detail, matched_at, variant)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE {}",
+            crate::review::NOT_IGNORED
+        ))
         .map_err(backend)?;
     let now = marsad_core::UtcTime::now().unix_micros();
     let mut n = 0;

@@ -509,11 +509,11 @@ fn a_version_9_store_gets_its_posts_indexed() {
     drop(SqliteStore::open(&path).expect("create"));
     {
         // Back to version 9: no index, no triggers, no accounts, no job
-        // heartbeats; then
-        // posts written.
+        // heartbeats, no review queue; then posts written.
         let conn = rusqlite::Connection::open(&path).expect("open");
         conn.execute_batch(
-            "DROP TABLE sessions; DROP TABLE users; ALTER TABLE ingest_jobs DROP COLUMN heartbeat_at;
+            "DROP TABLE ignored_matches; DROP TABLE review_decisions;
+             DROP TABLE sessions; DROP TABLE users; ALTER TABLE ingest_jobs DROP COLUMN heartbeat_at;
              DROP TRIGGER post_search_insert; DROP TRIGGER post_search_update; DROP TRIGGER post_search_delete;
              DROP TABLE post_search;
              PRAGMA user_version = 9;

@@ -15,6 +15,8 @@
 //!   content model, matching settings, the change log a live index follows);
 //! - [`AccessStore`]: access tokens and the audit log;
 //! - [`AccountStore`]: the web UI's users and their sessions;
+//! - [`ReviewStore`]: the moderators' review queue, its decisions and the
+//!   ignore list;
 //! - [`JobStore`]: ingest jobs a server runs in the background.
 //!
 //! [`Store`] is all of them: a front end holds a `Box<dyn Store>` chosen at
@@ -33,6 +35,7 @@ pub mod cachefile;
 mod curation;
 mod jobs;
 mod models;
+mod review;
 pub mod sighting;
 pub mod testsuite;
 
@@ -40,6 +43,7 @@ pub use accounts::*;
 pub use curation::*;
 pub use jobs::*;
 pub use models::*;
+pub use review::*;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -49,7 +53,7 @@ use marsad_core::{Sha256, SourceKey};
 pub mod prelude {
     pub use crate::{
         AccessStore, AccountStore, BankImport, BankStore, CurationStore, GroupingStore, JobStore, MetaStore,
-        ObservatoryStore, PostStore, RegistryStore, RunStore, Store,
+        ObservatoryStore, PostStore, RegistryStore, ReviewStore, RunStore, Store,
     };
 }
 
@@ -444,6 +448,7 @@ pub trait Store:
     + CurationStore
     + AccessStore
     + AccountStore
+    + ReviewStore
     + JobStore
     + RegistryStore
     + GroupingStore
@@ -460,6 +465,7 @@ impl<T> Store for T where
         + CurationStore
         + AccessStore
         + AccountStore
+        + ReviewStore
         + JobStore
         + RegistryStore
         + GroupingStore

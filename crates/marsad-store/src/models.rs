@@ -389,6 +389,11 @@ pub struct EntryFilter {
     pub after_id: Option<EntryId>,
     /// Only these ids (all when `None`; none when empty).
     pub ids: Option<Vec<EntryId>>,
+    /// Only entries of this value (a hash as stored: lowercase hex for the
+    /// hash types).
+    pub value: Option<String>,
+    /// At most this many (the first by id).
+    pub limit: Option<u64>,
 }
 
 /// What identifies the state of all banks, so that a cached index can tell
@@ -448,6 +453,8 @@ pub struct MatchableItem {
 /// A stored match.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredMatch {
+    /// Its id in the store.
+    pub id: i64,
     /// What matched.
     pub item: MatchedItem,
     /// The entry it matched.

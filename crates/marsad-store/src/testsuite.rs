@@ -13,9 +13,10 @@ use marsad_core::{Md5, MediaKind, Platform, Sha256, SignalType, SignalVariant, S
 use crate::prelude::*;
 use crate::{
     BatchOutcome, EntryFilter, EntryId, Evidence, GroupPost, GroupingUpdate, ItemRef, MatchedItem,
-    MediaContent, MediaRef, NewBankEntry, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun, NewSource,
-    OutletRecord, PostBatch, PostCursor, PostId, PostQuery, ReleaseFormat, ReleaseId, ReleaseMember,
-    ReleaseRecord, ReleaseSlot, RunSummary, SightingRecord, SourceId, Stats, StoreError,
+    MediaContent, MediaRef, NewBankEntry, NewDecision, NewFingerprint, NewMatch, NewMedia, NewPost, NewRun,
+    NewSource, OutletRecord, PostBatch, PostCursor, PostId, PostQuery, QueueState, ReleaseFormat, ReleaseId,
+    ReleaseMember, ReleaseRecord, ReleaseSlot, ReviewTarget, RunSummary, SightingRecord, SourceId, Stats,
+    StoreError, Verdict,
 };
 
 /// Defines one `#[test]` per case of the shared suite, each on a fresh
@@ -54,6 +55,7 @@ macro_rules! store_suite {
             adding_to_a_missing_bank_changes_nothing,
             entry_filters_select,
             matches_are_stored_and_listed,
+            review_decisions_undo_and_the_ignore_list,
             stored_items_are_matched_again,
             a_match_of_a_missing_entry_changes_nothing,
             deleting_a_bank_removes_its_entries_and_matches,
@@ -997,6 +999,30 @@ pub fn entry_filters_select(store: &mut dyn Store) {
     );
     assert_eq!(all[1].labels.get("label").map(String::as_str), Some("two"));
     assert_eq!((all[0].bank.as_str(), all[1].bank.as_str()), ("a", "b"));
+    // By value, and a page of them.
+    assert_eq!(
+        got(EntryFilter { value: Some(values[1].clone()), ..EntryFilter::default() }),
+        [values[1].clone()]
+    );
+    assert!(got(EntryFilter { value: Some("0".repeat(32)), ..EntryFilter::default() }).is_empty());
+    assert_eq!(
+        got(EntryFilter { limit: Some(2), ..EntryFilter::default() }),
+        [values[0].clone(), values[1].clone()]
+    );
+    assert_eq!(
+        got(EntryFilter { limit: Some(1), after_id: Some(all[0].id), ..EntryFilter::default() }),
+        [values[1].clone()]
+    );
+    assert!(got(EntryFilter { limit: Some(0), ..EntryFilter::default() }).is_empty());
+    assert_eq!(
+        got(EntryFilter {
+            ids: Some(vec![all[0].id, all[1].id, all[2].id]),
+            limit: Some(2),
+            ..EntryFilter::default()
+        })
+        .len(),
+        2
+    );
 }
 
 /// Storing a match of an entry that does not exist is refused whole.
@@ -2113,4 +2139,123 @@ pub fn posts_are_searched_and_paged(store: &mut dyn Store) {
         .expect("edit");
     assert_eq!(ids(store, &words(&["الاخبار"])), Vec::<(String, String)>::new());
     assert_eq!(ids(store, &words(&["عاجل"])), [one("1000000001", "2")]);
+}
+
+/// The review queue: stored matches wait for a decision; decisions are all
+/// or none, undoable latest first; a rejected match's pair is never stored
+/// again, even after its bank is emptied and filled again, until the
+/// rejection is undone.
+pub fn review_decisions_undo_and_the_ignore_list(store: &mut dyn Store) {
+    let add = |store: &mut dyn Store| {
+        store.create_bank("known").expect("create");
+        store
+            .add_bank_entries(
+                "known",
+                &[
+                    entry(SignalType::Pdq, &"01".repeat(32), Some("Outlet")),
+                    entry(SignalType::Md5, &"0f".repeat(16), None),
+                ],
+            )
+            .expect("add");
+        let ids: Vec<EntryId> = all_entries(store, &EntryFilter::default()).iter().map(|e| e.id).collect();
+        let mut batch = sample_batch();
+        let m = NewMatch {
+            entry_id: ids[0],
+            signal_type: SignalType::Pdq,
+            distance: 3.0,
+            detail: None,
+            variant: None,
+        };
+        if let MediaContent::Present(media) = &mut batch.posts[0].media[0].content {
+            media.matches.push(m.clone());
+        }
+        batch.posts[1].matches.push(NewMatch {
+            entry_id: ids[1],
+            signal_type: SignalType::Md5,
+            distance: 0.0,
+            ..m
+        });
+        batch
+    };
+    let write_anew = |store: &mut dyn Store, batch: &PostBatch| {
+        let r = run(store);
+        store.write_batch(r, batch)
+    };
+    let batch = add(store);
+    let first = run(store);
+    assert_eq!(store.write_batch(first, &batch).expect("write").matches_added, 2);
+    let stored = store.matches().expect("matches");
+    let (media, post) = (ReviewTarget::Match(stored[0].id), ReviewTarget::Match(stored[1].id));
+    assert!(matches!(stored[0].item, MatchedItem::Media { .. }));
+    assert_eq!(store.matches_by_id(&[stored[1].id, 999_999]).expect("by id"), vec![stored[1].clone()]);
+    let open = store.review_queue(QueueState::Open, None, 10).expect("queue");
+    assert_eq!(open.iter().map(|i| i.target).collect::<Vec<_>>(), [media, post], "{open:?}");
+    assert_eq!(store.review_counts().expect("counts"), (2, 0));
+    // A page of one, then the next.
+    let first = store.review_queue(QueueState::Open, None, 1).expect("page");
+    let next =
+        store.review_queue(QueueState::Open, Some((first[0].since, first[0].target)), 10).expect("next");
+    assert_eq!((first.len(), next.len(), next[0].target), (1, 1, open[1].target));
+
+    let at = UtcTime::from_unix_micros(1_700_000_000_000_000).expect("time");
+    let decision = |target, verdict| NewDecision {
+        target,
+        verdict,
+        note: Some("looked at it".to_owned()),
+        actor: "mod".to_owned(),
+        at,
+        bank: None,
+    };
+    // All or none: a missing target refuses the whole batch.
+    let err = store
+        .decide(&[decision(media, Verdict::Reject), decision(ReviewTarget::Match(999_999), Verdict::Confirm)])
+        .expect_err("a missing target");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(store.review_counts().expect("counts"), (2, 0), "nothing was decided");
+    let ids =
+        store.decide(&[decision(media, Verdict::Reject), decision(post, Verdict::Escalate)]).expect("decide");
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1]);
+    assert!(store.review_queue(QueueState::Open, None, 10).expect("queue").is_empty());
+    let escalated = store.review_queue(QueueState::Escalated, None, 10).expect("escalated");
+    assert_eq!((escalated.len(), escalated[0].target, escalated[0].decision), (1, post, Some(ids[1])));
+    assert_eq!(store.review_counts().expect("counts"), (0, 1));
+    // An escalated item may be decided; a decided one may not, until undone.
+    let confirmed = store.decide(&[decision(post, Verdict::Confirm)]).expect("confirm the escalated");
+    let err = store.decide(&[decision(media, Verdict::Confirm)]).expect_err("decided already");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let standing = store.standing_decisions(&[media, post, ReviewTarget::Match(999_999)]).expect("standing");
+    assert_eq!(
+        standing.iter().map(|d| (d.id, d.decision.verdict)).collect::<Vec<_>>(),
+        [(ids[0], Verdict::Reject), (confirmed[0], Verdict::Confirm)]
+    );
+
+    // The rejected pair is ignored: emptied and filled again, the bank's
+    // entry does not match that media item again (the post's match does).
+    let sha = Sha256([1; 32]);
+    let ignored = store.ignored_entries().expect("ignored");
+    assert_eq!(ignored.len(), 1);
+    assert_eq!(ignored[0].0, ItemRef::Media(sha));
+    assert!(store.delete_bank("known").expect("delete"));
+    assert!(store.ignored_entries().expect("ignored").is_empty(), "no such entry now");
+    let batch = add(store);
+    assert_eq!(write_anew(store, &batch).expect("write again").matches_added, 1);
+    assert_eq!(store.ignored_entries().expect("ignored").len(), 1, "the same pair, a new entry id");
+    assert!(store.matches().expect("matches").iter().all(|m| !matches!(m.item, MatchedItem::Media { .. })));
+
+    // Undo: the latest first; twice refused; a missing one is None.
+    let err = store.undo_decision(ids[1], "mod", at).expect_err("not the latest of its item");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let undone = store.undo_decision(ids[0], "lead", at).expect("undo").expect("found");
+    assert_eq!((undone.decision.target, undone.undone.as_ref().map(|u| u.1.as_str())), (media, Some("lead")));
+    assert!(matches!(store.undo_decision(ids[0], "lead", at), Err(StoreError::Conflict(_))));
+    assert_eq!(store.undo_decision(999_999, "lead", at).expect("missing"), None);
+    assert!(store.ignored_entries().expect("ignored").is_empty(), "the pair is no longer ignored");
+    assert_eq!(write_anew(store, &batch).expect("write again").matches_added, 1, "the media matches again");
+    // The log keeps every decision, the undone one marked.
+    let log = store.decisions(0, 100).expect("log");
+    assert_eq!(log.len(), 3);
+    assert!(log[0].undone.is_some() && log[1].undone.is_none());
+    assert_eq!(log[0].decision.note.as_deref(), Some("looked at it"));
+    assert_eq!(store.decisions(log[1].id, 100).expect("after").len(), 1);
 }

@@ -18,22 +18,22 @@ use crate::api::catalogue::{POST_PARAMS, RELEASE_PARAMS, post_page, release_page
 use crate::error::ApiError;
 use crate::state::AppState;
 
-type Q = Result<Query<Vec<(String, String)>>, QueryRejection>;
+pub(super) type Q = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// The query's pairs without the empty ones (a form sends every field).
-fn given(q: Q) -> Result<Vec<(String, String)>, String> {
+pub(super) fn given(q: Q) -> Result<Vec<(String, String)>, String> {
     match q {
         Ok(Query(pairs)) => Ok(pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect()),
         Err(e) => Err(format!("query string: {e}")),
     }
 }
 
-fn value<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn value<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
     pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
 }
 
 /// The link to the next page: this query with `cursor` replaced.
-fn next_link(path: &str, pairs: &[(String, String)], cursor: &str) -> String {
+pub(super) fn next_link(path: &str, pairs: &[(String, String)], cursor: &str) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs.iter().filter(|(k, _)| k != "cursor") {
         query.append_pair(k, v);
@@ -43,18 +43,23 @@ fn next_link(path: &str, pairs: &[(String, String)], cursor: &str) -> String {
 }
 
 /// A parameter's problem, as the page shows it.
-fn problem(e: &ApiError) -> String {
+pub(super) fn problem(e: &ApiError) -> String {
     e.body()["message"].as_str().map_or_else(|| e.body().to_string(), str::to_owned)
 }
 
 /// The non-empty parameters, checked against those the list takes.
-fn checked(pairs: &[(String, String)], allowed: &[&str]) -> Result<Params, ApiError> {
+pub(super) fn checked(pairs: &[(String, String)], allowed: &[&str]) -> Result<Params, ApiError> {
     Params::new(Ok(Query(pairs.to_vec())), allowed)
 }
 
 /// A list page: its filters, then the list, or the problem the API would
 /// answer for these parameters (with its status).
-fn list_page(title: &str, user: &UiUser, form: Markup, list: Result<Markup, ApiError>) -> Response {
+pub(super) fn list_page(
+    title: &str,
+    user: &UiUser,
+    form: Markup,
+    list: Result<Markup, ApiError>,
+) -> Response {
     let (status, body) = match list {
         Ok(list) => (StatusCode::OK, list),
         Err(e) => (e.status, html! { p.error role="alert" { (problem(&e)) } }),
@@ -62,7 +67,7 @@ fn list_page(title: &str, user: &UiUser, form: Markup, list: Result<Markup, ApiE
     html_response(status, page(title, Some(user), html! { h1 { (title) } (form) (body) }))
 }
 
-fn filter_field(label: &str, name: &str, current: &str, placeholder: &str) -> Markup {
+pub(super) fn filter_field(label: &str, name: &str, current: &str, placeholder: &str) -> Markup {
     html! {
         label {
             span { (label) }
@@ -108,11 +113,11 @@ pub(super) async fn releases(
                         tbody {
                             @for r in &rows {
                                 tr {
-                                    td { (r.id.0) }
+                                    td { a href={ "/releases/" (r.id.0) } { (r.id.0) } }
                                     td { time { (r.first_seen) } }
                                     td { time { (r.last_seen) } }
                                     td { (r.format.as_str()) }
-                                    td { bdi { (r.outlet.as_deref().unwrap_or("—")) } }
+                                    td { @if let Some(o) = &r.outlet { (super::release::outlet_link(o)) } @else { "—" } }
                                     td.n { (r.sightings) }
                                     td.n { (r.channels) }
                                     td { (r.language.as_deref().unwrap_or("—")) }
@@ -164,15 +169,10 @@ pub(super) async fn posts(
                         tbody {
                             @for p in &page_of.items {
                                 tr {
-                                    td { bdi { (p.source) } }
+                                    td { (super::release::source_link(&p.source)) }
                                     td { (p.post_id) }
                                     td { time { (p.posted_at.to_rfc3339()) } }
-                                    td.text dir="auto" {
-                                        @let chars = p.text.chars().count();
-                                        @if chars > 280 {
-                                            details { summary { (p.text.chars().take(280).collect::<String>()) "…" } (p.text) }
-                                        } @else { (p.text) }
-                                    }
+                                    td.text { (super::release::user_text(&p.text)) }
                                     td.n { (p.media.len()) }
                                 }
                             }

@@ -12,6 +12,9 @@
 //! role on the server ([`page_need`]).
 
 mod catalogue;
+mod dashboard;
+mod records;
+mod release;
 pub mod session;
 
 use std::net::SocketAddr;
@@ -47,17 +50,27 @@ pub struct UiUser {
 const MAX_FORM: usize = 64 * 1024;
 
 /// The role a page request needs (the sign-in page and the stylesheet
-/// need none and are not behind [`guard`]).
-pub fn page_need(_method: &Method, _path: &str) -> Role {
-    Role::Viewer
+/// need none and are not behind [`guard`]): the audit log is the admins'
+/// (as `/api/v1/audit`), every other page a viewer's.
+pub fn page_need(_method: &Method, path: &str) -> Role {
+    if path == "/audit" || path.starts_with("/audit/") { Role::Admin } else { Role::Viewer }
 }
 
 /// The UI's routes over the app's state.
 pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let pages = Router::new()
-        .route("/", get(dashboard))
+        .route("/", get(dashboard::dashboard))
         .route("/releases", get(catalogue::releases))
+        .route("/releases/{id}", get(release::release))
         .route("/posts", get(catalogue::posts))
+        .route("/outlets", get(release::outlets))
+        .route("/outlets/{name}", get(release::outlet))
+        .route("/sources", get(records::sources))
+        .route("/banks", get(records::banks))
+        .route("/banks/{name}", get(records::bank))
+        .route("/matches", get(records::matches))
+        .route("/jobs", get(records::jobs))
+        .route("/audit", get(records::audit))
         .route("/logout", post(logout))
         .route_layer(from_fn_with_state(state.clone(), guard));
     Router::new()
@@ -124,7 +137,12 @@ fn page(title: &str, user: Option<&UiUser>, body: Markup) -> Markup {
                 header.top {
                     a.brand href="/" { "marsad" }
                     @if let Some(u) = user {
-                        nav { a href="/" { "Dashboard" } a href="/releases" { "Releases" } a href="/posts" { "Posts" } }
+                        nav {
+                            a href="/" { "Dashboard" } a href="/releases" { "Releases" } a href="/posts" { "Posts" }
+                            a href="/outlets" { "Outlets" } a href="/sources" { "Sources" } a href="/banks" { "Banks" }
+                            a href="/matches" { "Matches" } a href="/jobs" { "Jobs" }
+                            @if u.role >= Role::Admin { a href="/audit" { "Audit" } }
+                        }
                         div.who {
                             span.user { bdi { (u.name) } " · " (u.role.as_str()) }
                             form method="post" action="/logout" {
@@ -338,39 +356,6 @@ async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
     let mut r = see_other("/login");
     r.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", "/", 0, behind_tls(&headers)));
     r
-}
-
-async fn dashboard(
-    State(state): State<Arc<AppState>>,
-    axum::Extension(user): axum::Extension<UiUser>,
-) -> Response {
-    let counts = state.with_engine(|e| Ok((e.stats()?, e.banks()?.len()))).await;
-    let (stats, banks) = match counts {
-        Ok(c) => c,
-        Err(e) => return error_page(e.status, Some(&user), "the store could not be read; try again"),
-    };
-    let figures = [
-        ("sources", stats.sources),
-        ("posts", stats.posts),
-        ("media items", stats.media),
-        ("fingerprints", stats.fingerprints),
-        ("banks", banks as u64),
-    ];
-    html_response(
-        StatusCode::OK,
-        page(
-            "Dashboard",
-            Some(&user),
-            html! {
-                h1 { "Dashboard" }
-                ul.figures {
-                    @for (label, n) in figures {
-                        li { span.n { (n) } " " span.label { (label) } }
-                    }
-                }
-            },
-        ),
-    )
 }
 
 async fn stylesheet() -> Response {

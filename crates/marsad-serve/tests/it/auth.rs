@@ -165,38 +165,52 @@ async fn requests_in_flight_are_bounded_per_token() {
     let viewer = server.tokens[&Role::Viewer].clone();
     // A request whose body has not all arrived holds its slot.
     let addr = server.base.trim_start_matches("http://").to_owned();
-    let mut slow = tokio::net::TcpStream::connect(&addr).await.expect("connect");
     let body = "--B\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"x.png\"\r\n\r\nnot an image\r\n--B--\r\n";
     let head = format!(
         "POST /h/hash HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {viewer}\r\n\
          Content-Type: multipart/form-data; boundary=B\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    slow.write_all(head.as_bytes()).await.expect("write");
-    slow.write_all(&body.as_bytes()[..10]).await.expect("write");
+    async fn open_slow(addr: &str, head: &str, body: &str) -> tokio::net::TcpStream {
+        use tokio::io::AsyncWriteExt;
+        let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        slow.write_all(head.as_bytes()).await.expect("write");
+        slow.write_all(&body.as_bytes()[..10]).await.expect("write");
+        slow
+    }
+    let mut slow = open_slow(&addr, &head, body).await;
+    // Probe with the same token until a probe is refused. A probe in flight
+    // when the slow request reaches the server takes the slot first, and the
+    // slow request is the one refused: it is then sent again (bounded by
+    // time, as on a loaded machine the slow request may take a while to
+    // reach its handler).
     let mut refused = None;
-    // (bounded by time: on a loaded machine the slow request may take a
-    // while to reach its handler)
+    let mut reopened = 0;
     let started = std::time::Instant::now();
-    while started.elapsed() < std::time::Duration::from_secs(20) {
+    while started.elapsed() < std::time::Duration::from_secs(30) {
         let r = send(server.req(Method::GET, "/c/banks", Some(Role::Viewer))).await;
         if r.0 == StatusCode::TOO_MANY_REQUESTS {
             refused = Some(r);
             break;
         }
         assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let mut got = vec![0u8; 2048];
+        if let Ok(read) =
+            tokio::time::timeout(std::time::Duration::from_millis(10), slow.read(&mut got)).await
+        {
+            let n = read.unwrap_or(0);
+            let answer = String::from_utf8_lossy(&got[..n]).into_owned();
+            assert!(
+                answer.starts_with("HTTP/1.1 429"),
+                "the slow request is answered only when refused for a probe in flight: {answer:?}"
+            );
+            reopened += 1;
+            slow = open_slow(&addr, &head, body).await;
+        }
     }
     let Some((_, body_json)) = refused else {
-        // What the slow request got, if the server answered it already
-        // (to tell why its slot was not held).
-        let mut got = vec![0u8; 2048];
-        let n = tokio::time::timeout(std::time::Duration::from_secs(1), slow.read(&mut got))
-            .await
-            .map_or(0, |r| r.unwrap_or(0));
         panic!(
-            "a second request of the same token is refused while one is in flight; the slow one got {:?}",
-            String::from_utf8_lossy(&got[..n])
+            "a second request of the same token is refused while one is in flight ({reopened} slow requests were refused for a probe in flight)"
         );
     };
     assert!(body_json["message"].as_str().is_some_and(|m| m.contains("in flight")), "{body_json}");

@@ -298,7 +298,7 @@ async fn the_catalogue_pages_filter_search_and_page_as_the_api_does() {
     assert!(want >= 2, "{api}");
     let (status, html) = page(&http, &s, &cookie, "/releases?outlet=Outlet+A&from=&to=&format=").await;
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert_eq!(html.matches("<td><bdi>Outlet A</bdi></td>").count(), want, "{html}");
+    assert_eq!(html.matches("<bdi>Outlet A</bdi></a></td>").count(), want, "{html}");
     // A page at a time, with a link to the next one.
     let (_, first) = page(&http, &s, &cookie, "/releases?limit=2").await;
     assert_eq!(first.matches("<tr><td>").count(), 2);
@@ -375,5 +375,115 @@ async fn hostile_sign_in_and_cookies_are_refused_cleanly() {
     // The server goes on.
     let r = sign_in(&s, &http, "amal", PASSWORD, "/").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_shows_the_store_and_the_audit_log_is_the_admins() {
+    let s = crate::api::corpus().await;
+    let (http, viewer) = signed_in(&s, marsad_store::Role::Viewer).await;
+    let (_, admin) = signed_in(&s, marsad_store::Role::Admin).await;
+
+    // The dashboard: the report's figures and its SVG charts, live.
+    let (status, html) = page(&http, &s, &viewer, "/").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (_, report) = s.get("/api/v1/analyze/timeline?bucket=year").await;
+    let releases: u64 =
+        report.as_array().expect("rows").iter().map(|r| r["releases"].as_u64().expect("n")).sum();
+    assert!(
+        html.contains(&format!(r#"<span class="n">{releases}</span> <span class="label">releases</span>"#)),
+        "{html}"
+    );
+    assert!(html.matches("<svg").count() >= 4 && html.contains("Releases per"), "{html}");
+    assert!(!html.contains("style=\""), "an inline style, which the page's CSP refuses");
+    // for a period without releases, says so
+    let (_, html) = page(&http, &s, &viewer, "/?from=2030-01-01&to=2031-01-01").await;
+    assert!(html.contains("No releases in this period"), "{html}");
+    let (status, _) = page(&http, &s, &viewer, "/?format=nonsense").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A release of two sightings: both, what joined them, its attribution.
+    let (_, api) = s.get("/api/v1/releases?limit=1000").await;
+    let items = api["items"].as_array().expect("items");
+    let two = items.iter().find(|r| r["sightings"] == 2).expect("a release of two sightings");
+    let (status, html) = page(&http, &s, &viewer, &format!("/releases/{}", two["id"])).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("telegram:1001") && html.contains("telegram:2002"), "{html}");
+    assert!(
+        html.contains("<code>text</code>") && html.contains("alike (Jaccard)"),
+        "what joined them: {html}"
+    );
+    assert!(html.contains("registered channel"), "its attribution: {html}");
+    assert!(html.contains(r#"class="text" dir="auto""#), "user text isolated: {html}");
+    let (_, detail) = s.get(&format!("/api/v1/releases/{}", two["id"])).await;
+    assert_eq!(detail["links"][0]["rule"], "text", "{detail}");
+    // The release whose document a bank holds: the match, linked to the bank.
+    let matched = items
+        .iter()
+        .find(|r| r["evidence"]["rule"] == "bank_label" || r["format"] == "document")
+        .expect("the document's release");
+    let (_, html) = page(&http, &s, &viewer, &format!("/releases/{}", matched["id"])).await;
+    assert!(html.contains(r#"<a href="/banks/statements"><bdi>statements</bdi></a>"#), "{html}");
+    for (path, status) in
+        [("/releases/abc", StatusCode::BAD_REQUEST), ("/releases/99999999", StatusCode::NOT_FOUND)]
+    {
+        assert_eq!(page(&http, &s, &viewer, path).await.0, status, "{path}");
+    }
+
+    // Outlets: the registry with their releases; an outlet's page.
+    let (_, html) = page(&http, &s, &viewer, "/outlets").await;
+    assert!(html.contains(r#"href="/outlets/Outlet+A""#) && html.contains("Outlet C"), "{html}");
+    let (status, html) = page(&http, &s, &viewer, "/outlets/Outlet%20A").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Timeline") && html.contains(r#"href="/posts?source=telegram%3A1001""#), "{html}");
+    assert!(html.contains("Silent") || html.contains("Active"), "its state now: {html}");
+    let (status, html) = page(&http, &s, &viewer, "/outlets/%3Cscript%3E").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "{html}");
+    let (status, _) = page(&http, &s, &viewer, "/outlets/Outlet%20A?silence_days=-1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Sources, banks and their entries, matches, jobs.
+    let (_, html) = page(&http, &s, &viewer, "/sources").await;
+    assert_eq!(html.matches("<tr><td><a href=\"/posts?source=").count(), 3, "{html}");
+    let (_, html) = page(&http, &s, &viewer, "/banks").await;
+    assert!(html.contains(r#"href="/banks/statements""#), "{html}");
+    let (_, bank) = s.get("/api/v1/banks/statements").await;
+    assert_eq!(bank["total"], 1, "{bank}");
+    let md5 = {
+        let (_, m) = s.get("/api/v1/matches").await;
+        m["items"][0]["value"].as_str().expect("the matched value").to_owned()
+    };
+    let (status, html) = page(&http, &s, &viewer, "/banks/statements").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(&md5) && html.contains("Outlet A"), "{html}");
+    let (_, html) =
+        page(&http, &s, &viewer, &format!("/banks/statements?value={}", md5.to_uppercase())).await;
+    assert!(html.contains(&md5), "found by value, whatever its case: {html}");
+    let (_, html) = page(&http, &s, &viewer, &format!("/banks/statements?value={}", "0".repeat(32))).await;
+    assert!(html.contains("No entry matches."), "{html}");
+    assert_eq!(page(&http, &s, &viewer, "/banks/statements?type=bogus").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(page(&http, &s, &viewer, "/banks/nope").await.0, StatusCode::NOT_FOUND);
+    let (_, html) = page(&http, &s, &viewer, "/matches").await;
+    assert!(html.contains(r#"href="/banks/statements""#) && html.contains("md5"), "{html}");
+    let (_, html) = page(&http, &s, &viewer, "/matches?bank=nope").await;
+    assert!(html.contains("No match."), "{html}");
+    let (_, html) = page(&http, &s, &viewer, "/jobs").await;
+    assert!(html.contains("No job yet."), "{html}");
+
+    // The audit log: an admin's page only, and not in a viewer's menu.
+    let (status, html) = page(&http, &s, &viewer, "/audit").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("admin"), "{html}");
+    assert!(!page(&http, &s, &viewer, "/").await.1.contains(r#"href="/audit""#));
+    let (status, html) = page(&http, &s, &admin, "/audit?actor=u-admin").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("<code>auth.login</code>") && html.contains("<td><bdi>u-admin</bdi></td>"),
+        "{html}"
+    );
+    let (_, html) = page(&http, &s, &admin, "/audit?actor=nobody").await;
+    assert!(html.contains("No event."), "{html}");
+    assert_eq!(page(&http, &s, &admin, "/audit?since=yesterday").await.0, StatusCode::BAD_REQUEST);
     s.stop().await;
 }

@@ -1,0 +1,132 @@
+//! The dashboard: the report's figures and charts (the same SVG the HTML
+//! report draws, computed live from the store) for the period, outlets and
+//! formats chosen in its form.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use marsad_engine::report::ReportRequest;
+use maud::{Markup, PreEscaped, html};
+
+use super::catalogue::{Q, checked, filter_field, given, problem, value};
+use super::{UiUser, error_page, html_response, page};
+use crate::state::AppState;
+
+/// The dashboard's parameters: the report's filters.
+const PARAMS: &[&str] = &["from", "to", "format", "outlet", "official_only"];
+
+/// A share as the report prints it.
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 { "—".to_owned() } else { format!("{:.0} %", part as f64 * 100.0 / whole as f64) }
+}
+
+/// A legend swatch (a presentation attribute, which the page's
+/// Content-Security-Policy allows where an inline style is refused).
+fn swatch(colour: &str) -> Markup {
+    html! { svg.swatch width="12" height="12" aria-hidden="true" { rect width="12" height="12" rx="2" fill=(colour) {} } }
+}
+
+/// `GET /`: the dashboard.
+pub(super) async fn dashboard(
+    State(state): State<Arc<AppState>>,
+    Extension(user): Extension<UiUser>,
+    q: Q,
+) -> Response {
+    let pairs = match given(q) {
+        Ok(p) => p,
+        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
+    };
+    let form = html! {
+        form.filters method="get" action="/" {
+            (filter_field("From", "from", value(&pairs, "from"), "2017-01-01"))
+            (filter_field("To", "to", value(&pairs, "to"), "2018-01-01"))
+            (filter_field("Format", "format", value(&pairs, "format"), "video,-text"))
+            (filter_field("Outlet", "outlet", value(&pairs, "outlet"), "an outlet's name"))
+            label.check {
+                input type="checkbox" name="official_only" value="true" checked[value(&pairs, "official_only") == "true"];
+                span { "Official only" }
+            }
+            button type="submit" { "Show" }
+        }
+    };
+    let filter = match checked(&pairs, PARAMS).and_then(|p| p.filter(true)) {
+        Ok(f) => f,
+        Err(e) => {
+            let body = html! { h1 { "Dashboard" } (form) p.error role="alert" { (problem(&e)) } };
+            return html_response(e.status, page("Dashboard", Some(&user), body));
+        }
+    };
+    let found = state
+        .with_engine(move |e| {
+            let req = ReportRequest::new("marsad".to_owned(), filter, 24.0, 30.0, 30.0)?;
+            let (data, unknown) = e.report_data(&req)?;
+            Ok((e.stats()?, e.banks()?.len(), data, unknown))
+        })
+        .await;
+    let (stats, banks, data, unknown) = match found {
+        Ok(f) => f,
+        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
+    };
+    let recycled: u64 = data.recycling.iter().map(|p| p.recycled).sum();
+    let seen: u64 = data.recycling.iter().map(|p| p.sightings).sum();
+    let figures = [
+        ("releases", data.releases.to_string()),
+        ("sightings", data.sightings.to_string()),
+        ("channels", data.sources.to_string()),
+        ("attributed to an outlet", pct(data.official, data.releases)),
+        ("silences ≥ 24 h", data.silences.len().to_string()),
+        ("sightings recycled (≥ 30 days old)", pct(recycled, seen)),
+    ];
+    let store = [
+        ("sources", stats.sources),
+        ("posts", stats.posts),
+        ("media items", stats.media),
+        ("fingerprints", stats.fingerprints),
+        ("banks", banks as u64),
+    ];
+    let unit = marsad_report::data::unit_name(data.bucket);
+    let body = html! {
+        h1 { "Dashboard" }
+        (form)
+        @for u in &unknown { p.error role="alert" { (u.to_string()) } }
+        p.meta { (marsad_observe_time(data.start)) " to " (marsad_observe_time(data.end)) " (UTC)" }
+        ul.figures {
+            @for (label, n) in &figures { li { span.n { (n) } " " span.label { (label) } } }
+        }
+        @if data.releases == 0 && data.sightings == 0 {
+            p.empty { "No releases in this period: ingest exports first (marsad ingest telegram PATH, or upload one under Jobs)." }
+        } @else {
+            h2 { "Releases per " (unit) }
+            figure.chart {
+                (PreEscaped(marsad_report::svg::releases_stacked(&data)))
+                div.legend {
+                    @for (s, colour) in data.series.iter().zip(marsad_report::svg::series_colours(&data)) {
+                        span { (swatch(colour)) bdi { (s.name) } " (" (s.counts.iter().sum::<u64>()) ")" }
+                    }
+                }
+            }
+            h2 { "Outlets × " (marsad_report::data::unit_plural(data.heat_bucket)) }
+            figure.chart { (PreEscaped(marsad_report::svg::heatmap(&data))) }
+            @if !data.silent_share.is_empty() {
+                h2 { "Outlets gone silent" }
+                figure.chart { (PreEscaped(marsad_report::svg::silent_share(&data, 30.0))) }
+            }
+            h2 { "Recycled material" }
+            figure.chart { (PreEscaped(marsad_report::svg::recycling(&data, 30.0))) }
+            h2 { "Formats" }
+            figure.chart { (PreEscaped(marsad_report::svg::formats(&data))) }
+        }
+        h2 { "The store" }
+        ul.figures.small {
+            @for (label, n) in store { li { span.n { (n) } " " span.label { (label) } } }
+        }
+    };
+    html_response(StatusCode::OK, page("Dashboard", Some(&user), body))
+}
+
+fn marsad_observe_time(micros: i64) -> String {
+    marsad_core::UtcTime::from_unix_micros(micros).map(|t| t.to_rfc3339()).unwrap_or_default()
+}
