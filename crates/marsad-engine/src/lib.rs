@@ -58,6 +58,7 @@ pub mod matching;
 pub mod observatory;
 pub mod posts;
 pub mod report;
+pub mod review;
 pub mod store;
 
 pub use error::{EngineError, Result};

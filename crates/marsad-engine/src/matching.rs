@@ -232,6 +232,8 @@ pub struct StoredMatchRow {
     /// How far apart (whole bits for PDQ).
     #[schema(value_type = f64)]
     pub distance: Distance,
+    /// Its id in the store (the review queue's `match` items).
+    pub id: i64,
     /// What matched: `{"media", "posts"}` or `{"post"}`.
     #[schema(value_type = Object)]
     pub item: MatchedThing,
@@ -436,45 +438,47 @@ impl Engine {
 
     /// Every stored match, oldest first, as printed.
     pub fn stored_matches(&self) -> Result<Vec<StoredMatchRow>> {
-        let post = |s: &marsad_core::SourceKey, id: &str, at: &marsad_core::UtcTime| PostRef {
-            post_id: id.to_owned(),
-            posted_at: at.to_rfc3339(),
-            source: s.to_string(),
-        };
-        let mut rows = Vec::new();
-        for m in self.store().matches()? {
-            let item = match &m.item {
-                MatchedItem::Media { sha256, posts } => MatchedThing::Media {
-                    media: sha256.to_hex(),
-                    posts: posts.iter().map(|(s, id, at)| post(s, id, at)).collect(),
-                },
-                MatchedItem::Post { source, post_id, posted_at } => {
-                    MatchedThing::Post { post: post(source, post_id, posted_at) }
-                }
-            };
-            let detail = match m.detail.as_deref() {
-                None => None,
-                Some(d) => Some(serde_json::from_str(d).map_err(|e| {
-                    EngineError::step(
-                        format!("reading the match of bank entry {} (its detail is not JSON)", m.entry.id),
-                        e,
-                    )
-                })?),
-            };
-            rows.push(StoredMatchRow {
-                bank: m.entry.bank,
-                detail,
-                distance: Distance::of(m.signal_type, m.distance),
-                item,
-                labels: m.entry.labels,
-                matched_at: m.matched_at.to_rfc3339(),
-                signal_type: m.signal_type.as_str(),
-                value: m.entry.value,
-                variant: m.variant.map(|v| v.as_str()),
-            });
-        }
-        Ok(rows)
+        self.store().matches()?.into_iter().map(match_row).collect()
     }
+}
+
+/// A stored match as printed.
+pub(crate) fn match_row(m: marsad_store::StoredMatch) -> Result<StoredMatchRow> {
+    let post = |s: &marsad_core::SourceKey, id: &str, at: &marsad_core::UtcTime| PostRef {
+        post_id: id.to_owned(),
+        posted_at: at.to_rfc3339(),
+        source: s.to_string(),
+    };
+    let item = match &m.item {
+        MatchedItem::Media { sha256, posts } => MatchedThing::Media {
+            media: sha256.to_hex(),
+            posts: posts.iter().map(|(s, id, at)| post(s, id, at)).collect(),
+        },
+        MatchedItem::Post { source, post_id, posted_at } => {
+            MatchedThing::Post { post: post(source, post_id, posted_at) }
+        }
+    };
+    let detail = match m.detail.as_deref() {
+        None => None,
+        Some(d) => Some(serde_json::from_str(d).map_err(|e| {
+            EngineError::step(
+                format!("reading the match of bank entry {} (its detail is not JSON)", m.entry.id),
+                e,
+            )
+        })?),
+    };
+    Ok(StoredMatchRow {
+        bank: m.entry.bank,
+        detail,
+        distance: Distance::of(m.signal_type, m.distance),
+        id: m.id,
+        item,
+        labels: m.entry.labels,
+        matched_at: m.matched_at.to_rfc3339(),
+        signal_type: m.signal_type.as_str(),
+        value: m.entry.value,
+        variant: m.variant.map(|v| v.as_str()),
+    })
 }
 
 impl Matching<'_> {

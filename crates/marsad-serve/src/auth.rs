@@ -59,6 +59,10 @@ pub fn need(method: &Method, path: &str, hma_open: bool) -> Need {
     if path.starts_with("/api/v1/audit") || path.starts_with("/api/v1/tokens") {
         return Need::Role(Role::Admin);
     }
+    // The review queue and its decisions are the moderators', to read too.
+    if path.starts_with("/api/v1/review") || path.starts_with("/api/v1/decisions") {
+        return Need::Role(Role::Moderator);
+    }
     if path.starts_with("/api/v1/") && write {
         return Need::Role(Role::Analyst);
     }

@@ -11,7 +11,8 @@
 //! - [`hma`]: the HMA routes; [`api`]: marsad's own, under `/api/v1`,
 //!   with its OpenAPI document; [`upload`]: multipart uploads to temporary
 //!   files under a bound; [`jobs`]: ingest jobs run in the background;
-//! - [`ui`]: the web UI's pages, signed in with `marsad user` accounts.
+//! - [`ui`]: the web UI's pages, signed in with `marsad user` accounts;
+//!   [`webhook`]: review decisions delivered, signed, to an operator's URL.
 //!
 //! The server holds no algorithm: hashing, matching and the store's
 //! changes are the engine's.
@@ -28,6 +29,7 @@ pub mod pyrandom;
 pub mod state;
 pub mod ui;
 pub mod upload;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,6 +79,8 @@ pub struct ServeConfig {
     /// How long the server of an unfinished ingest job may be silent
     /// before the job is failed as stopped ([`jobs`]).
     pub job_silence: Duration,
+    /// Where review decisions are POSTed, signed ([`webhook`]).
+    pub review_webhook: Option<webhook::WebhookConfig>,
 }
 
 impl ServeConfig {
@@ -102,6 +106,7 @@ impl ServeConfig {
             },
             scratch: None,
             job_silence: marsad_engine::jobs::JOB_SILENCE,
+            review_webhook: None,
         }
     }
 
@@ -122,6 +127,8 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/audit",
     "/api/v1/banks",
     "/api/v1/banks/<name>",
+    "/api/v1/decisions",
+    "/api/v1/decisions/<int:id>/undo",
     "/api/v1/export",
     "/api/v1/jobs",
     "/api/v1/jobs/<int:id>",
@@ -133,6 +140,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/releases",
     "/api/v1/releases/<int:id>",
     "/api/v1/report",
+    "/api/v1/review",
     "/api/v1/sources",
     "/audit",
     "/banks",
@@ -161,6 +169,9 @@ pub const ROUTES: &[&str] = &[
     "/posts",
     "/releases",
     "/releases/<int:id>",
+    "/review",
+    "/review/decide",
+    "/review/undo",
     "/site-map",
     "/sources",
     "/status",

@@ -37,6 +37,8 @@ pub struct AppState {
     pub match_config: MatchConfig,
     /// Failed sign-ins to the web UI.
     pub logins: crate::ui::session::LoginLimiter,
+    /// Where review decisions are delivered, when configured.
+    pub webhook: Option<crate::webhook::Webhook>,
 }
 
 /// A store connection out of the pool: put back when dropped, before its
@@ -81,6 +83,7 @@ impl AppState {
         let (tx, rx) = mpsc::unbounded_channel();
         let permits = Arc::new(Semaphore::new(engines.len()));
         let match_config = MatchConfig { pdq_threshold: cfg.pdq_threshold, ..MatchConfig::default() };
+        let webhook = cfg.review_webhook.clone().map(crate::webhook::Webhook::start);
         let state = Arc::new(AppState {
             cfg,
             engines: Mutex::new(engines),
@@ -94,6 +97,7 @@ impl AppState {
             metrics: Metrics::default(),
             match_config,
             logins: Default::default(),
+            webhook,
         });
         let audit = tokio::spawn(audit_writer(writer, rx));
         Ok((state, audit))

@@ -568,6 +568,10 @@ impl marsad_store::ReviewStore for SqliteStore {
         review::decisions(&self.conn, after, limit)
     }
 
+    fn latest_decisions(&self, limit: u64) -> Result<Vec<marsad_store::DecisionRecord>> {
+        review::latest_decisions(&self.conn, limit)
+    }
+
     fn standing_decisions(
         &self,
         targets: &[marsad_store::ReviewTarget],

@@ -258,6 +258,14 @@ pub(crate) fn decisions(conn: &Connection, after: i64, limit: u64) -> Result<Vec
     rows.map(|r| r.map_err(backend).and_then(DecisionRow::into_record)).collect()
 }
 
+pub(crate) fn latest_decisions(conn: &Connection, limit: u64) -> Result<Vec<DecisionRecord>> {
+    let mut stmt = conn
+        .prepare(&format!("SELECT {COLUMNS} FROM review_decisions ORDER BY id DESC LIMIT ?1"))
+        .map_err(backend)?;
+    let rows = stmt.query_map([limit.min(i64::MAX as u64) as i64], record).map_err(backend)?;
+    rows.map(|r| r.map_err(backend).and_then(DecisionRow::into_record)).collect()
+}
+
 pub(crate) fn standing_decisions(conn: &Connection, targets: &[ReviewTarget]) -> Result<Vec<DecisionRecord>> {
     let mut out = Vec::new();
     let mut stmt = conn

@@ -154,6 +154,9 @@ pub trait ReviewStore {
     /// Decisions with an id above `after`, by id, at most `limit`.
     fn decisions(&self, after: i64, limit: u64) -> crate::Result<Vec<DecisionRecord>>;
 
+    /// The latest `limit` decisions, newest first.
+    fn latest_decisions(&self, limit: u64) -> crate::Result<Vec<DecisionRecord>>;
+
     /// The standing decision of each target asked (those without none are
     /// left out).
     fn standing_decisions(&self, targets: &[ReviewTarget]) -> crate::Result<Vec<DecisionRecord>>;

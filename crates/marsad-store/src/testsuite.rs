@@ -2258,4 +2258,6 @@ pub fn review_decisions_undo_and_the_ignore_list(store: &mut dyn Store) {
     assert!(log[0].undone.is_some() && log[1].undone.is_none());
     assert_eq!(log[0].decision.note.as_deref(), Some("looked at it"));
     assert_eq!(store.decisions(log[1].id, 100).expect("after").len(), 1);
+    let latest = store.latest_decisions(2).expect("latest");
+    assert_eq!(latest.iter().map(|d| d.id).collect::<Vec<_>>(), [log[2].id, log[1].id]);
 }

@@ -127,6 +127,12 @@ pub struct ServeArgs {
     /// default. Each is removed when done with.
     #[arg(long, env = "MARSAD_SCRATCH_DIR", value_name = "DIR")]
     pub scratch_dir: Option<std::path::PathBuf>,
+    /// POST each review decision, as JSON, to this URL (http or https),
+    /// signed with the secret of MARSAD_REVIEW_WEBHOOK_SECRET
+    /// (X-Marsad-Signature: sha256=HMAC-SHA256 of the body); retried with
+    /// backoff.
+    #[arg(long, env = "MARSAD_REVIEW_WEBHOOK", value_name = "URL")]
+    pub review_webhook: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,7 @@ pub mod banks;
 pub mod catalogue;
 pub mod observe;
 pub mod openapi;
+pub mod review;
 
 use std::sync::Arc;
 
@@ -48,6 +49,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/banks/{name}", get(banks::bank))
         .route("/api/v1/matches", get(banks::matches))
         .route("/api/v1/audit", get(banks::audit))
+        .route("/api/v1/review", get(review::queue))
+        .route("/api/v1/decisions", get(review::decisions).post(review::decide))
+        .route("/api/v1/decisions/{id}/undo", axum::routing::post(review::undo))
 }
 
 /// Default page size.

@@ -15,6 +15,7 @@ mod catalogue;
 mod dashboard;
 mod records;
 mod release;
+mod review;
 pub mod session;
 
 use std::net::SocketAddr;
@@ -51,9 +52,17 @@ const MAX_FORM: usize = 64 * 1024;
 
 /// The role a page request needs (the sign-in page and the stylesheet
 /// need none and are not behind [`guard`]): the audit log is the admins'
-/// (as `/api/v1/audit`), every other page a viewer's.
+/// (as `/api/v1/audit`), the review queue and its decisions the
+/// moderators', every other page a viewer's.
 pub fn page_need(_method: &Method, path: &str) -> Role {
-    if path == "/audit" || path.starts_with("/audit/") { Role::Admin } else { Role::Viewer }
+    let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
+    if under("/audit") {
+        Role::Admin
+    } else if under("/review") {
+        Role::Moderator
+    } else {
+        Role::Viewer
+    }
 }
 
 /// The UI's routes over the app's state.
@@ -71,6 +80,9 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/matches", get(records::matches))
         .route("/jobs", get(records::jobs))
         .route("/audit", get(records::audit))
+        .route("/review", get(review::queue))
+        .route("/review/decide", post(review::decide))
+        .route("/review/undo", post(review::undo))
         .route("/logout", post(logout))
         .route_layer(from_fn_with_state(state.clone(), guard));
     Router::new()
@@ -141,6 +153,7 @@ fn page(title: &str, user: Option<&UiUser>, body: Markup) -> Markup {
                             a href="/" { "Dashboard" } a href="/releases" { "Releases" } a href="/posts" { "Posts" }
                             a href="/outlets" { "Outlets" } a href="/sources" { "Sources" } a href="/banks" { "Banks" }
                             a href="/matches" { "Matches" } a href="/jobs" { "Jobs" }
+                            @if u.role >= Role::Moderator { a href="/review" { "Review" } }
                             @if u.role >= Role::Admin { a href="/audit" { "Audit" } }
                         }
                         div.who {

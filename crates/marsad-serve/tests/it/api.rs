@@ -34,7 +34,11 @@ pub(crate) const ARABIC: &str = "السَّلامُ عليكم من مدينة �
 /// A store with three sources, reposted texts (releases of several
 /// sightings), an attached document matched by a bank, and a registry.
 pub(crate) async fn corpus() -> Server {
-    let server = Server::start().await;
+    corpus_on(Server::start().await)
+}
+
+/// The corpus of [`corpus`] in `server`'s store.
+pub(crate) fn corpus_on(server: Server) -> Server {
     let dir = server.db.parent().expect("folder").join("corpus");
     std::fs::create_dir_all(&dir).expect("corpus folder");
     std::fs::write(dir.join("statement.txt"), "a statement of Outlet A\n").expect("document");

@@ -7,6 +7,7 @@ mod contract;
 mod fetch;
 mod jobs;
 mod live;
+mod review;
 mod ui;
 mod ui_browser;
 mod uploads;

@@ -487,3 +487,103 @@ async fn every_page_shows_the_store_and_the_audit_log_is_the_admins() {
     assert_eq!(page(&http, &s, &admin, "/audit?since=yesterday").await.0, StatusCode::BAD_REQUEST);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderators_review_in_the_page_and_others_are_refused() {
+    let s = crate::api::corpus().await;
+    let (http, moderator) = signed_in(&s, marsad_store::Role::Moderator).await;
+    let (_, viewer) = signed_in(&s, marsad_store::Role::Viewer).await;
+    let (status, html) = page(&http, &s, &moderator, "/review").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (_, api) = s.get("/api/v1/review").await;
+    let first = &api["items"][0];
+    let key = format!("{}:{}", first["kind"].as_str().expect("kind"), first["id"]);
+    assert!(html.contains(&format!(r#"name="item" value="{key}""#)), "{html}");
+    assert!(html.contains(&format!(r#"name="one" value="reject|{key}""#)), "{html}");
+    let csrf = csrf_field(&html);
+    let post = |cookie: &str, path: &str, form: Vec<(&str, String)>| {
+        http.post(s.url(path)).header(COOKIE, cookie.to_owned()).form(&form).send()
+    };
+    // A viewer sees no queue and may not decide, whatever the token.
+    let (status, _) = page(&http, &s, &viewer, "/review").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, vpage) = page(&http, &s, &viewer, "/").await;
+    assert!(!vpage.contains(r#"href="/review""#));
+    let vcsrf = csrf_field(&vpage);
+    let r = post(&viewer, "/review/decide", vec![("csrf", vcsrf), ("one", format!("reject|{key}"))])
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Without the session's CSRF token: refused.
+    let r = post(&moderator, "/review/decide", vec![("one", format!("reject|{key}"))]).await.expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/api/v1/decisions").await.1["items"].as_array().map(Vec::len), Some(0));
+
+    // Decide one, with a note: back to the queue, which offers its undo.
+    let r = post(
+        &moderator,
+        "/review/decide",
+        vec![
+            ("csrf", csrf.clone()),
+            ("one", format!("reject|{key}")),
+            ("note", "not it".to_owned()),
+            ("state", "open".to_owned()),
+        ],
+    )
+    .await
+    .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, log) = s.get("/api/v1/decisions").await;
+    let id = log["items"][0]["id"].as_i64().expect("a decision");
+    assert_eq!(
+        (log["items"][0]["note"].as_str(), log["items"][0]["actor"].as_str()),
+        (Some("not it"), Some("u-moderator"))
+    );
+    assert_eq!(r.headers()[LOCATION], format!("/review?decided={id}"));
+    let (_, html) = page(&http, &s, &moderator, &format!("/review?decided={id}")).await;
+    assert!(!html.contains(&format!(r#"name="item" value="{key}""#)), "decided, out of the queue: {html}");
+    assert!(html.contains(&format!(r#"name="decision" value="{id}""#)), "its undo: {html}");
+    // Undo it, then decide again, in bulk with the rest.
+    let r = post(&moderator, "/review/undo", vec![("csrf", csrf.clone()), ("decision", id.to_string())])
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&http, &s, &moderator, "/review").await;
+    assert!(html.contains(&format!(r#"name="item" value="{key}""#)), "back in the queue: {html}");
+    let all: Vec<String> = api["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| format!("{}:{}", i["kind"].as_str().expect("kind"), i["id"]))
+        .collect();
+    let mut form = vec![("csrf", csrf.clone()), ("verdict", "escalate".to_owned())];
+    form.extend(all.iter().map(|k| ("item", k.clone())));
+    let r = post(&moderator, "/review/decide", form).await.expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&http, &s, &moderator, "/review?state=escalated").await;
+    for k in &all {
+        assert!(html.contains(&format!(r#"name="item" value="{k}""#)), "{k} escalated: {html}");
+    }
+    // Decided already: the page says so, with the status.
+    let r =
+        post(&moderator, "/review/decide", vec![("csrf", csrf.clone()), ("one", format!("confirm|{key}"))])
+            .await
+            .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "an escalated item may be decided");
+    let r =
+        post(&moderator, "/review/decide", vec![("csrf", csrf.clone()), ("one", format!("reject|{key}"))])
+            .await
+            .expect("post");
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    for bad in [
+        vec![("csrf", csrf.clone()), ("one", "maybe|match:1".to_owned())],
+        vec![("csrf", csrf.clone()), ("verdict", "reject".to_owned())],
+        vec![("csrf", csrf.clone()), ("one", "reject|nothing".to_owned())],
+    ] {
+        assert_eq!(
+            post(&moderator, "/review/decide", bad).await.expect("post").status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    s.stop().await;
+}

@@ -24,6 +24,12 @@ pub fn serve(db: &str, memory: u64, args: ServeArgs) -> Result<ExitCode> {
     cfg.token_concurrency = args.token_concurrency.max(1);
     cfg.fetch.enabled = args.allow_url_fetch;
     cfg.scratch = args.scratch_dir.clone();
+    if let Some(url) = &args.review_webhook {
+        let secret = std::env::var("MARSAD_REVIEW_WEBHOOK_SECRET").unwrap_or_default();
+        let hook = marsad_serve::webhook::WebhookConfig::parse(url, secret)
+            .map_err(|e| anyhow::anyhow!("--review-webhook: {e}"))?;
+        cfg.review_webhook = Some(hook);
+    }
     cfg.fetch.max_bytes = args.max_upload;
     for net in &args.fetch_allow {
         cfg.fetch.allow.push(marsad_serve::fetch::parse_net(net).map_err(anyhow::Error::msg)?);
