@@ -57,6 +57,7 @@ pub mod live;
 pub mod matching;
 pub mod observatory;
 pub mod posts;
+pub mod protection;
 pub mod report;
 pub mod review;
 pub mod store;

@@ -464,6 +464,9 @@ pub struct MediaFingerprints {
     pub kind: String,
     /// Its perceptual fingerprints (PDQ, vPDQ, audio; none for a document).
     pub fingerprints: Vec<FingerprintRow>,
+    /// Whether the store kept its bytes (`--retain-media`): then reviewers
+    /// see its blurred preview.
+    pub retained: bool,
 }
 
 /// A post of a release.
@@ -604,6 +607,7 @@ impl Engine {
                 for sha in p.media.iter().filter_map(|r| r.sha256) {
                     if let Some(item) = store.media(&sha)? {
                         media.push(MediaFingerprints {
+                            retained: item.retained_path.is_some(),
                             sha256: sha.to_hex(),
                             md5: item.md5.to_hex(),
                             kind: item.kind.as_str().to_owned(),

@@ -81,6 +81,19 @@ pub struct QueueItemView {
     pub release: Option<ReleaseRow>,
     /// The standing decision (escalated items).
     pub decision: Option<DecisionView>,
+    /// The matched media item, for a media match.
+    pub media: Option<QueueMedia>,
+}
+
+/// The media item of a match, as a reviewer's page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct QueueMedia {
+    /// Its SHA-256.
+    pub sha256: String,
+    /// `image`, `video`, `audio` or `document`.
+    pub kind: String,
+    /// Whether the store kept its bytes (then it has a blurred preview).
+    pub retained: bool,
 }
 
 /// A page of the queue.
@@ -178,17 +191,32 @@ impl Engine {
             standing.insert(d.decision.target, d.into());
         }
         let (open, escalated) = store.review_counts()?;
-        let items = items
-            .into_iter()
-            .map(|i| QueueItemView {
+        let mut out = Vec::with_capacity(items.len());
+        for i in items {
+            let m = matches.remove(&i.target.id()).filter(|_| i.target.kind() == "match");
+            let media = match m.as_ref().map(|m| &m.item) {
+                Some(crate::matching::MatchedThing::Media { media, .. }) => {
+                    let sha =
+                        marsad_core::Sha256::from_hex(media).map_err(|e| invalid!("media {media}: {e}"))?;
+                    store.media(&sha)?.map(|item| QueueMedia {
+                        sha256: media.clone(),
+                        kind: item.kind.as_str().to_owned(),
+                        retained: item.retained_path.is_some(),
+                    })
+                }
+                _ => None,
+            };
+            out.push(QueueItemView {
                 kind: i.target.kind().to_owned(),
                 id: i.target.id(),
                 since: i.since.to_rfc3339(),
-                r#match: matches.remove(&i.target.id()).filter(|_| i.target.kind() == "match"),
+                r#match: m,
                 release: releases.remove(&i.target.id()).filter(|_| i.target.kind() == "release"),
                 decision: standing.remove(&i.target),
-            })
-            .collect();
+                media,
+            });
+        }
+        let items = out;
         Ok(QueuePage { items, next_cursor, open, escalated })
     }
 

@@ -240,6 +240,20 @@ pub(crate) fn probe_video(path: &Path, timeout: Duration) -> Result<VideoStream,
     Ok(VideoStream { width, height, fps })
 }
 
+/// The container's duration in seconds, if it says.
+pub(crate) fn duration(path: &Path, timeout: Duration) -> Option<f64> {
+    let args =
+        arguments(&["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", "-i"], path, &[]);
+    let mut run = Running::start("ffprobe", &args, timeout).ok()?;
+    let mut out = Vec::new();
+    (&mut run.stdout).take(4096).read_to_end(&mut out).ok()?;
+    let done = run.finish().ok()?;
+    if !done.success {
+        return None;
+    }
+    String::from_utf8_lossy(&out).trim().parse::<f64>().ok().filter(|d| d.is_finite() && *d > 0.0)
+}
+
 /// The only protocols a decoder may open: the file named, and the pipe
 /// marsad reads. No network, whatever the file says.
 const PROTOCOLS: &str = "file,pipe";

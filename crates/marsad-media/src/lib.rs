@@ -15,11 +15,13 @@
 //! pieces, and frame size, duration and length are checked against
 //! [`Limits`], so a hostile or endless file costs bounded memory and time.
 //! [`MediaFingerprinter`] is the [`marsad_ingest::Fingerprinter`] the binary
-//! plugs into ingestion.
+//! plugs into ingestion. [`preview`] makes the small, blurred, grey images
+//! reviewers see of images and video, under the same limits.
 #![deny(missing_docs)]
 
 pub mod audio;
 mod ffmpeg;
+pub mod preview;
 pub mod video;
 
 use std::path::Path;

@@ -123,6 +123,9 @@ fn marsad_index_default_threshold() -> u32 {
 /// Every route, as `/site-map` lists them (Flask's rule syntax).
 pub const ROUTES: &[&str] = &[
     "/",
+    "/admin/protection",
+    "/admin/users",
+    "/admin/users/disable",
     "/api/v1/analyze/<command>",
     "/api/v1/audit",
     "/api/v1/banks",
@@ -163,6 +166,8 @@ pub const ROUTES: &[&str] = &[
     "/m/lookup",
     "/m/raw_lookup",
     "/matches",
+    "/media/<sha256>/preview/<int:n>",
+    "/media/<sha256>/reveal",
     "/metrics",
     "/outlets",
     "/outlets/<name>",
@@ -172,6 +177,8 @@ pub const ROUTES: &[&str] = &[
     "/review",
     "/review/decide",
     "/review/undo",
+    "/settings",
+    "/settings/blur",
     "/site-map",
     "/sources",
     "/status",

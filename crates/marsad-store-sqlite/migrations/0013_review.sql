@@ -30,3 +30,21 @@ CREATE TABLE ignored_matches (
 CREATE UNIQUE INDEX ignored_matches_media ON ignored_matches (media_sha256, bank, signal_type, value) WHERE media_sha256 IS NOT NULL;
 CREATE UNIQUE INDEX ignored_matches_post ON ignored_matches (post_id, bank, signal_type, value) WHERE post_id IS NOT NULL;
 CREATE INDEX ignored_matches_decision ON ignored_matches (decision_id);
+
+-- Reviewer protection: the admin's settings (the blur floor, the daily
+-- exposure soft limit), each user's blur level, and the items each user
+-- revealed per UTC day.
+CREATE TABLE ui_settings (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE user_preferences (
+    user_id INTEGER PRIMARY KEY REFERENCES users (id),
+    blur    INTEGER
+);
+CREATE TABLE exposures (
+    user_name TEXT NOT NULL,
+    day       INTEGER NOT NULL,
+    items     INTEGER NOT NULL,
+    PRIMARY KEY (user_name, day)
+) WITHOUT ROWID;

@@ -583,6 +583,30 @@ impl marsad_store::ReviewStore for SqliteStore {
         banks::matches_where(&self.conn, Some(ids))
     }
 
+    fn ui_settings(&self) -> Result<Vec<(String, i64)>> {
+        review::ui_settings(&self.conn)
+    }
+
+    fn set_ui_setting(&mut self, key: &str, value: i64) -> Result<()> {
+        review::set_ui_setting(&self.conn, key, value)
+    }
+
+    fn user_blur(&self, user: &str) -> Result<Option<u8>> {
+        review::user_blur(&self.conn, user)
+    }
+
+    fn set_user_blur(&mut self, user: &str, blur: Option<u8>) -> Result<bool> {
+        review::set_user_blur(&self.conn, user, blur)
+    }
+
+    fn add_exposure(&mut self, user: &str, day: i64, items: u64) -> Result<u64> {
+        review::add_exposure(&self.conn, user, day, items)
+    }
+
+    fn exposure(&self, user: &str, day: i64) -> Result<u64> {
+        review::exposure(&self.conn, user, day)
+    }
+
     fn ignored_entries(&self) -> Result<Vec<(marsad_store::ItemRef, marsad_core::EntryId)>> {
         review::ignored_entries(&self.conn)
     }

@@ -325,3 +325,64 @@ pub(crate) const NOT_IGNORED: &str = "NOT EXISTS (
     JOIN bank_entries e ON e.id = ?3 JOIN banks b ON b.id = e.bank_id
     WHERE i.bank = b.name AND i.signal_type = e.signal_type AND i.value = e.value
       AND (i.media_sha256 = ?1 OR i.post_id = ?2))";
+
+pub(crate) fn ui_settings(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare("SELECT key, value FROM ui_settings ORDER BY key").map_err(backend)?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+    rows.map(|r| r.map_err(backend)).collect()
+}
+
+pub(crate) fn set_ui_setting(conn: &Connection, key: &str, value: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO ui_settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(crate) fn user_blur(conn: &Connection, user: &str) -> Result<Option<u8>> {
+    let blur: Option<Option<i64>> = conn
+        .query_row(
+            "SELECT p.blur FROM user_preferences p JOIN users u ON u.id = p.user_id WHERE u.name = ?1",
+            [user],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    Ok(blur.flatten().map(|b| b.clamp(0, 255) as u8))
+}
+
+pub(crate) fn set_user_blur(conn: &Connection, user: &str, blur: Option<u8>) -> Result<bool> {
+    let n = conn
+        .execute(
+            "INSERT INTO user_preferences (user_id, blur) SELECT id, ?2 FROM users WHERE name = ?1
+             ON CONFLICT (user_id) DO UPDATE SET blur = excluded.blur",
+            params![user, blur],
+        )
+        .map_err(backend)?;
+    Ok(n > 0)
+}
+
+pub(crate) fn add_exposure(conn: &Connection, user: &str, day: i64, items: u64) -> Result<u64> {
+    let items = items.min(i64::MAX as u64) as i64;
+    let n: i64 = conn
+        .query_row(
+            "INSERT INTO exposures (user_name, day, items) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user_name, day) DO UPDATE SET items = items + excluded.items RETURNING items",
+            params![user, day, items],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    Ok(n.max(0) as u64)
+}
+
+pub(crate) fn exposure(conn: &Connection, user: &str, day: i64) -> Result<u64> {
+    let n: Option<i64> = conn
+        .query_row("SELECT items FROM exposures WHERE user_name = ?1 AND day = ?2", params![user, day], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(backend)?;
+    Ok(n.unwrap_or(0).max(0) as u64)
+}

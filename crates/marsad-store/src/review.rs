@@ -2,6 +2,8 @@
 //! no outlet wait for a decision (confirm, reject, escalate); decisions are
 //! a log, each undoable; a rejected match puts its pair (the item and the
 //! bank entry) on an ignore list, so that matching never stores it again.
+//! Reviewer protection keeps its settings, each user's blur level and the
+//! items each user revealed per day here too.
 
 use marsad_core::{EntryId, ReleaseId, UtcTime};
 
@@ -163,6 +165,26 @@ pub trait ReviewStore {
 
     /// The stored matches of these ids (those stored), by id.
     fn matches_by_id(&self, ids: &[i64]) -> crate::Result<Vec<crate::StoredMatch>>;
+
+    /// The reviewer protection's settings, by key.
+    fn ui_settings(&self) -> crate::Result<Vec<(String, i64)>>;
+
+    /// Sets one of them.
+    fn set_ui_setting(&mut self, key: &str, value: i64) -> crate::Result<()>;
+
+    /// The blur level the user chose, if any.
+    fn user_blur(&self, user: &str) -> crate::Result<Option<u8>>;
+
+    /// Sets (or clears) the user's blur level; `false` if there is no such
+    /// user.
+    fn set_user_blur(&mut self, user: &str, blur: Option<u8>) -> crate::Result<bool>;
+
+    /// Counts `items` more items revealed by `user` on `day` (days since
+    /// 1970-01-01, UTC); the day's count after.
+    fn add_exposure(&mut self, user: &str, day: i64, items: u64) -> crate::Result<u64>;
+
+    /// Items revealed by `user` on `day`.
+    fn exposure(&self, user: &str, day: i64) -> crate::Result<u64>;
 
     /// The ignored pairs: the bank entries each matched item must not be
     /// stored as matching again. For tests and the API.

@@ -56,6 +56,7 @@ macro_rules! store_suite {
             entry_filters_select,
             matches_are_stored_and_listed,
             review_decisions_undo_and_the_ignore_list,
+            reviewer_protection_is_kept_per_user_and_day,
             stored_items_are_matched_again,
             a_match_of_a_missing_entry_changes_nothing,
             deleting_a_bank_removes_its_entries_and_matches,
@@ -2260,4 +2261,36 @@ pub fn review_decisions_undo_and_the_ignore_list(store: &mut dyn Store) {
     assert_eq!(store.decisions(log[1].id, 100).expect("after").len(), 1);
     let latest = store.latest_decisions(2).expect("latest");
     assert_eq!(latest.iter().map(|d| d.id).collect::<Vec<_>>(), [log[2].id, log[1].id]);
+}
+
+/// Reviewer protection: settings by key, a user's blur level, and items
+/// revealed counted per user and day.
+pub fn reviewer_protection_is_kept_per_user_and_day(store: &mut dyn Store) {
+    assert!(store.ui_settings().expect("settings").is_empty());
+    store.set_ui_setting("blur_floor", 3).expect("set");
+    store.set_ui_setting("exposure_limit", 40).expect("set");
+    store.set_ui_setting("blur_floor", 5).expect("set again");
+    assert_eq!(
+        store.ui_settings().expect("settings"),
+        [("blur_floor".to_owned(), 5), ("exposure_limit".to_owned(), 40)]
+    );
+    let user = crate::NewUser {
+        name: "rana".to_owned(),
+        role: crate::Role::Moderator,
+        password_hash: "$argon2id$x".to_owned(),
+    };
+    store.add_user(&user).expect("user");
+    assert_eq!(store.user_blur("rana").expect("blur"), None);
+    assert!(store.set_user_blur("rana", Some(7)).expect("set"));
+    assert!(store.set_user_blur("rana", Some(8)).expect("set again"));
+    assert_eq!(store.user_blur("rana").expect("blur"), Some(8));
+    assert!(store.set_user_blur("rana", None).expect("clear"));
+    assert_eq!(store.user_blur("rana").expect("blur"), None);
+    assert!(!store.set_user_blur("nobody", Some(3)).expect("no such user"));
+    assert_eq!(store.exposure("rana", 20_000).expect("none yet"), 0);
+    assert_eq!(store.add_exposure("rana", 20_000, 1).expect("add"), 1);
+    assert_eq!(store.add_exposure("rana", 20_000, 4).expect("add"), 5);
+    assert_eq!(store.add_exposure("rana", 20_001, 1).expect("next day"), 1);
+    assert_eq!(store.add_exposure("omar", 20_000, 2).expect("another user"), 2);
+    assert_eq!(store.exposure("rana", 20_000).expect("count"), 5);
 }

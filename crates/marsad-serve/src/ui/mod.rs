@@ -13,10 +13,12 @@
 
 mod catalogue;
 mod dashboard;
+mod media;
 mod records;
 mod release;
 mod review;
 pub mod session;
+mod settings;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +47,8 @@ pub struct UiUser {
     pub role: Role,
     /// The session's CSRF token, for the page's forms.
     pub csrf: String,
+    /// What protects the user: blur level, exposure today and its limit.
+    pub protection: marsad_engine::protection::Protection,
 }
 
 /// The largest form a page accepts (a sign-in, a decision, a note).
@@ -54,12 +58,15 @@ const MAX_FORM: usize = 64 * 1024;
 /// need none and are not behind [`guard`]): the audit log is the admins'
 /// (as `/api/v1/audit`), the review queue and its decisions the
 /// moderators', every other page a viewer's.
-pub fn page_need(_method: &Method, path: &str) -> Role {
+pub fn page_need(method: &Method, path: &str) -> Role {
     let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
-    if under("/audit") {
+    if under("/audit") || under("/admin") {
         Role::Admin
     } else if under("/review") {
         Role::Moderator
+    } else if under("/media") && path.ends_with("/reveal") && method == Method::POST {
+        // Seeing material unblurred is an analyst's or a moderator's work.
+        Role::Analyst
     } else {
         Role::Viewer
     }
@@ -83,6 +90,13 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/review", get(review::queue))
         .route("/review/decide", post(review::decide))
         .route("/review/undo", post(review::undo))
+        .route("/media/{sha}/preview/{n}", get(media::preview))
+        .route("/media/{sha}/reveal", post(media::reveal))
+        .route("/settings", get(settings::settings))
+        .route("/settings/blur", post(settings::set_blur))
+        .route("/admin/protection", post(settings::set_protection))
+        .route("/admin/users", post(settings::create_user))
+        .route("/admin/users/disable", post(settings::disable_user))
         .route("/logout", post(logout))
         .route_layer(from_fn_with_state(state.clone(), guard));
     Router::new()
@@ -157,7 +171,11 @@ fn page(title: &str, user: Option<&UiUser>, body: Markup) -> Markup {
                             @if u.role >= Role::Admin { a href="/audit" { "Audit" } }
                         }
                         div.who {
-                            span.user { bdi { (u.name) } " · " (u.role.as_str()) }
+                            @let p = &u.protection;
+                            span.exposure.over[p.exposure_today > p.exposure_limit] title="items you revealed today (UTC), and the soft limit" {
+                                "Revealed today: " (p.exposure_today) " / " (p.exposure_limit)
+                            }
+                            a.user href="/settings" { bdi { (u.name) } " · " (u.role.as_str()) }
                             form method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf);
                                 button type="submit" { "Sign out" }
@@ -211,7 +229,12 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         }
         return error_page(StatusCode::UNAUTHORIZED, None, "Your session has ended: sign in again.");
     };
-    let user = UiUser { name: session.user, role: session.role, csrf: session.csrf };
+    let name = session.user.clone();
+    let protection = match state.with_engine(move |e| Ok(e.protection(&name)?)).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.status, None, "the store could not be read; try again"),
+    };
+    let user = UiUser { name: session.user, role: session.role, csrf: session.csrf, protection };
     let need = page_need(req.method(), req.uri().path());
     if user.role < need {
         return error_page(

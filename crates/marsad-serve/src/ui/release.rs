@@ -125,6 +125,7 @@ pub(super) async fn release(
                 @if !p.text.is_empty() { (user_text(&p.text)) }
                 @for m in &p.media {
                     div.media {
+                        (super::media::previews(&user, &m.sha256, &m.kind, m.retained, &format!("/releases/{}", r.id.0)))
                         span.kind { (m.kind) } " "
                         code.hash title="SHA-256" { (m.sha256) }
                         ul.fingerprints {

@@ -36,7 +36,7 @@ fn verdict_buttons(name: &str, item: Option<&str>) -> Markup {
     }
 }
 
-fn item_markup(i: &QueueItemView) -> Markup {
+fn item_markup(user: &UiUser, i: &QueueItemView) -> Markup {
     let key = format!("{}:{}", i.kind, i.id);
     html! {
         article.item {
@@ -57,6 +57,7 @@ fn item_markup(i: &QueueItemView) -> Markup {
                 @match &m.item {
                     MatchedThing::Media { media, posts } => {
                         p { "Media item " code.hash { (media) } }
+                        @if let Some(q) = &i.media { (super::media::previews(user, &q.sha256, &q.kind, q.retained, "/review")) }
                         ul { @for p in posts { li { (source_link(&p.source)) " · post " (p.post_id) " · " time { (p.posted_at) } } } }
                     }
                     MatchedThing::Post { post } => {
@@ -161,7 +162,7 @@ pub(super) async fn queue(
                     }
                     span { "Selected: " } (verdict_buttons("verdict", None))
                 }
-                @for i in &queue.items { (item_markup(i)) }
+                @for i in &queue.items { (item_markup(&user, i)) }
             }
             @if let Some(c) = &queue.next_cursor { p.more { a rel="next" href=(next_link("/review", &pairs, c)) { "Next page" } } }
         }

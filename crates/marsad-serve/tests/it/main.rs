@@ -7,6 +7,7 @@ mod contract;
 mod fetch;
 mod jobs;
 mod live;
+mod protection;
 mod review;
 mod ui;
 mod ui_browser;

@@ -362,7 +362,7 @@ fn matches() {
     check(
         "matches",
         &v,
-        &json!([{"item": item, "bank": "str", "signal_type": "str", "value": "str", "distance": "num",
+        &json!([{"id": "int", "item": item, "bank": "str", "signal_type": "str", "value": "str", "distance": "num",
                  "labels": {"<map>": "str"}, "detail": "any", "matched_at": "str", "variant?": "str"}]),
     );
     assert!(!v.as_array().unwrap().is_empty(), "the bank's own image is in the store: {v}");
