@@ -252,7 +252,23 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         }
     };
     req.extensions_mut().insert(user.clone());
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let mut response = next.run(req).await;
+    // Every page seen and every form sent, by whom (the query string is
+    // left out: a search's words are the user's business). Blurred
+    // previews are not views of the material; a reveal is audited by
+    // the engine as `ui.reveal`.
+    if !(path.starts_with("/media/") && path.contains("/preview/")) {
+        let read = matches!(method, Method::GET | Method::HEAD);
+        state.audit(marsad_store::NewAuditEvent {
+            at: marsad_core::UtcTime::now(),
+            actor: user.name.clone(),
+            action: if read { "ui.read" } else { "ui.write" }.to_owned(),
+            target: Some(path),
+            status: Some(response.status().as_u16()),
+            detail: None,
+        });
+    }
     // for the request log
     response.extensions_mut().insert(user);
     response

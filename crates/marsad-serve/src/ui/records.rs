@@ -69,7 +69,7 @@ pub(super) async fn banks(
                             td { (bank_link(&b.name)) }
                             td { code { (b.hma_name) } }
                             td { time { (b.created_at) } }
-                            td { @for (t, n) in &b.entries { span.label { (t) " " (n) } " " } }
+                            td { @for (t, n) in &b.entries { span.tag { (t) " " (n) } " " } }
                             td.n { (b.total) }
                         }
                     }
@@ -149,7 +149,7 @@ pub(super) async fn bank(
                             td.n { (e.id) }
                             td { (e.signal_type) }
                             td { code.hash { (e.value.chars().take(80).collect::<String>()) @if e.value.chars().count() > 80 { "…" } } }
-                            td { @for (k, v) in &e.labels { span.label { (k) "=" bdi { (v) } } " " } }
+                            td { @for (k, v) in &e.labels { span.tag { (k) "=" bdi { (v) } } " " } }
                             td { time { (e.added_at) } }
                         }
                     }
@@ -210,7 +210,7 @@ pub(super) async fn matches(
                                         MatchedThing::Post { post } => { "text of " (source_link(&post.source)) " · " (post.post_id) }
                                     }
                                 }
-                                td { @for (k, v) in &m.labels { span.label { (k) "=" bdi { (v) } } " " } }
+                                td { @for (k, v) in &m.labels { span.tag { (k) "=" bdi { (v) } } " " } }
                             }
                         }
                     }

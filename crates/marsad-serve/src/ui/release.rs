@@ -154,7 +154,7 @@ pub(super) async fn release(
                             td.n { (m.entry) }
                             td { (m.signal_type) }
                             td { code.hash { (m.value.chars().take(64).collect::<String>()) } }
-                            td { @for (k, v) in &m.labels { span.label { (k) "=" bdi { (v) } } " " } }
+                            td { @for (k, v) in &m.labels { span.tag { (k) "=" bdi { (v) } } " " } }
                         }
                     }
                 }

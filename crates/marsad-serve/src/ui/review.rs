@@ -52,7 +52,7 @@ fn item_markup(user: &UiUser, i: &QueueItemView) -> Markup {
                 p {
                     "Matched entry of " (bank_link(&m.bank)) " by " code { (m.signal_type) }
                     ", distance " (serde_json::to_string(&m.distance).unwrap_or_default())
-                    @for (k, v) in &m.labels { " " span.label { (k) "=" bdi { (v) } } }
+                    @for (k, v) in &m.labels { " " span.tag { (k) "=" bdi { (v) } } }
                 }
                 @match &m.item {
                     MatchedThing::Media { media, posts } => {

@@ -40,7 +40,7 @@ fn sharpness(img: &image::DynamicImage) -> f64 {
 
 /// A store with three posts: an image and a video kept (`--retain-media`),
 /// and an image not kept.
-fn store(s: &Server) -> (String, String, String) {
+pub(crate) fn store(s: &Server) -> (String, String, String) {
     let dir = s.db.parent().expect("folder").join("export");
     std::fs::create_dir_all(&dir).expect("folder");
     std::fs::write(dir.join("kept.png"), stripes()).expect("image");

@@ -334,7 +334,13 @@ async fn the_catalogue_pages_filter_search_and_page_as_the_api_does() {
 async fn hostile_sign_in_and_cookies_are_refused_cleanly() {
     let s = Server::start().await;
     s.engine().create_user("cli", "amal", marsad_store::Role::Admin, PASSWORD).expect("user");
-    let http = client();
+    // No connection kept: the server closes the one of the refused upload,
+    // which a pooled client could try again.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
     let (cookie, csrf) = login_form(&s, &http).await;
     let post = |body: Vec<u8>| {
         http.post(s.url("/login"))
@@ -424,6 +430,21 @@ async fn every_page_shows_the_store_and_the_audit_log_is_the_admins() {
         .expect("the document's release");
     let (_, html) = page(&http, &s, &viewer, &format!("/releases/{}", matched["id"])).await;
     assert!(html.contains(r#"<a href="/banks/statements"><bdi>statements</bdi></a>"#), "{html}");
+    // The view is in the audit log, by whom (the audit writer is behind
+    // the answer: waited for).
+    let seen = format!("/releases/{}", two["id"]);
+    let mut audited = false;
+    for _ in 0..100 {
+        let log = s.engine().audit(None, None).expect("audit");
+        if log.iter().any(|a| {
+            a.action == "ui.read" && a.actor == "u-viewer" && a.target.as_deref() == Some(seen.as_str())
+        }) {
+            audited = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(audited, "the release page's view is audited");
     for (path, status) in
         [("/releases/abc", StatusCode::BAD_REQUEST), ("/releases/99999999", StatusCode::NOT_FOUND)]
     {

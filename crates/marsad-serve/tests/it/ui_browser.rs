@@ -15,6 +15,11 @@ fn ui_dir() -> PathBuf {
 
 /// Runs one of `tests/ui`'s scripts against the server; what it printed.
 async fn browse(script: &str, base: &str, user: &str, password: &str) -> Value {
+    browse_with(script, base, user, password, &[]).await
+}
+
+/// [`browse`] with more environment for the script.
+async fn browse_with(script: &str, base: &str, user: &str, password: &str, env: &[(&str, String)]) -> Value {
     let dir = ui_dir();
     assert!(
         dir.join("node_modules/playwright-core").is_dir(),
@@ -33,15 +38,16 @@ async fn browse(script: &str, base: &str, user: &str, password: &str) -> Value {
         .env("MARSAD_USER", user)
         .env("MARSAD_PASSWORD", password)
         .env("MARSAD_CHROMIUM", &chromium)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("node runs (scripts/test installs Node.js)");
     let started = std::time::Instant::now();
     while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > Duration::from_secs(120) {
+        if started.elapsed() > Duration::from_secs(300) {
             let _ = child.kill();
-            panic!("{script} did not finish within 120 s");
+            panic!("{script} did not finish within 300 s");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -95,5 +101,122 @@ async fn a_person_signs_in_sees_the_dashboard_and_signs_out_in_chromium() {
         .filter(|u| !u.starts_with(&s.base))
         .collect();
     assert!(elsewhere.is_empty(), "requests elsewhere: {elsewhere:?}");
+    s.stop().await;
+}
+
+/// Where the browser tests' screenshots are kept (test artefacts).
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderator_searches_reviews_and_reveals_and_a_viewer_is_refused_in_chromium() {
+    let s = crate::api::corpus().await;
+    let (image_sha, _, _) = crate::protection::store(&s);
+    let password = "a long enough password";
+    s.engine().create_user("cli", "مها", marsad_store::Role::Moderator, password).expect("user");
+    s.engine().create_user("cli", "vera", marsad_store::Role::Viewer, password).expect("user");
+    let (_, releases) = s.get("/api/v1/releases?limit=1000").await;
+    let mut release = None;
+    for r in releases["items"].as_array().expect("items") {
+        let (_, d) = s.get(&format!("/api/v1/releases/{}", r["id"])).await;
+        if d["posts"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["media"].to_string().contains(&image_sha)))
+        {
+            release = Some(r["id"].to_string());
+        }
+    }
+    let release = release.expect("the image's release");
+    let shots = screenshots();
+    let env = [
+        ("MARSAD_VIEWER", "vera".to_owned()),
+        ("MARSAD_RELEASE", release.clone()),
+        // Stored with diacritics, hamza and tatweel: typed without.
+        ("MARSAD_QUERY", "السلام الانبار".to_owned()),
+        ("MARSAD_SCREENSHOTS", shots.display().to_string()),
+    ];
+    let seen = browse_with("review.mjs", &s.base, "مها", password, &env).await;
+    assert_eq!(seen["error"], Value::Null, "{seen:#}");
+    for (page, h1) in [
+        ("dashboard", "Dashboard"),
+        ("releases", "Releases"),
+        ("outlets", "Outlets"),
+        ("review", "Review queue"),
+        ("settings", "Settings"),
+    ] {
+        assert_eq!(seen["pages"][page]["h1"], h1, "{page}: {seen:#}");
+    }
+    // The search found the post, shown in its own direction.
+    assert_eq!(seen["search"]["rows"], 1, "{seen:#}");
+    assert!(seen["search"]["text"].as_str().is_some_and(|t| t.contains(crate::api::ARABIC)), "{seen:#}");
+    assert_eq!(seen["search"]["dir"], "auto");
+    // Every media element blurred (by the stylesheet, over the server's
+    // own blur) until revealed; revealed, not; back, blurred again.
+    let media = seen["release"]["media"].as_array().expect("media");
+    assert!(!media.is_empty(), "{seen:#}");
+    for m in media {
+        assert!(m["filter"].as_str().is_some_and(|f| f.contains("blur") && f.contains("grayscale")), "{m}");
+        assert!(m["src"].as_str().is_some_and(|s| s.starts_with("/media/")), "{m}");
+    }
+    let revealed = seen["revealed"]["media"].as_array().expect("media");
+    assert_eq!(revealed.len(), 1, "{seen:#}");
+    assert_eq!(revealed[0]["filter"], "none");
+    assert!(revealed[0]["src"].as_str().is_some_and(|s| s.starts_with("data:image/png")));
+    assert!(seen["revealed"]["exposure"].as_str().is_some_and(|e| e.contains("1 /")), "{seen:#}");
+    assert!(
+        seen["after_reveal"]
+            .as_array()
+            .expect("media")
+            .iter()
+            .all(|m| m["filter"].as_str().is_some_and(|f| f.contains("blur")))
+    );
+    // The reveal is in the audit log, as the moderator's.
+    let audit = s.engine().audit(None, None).expect("audit");
+    assert!(
+        audit.iter().any(|a| a.action == "ui.reveal"
+            && a.actor == "مها"
+            && a.target.as_deref() == Some(format!("media:{image_sha}").as_str())),
+        "{audit:?}"
+    );
+    // Decided, undone, decided again.
+    let review = &seen["review"];
+    assert!(review["decided_url"].as_str().is_some_and(|u| u.starts_with("?decided=")), "{seen:#}");
+    assert_eq!(review["still_listed"], false);
+    assert_eq!(review["back"], true, "undone, back in the queue");
+    let (_, log) = s.get("/api/v1/decisions").await;
+    let verdicts: Vec<(&str, bool)> = log["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|d| (d["verdict"].as_str().unwrap_or(""), d["undone_at"].is_string()))
+        .collect();
+    assert_eq!(verdicts, [("reject", true), ("confirm", false)], "{log}");
+    // No serious or critical accessibility violation on any page.
+    for (page, violations) in seen["axe"].as_object().expect("axe") {
+        assert_eq!(violations, &serde_json::json!([]), "{page}");
+    }
+    assert_eq!(seen["axe"].as_object().map(serde_json::Map::len), Some(12));
+    assert_eq!(seen["signed_out"], "/login");
+    // A viewer: no queue in the menu, 403 at its address, no reveal.
+    assert_eq!(seen["viewer"]["menu_has_review"], false);
+    assert_eq!(seen["viewer"]["review_status"], 403);
+    assert_eq!(seen["viewer"]["reveal"], "Forbidden");
+    // Nothing fetched from anywhere but the server; the screenshots kept.
+    let elsewhere: Vec<&str> = seen["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|u| !u.starts_with(&s.base) && !u.starts_with("data:"))
+        .collect();
+    assert!(elsewhere.is_empty(), "requests elsewhere: {elsewhere:?}");
+    for name in
+        ["dashboard", "releases", "release", "posts", "outlets", "review", "review-decided", "settings"]
+    {
+        assert!(shots.join(format!("{name}.png")).is_file(), "screenshot {name}");
+    }
     s.stop().await;
 }
