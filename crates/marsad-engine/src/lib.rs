@@ -47,6 +47,7 @@
 pub mod access;
 pub mod accounts;
 pub mod banks;
+pub mod coding;
 pub mod demo;
 mod error;
 pub mod fingerprint;

@@ -78,6 +78,8 @@ pub struct ExportWritten {
     pub releases: usize,
     /// Sightings exported.
     pub sightings: usize,
+    /// Theme codes exported (of the taxonomy in use).
+    pub theme_codes: usize,
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, so that a
@@ -126,8 +128,9 @@ impl Engine {
         Ok((marsad_report::data::compute(&obs, opts), unknown))
     }
 
-    /// Brings releases up to date and writes the releases, sightings and
-    /// outlets tables into the folder `dir` (made when missing).
+    /// Brings releases up to date and writes the releases, sightings,
+    /// outlets and theme codes tables into the folder `dir` (made when
+    /// missing).
     pub fn export_tables(&mut self, format: ExportFormat, dir: &Path) -> Result<ExportWritten> {
         if dir.exists() && !dir.is_dir() {
             return Err(invalid!(
@@ -136,6 +139,7 @@ impl Engine {
             ));
         }
         self.update_releases()?;
+        let taxonomy = self.taxonomy()?.name;
         let mut tables = Tables::default();
         // One snapshot: the three tables describe the same moment whatever
         // other processes write meanwhile.
@@ -151,6 +155,7 @@ impl Engine {
                 Ok(())
             })?;
             tables.outlets = store.outlets()?;
+            tables.codes = store.codes(&taxonomy, None)?;
             Ok(())
         })?;
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir.display(), e))?;
@@ -160,6 +165,7 @@ impl Engine {
             outlets: tables.outlets.len(),
             releases: tables.releases.len(),
             sightings: tables.sightings.len(),
+            theme_codes: tables.codes.len(),
         })
     }
 }

@@ -9,7 +9,9 @@
 //! - [`update`]: bringing a store's releases up to date;
 //! - [`analytics`]: timelines, trends, silences, dormancy, recycling and
 //!   amplification over an [`analytics::Observatory`];
-//! - [`calendar`]: buckets, the Umm al-Qura Hijri month included.
+//! - [`calendar`]: buckets, the Umm al-Qura Hijri month included;
+//! - [`themes`]: theme taxonomies, the share of releases per theme, and
+//!   coders' agreement (Cohen's kappa, Krippendorff's alpha).
 #![deny(missing_docs)]
 
 pub mod analytics;
@@ -19,6 +21,7 @@ pub mod explain;
 pub mod group;
 pub mod registry;
 pub mod snapshot;
+pub mod themes;
 pub mod update;
 
 /// RFC 3339 (UTC, `Z`) of a time in microseconds.

@@ -43,6 +43,8 @@ pub struct Tables {
     pub sightings: Vec<SightingRecord>,
     /// The outlet registry.
     pub outlets: Vec<OutletRecord>,
+    /// Analysts' theme codes of the releases.
+    pub codes: Vec<marsad_store::CodeRecord>,
 }
 
 /// A column of a table.
@@ -116,7 +118,20 @@ fn tables(t: &Tables) -> Vec<Table> {
             ("parent", Col::OptText(o.iter().map(|x| x.parent.clone()).collect())),
         ],
     };
-    vec![releases, sightings, outlets]
+    let c = &t.codes;
+    let codes = Table {
+        name: "theme_codes",
+        rows: c.len(),
+        columns: vec![
+            ("release_id", Col::Int(c.iter().map(|x| x.release.0).collect())),
+            ("taxonomy", Col::Text(c.iter().map(|x| x.taxonomy.clone()).collect())),
+            ("coder", Col::Text(c.iter().map(|x| x.coder.clone()).collect())),
+            ("primary_theme", Col::Text(c.iter().map(|x| x.primary.clone()).collect())),
+            ("secondary_themes", Col::Text(c.iter().map(|x| x.secondary.join("|")).collect())),
+            ("coded_at", Col::Time(c.iter().map(|x| x.at.unix_micros()).collect())),
+        ],
+    };
+    vec![releases, sightings, outlets, codes]
 }
 
 /// A text cell as a spreadsheet will not evaluate it: texts come from

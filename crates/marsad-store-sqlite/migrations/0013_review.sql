@@ -48,3 +48,19 @@ CREATE TABLE exposures (
     items     INTEGER NOT NULL,
     PRIMARY KEY (user_name, day)
 ) WITHOUT ROWID;
+
+-- Theme coding: the taxonomy in use (its TOML) and each analyst's code of
+-- a release (a primary theme, secondary ones as a JSON array).
+CREATE TABLE taxonomy (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+CREATE TABLE theme_codes (
+    taxonomy   TEXT NOT NULL,
+    release_id INTEGER NOT NULL,
+    coder      TEXT NOT NULL,
+    primary_theme TEXT NOT NULL,
+    secondary  TEXT NOT NULL DEFAULT '[]',
+    at         INTEGER NOT NULL,
+    PRIMARY KEY (taxonomy, release_id, coder)
+) WITHOUT ROWID;

@@ -18,6 +18,7 @@
 mod access;
 mod accounts;
 mod banks;
+mod coding;
 mod curation;
 mod jobs;
 mod observe;
@@ -534,6 +535,24 @@ impl marsad_store::AccessStore for SqliteStore {
         visit: &mut dyn FnMut(marsad_store::AuditRecord) -> Result<()>,
     ) -> Result<()> {
         access::audit(&self.conn, since, limit, visit)
+    }
+}
+
+impl marsad_store::CodingStore for SqliteStore {
+    fn taxonomy(&self) -> Result<Option<String>> {
+        coding::taxonomy(&self.conn)
+    }
+
+    fn set_taxonomy(&mut self, toml: &str) -> Result<()> {
+        coding::set_taxonomy(&self.conn, toml)
+    }
+
+    fn set_code(&mut self, code: &marsad_store::CodeRecord) -> Result<()> {
+        coding::set_code(&self.conn, code)
+    }
+
+    fn codes(&self, taxonomy: &str, release: Option<ReleaseId>) -> Result<Vec<marsad_store::CodeRecord>> {
+        coding::codes(&self.conn, taxonomy, release)
     }
 }
 

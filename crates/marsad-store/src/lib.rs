@@ -15,6 +15,7 @@
 //!   content model, matching settings, the change log a live index follows);
 //! - [`AccessStore`]: access tokens and the audit log;
 //! - [`AccountStore`]: the web UI's users and their sessions;
+//! - [`CodingStore`]: the theme taxonomy in use and analysts' codes;
 //! - [`ReviewStore`]: the moderators' review queue, its decisions and the
 //!   ignore list;
 //! - [`JobStore`]: ingest jobs a server runs in the background.
@@ -32,6 +33,7 @@
 
 mod accounts;
 pub mod cachefile;
+mod coding;
 mod curation;
 mod jobs;
 mod models;
@@ -40,6 +42,7 @@ pub mod sighting;
 pub mod testsuite;
 
 pub use accounts::*;
+pub use coding::*;
 pub use curation::*;
 pub use jobs::*;
 pub use models::*;
@@ -52,8 +55,8 @@ use marsad_core::{Sha256, SourceKey};
 /// Every role trait, for `use marsad_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AccessStore, AccountStore, BankImport, BankStore, CurationStore, GroupingStore, JobStore, MetaStore,
-        ObservatoryStore, PostStore, RegistryStore, ReviewStore, RunStore, Store,
+        AccessStore, AccountStore, BankImport, BankStore, CodingStore, CurationStore, GroupingStore,
+        JobStore, MetaStore, ObservatoryStore, PostStore, RegistryStore, ReviewStore, RunStore, Store,
     };
 }
 
@@ -449,6 +452,7 @@ pub trait Store:
     + AccessStore
     + AccountStore
     + ReviewStore
+    + CodingStore
     + JobStore
     + RegistryStore
     + GroupingStore
@@ -466,6 +470,7 @@ impl<T> Store for T where
         + AccessStore
         + AccountStore
         + ReviewStore
+        + CodingStore
         + JobStore
         + RegistryStore
         + GroupingStore

@@ -57,6 +57,7 @@ macro_rules! store_suite {
             matches_are_stored_and_listed,
             review_decisions_undo_and_the_ignore_list,
             reviewer_protection_is_kept_per_user_and_day,
+            theme_codes_are_one_per_coder_and_release,
             stored_items_are_matched_again,
             a_match_of_a_missing_entry_changes_nothing,
             deleting_a_bank_removes_its_entries_and_matches,
@@ -2293,4 +2294,54 @@ pub fn reviewer_protection_is_kept_per_user_and_day(store: &mut dyn Store) {
     assert_eq!(store.add_exposure("rana", 20_001, 1).expect("next day"), 1);
     assert_eq!(store.add_exposure("omar", 20_000, 2).expect("another user"), 2);
     assert_eq!(store.exposure("rana", 20_000).expect("count"), 5);
+}
+
+/// Theme codes: one per taxonomy, release and coder (a later one replaces
+/// it), listed by release then coder; a missing release is refused; the
+/// taxonomy's text is kept as given.
+pub fn theme_codes_are_one_per_coder_and_release(store: &mut dyn Store) {
+    assert_eq!(store.taxonomy().expect("taxonomy"), None);
+    store.set_taxonomy("name = \"a\"").expect("set");
+    store.set_taxonomy("name = \"b\"").expect("set again");
+    assert_eq!(store.taxonomy().expect("taxonomy").as_deref(), Some("name = \"b\""));
+    let run = run(store);
+    store.write_batch(run, &sample_batch()).expect("write");
+    let mut posts = Vec::new();
+    let grouping = store
+        .grouping_posts(&mut |p| {
+            posts.push(p.id);
+            Ok(())
+        })
+        .expect("posts");
+    let update = GroupingUpdate {
+        assign: posts.iter().enumerate().map(|(i, p)| (*p, ReleaseSlot::New(i as u32))).collect(),
+        text_linkable: Vec::new(),
+        merged: Vec::new(),
+        generation: grouping,
+    };
+    let ids = store.apply_grouping(&update).expect("releases");
+    let (r1, r2) = (ids[&0], ids[&1]);
+    let at = UtcTime::from_unix_micros(1_700_000_000_000_000).expect("time");
+    let code = |release, coder: &str, primary: &str, secondary: &[&str]| crate::CodeRecord {
+        taxonomy: "winter-2015".to_owned(),
+        release,
+        coder: coder.to_owned(),
+        primary: primary.to_owned(),
+        secondary: secondary.iter().map(|s| (*s).to_owned()).collect(),
+        at,
+    };
+    store.set_code(&code(r2, "b", "war", &[])).expect("code");
+    store.set_code(&code(r1, "b", "utopia", &["belonging", "mercy"])).expect("code");
+    store.set_code(&code(r1, "a", "war", &[])).expect("code");
+    store.set_code(&code(r1, "a", "mercy", &["war"])).expect("a new code replaces the coder's");
+    let all = store.codes("winter-2015", None).expect("codes");
+    let brief: Vec<(ReleaseId, &str, &str)> =
+        all.iter().map(|c| (c.release, c.coder.as_str(), c.primary.as_str())).collect();
+    assert_eq!(brief, [(r1, "a", "mercy"), (r1, "b", "utopia"), (r2, "b", "war")]);
+    assert_eq!(all[1].secondary, ["belonging", "mercy"]);
+    assert_eq!(all[0].at, at);
+    assert_eq!(store.codes("winter-2015", Some(r2)).expect("one release").len(), 1);
+    assert!(store.codes("other", None).expect("another taxonomy").is_empty());
+    let err = store.set_code(&code(ReleaseId(999_999), "a", "war", &[])).expect_err("no such release");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }

@@ -66,6 +66,9 @@ pub enum Command {
     /// dormancy, recycling, amplification.
     #[command(subcommand)]
     Analyze(AnalyzeCommand),
+    /// The theme taxonomy analysts code releases with: show, import.
+    #[command(subcommand)]
+    Themes(ThemesCommand),
     /// Write one self-contained HTML report with charts and tables.
     Report(ReportArgs),
     /// Write releases, sightings and outlets as CSV or Parquet files.
@@ -635,6 +638,32 @@ pub enum AnalyzeCommand {
         filter: FilterArgs,
         #[command(flatten)]
         time: TimeArgs,
+    },
+    /// Share of coded releases per primary theme per bucket (by the coders'
+    /// majority), and the coders' agreement (Cohen's kappa per pair,
+    /// Krippendorff's alpha overall).
+    Themes {
+        /// day, week, month, hijri-month (Umm al-Qura) or year.
+        #[arg(long, default_value = "month")]
+        bucket: String,
+        /// Group by outlet.
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ThemesCommand {
+    /// Print the taxonomy in use (Winter's six of 2015 unless another was imported).
+    Show,
+    /// Make the taxonomy of a TOML file ([[theme]] tables: key, label, description) the one in use.
+    Import {
+        /// The TOML file.
+        file: std::path::PathBuf,
     },
 }
 

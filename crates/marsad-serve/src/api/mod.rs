@@ -19,6 +19,7 @@ pub mod catalogue;
 pub mod observe;
 pub mod openapi;
 pub mod review;
+pub mod themes;
 
 use std::sync::Arc;
 
@@ -41,6 +42,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/posts/{source}/{post_id}", get(catalogue::post))
         .route("/api/v1/releases", get(catalogue::releases))
         .route("/api/v1/releases/{id}", get(catalogue::release))
+        .route("/api/v1/releases/{id}/codes", get(themes::release_codes).put(themes::set_code))
+        .route("/api/v1/themes", get(themes::taxonomy))
+        .route("/api/v1/agreement", get(themes::agreement))
+        .route("/api/v1/analyze/themes", get(themes::analyze))
         .route("/api/v1/outlets", get(catalogue::outlets).post(catalogue::import_outlets))
         .route("/api/v1/analyze/{command}", get(observe::analyze))
         .route("/api/v1/report", get(observe::report))

@@ -228,12 +228,13 @@ pub async fn report(
 }
 
 /// The tables `marsad export` writes.
-pub const TABLES: &[&str] = &["releases", "sightings", "outlets"];
+pub const TABLES: &[&str] = &["releases", "sightings", "outlets", "theme_codes"];
 
 /// `GET /api/v1/export?table=&format=`: one of the tables `marsad export`
-/// writes (releases, sightings or outlets), as CSV or Parquet, streamed.
+/// writes (releases, sightings, outlets or theme codes), as CSV or
+/// Parquet, streamed.
 #[utoipa::path(get, path = "/api/v1/export", tag = "observe",
-    params(("table" = String, Query, description = "releases, sightings or outlets (required)"),
+    params(("table" = String, Query, description = "releases, sightings, outlets or theme_codes (required)"),
            ("format" = Option<String>, Query, description = "csv (default) or parquet")),
     responses((status = 200, description = "the table's file: text/csv or application/vnd.apache.parquet", content_type = "text/csv", body = String),
               (status = 400, description = "a bad parameter")))]

@@ -64,6 +64,9 @@ pub fn page_need(method: &Method, path: &str) -> Role {
         Role::Admin
     } else if under("/review") {
         Role::Moderator
+    } else if path.starts_with("/releases/") && path.ends_with("/codes") && method == Method::POST {
+        // Coding is an analyst's work.
+        Role::Analyst
     } else if under("/media") && path.ends_with("/reveal") && method == Method::POST {
         // Seeing material unblurred is an analyst's or a moderator's work.
         Role::Analyst
@@ -78,6 +81,8 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/", get(dashboard::dashboard))
         .route("/releases", get(catalogue::releases))
         .route("/releases/{id}", get(release::release))
+        .route("/releases/{id}/codes", post(release::code))
+        .route("/themes", get(release::themes))
         .route("/posts", get(catalogue::posts))
         .route("/outlets", get(release::outlets))
         .route("/outlets/{name}", get(release::outlet))
@@ -166,7 +171,7 @@ fn page(title: &str, user: Option<&UiUser>, body: Markup) -> Markup {
                         nav {
                             a href="/" { "Dashboard" } a href="/releases" { "Releases" } a href="/posts" { "Posts" }
                             a href="/outlets" { "Outlets" } a href="/sources" { "Sources" } a href="/banks" { "Banks" }
-                            a href="/matches" { "Matches" } a href="/jobs" { "Jobs" }
+                            a href="/matches" { "Matches" } a href="/jobs" { "Jobs" } a href="/themes" { "Themes" }
                             @if u.role >= Role::Moderator { a href="/review" { "Review" } }
                             @if u.role >= Role::Admin { a href="/audit" { "Audit" } }
                         }

@@ -73,7 +73,13 @@ pub(super) async fn release(
             &format!("{id:?} is not a release id (an integer)."),
         );
     };
-    let detail = match state.with_engine(move |e| Ok(e.release(ReleaseId(id))?)).await {
+    let (who, coder) = (user.name.clone(), user.role >= marsad_store::Role::Analyst);
+    let found = state
+        .with_engine(move |e| {
+            Ok((e.release(ReleaseId(id))?, e.taxonomy()?, e.release_codes(&who, coder, id)?))
+        })
+        .await;
+    let (detail, taxonomy, codes) = match found {
         Ok(d) => d,
         Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
     };
@@ -141,6 +147,8 @@ pub(super) async fn release(
                 }
             }
         }
+        h2 { "Themes" }
+        (themes_section(&user, r.id.0, &taxonomy, &codes))
         h2 { "Matches" }
         @if detail.matches.is_empty() {
             p.empty { "No bank entry matched its posts or media." }
@@ -319,4 +327,157 @@ pub(super) async fn outlet(
         }
     };
     html_response(StatusCode::OK, page(&entry.name, Some(&user), body))
+}
+
+fn theme_label(t: &marsad_engine::coding::Taxonomy, key: &str) -> String {
+    t.themes.iter().find(|th| th.key == key).map_or_else(|| key.to_owned(), |th| th.label.clone())
+}
+
+/// A release's theme codes, and for analysts the form to code it: the
+/// others' codes stay hidden from a coder until they have coded it.
+fn themes_section(
+    user: &UiUser,
+    release: i64,
+    t: &marsad_engine::coding::Taxonomy,
+    codes: &marsad_engine::coding::ReleaseCodes,
+) -> Markup {
+    let mine = codes.mine.as_ref();
+    html! {
+        @if user.role >= marsad_store::Role::Analyst {
+            form.coding method="post" action={ "/releases/" (release) "/codes" } {
+                input type="hidden" name="csrf" value=(user.csrf);
+                fieldset {
+                    legend { "Primary theme (" (t.name) ")" }
+                    @for th in &t.themes {
+                        label.check title=(th.description) {
+                            input type="radio" name="primary" value=(th.key) required checked[mine.is_some_and(|m| m.primary == th.key)];
+                            span { (th.label) }
+                        }
+                    }
+                }
+                fieldset {
+                    legend { "Secondary themes" }
+                    @for th in &t.themes {
+                        label.check {
+                            input type="checkbox" name="secondary" value=(th.key) checked[mine.is_some_and(|m| m.secondary.contains(&th.key))];
+                            span { (th.label) }
+                        }
+                    }
+                }
+                button type="submit" { @if mine.is_some() { "Change my code" } @else { "Code" } }
+            }
+        }
+        @if let Some(m) = mine {
+            p.mine { "Your code: " strong { (theme_label(t, &m.primary)) }
+                @if !m.secondary.is_empty() { " (also " (m.secondary.iter().map(|s| theme_label(t, s)).collect::<Vec<_>>().join(", ")) ")" } "." }
+        }
+        @if codes.hidden > 0 {
+            p.meta { (codes.hidden) " other analyst" @if codes.hidden != 1 { "s" } " coded this release: their codes are shown once you have coded it." }
+        }
+        @if !codes.others.is_empty() {
+            table.list.codes {
+                thead { tr { th { "Analyst" } th { "Primary" } th { "Secondary" } th { "When" } } }
+                tbody {
+                    @for c in &codes.others {
+                        tr {
+                            td { bdi { (c.coder) } }
+                            td { (theme_label(t, &c.primary)) }
+                            td { (c.secondary.iter().map(|s| theme_label(t, s)).collect::<Vec<_>>().join(", ")) }
+                            td { time { (c.at) } }
+                        }
+                    }
+                }
+            }
+        } @else if mine.is_none() && codes.hidden == 0 {
+            p.empty { "Not coded yet." }
+        }
+    }
+}
+
+/// `POST /releases/{id}/codes`: the analyst's code (`primary`, `secondary`
+/// repeated).
+pub(super) async fn code(
+    State(state): State<Arc<AppState>>,
+    Extension(user): Extension<UiUser>,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            Some(&user),
+            &format!("{id:?} is not a release id (an integer)."),
+        );
+    };
+    let primary = form.iter().find(|(k, _)| k == "primary").map(|(_, v)| v.clone()).unwrap_or_default();
+    if primary.is_empty() {
+        return error_page(StatusCode::BAD_REQUEST, Some(&user), "Choose a primary theme.");
+    }
+    let secondary: Vec<String> =
+        form.iter().filter(|(k, _)| k == "secondary").map(|(_, v)| v.clone()).take(64).collect();
+    let who = user.name.clone();
+    match state.with_engine(move |e| Ok(e.code_release(&who, id, &primary, &secondary)?)).await {
+        Ok(_) => super::see_other(&format!("/releases/{id}")),
+        Err(e) => error_page(e.status, Some(&user), &problem(&e)),
+    }
+}
+
+/// `GET /themes`: the taxonomy, the coders' agreement and the share of
+/// coded releases per theme per month.
+pub(super) async fn themes(
+    State(state): State<Arc<AppState>>,
+    Extension(user): Extension<UiUser>,
+) -> Response {
+    let found = state
+        .with_engine(|e| {
+            Ok((e.taxonomy()?, e.themes_report(&marsad_engine::analytics::Filter::default(), "month", None)?))
+        })
+        .await;
+    let (t, report) = match found {
+        Ok(f) => f,
+        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
+    };
+    let a = &report.agreement;
+    let num = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
+    let body = html! {
+        h1 { "Themes" }
+        p.meta { (t.name) @if !t.title.is_empty() { ": " (t.title) } }
+        h2 { "Agreement" }
+        p { (a.releases_coded) " releases coded by " (a.coders.len()) " analyst" @if a.coders.len() != 1 { "s" } "; "
+            (a.releases_shared) " coded by two or more. Krippendorff's alpha (nominal, primary themes, all coders): "
+            strong.alpha { (num(a.alpha)) } "." }
+        @if a.pairs.is_empty() { p.empty { "No two analysts have coded the same release yet." } } @else {
+            table.list.agreement {
+                thead { tr { th { "Analyst" } th { "Analyst" } th.n { "Releases both coded" } th.n { "Same primary" } th.n { "Cohen's kappa" } } }
+                tbody {
+                    @for p in &a.pairs {
+                        tr {
+                            td { bdi { (p.a) } } td { bdi { (p.b) } }
+                            td.n { (p.releases) }
+                            td.n { (p.agreement.map_or_else(|| "—".to_owned(), |v| format!("{:.0} %", v * 100.0))) }
+                            td.n.kappa { (num(p.kappa)) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Share of releases per theme, by month" }
+        @if report.rows.is_empty() { p.empty { "No release is coded yet: code one on its page." } } @else {
+            table.list {
+                thead { tr { th { "Month" } @for th in &t.themes { th.n { (th.label) } } th.n { "Coded" } } }
+                tbody {
+                    @for chunk in report.rows.chunks(t.themes.len().max(1)) {
+                        tr {
+                            td { time { (chunk[0].bucket) } }
+                            @for r in chunk { td.n { (format!("{:.0} %", r.share * 100.0)) } }
+                            td.n { (chunk[0].coded) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "The themes" }
+        dl.facts { @for th in &t.themes { dt { (th.label) } dd { (th.description) } } }
+    };
+    html_response(StatusCode::OK, page("Themes", Some(&user), body))
 }

@@ -9,6 +9,7 @@ mod jobs;
 mod live;
 mod protection;
 mod review;
+mod themes;
 mod ui;
 mod ui_browser;
 mod uploads;

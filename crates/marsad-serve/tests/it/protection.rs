@@ -85,6 +85,12 @@ pub(crate) fn store(s: &Server) -> (String, String, String) {
 
 async fn signed_in(s: &Server, name: &str, role: Role) -> (String, String) {
     s.engine().create_user("cli", name, role, PASSWORD).expect("user");
+    signed_in_as(s, name).await
+}
+
+/// Signs in as the user `name` (password [`PASSWORD`]): the session cookie
+/// and its CSRF token.
+pub(crate) async fn signed_in_as(s: &Server, name: &str) -> (String, String) {
     let http =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let r = http.get(s.url("/login")).send().await.expect("login page");

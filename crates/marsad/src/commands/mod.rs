@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Outlets(cmd) => observe::outlets(&cli.db, cli.json, cmd),
         Command::Releases(args) => observe::releases(&cli.db, cli.json, args),
         Command::Analyze(cmd) => observe::analyze(&cli.db, cli.json, cmd),
+        Command::Themes(cmd) => observe::themes(&cli.db, cli.json, cmd),
         Command::Report(args) => report::report(&cli.db, cli.json, args),
         Command::Export(args) => report::export(&cli.db, cli.json, args),
         Command::Demo(args) => demo::run(args, cli.json),

@@ -123,10 +123,93 @@ fn query(cmd: &AnalyzeCommand) -> Result<(Query, FilterSpec)> {
             (Query::recycling(window_from, window_to, *min_age_days)?, spec(filter, None))
         }
         AnalyzeCommand::Amplification { filter, time } => (Query::Amplification, spec(filter, Some(time))),
+        AnalyzeCommand::Themes { .. } => anyhow::bail!("analyze themes is not a query of the observatory"),
     })
 }
 
+fn analyze_themes(
+    db: &str,
+    json: bool,
+    bucket: &str,
+    by: Option<&str>,
+    spec: FilterSpec,
+) -> Result<ExitCode> {
+    let f = spec.parse()?;
+    let mut engine: Engine = crate::store::open(db)?;
+    let report = engine.themes_report(&f, bucket, by)?;
+    if json {
+        print_json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let by_outlet = by.is_some();
+    let mut head = vec!["bucket", ""];
+    if by_outlet {
+        head.push("outlet");
+    }
+    head.extend(["theme", "releases", "share", "coded"]);
+    let mut t = Table::new(&head);
+    let first_number = head.len() - 3;
+    t.right(first_number).right(first_number + 1).right(first_number + 2);
+    for r in &report.rows {
+        let mut row = vec![r.bucket.clone(), r.label.clone().unwrap_or_default()];
+        if by_outlet {
+            row.push(r.outlet.clone().flatten().unwrap_or_else(|| "(unknown)".to_owned()));
+        }
+        row.extend([
+            r.theme.clone(),
+            format!("{:.1}", r.releases),
+            format!("{:.1}%", r.share * 100.0),
+            r.coded.to_string(),
+        ]);
+        t.row(row);
+    }
+    t.print();
+    let a = &report.agreement;
+    println!(
+        "{} coded by {} ({} by two or more), taxonomy {}",
+        super::count(a.releases_coded, "release"),
+        super::count(a.coders.len() as u64, "coder"),
+        a.releases_shared,
+        report.taxonomy
+    );
+    for p in &a.pairs {
+        let kappa = p.kappa.map_or("undefined".to_owned(), |k| format!("{k:.3}"));
+        println!("  Cohen's kappa {} and {}: {kappa} over {}", p.a, p.b, super::count(p.releases, "release"));
+    }
+    println!(
+        "  Krippendorff's alpha (nominal, all coders): {}",
+        a.alpha.map_or(
+            "undefined (no release coded twice with differing themes possible)".to_owned(),
+            |v| format!("{v:.3}")
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `marsad themes show|import`.
+pub fn themes(db: &str, json: bool, cmd: crate::cli::ThemesCommand) -> Result<ExitCode> {
+    let mut engine: Engine = crate::store::open(db)?;
+    let t = match cmd {
+        crate::cli::ThemesCommand::Show => engine.taxonomy()?,
+        crate::cli::ThemesCommand::Import { file } => engine.import_taxonomy("cli", &file)?,
+    };
+    if json {
+        print_json(&t)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}{}", t.name, if t.title.is_empty() { String::new() } else { format!(": {}", t.title) });
+    let mut table = Table::new(&["key", "label", "description"]);
+    for th in &t.themes {
+        table.row(vec![th.key.clone(), th.label.clone(), th.description.clone()]);
+    }
+    table.print();
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn analyze(db: &str, json: bool, cmd: AnalyzeCommand) -> Result<ExitCode> {
+    if let AnalyzeCommand::Themes { bucket, by, filter, time } = &cmd {
+        return analyze_themes(db, json, bucket, by.as_deref(), spec(filter, Some(time)));
+    }
     let (q, spec) = query(&cmd)?;
     let f = spec.parse()?;
     let mut engine: Engine = crate::store::open(db)?;

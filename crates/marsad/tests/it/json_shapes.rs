@@ -485,7 +485,7 @@ fn export() {
     check(
         "export",
         &one(&db, &["export", "--format", "csv", "--out", exp.to_str().unwrap()]),
-        &json!({"files": ["str"], "releases": "int", "sightings": "int", "outlets": "int"}),
+        &json!({"files": ["str"], "releases": "int", "sightings": "int", "outlets": "int", "theme_codes": "int"}),
     );
 }
 

@@ -304,7 +304,7 @@ fn parquet_export_reads_back_to_the_releases() {
     let o = run(&d.db, &["--json", "export", "--format", "parquet", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
-    assert_eq!(v["files"].as_array().unwrap().len(), 3);
+    assert_eq!(v["files"].as_array().unwrap().len(), 4, "releases, sightings, outlets, theme codes");
     let releases = releases_json(&d.db);
     let expected: HashMap<i64, &Value> = releases.iter().map(|r| (r["id"].as_i64().unwrap(), r)).collect();
 
