@@ -118,7 +118,10 @@ async fn a_moderator_searches_reviews_and_reveals_and_a_viewer_is_refused_in_chr
     let password = "a long enough password";
     s.engine().create_user("cli", "مها", marsad_store::Role::Moderator, password).expect("user");
     s.engine().create_user("cli", "vera", marsad_store::Role::Viewer, password).expect("user");
+    s.engine().create_user("cli", "omar", marsad_store::Role::Analyst, password).expect("user");
     let (_, releases) = s.get("/api/v1/releases?limit=1000").await;
+    let to_code: Vec<String> =
+        releases["items"].as_array().expect("items").iter().take(3).map(|r| r["id"].to_string()).collect();
     let mut release = None;
     for r in releases["items"].as_array().expect("items") {
         let (_, d) = s.get(&format!("/api/v1/releases/{}", r["id"])).await;
@@ -137,6 +140,8 @@ async fn a_moderator_searches_reviews_and_reveals_and_a_viewer_is_refused_in_chr
         // Stored with diacritics, hamza and tatweel: typed without.
         ("MARSAD_QUERY", "السلام الانبار".to_owned()),
         ("MARSAD_SCREENSHOTS", shots.display().to_string()),
+        ("MARSAD_ANALYST", "omar".to_owned()),
+        ("MARSAD_CODE_RELEASES", to_code.join(",")),
     ];
     let seen = browse_with("review.mjs", &s.base, "مها", password, &env).await;
     assert_eq!(seen["error"], Value::Null, "{seen:#}");
@@ -198,7 +203,15 @@ async fn a_moderator_searches_reviews_and_reveals_and_a_viewer_is_refused_in_chr
     for (page, violations) in seen["axe"].as_object().expect("axe") {
         assert_eq!(violations, &serde_json::json!([]), "{page}");
     }
-    assert_eq!(seen["axe"].as_object().map(serde_json::Map::len), Some(12));
+    assert_eq!(seen["axe"].as_object().map(serde_json::Map::len), Some(13));
+    // Coded by two: the second blind to the first's codes until coding
+    // each release; then both shown, and their kappa (planted: 0.4).
+    let coding = &seen["coding"];
+    assert_eq!(coding["first"], serde_json::json!([false, false, false]), "{seen:#}");
+    assert_eq!(coding["second"], serde_json::json!([true, true, true]), "{seen:#}");
+    assert_eq!(coding["others_after"], 1);
+    assert_eq!(coding["kappa"], "0.400");
+    assert_eq!(coding["alpha"], "0.444");
     assert_eq!(seen["signed_out"], "/login");
     // A viewer: no queue in the menu, 403 at its address, no reveal.
     assert_eq!(seen["viewer"]["menu_has_review"], false);

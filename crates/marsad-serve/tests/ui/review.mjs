@@ -112,6 +112,31 @@ try {
   seen.review.confirmed_url = new URL(page.url()).search;
   if (shots) await page.screenshot({ path: `${shots}/review-decided.png`, fullPage: true });
 
+  // Theme coding: the moderator codes three releases, then an analyst,
+  // blind to the moderator's codes until coding each; the kappa appears.
+  const coding = process.env.MARSAD_CODE_RELEASES.split(",");
+  const codeAll = async (p, themes) => {
+    const blind = [];
+    for (const [i, id] of coding.entries()) {
+      await p.goto(`${base}/releases/${id}`);
+      blind.push((await p.textContent("main"))?.includes("their codes are shown once you have coded it"));
+      await p.check(`form.coding input[name=primary][value=${themes[i]}]`);
+      await Promise.all([p.waitForLoadState("load"), p.click("form.coding button[type=submit]")]);
+    }
+    return blind;
+  };
+  seen.coding = { first: await codeAll(page, ["war", "utopia", "war"]) };
+  const second = await browser.newContext();
+  const spage = await second.newPage();
+  await signIn(spage, process.env.MARSAD_ANALYST);
+  seen.coding.second = await codeAll(spage, ["war", "utopia", "utopia"]);
+  seen.coding.others_after = await spage.$$eval("table.codes tbody tr", (rows) => rows.length);
+  await spage.goto(`${base}/themes`);
+  seen.coding.kappa = (await spage.textContent("td.kappa"))?.trim();
+  seen.coding.alpha = (await spage.textContent("strong.alpha"))?.trim();
+  if (shots) await spage.screenshot({ path: `${shots}/themes.png`, fullPage: true });
+  await second.close();
+
   // Accessibility of every page.
   const plain = await browser.newContext({ bypassCSP: true, storageState: await context.storageState() });
   for (const [name, path] of [
@@ -125,6 +150,7 @@ try {
     ["matches", "/matches"],
     ["jobs", "/jobs"],
     ["review", "/review"],
+    ["themes", "/themes"],
     ["settings", "/settings"],
   ]) {
     await accessibility(plain, `${base}${path}`, name);

@@ -24,5 +24,6 @@ mod telegram;
 mod telegram_bad_input;
 mod telegram_kill;
 mod telegram_lenient;
+mod themes;
 mod users;
 mod variants;
