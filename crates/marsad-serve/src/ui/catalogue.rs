@@ -20,10 +20,11 @@ use crate::state::AppState;
 
 pub(super) type Q = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
-/// The query's pairs without the empty ones (a form sends every field).
+/// The query's pairs without the empty ones (a form sends every field)
+/// and without `lang`, which every page takes ([`super::messages`]).
 pub(super) fn given(q: Q) -> Result<Vec<(String, String)>, String> {
     match q {
-        Ok(Query(pairs)) => Ok(pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect()),
+        Ok(Query(pairs)) => Ok(pairs.into_iter().filter(|(k, v)| !v.trim().is_empty() && k != "lang").collect()),
         Err(e) => Err(format!("query string: {e}")),
     }
 }
@@ -89,15 +90,15 @@ pub(super) async fn releases(
     };
     let form = html! {
         form.filters method="get" action="/releases" {
-            (filter_field("From", "from", value(&pairs, "from"), "2017-01-01"))
-            (filter_field("To", "to", value(&pairs, "to"), "2018-01-01"))
-            (filter_field("Format", "format", value(&pairs, "format"), "video,-text"))
-            (filter_field("Outlet", "outlet", value(&pairs, "outlet"), "an outlet's name"))
+            (filter_field(user.t("From"), "from", value(&pairs, "from"), "2017-01-01"))
+            (filter_field(user.t("To"), "to", value(&pairs, "to"), "2018-01-01"))
+            (filter_field(user.t("Format"), "format", value(&pairs, "format"), "video,-text"))
+            (filter_field(user.t("Outlet"), "outlet", value(&pairs, "outlet"), "an outlet's name"))
             label.check {
                 input type="checkbox" name="official_only" value="true" checked[value(&pairs, "official_only") == "true"];
-                span { "Official only" }
+                span { (user.t("Official only")) }
             }
-            button type="submit" { "Filter" }
+            button type="submit" { (user.t("Filter")) }
         }
     };
     let found = match checked(&pairs, RELEASE_PARAMS) {
@@ -109,7 +110,7 @@ pub(super) async fn releases(
                 @if rows.is_empty() { p.empty { "No release matches these filters." } }
                 @else {
                     table.list {
-                        thead { tr { th { "Release" } th { "First seen" } th { "Last seen" } th { "Format" } th { "Outlet" } th.n { "Sightings" } th.n { "Channels" } th { "Language" } } }
+                        thead { tr { th { (user.t("Release")) } th { (user.t("First seen")) } th { (user.t("Last seen")) } th { (user.t("Format")) } th { (user.t("Outlet")) } th.n { (user.t("Sightings")) } th.n { (user.t("Channels")) } th { (user.t("Language")) } } }
                         tbody {
                             @for r in &rows {
                                 tr {
@@ -129,7 +130,7 @@ pub(super) async fn releases(
                 @if let Some(c) = next { p.more { a rel="next" href=(next_link("/releases", &pairs, &c)) { "Next page" } } }
             }
     });
-    list_page("Releases", &user, form, list)
+    list_page(user.t("Releases"), &user, form, list)
 }
 
 /// `GET /posts`: posts by source and time, and full-text search (Arabic
@@ -147,13 +148,13 @@ pub(super) async fn posts(
     let form = html! {
         form.filters method="get" action="/posts" {
             label.wide {
-                span { "Words" }
+                span { (user.t("Words")) }
                 input type="search" name="q" value=(value(&pairs, "q")) dir="auto" placeholder="words of the text";
             }
-            (filter_field("Source", "source", value(&pairs, "source"), "telegram:1001234567"))
-            (filter_field("From", "from", value(&pairs, "from"), "2017-01-01"))
-            (filter_field("To", "to", value(&pairs, "to"), "2018-01-01"))
-            button type="submit" { "Search" }
+            (filter_field(user.t("Source"), "source", value(&pairs, "source"), "telegram:1001234567"))
+            (filter_field(user.t("From"), "from", value(&pairs, "from"), "2017-01-01"))
+            (filter_field(user.t("To"), "to", value(&pairs, "to"), "2018-01-01"))
+            button type="submit" { (user.t("Search")) }
         }
     };
     let found = match checked(&pairs, POST_PARAMS) {
@@ -165,7 +166,7 @@ pub(super) async fn posts(
                 @if page_of.items.is_empty() { p.empty { "No post matches." } }
                 @else {
                     table.list {
-                        thead { tr { th { "Source" } th { "Post" } th { "Posted" } th { "Text" } th.n { "Media" } } }
+                        thead { tr { th { (user.t("Source")) } th { "Post" } th { (user.t("Posted")) } th { "Text" } th.n { "Media" } } }
                         tbody {
                             @for p in &page_of.items {
                                 tr {
@@ -182,5 +183,5 @@ pub(super) async fn posts(
                 @if let Some(c) = &page_of.next_cursor { p.more { a rel="next" href=(next_link("/posts", &pairs, c)) { "Next page" } } }
             }
     });
-    list_page("Posts", &user, form, list)
+    list_page(user.t("Posts"), &user, form, list)
 }

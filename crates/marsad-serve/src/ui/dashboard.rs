@@ -41,22 +41,22 @@ pub(super) async fn dashboard(
     };
     let form = html! {
         form.filters method="get" action="/" {
-            (filter_field("From", "from", value(&pairs, "from"), "2017-01-01"))
-            (filter_field("To", "to", value(&pairs, "to"), "2018-01-01"))
-            (filter_field("Format", "format", value(&pairs, "format"), "video,-text"))
-            (filter_field("Outlet", "outlet", value(&pairs, "outlet"), "an outlet's name"))
+            (filter_field(user.t("From"), "from", value(&pairs, "from"), "2017-01-01"))
+            (filter_field(user.t("To"), "to", value(&pairs, "to"), "2018-01-01"))
+            (filter_field(user.t("Format"), "format", value(&pairs, "format"), "video,-text"))
+            (filter_field(user.t("Outlet"), "outlet", value(&pairs, "outlet"), "an outlet's name"))
             label.check {
                 input type="checkbox" name="official_only" value="true" checked[value(&pairs, "official_only") == "true"];
-                span { "Official only" }
+                span { (user.t("Official only")) }
             }
-            button type="submit" { "Show" }
+            button type="submit" { (user.t("Show")) }
         }
     };
     let filter = match checked(&pairs, PARAMS).and_then(|p| p.filter(true)) {
         Ok(f) => f,
         Err(e) => {
-            let body = html! { h1 { "Dashboard" } (form) p.error role="alert" { (problem(&e)) } };
-            return html_response(e.status, page("Dashboard", Some(&user), body));
+            let body = html! { h1 { (user.t("Dashboard")) } (form) p.error role="alert" { (problem(&e)) } };
+            return html_response(e.status, page(user.t("Dashboard"), Some(&user), body));
         }
     };
     let found = state
@@ -89,12 +89,12 @@ pub(super) async fn dashboard(
     ];
     let unit = marsad_report::data::unit_name(data.bucket);
     let body = html! {
-        h1 { "Dashboard" }
+        h1 { (user.t("Dashboard")) }
         (form)
         @for u in &unknown { p.error role="alert" { (u.to_string()) } }
         p.meta { (marsad_observe_time(data.start)) " to " (marsad_observe_time(data.end)) " (UTC)" }
         ul.figures {
-            @for (label, n) in &figures { li { span.n { (n) } " " span.label { (label) } } }
+            @for (label, n) in &figures { li { span.n { (n) } " " span.label { (user.t(label)) } } }
         }
         @if data.releases == 0 && data.sightings == 0 {
             p.empty { "No releases in this period: ingest exports first (marsad ingest telegram PATH, or upload one under Jobs)." }
@@ -116,15 +116,15 @@ pub(super) async fn dashboard(
             }
             h2 { "Recycled material" }
             figure.chart { (PreEscaped(marsad_report::svg::recycling(&data, 30.0))) }
-            h2 { "Formats" }
+            h2 { (user.t("Formats")) }
             figure.chart { (PreEscaped(marsad_report::svg::formats(&data))) }
         }
-        h2 { "The store" }
+        h2 { (user.t("The store")) }
         ul.figures.small {
-            @for (label, n) in store { li { span.n { (n) } " " span.label { (label) } } }
+            @for (label, n) in store { li { span.n { (n) } " " span.label { (user.t(label)) } } }
         }
     };
-    html_response(StatusCode::OK, page("Dashboard", Some(&user), body))
+    html_response(StatusCode::OK, page(user.t("Dashboard"), Some(&user), body))
 }
 
 fn marsad_observe_time(micros: i64) -> String {

@@ -44,7 +44,7 @@ pub(super) fn previews(user: &UiUser, sha: &str, kind: &str, retained: bool, bac
             form.inline method="post" action={ "/media/" (sha) "/reveal" } {
                 input type="hidden" name="csrf" value=(user.csrf);
                 input type="hidden" name="back" value=(back);
-                button.reveal type="submit" { "Reveal" }
+                button.reveal type="submit" { (user.t("Reveal")) }
             }
         }
     }

@@ -14,6 +14,7 @@
 mod catalogue;
 mod dashboard;
 mod media;
+pub mod messages;
 mod records;
 mod release;
 mod review;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Query, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Query, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
@@ -34,6 +35,7 @@ use marsad_store::Role;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::state::AppState;
+use messages::{LANG_COOKIE, Lang};
 use session::{
     CSRF_HEADER, LOGIN_COOKIE, SESSION_COOKIE, behind_tls, cookie, random_hex, same_secret, set_cookie,
 };
@@ -49,6 +51,15 @@ pub struct UiUser {
     pub csrf: String,
     /// What protects the user: blur level, exposure today and its limit.
     pub protection: marsad_engine::protection::Protection,
+    /// The language of the pages.
+    pub lang: Lang,
+}
+
+impl UiUser {
+    /// `en` in the user's language.
+    pub fn t(&self, en: &'static str) -> &'static str {
+        self.lang.t(en)
+    }
 }
 
 /// The largest form a page accepts (a sign-in, a decision, a note).
@@ -151,11 +162,19 @@ fn see_other(to: &str) -> Response {
     r
 }
 
-/// A page's frame: the header with the user and sign-out, then `body`.
+/// A page's frame: the header with the user and sign-out, then `body`, in
+/// the user's language.
 fn page(title: &str, user: Option<&UiUser>, body: Markup) -> Markup {
+    page_in(user.map_or(Lang::En, |u| u.lang), title, user, body)
+}
+
+/// A page's frame in `lang` (right to left in Arabic).
+fn page_in(lang: Lang, title: &str, user: Option<&UiUser>, body: Markup) -> Markup {
+    let t = |en: &'static str| lang.t(en);
+    let other = if lang == Lang::Ar { Lang::En } else { Lang::Ar };
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang.code()) dir=(lang.dir()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -169,21 +188,26 @@ fn page(title: &str, user: Option<&UiUser>, body: Markup) -> Markup {
                     a.brand href="/" { "marsad" }
                     @if let Some(u) = user {
                         nav {
-                            a href="/" { "Dashboard" } a href="/releases" { "Releases" } a href="/posts" { "Posts" }
-                            a href="/outlets" { "Outlets" } a href="/sources" { "Sources" } a href="/banks" { "Banks" }
-                            a href="/matches" { "Matches" } a href="/jobs" { "Jobs" } a href="/themes" { "Themes" }
-                            @if u.role >= Role::Moderator { a href="/review" { "Review" } }
-                            @if u.role >= Role::Admin { a href="/audit" { "Audit" } }
+                            a href="/" { (t("Dashboard")) } a href="/releases" { (t("Releases")) } a href="/posts" { (t("Posts")) }
+                            a href="/outlets" { (t("Outlets")) } a href="/sources" { (t("Sources")) } a href="/banks" { (t("Banks")) }
+                            a href="/matches" { (t("Matches")) } a href="/jobs" { (t("Jobs")) } a href="/themes" { (t("Themes")) }
+                            @if u.role >= Role::Moderator { a href="/review" { (t("Review")) } }
+                            @if u.role >= Role::Admin { a href="/audit" { (t("Audit")) } }
                         }
-                        div.who {
+                    }
+                    div.who {
+                        a.lang href={ "?lang=" (other.code()) } hreflang=(other.code()) lang=(other.code()) {
+                            @if other == Lang::Ar { "العربية" } @else { "English" }
+                        }
+                        @if let Some(u) = user {
                             @let p = &u.protection;
                             span.exposure.over[p.exposure_today > p.exposure_limit] title="items you revealed today (UTC), and the soft limit" {
-                                "Revealed today: " (p.exposure_today) " / " (p.exposure_limit)
+                                (t("Revealed today")) ": " (p.exposure_today) " / " (p.exposure_limit)
                             }
                             a.user href="/settings" { bdi { (u.name) } " · " (u.role.as_str()) }
                             form method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf);
-                                button type="submit" { "Sign out" }
+                                button type="submit" { (t("Sign out")) }
                             }
                         }
                     }
@@ -239,7 +263,9 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         Ok(p) => p,
         Err(e) => return error_page(e.status, None, "the store could not be read; try again"),
     };
-    let user = UiUser { name: session.user, role: session.role, csrf: session.csrf, protection };
+    let (lang, chosen) = Lang::of_request(req.headers(), req.uri().query());
+    let secure = behind_tls(req.headers());
+    let user = UiUser { name: session.user, role: session.role, csrf: session.csrf, protection, lang };
     let need = page_need(req.method(), req.uri().path());
     if user.role < need {
         return error_page(
@@ -273,6 +299,12 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
             status: Some(response.status().as_u16()),
             detail: None,
         });
+    }
+    if chosen {
+        // Kept for the next pages (a year).
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie(LANG_COOKIE, lang.code(), "/", 365 * 86_400, secure));
     }
     // for the request log
     response.extensions_mut().insert(user);
@@ -320,22 +352,24 @@ struct LoginForm {
     next: Option<String>,
 }
 
-fn login_markup(csrf: &str, next: &str, name: &str, error: Option<&str>) -> Markup {
-    page(
-        "Sign in",
+fn login_markup(lang: Lang, csrf: &str, next: &str, name: &str, error: Option<&str>) -> Markup {
+    let t = |en: &'static str| lang.t(en);
+    page_in(
+        lang,
+        t("Sign in"),
         None,
         html! {
             section.signin {
-                h1 { "Sign in" }
+                h1 { (t("Sign in")) }
                 @if let Some(e) = error { p.error role="alert" { (e) } }
                 form method="post" action="/login" {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="next" value=(next);
-                    label for="name" { "Name" }
+                    label for="name" { (t("Name")) }
                     input id="name" type="text" name="name" value=(name) autocomplete="username" required autofocus;
-                    label for="password" { "Password" }
+                    label for="password" { (t("Password")) }
                     input id="password" type="password" name="password" autocomplete="current-password" required;
-                    button type="submit" { "Sign in" }
+                    button type="submit" { (t("Sign in")) }
                 }
             }
         },
@@ -345,20 +379,27 @@ fn login_markup(csrf: &str, next: &str, name: &str, error: Option<&str>) -> Mark
 /// A sign-in form with a new CSRF cookie.
 fn login_form(
     headers: &HeaderMap,
+    query: Option<&str>,
     status: StatusCode,
     next: &str,
     name: &str,
     error: Option<&str>,
 ) -> Response {
     let csrf = random_hex();
-    let mut r = html_response(status, login_markup(&csrf, next, name, error));
-    r.headers_mut()
-        .append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, &csrf, "/login", 3600, behind_tls(headers)));
+    let (lang, chosen) = Lang::of_request(headers, query);
+    let error = error.map(|e| lang.tr(e));
+    let mut r = html_response(status, login_markup(lang, &csrf, next, name, error));
+    let secure = behind_tls(headers);
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, &csrf, "/login", 3600, secure));
+    if chosen {
+        r.headers_mut()
+            .append(header::SET_COOKIE, set_cookie(LANG_COOKIE, lang.code(), "/", 365 * 86_400, secure));
+    }
     r
 }
 
-async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
-    login_form(&headers, StatusCode::OK, &local_path(q.next.as_deref()), "", None)
+async fn login_page(headers: HeaderMap, RawQuery(query): RawQuery, Query(q): Query<LoginQuery>) -> Response {
+    login_form(&headers, query.as_deref(), StatusCode::OK, &local_path(q.next.as_deref()), "", None)
 }
 
 async fn login_submit(
@@ -371,7 +412,7 @@ async fn login_submit(
     let name: String = f.name.chars().take(64).collect();
     if !cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same_secret(c, &f.csrf)) {
         let why = "The sign-in form had expired: try again.";
-        return login_form(&headers, StatusCode::FORBIDDEN, &next, &name, Some(why));
+        return login_form(&headers, None, StatusCode::FORBIDDEN, &next, &name, Some(why));
     }
     let address = client.ip().to_string();
     if let Some(wait) = state.logins.blocked(&name, &address) {
@@ -380,7 +421,7 @@ async fn login_submit(
             "Too many failed sign-ins: try again in {minutes} minute{}.",
             if minutes == 1 { "" } else { "s" }
         );
-        let mut r = login_form(&headers, StatusCode::TOO_MANY_REQUESTS, &next, &name, Some(&why));
+        let mut r = login_form(&headers, None, StatusCode::TOO_MANY_REQUESTS, &next, &name, Some(&why));
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
         return r;
     }
@@ -398,7 +439,14 @@ async fn login_submit(
         }
         Ok(None) => {
             state.logins.failed(&name, &address);
-            login_form(&headers, StatusCode::UNAUTHORIZED, &next, &name, Some("Wrong name or password."))
+            login_form(
+                &headers,
+                None,
+                StatusCode::UNAUTHORIZED,
+                &next,
+                &name,
+                Some("Wrong name or password."),
+            )
         }
         Err(e) => error_page(e.status, None, "the store could not be read; try again"),
     }

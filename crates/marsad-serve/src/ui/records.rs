@@ -34,10 +34,10 @@ pub(super) async fn sources(
         Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
     };
     let body = html! {
-        h1 { "Sources" }
+        h1 { (user.t("Sources")) }
         @if rows.is_empty() { p.empty { "No source yet: ingest an export first." } } @else {
             table.list {
-                thead { tr { th { "Source" } th { "Name" } th { "Kind" } th.n { "Posts" } } }
+                thead { tr { th { (user.t("Source")) } th { (user.t("Name")) } th { "Kind" } th.n { (user.t("Posts")) } } }
                 tbody {
                     @for s in &rows {
                         tr { td { (source_link(&s.source)) } td dir="auto" { (s.name) } td { (s.kind) } td.n { (s.posts) } }
@@ -46,7 +46,7 @@ pub(super) async fn sources(
             }
         }
     };
-    html_response(StatusCode::OK, page("Sources", Some(&user), body))
+    html_response(StatusCode::OK, page(user.t("Sources"), Some(&user), body))
 }
 
 /// `GET /banks`.
@@ -59,10 +59,10 @@ pub(super) async fn banks(
         Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
     };
     let body = html! {
-        h1 { "Banks" }
+        h1 { (user.t("Banks")) }
         @if rows.is_empty() { p.empty { "No bank yet: marsad bank import NAME FILE --create, or POST /c/banks." } } @else {
             table.list {
-                thead { tr { th { "Bank" } th { "HMA name" } th { "Created" } th { "Entries" } th.n { "In all" } } }
+                thead { tr { th { (user.t("Bank")) } th { "HMA name" } th { "Created" } th { "Entries" } th.n { "In all" } } }
                 tbody {
                     @for b in &rows {
                         tr {
@@ -77,7 +77,7 @@ pub(super) async fn banks(
             }
         }
     };
-    html_response(StatusCode::OK, page("Banks", Some(&user), body))
+    html_response(StatusCode::OK, page(user.t("Banks"), Some(&user), body))
 }
 
 /// `GET /banks/{name}`: its settings, and its entries a page at a time,
@@ -129,7 +129,7 @@ pub(super) async fn bank(
         form.filters method="get" action=(path) {
             (filter_field("Signal type", "type", value(&pairs, "type"), "pdq"))
             label.wide { span { "Value" } input type="search" name="value" value=(value(&pairs, "value")) placeholder="a hash, exactly"; }
-            button type="submit" { "Search" }
+            button type="submit" { (user.t("Search")) }
         }
     };
     let list = html! {
@@ -174,11 +174,12 @@ pub(super) async fn matches(
     };
     let form = html! {
         form.filters method="get" action="/matches" {
-            (filter_field("Bank", "bank", value(&pairs, "bank"), "a bank's name"))
-            (filter_field("Source", "source", value(&pairs, "source"), "telegram:1001234567"))
-            button type="submit" { "Filter" }
+            (filter_field(user.t("Bank"), "bank", value(&pairs, "bank"), "a bank's name"))
+            (filter_field(user.t("Source"), "source", value(&pairs, "source"), "telegram:1001234567"))
+            button type="submit" { (user.t("Filter")) }
         }
     };
+    let lang = user.lang;
     let st = state.clone();
     let list = async move {
         let params = checked(&pairs, &["bank", "source", "limit", "cursor"])?;
@@ -193,7 +194,7 @@ pub(super) async fn matches(
         Ok(html! {
             @if rows.is_empty() { p.empty { "No match." } } @else {
                 table.list {
-                    thead { tr { th { "Found" } th { "Bank" } th { "Signal" } th.n { "Distance" } th { "What matched" } th { "Labels" } } }
+                    thead { tr { th { "Found" } th { (lang.t("Bank")) } th { "Signal" } th.n { "Distance" } th { "What matched" } th { "Labels" } } }
                     tbody {
                         @for m in &rows {
                             tr {
@@ -220,7 +221,7 @@ pub(super) async fn matches(
         })
     }
     .await;
-    list_page("Matches", &user, form, list)
+    list_page(user.t("Matches"), &user, form, list)
 }
 
 /// `GET /jobs`: ingest jobs, newest first, with their progress.
@@ -256,7 +257,7 @@ pub(super) async fn jobs(State(state): State<Arc<AppState>>, Extension(user): Ex
             }
         }
     };
-    html_response(StatusCode::OK, page("Jobs", Some(&user), body))
+    html_response(StatusCode::OK, page(user.t("Jobs"), Some(&user), body))
 }
 
 /// A JSON object's top-level numbers and strings, `key value` each.
@@ -287,7 +288,7 @@ pub(super) async fn audit(
             (filter_field("Since", "since", value(&pairs, "since"), "2026-01-01"))
             (filter_field("Actor", "actor", value(&pairs, "actor"), "a user or token"))
             (filter_field("Action", "action", value(&pairs, "action"), "ui.reveal"))
-            button type="submit" { "Filter" }
+            button type="submit" { (user.t("Filter")) }
         }
     };
     let st = state.clone();
@@ -325,5 +326,5 @@ pub(super) async fn audit(
         })
     }
     .await;
-    list_page("Audit log", &user, form, list)
+    list_page(user.t("Audit log"), &user, form, list)
 }

@@ -88,25 +88,25 @@ pub(super) async fn release(
     let body = html! {
         h1 { (title) }
         dl.facts {
-            dt { "Format" } dd { (r.format.as_str()) }
-            dt { "Outlet" } dd { @if let Some(o) = &r.outlet { (outlet_link(o)) } @else { "—" } }
-            dt { "First seen" } dd { time { (r.first_seen) } }
-            dt { "Last seen" } dd { time { (r.last_seen) } }
-            dt { "Sightings" } dd { (r.sightings) " in " (r.channels) " channel" @if r.channels != 1 { "s" } }
-            dt { "Language" } dd { (r.language.as_deref().unwrap_or("—")) }
+            dt { (user.t("Format")) } dd { (r.format.as_str()) }
+            dt { (user.t("Outlet")) } dd { @if let Some(o) = &r.outlet { (outlet_link(o)) } @else { "—" } }
+            dt { (user.t("First seen")) } dd { time { (r.first_seen) } }
+            dt { (user.t("Last seen")) } dd { time { (r.last_seen) } }
+            dt { (user.t("Sightings")) } dd { (r.sightings) " in " (r.channels) " channel" @if r.channels != 1 { "s" } }
+            dt { (user.t("Language")) } dd { (r.language.as_deref().unwrap_or("—")) }
         }
-        h2 { "Attribution" }
+        h2 { (user.t("Attribution")) }
         p.evidence { (evidence(&r.evidence)) }
-        h2 { "Sightings" }
+        h2 { (user.t("Sightings")) }
         table.list {
-            thead { tr { th { "Channel" } th { "Posted" } th { "Post" } th.n { "Posts" } } }
+            thead { tr { th { (user.t("Channel")) } th { (user.t("Posted")) } th { "Post" } th.n { (user.t("Posts")) } } }
             tbody {
                 @for s in &detail.sightings {
                     tr { td { (source_link(&s.source)) } td { time { (s.posted_at) } } td { (s.post_id) } td.n { (s.posts) } }
                 }
             }
         }
-        h2 { "What joined them" }
+        h2 { (user.t("What joined them")) }
         @if detail.links.is_empty() {
             p.empty { "One post: nothing to join." }
         } @else {
@@ -124,7 +124,7 @@ pub(super) async fn release(
                 }
             }
         }
-        h2 { "Posts" }
+        h2 { (user.t("Posts")) }
         @for p in &detail.posts {
             article.post {
                 header { (source_link(&p.source)) " · post " (p.post_id) " · " time { (p.posted_at) } }
@@ -147,14 +147,14 @@ pub(super) async fn release(
                 }
             }
         }
-        h2 { "Themes" }
+        h2 { (user.t("Themes")) }
         (themes_section(&user, r.id.0, &taxonomy, &codes))
-        h2 { "Matches" }
+        h2 { (user.t("Matches")) }
         @if detail.matches.is_empty() {
             p.empty { "No bank entry matched its posts or media." }
         } @else {
             table.list {
-                thead { tr { th { "Bank" } th.n { "Entry" } th { "Signal" } th { "Value" } th { "Labels" } } }
+                thead { tr { th { (user.t("Bank")) } th.n { "Entry" } th { "Signal" } th { "Value" } th { "Labels" } } }
                 tbody {
                     @for m in &detail.matches {
                         tr {
@@ -195,12 +195,12 @@ pub(super) async fn outlets(
         Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
     };
     let body = html! {
-        h1 { "Outlets" }
+        h1 { (user.t("Outlets")) }
         @if registry.is_empty() {
             p.empty { "No outlet registry: import one with marsad outlets import FILE.toml (or POST /api/v1/outlets)." }
         } @else {
             table.list {
-                thead { tr { th { "Outlet" } th { "Region" } th { "Parent" } th.n { "Channels" } th.n { "Releases" } th.n { "Sightings" } th { "Last release" } th { "Now" } } }
+                thead { tr { th { (user.t("Outlet")) } th { (user.t("Region")) } th { "Parent" } th.n { (user.t("Channels")) } th.n { (user.t("Releases")) } th.n { (user.t("Sightings")) } th { "Last release" } th { "Now" } } }
                 tbody {
                     @for o in &registry {
                         @let row = rows.iter().find(|r| r.name == o.name);
@@ -219,7 +219,7 @@ pub(super) async fn outlets(
             }
         }
     };
-    html_response(StatusCode::OK, page("Outlets", Some(&user), body))
+    html_response(StatusCode::OK, page(user.t("Outlets"), Some(&user), body))
 }
 
 fn rfc3339(micros: i64) -> String {
@@ -285,11 +285,11 @@ pub(super) async fn outlet(
     let body = html! {
         h1 { bdi { (entry.name) } }
         dl.facts {
-            dt { "Aliases" } dd { @if entry.aliases.is_empty() { "—" } @for a in &entry.aliases { bdi { (a) } " " } }
-            dt { "Region" } dd { bdi { (entry.region.as_deref().unwrap_or("—")) } }
+            dt { (user.t("Aliases")) } dd { @if entry.aliases.is_empty() { "—" } @for a in &entry.aliases { bdi { (a) } " " } }
+            dt { (user.t("Region")) } dd { bdi { (entry.region.as_deref().unwrap_or("—")) } }
             dt { "Parent" } dd { bdi { (entry.parent.as_deref().unwrap_or("—")) } }
-            dt { "Channels" } dd { @if entry.channels.is_empty() { "—" } @for c in &entry.channels { (source_link(c)) " " } }
-            dt { "Releases" } dd { a href={ "/releases?outlet=" (q) } { (data.releases) " releases" } ", " (data.sightings) " sightings" }
+            dt { (user.t("Channels")) } dd { @if entry.channels.is_empty() { "—" } @for c in &entry.channels { (source_link(c)) " " } }
+            dt { (user.t("Releases")) } dd { a href={ "/releases?outlet=" (q) } { (data.releases) " releases" } ", " (data.sightings) " sightings" }
         }
         @if let Analysis::Dormancy(d) = &dormancy {
             @for s in &d.outlets {
@@ -303,11 +303,11 @@ pub(super) async fn outlet(
             h2 { "Releases per " (marsad_report::data::unit_name(data.bucket)) }
             figure.chart { (PreEscaped(marsad_report::svg::releases_stacked(&data))) }
         }
-        h2 { "Timeline" }
+        h2 { (user.t("Timeline")) }
         @if let Analysis::Timeline(rows) = &timeline {
             @if rows.is_empty() { p.empty { "No release." } } @else {
                 table.list {
-                    thead { tr { th { "Month" } th.n { "Releases" } th.n { "Sightings" } } }
+                    thead { tr { th { "Month" } th.n { (user.t("Releases")) } th.n { (user.t("Sightings")) } } }
                     tbody { @for r in rows { tr { td { time { (r.bucket.to_rfc3339()) } } td.n { (r.releases) } td.n { (r.sightings) } } } }
                 }
             }
@@ -315,12 +315,12 @@ pub(super) async fn outlet(
         h2 { "Silences of " (silence_days) " days or more" }
         form.filters method="get" {
             label { span { "Days" } input type="text" name="silence_days" value=(silence_days) inputmode="decimal"; }
-            button type="submit" { "Show" }
+            button type="submit" { (user.t("Show")) }
         }
         @if let Analysis::Silences(rows) = &silences {
             @if rows.is_empty() { p.empty { "None." } } @else {
                 table.list {
-                    thead { tr { th { "From" } th { "To" } th.n { "Days" } } }
+                    thead { tr { th { (user.t("From")) } th { (user.t("To")) } th.n { "Days" } } }
                     tbody { @for s in rows { tr { td { time { (s.start.to_rfc3339()) } } td { time { (s.end.to_rfc3339()) } } td.n { (format!("{:.1}", s.hours / 24.0)) } } } }
                 }
             }
@@ -356,7 +356,7 @@ fn themes_section(
                     }
                 }
                 fieldset {
-                    legend { "Secondary themes" }
+                    legend { (user.t("Secondary themes")) }
                     @for th in &t.themes {
                         label.check {
                             input type="checkbox" name="secondary" value=(th.key) checked[mine.is_some_and(|m| m.secondary.contains(&th.key))];
@@ -376,7 +376,7 @@ fn themes_section(
         }
         @if !codes.others.is_empty() {
             table.list.codes {
-                thead { tr { th { "Analyst" } th { "Primary" } th { "Secondary" } th { "When" } } }
+                thead { tr { th { (user.t("Analyst")) } th { "Primary" } th { "Secondary" } th { "When" } } }
                 tbody {
                     @for c in &codes.others {
                         tr {
@@ -440,15 +440,15 @@ pub(super) async fn themes(
     let a = &report.agreement;
     let num = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
     let body = html! {
-        h1 { "Themes" }
+        h1 { (user.t("Themes")) }
         p.meta { (t.name) @if !t.title.is_empty() { ": " (t.title) } }
-        h2 { "Agreement" }
+        h2 { (user.t("Agreement")) }
         p { (a.releases_coded) " releases coded by " (a.coders.len()) " analyst" @if a.coders.len() != 1 { "s" } "; "
             (a.releases_shared) " coded by two or more. Krippendorff's alpha (nominal, primary themes, all coders): "
             strong.alpha { (num(a.alpha)) } "." }
         @if a.pairs.is_empty() { p.empty { "No two analysts have coded the same release yet." } } @else {
             table.list.agreement {
-                thead { tr { th { "Analyst" } th { "Analyst" } th.n { "Releases both coded" } th.n { "Same primary" } th.n { "Cohen's kappa" } } }
+                thead { tr { th { (user.t("Analyst")) } th { (user.t("Analyst")) } th.n { "Releases both coded" } th.n { "Same primary" } th.n { "Cohen's kappa" } } }
                 tbody {
                     @for p in &a.pairs {
                         tr {
@@ -479,5 +479,5 @@ pub(super) async fn themes(
         h2 { "The themes" }
         dl.facts { @for th in &t.themes { dt { (th.label) } dd { (th.description) } } }
     };
-    html_response(StatusCode::OK, page("Themes", Some(&user), body))
+    html_response(StatusCode::OK, page(user.t("Themes"), Some(&user), body))
 }

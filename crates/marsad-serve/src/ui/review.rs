@@ -25,13 +25,13 @@ use crate::state::AppState;
 /// Items shown per page.
 const PAGE: u64 = 50;
 
-fn verdict_buttons(name: &str, item: Option<&str>) -> Markup {
+fn verdict_buttons(user: &UiUser, name: &str, item: Option<&str>) -> Markup {
     let v = |verdict: &str| item.map_or_else(|| verdict.to_owned(), |i| format!("{verdict}|{i}"));
     html! {
         span.verdicts {
-            button.confirm type="submit" name=(name) value=(v("confirm")) { "Confirm" }
-            button.reject type="submit" name=(name) value=(v("reject")) { "Reject" }
-            button.escalate type="submit" name=(name) value=(v("escalate")) { "Escalate" }
+            button.confirm type="submit" name=(name) value=(v("confirm")) { (user.t("Confirm")) }
+            button.reject type="submit" name=(name) value=(v("reject")) { (user.t("Reject")) }
+            button.escalate type="submit" name=(name) value=(v("escalate")) { (user.t("Escalate")) }
         }
     }
 }
@@ -73,7 +73,7 @@ fn item_markup(user: &UiUser, i: &QueueItemView) -> Markup {
                     @if let Some(o) = &r.outlet { " (" (outlet_link(o)) ")" }
                 }
             }
-            (verdict_buttons("one", Some(&key)))
+            (verdict_buttons(user, "one", Some(&key)))
         }
     }
 }
@@ -139,7 +139,7 @@ pub(super) async fn queue(
     };
     let escalated = which == marsad_store::QueueState::Escalated;
     let body = html! {
-        h1 { "Review queue" }
+        h1 { (user.t("Review queue")) }
         nav.tabs {
             a href="/review" aria-current=[(!escalated).then_some("page")] { "Open (" (queue.open) ")" }
             a href="/review?state=escalated" aria-current=[escalated.then_some("page")] { "Escalated (" (queue.escalated) ")" }
@@ -152,7 +152,7 @@ pub(super) async fn queue(
                 input type="hidden" name="csrf" value=(user.csrf);
                 input type="hidden" name="state" value=(if escalated { "escalated" } else { "open" });
                 div.bulk {
-                    label.wide { span { "Note" } input type="text" name="note" maxlength="4096" dir="auto" placeholder="why (kept with the decision)"; }
+                    label.wide { span { (user.t("Note")) } input type="text" name="note" maxlength="4096" dir="auto" placeholder="why (kept with the decision)"; }
                     label {
                         span { "On confirm, add the hashes to" }
                         select name="bank" {
@@ -160,21 +160,21 @@ pub(super) async fn queue(
                             @for b in &banks { option value=(b.name) { (b.name) } }
                         }
                     }
-                    span { "Selected: " } (verdict_buttons("verdict", None))
+                    span { "Selected: " } (verdict_buttons(&user, "verdict", None))
                 }
                 @for i in &queue.items { (item_markup(&user, i)) }
             }
             @if let Some(c) = &queue.next_cursor { p.more { a rel="next" href=(next_link("/review", &pairs, c)) { "Next page" } } }
         }
-        h2 { "Latest decisions" }
+        h2 { (user.t("Latest decisions")) }
         @if latest.is_empty() { p.empty { "None yet." } } @else {
             table.list {
-                thead { tr { th.n { "#" } th { "When" } th { "Who" } th { "Decision" } th { "Item" } th { "Note" } th { "Bank" } th { "" } } }
+                thead { tr { th.n { "#" } th { "When" } th { "Who" } th { (user.t("Decision")) } th { "Item" } th { (user.t("Note")) } th { (user.t("Bank")) } th { "" } } }
                 tbody { @for d in &latest { (decision_row(d, &user.csrf)) } }
             }
         }
     };
-    html_response(StatusCode::OK, page("Review queue", Some(&user), body))
+    html_response(StatusCode::OK, page(user.t("Review queue"), Some(&user), body))
 }
 
 /// `POST /review/decide`: one item (`one=verdict|kind:id`) or the items

@@ -39,19 +39,19 @@ pub(super) async fn settings(
     };
     let p = user.protection;
     let body = html! {
-        h1 { "Settings" }
+        h1 { (user.t("Settings")) }
         h2 { "Reviewer protection" }
         p.meta { "Images and video frames are shown blurred and grey at this level; 0 is no blur. The lowest level allowed is " (p.floor) "." }
         form.filters method="post" action="/settings/blur" {
             input type="hidden" name="csrf" value=(user.csrf);
             label {
-                span { "Blur level" }
+                span { (user.t("Blur level")) }
                 select name="blur" {
                     option value="" selected[p.chosen.is_none()] { "the default" }
                     @for l in p.floor..=MAX_BLUR { option value=(l) selected[p.chosen == Some(l)] { (l) } }
                 }
             }
-            button type="submit" { "Save" }
+            button type="submit" { (user.t("Save")) }
         }
         @if admin {
             h2 { "For everyone (admin)" }
@@ -59,11 +59,11 @@ pub(super) async fn settings(
                 input type="hidden" name="csrf" value=(user.csrf);
                 label { span { "Blur floor" } input type="text" name="floor" value=(p.floor) inputmode="numeric"; }
                 label { span { "Items revealed per day before a warning" } input type="text" name="limit" value=(p.exposure_limit) inputmode="numeric"; }
-                button type="submit" { "Save" }
+                button type="submit" { (user.t("Save")) }
             }
-            h2 { "Accounts (admin)" }
+            h2 { (user.t("Accounts (admin)")) }
             table.list {
-                thead { tr { th { "Name" } th { "Role" } th { "Made" } th { "Password set" } th { "" } } }
+                thead { tr { th { (user.t("Name")) } th { "Role" } th { "Made" } th { "Password set" } th { "" } } }
                 tbody {
                     @for u in &users {
                         tr {
@@ -88,18 +88,18 @@ pub(super) async fn settings(
             h2 { "A new account" }
             form.filters method="post" action="/admin/users" {
                 input type="hidden" name="csrf" value=(user.csrf);
-                label { span { "Name" } input type="text" name="name" required autocomplete="off"; }
+                label { span { (user.t("Name")) } input type="text" name="name" required autocomplete="off"; }
                 label {
                     span { "Role" }
                     select name="role" { @for r in ["viewer", "analyst", "moderator", "admin"] { option value=(r) { (r) } } }
                 }
-                label { span { "Password" } input type="password" name="password" required autocomplete="new-password"; }
+                label { span { (user.t("Password")) } input type="password" name="password" required autocomplete="new-password"; }
                 label { span { "Again" } input type="password" name="again" required autocomplete="new-password"; }
                 button type="submit" { "Create" }
             }
         }
     };
-    html_response(StatusCode::OK, page("Settings", Some(&user), body))
+    html_response(StatusCode::OK, page(user.t("Settings"), Some(&user), body))
 }
 
 /// `POST /settings/blur`: the user's own level.

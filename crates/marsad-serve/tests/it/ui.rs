@@ -608,3 +608,39 @@ async fn moderators_review_in_the_page_and_others_are_refused() {
     }
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_are_in_arabic_right_to_left_when_asked_and_stay_so() {
+    let s = crate::api::corpus().await;
+    let (http, cookie) = signed_in(&s, marsad_store::Role::Viewer).await;
+    let r = http.get(s.url("/?lang=ar")).header(COOKIE, &cookie).send().await.expect("page");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (lang, header) = set_cookie(&r, "marsad_lang").expect("the choice is kept");
+    assert_eq!(lang, "ar");
+    assert!(header.contains("SameSite=Strict") && header.contains("HttpOnly"), "{header}");
+    let html = r.text().await.expect("html");
+    assert!(html.contains(r#"<html lang="ar" dir="rtl">"#), "{html}");
+    assert!(html.contains("<h1>لوحة المتابعة</h1>") && html.contains(">الإصدارات</a>"), "{html}");
+    assert!(html.contains(r#"href="?lang=en""#), "a way back: {html}");
+    // The next page, without the parameter: still Arabic; users' texts keep
+    // their own direction.
+    let both = format!("{cookie}; marsad_lang=ar");
+    let (_, html) = page(&http, &s, &both, "/posts?q=%D8%A7%D9%84%D8%A7%D9%86%D8%A8%D8%A7%D8%B1").await;
+    assert!(html.contains(r#"dir="rtl""#) && html.contains("<h1>المنشورات</h1>"), "{html}");
+    assert!(html.contains(r#"class="text" dir="auto""#), "{html}");
+    let (_, html) = page(&http, &s, &both, "/?lang=en").await;
+    assert!(html.contains(r#"<html lang="en" dir="ltr">"#) && html.contains("<h1>Dashboard</h1>"), "{html}");
+    // The sign-in page follows the browser's language.
+    let r = client()
+        .get(s.url("/login"))
+        .header("accept-language", "ar-IQ,ar;q=0.9")
+        .send()
+        .await
+        .expect("login");
+    let html = r.text().await.expect("html");
+    assert!(html.contains(r#"dir="rtl""#) && html.contains("تسجيل الدخول"), "{html}");
+    // An unknown language is English.
+    let (_, html) = page(&http, &s, &cookie, "/?lang=xx").await;
+    assert!(html.contains(r#"<html lang="en" dir="ltr">"#), "{html}");
+    s.stop().await;
+}

@@ -203,7 +203,12 @@ async fn a_moderator_searches_reviews_and_reveals_and_a_viewer_is_refused_in_chr
     for (page, violations) in seen["axe"].as_object().expect("axe") {
         assert_eq!(violations, &serde_json::json!([]), "{page}");
     }
-    assert_eq!(seen["axe"].as_object().map(serde_json::Map::len), Some(13));
+    assert_eq!(seen["axe"].as_object().map(serde_json::Map::len), Some(14));
+    // In Arabic, right to left, and kept for the next page.
+    assert_eq!(seen["arabic"]["dir"], "rtl", "{seen:#}");
+    assert_eq!(seen["arabic"]["h1"], "لوحة المتابعة");
+    assert_eq!(seen["arabic"]["nav_first"], "لوحة المتابعة");
+    assert_eq!(seen["arabic"]["kept"], "rtl");
     // Coded by two: the second blind to the first's codes until coding
     // each release; then both shown, and their kappa (planted: 0.4).
     let coding = &seen["coding"];

@@ -137,6 +137,18 @@ try {
   if (shots) await spage.screenshot({ path: `${shots}/themes.png`, fullPage: true });
   await second.close();
 
+  // The interface in Arabic, right to left.
+  await page.goto(`${base}/?lang=ar`);
+  seen.arabic = {
+    dir: await page.evaluate(() => getComputedStyle(document.body).direction),
+    h1: (await page.textContent("h1"))?.trim(),
+    nav_first: (await page.textContent("nav a"))?.trim(),
+  };
+  if (shots) await page.screenshot({ path: `${shots}/dashboard-ar.png`, fullPage: true });
+  await page.goto(`${base}/releases/${process.env.MARSAD_RELEASE}`);
+  seen.arabic.kept = await page.evaluate(() => getComputedStyle(document.body).direction);
+  await page.goto(`${base}/?lang=en`);
+
   // Accessibility of every page.
   const plain = await browser.newContext({ bypassCSP: true, storageState: await context.storageState() });
   for (const [name, path] of [
@@ -152,6 +164,7 @@ try {
     ["review", "/review"],
     ["themes", "/themes"],
     ["settings", "/settings"],
+    ["dashboard-ar", "/?lang=ar"],
   ]) {
     await accessibility(plain, `${base}${path}`, name);
   }
