@@ -272,6 +272,41 @@ impl Engine {
             .collect())
     }
 
+    /// A page of the releases `filter` selects, by first seen then id: the
+    /// `limit` after the first `offset`, with how many it selects in all.
+    /// Only the page's releases are read from the store (the selection is
+    /// made on the observatory's columns), so a page costs the same
+    /// whatever the store's size.
+    pub fn releases_page(
+        &self,
+        obs: &Observatory,
+        filter: &Filter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<ReleaseRow>, usize)> {
+        let mask = filter.mask(obs);
+        let mut kept: Vec<(i64, i64)> =
+            obs.releases.iter().zip(&mask).filter(|(_, k)| **k).map(|(r, _)| (r.first_seen, r.id)).collect();
+        let total = kept.len();
+        let end = offset.saturating_add(limit).min(total);
+        if offset >= end {
+            return Ok((Vec::new(), total));
+        }
+        kept.select_nth_unstable(end - 1);
+        let page = &mut kept[..end];
+        page.sort_unstable();
+        let ids: Vec<ReleaseId> = page[offset..].iter().map(|&(_, id)| ReleaseId(id)).collect();
+        let mut rows = Vec::with_capacity(ids.len());
+        self.store().releases(Some(&ids), &mut |r| {
+            rows.push(ReleaseRow::from(r));
+            Ok(())
+        })?;
+        let order: std::collections::HashMap<i64, usize> =
+            ids.iter().enumerate().map(|(i, id)| (id.0, i)).collect();
+        rows.sort_by_key(|r| order.get(&r.id.0).copied().unwrap_or(usize::MAX));
+        Ok((rows, total))
+    }
+
     /// The releases `filter` selects, by first seen then id.
     pub fn releases(&self, obs: &Observatory, filter: &Filter) -> Result<Vec<ReleaseRow>> {
         let mask = filter.mask(obs);

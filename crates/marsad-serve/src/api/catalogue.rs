@@ -132,17 +132,32 @@ pub async fn release_page(
     params: &Params,
 ) -> ApiResult<(Vec<ReleaseRow>, Option<String>)> {
     let filter = params.filter(true)?;
-    params.limit()?;
-    let rows = state
+    let limit = params.limit()?;
+    let cursor = params.one("cursor")?.map(str::to_owned);
+    let offset = match &cursor {
+        None => 0,
+        Some(c) => c
+            .strip_prefix('o')
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| bad_param("cursor", format!("{c:?} is not a cursor this list gave")))?,
+    };
+    let (rows, total) = state
         .with_engine(move |e| {
             let obs = e.observatory()?;
             if let Some(u) = unknown_outlets(&obs, &filter).first() {
                 return Err(bad_param("outlet", u));
             }
-            Ok(e.releases(&obs, &filter)?)
+            Ok(e.releases_page(&obs, &filter, offset, limit)?)
         })
         .await?;
-    paginate(rows, params)
+    if offset > total {
+        return Err(bad_param(
+            "cursor",
+            format!("{:?} is not a cursor this list gave", cursor.unwrap_or_default()),
+        ));
+    }
+    let end = offset + rows.len();
+    Ok((rows, (end < total).then(|| format!("o{end}"))))
 }
 
 /// `GET /api/v1/releases/{id}`.

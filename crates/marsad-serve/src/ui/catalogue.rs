@@ -24,7 +24,9 @@ pub(super) type Q = Result<Query<Vec<(String, String)>>, QueryRejection>;
 /// and without `lang`, which every page takes ([`super::messages`]).
 pub(super) fn given(q: Q) -> Result<Vec<(String, String)>, String> {
     match q {
-        Ok(Query(pairs)) => Ok(pairs.into_iter().filter(|(k, v)| !v.trim().is_empty() && k != "lang").collect()),
+        Ok(Query(pairs)) => {
+            Ok(pairs.into_iter().filter(|(k, v)| !v.trim().is_empty() && k != "lang").collect())
+        }
         Err(e) => Err(format!("query string: {e}")),
     }
 }
