@@ -52,7 +52,8 @@ headers = {"Cookie": f"marsad_session={session}"}
 pages = [
     ("the catalogue's first page", "/releases"),
     ("the catalogue filtered (an outlet, a year)", "/releases?outlet=Outlet+07&from=2025-01-01&to=2026-01-01"),
-    ("a search (two words)", "/posts?q=" + urllib.parse.quote("نشرة 123")),
+    ("a search (two words)", "/posts?q=" + urllib.parse.quote("نشرة weekly")),
+    ("a search (a rare word)", "/posts?q=" + urllib.parse.quote("123")),
     ("a search (one common word)", "/posts?q=" + urllib.parse.quote("بيان")),
     ("a release page", f"/releases/{release}"),
     ("the dashboard", "/"),

@@ -209,6 +209,14 @@ pub fn check_non_negative(name: &str, v: f64) -> Result<f64> {
 }
 
 impl Engine {
+    /// Brings releases up to date, then says which state of them (and of
+    /// the registry) the store holds: two equal answers mean equal
+    /// releases, attributions and analyses, for a caller's cache.
+    pub fn releases_state(&mut self) -> Result<i64> {
+        self.update_releases()?;
+        Ok(self.store().releases_generation()?)
+    }
+
     /// Groups the posts not yet in a release and describes the releases that
     /// changed (returns at once when nothing is new).
     pub fn update_releases(&mut self) -> Result<UpdateSummary> {

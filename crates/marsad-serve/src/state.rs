@@ -39,6 +39,9 @@ pub struct AppState {
     pub logins: crate::ui::session::LoginLimiter,
     /// Where review decisions are delivered, when configured.
     pub webhook: Option<crate::webhook::Webhook>,
+    /// The dashboard's report part, by language and filters, with the
+    /// releases state it was made at (the newest few).
+    dashboards: Mutex<Vec<(String, i64, Arc<String>)>>,
 }
 
 /// A store connection out of the pool: put back when dropped, before its
@@ -68,7 +71,27 @@ pub enum AuditMessage {
     Close,
 }
 
+/// Dashboards kept made.
+const DASHBOARDS: usize = 16;
+
 impl AppState {
+    /// The dashboard's report part for `key` made at releases state
+    /// `generation`, if kept.
+    pub fn dashboard_cached(&self, key: &str, generation: i64) -> Option<Arc<String>> {
+        let kept = self.dashboards.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter().find(|(k, g, _)| k == key && *g == generation).map(|(_, _, r)| r.clone())
+    }
+
+    /// Keeps a dashboard's report part (the oldest dropped past a few).
+    pub fn dashboard_keep(&self, key: String, generation: i64, made: Arc<String>) {
+        let mut kept = self.dashboards.lock().unwrap_or_else(|p| p.into_inner());
+        kept.retain(|(k, _, _)| *k != key);
+        kept.push((key, generation, made));
+        if kept.len() > DASHBOARDS {
+            kept.remove(0);
+        }
+    }
+
     /// Opens `cfg.connections` connections to the store and starts the
     /// audit log's writer.
     pub fn open(cfg: ServeConfig) -> Result<(Arc<AppState>, tokio::task::JoinHandle<()>), EngineError> {
@@ -98,6 +121,7 @@ impl AppState {
             match_config,
             logins: Default::default(),
             webhook,
+            dashboards: Mutex::new(Vec::new()),
         });
         let audit = tokio::spawn(audit_writer(writer, rx));
         Ok((state, audit))

@@ -64,3 +64,6 @@ CREATE TABLE theme_codes (
     at         INTEGER NOT NULL,
     PRIMARY KEY (taxonomy, release_id, coder)
 ) WITHOUT ROWID;
+
+-- The review queue's releases (those of no outlet), by first seen.
+CREATE INDEX releases_unattributed ON releases (first_seen, id) WHERE outlet IS NULL;

@@ -402,6 +402,23 @@ async fn every_page_shows_the_store_and_the_audit_log_is_the_admins() {
     );
     assert!(html.matches("<svg").count() >= 4 && html.contains("Releases per"), "{html}");
     assert!(!html.contains("style=\""), "an inline style, which the page's CSP refuses");
+    // The page is made again once the releases change (a new post).
+    let more = s.db.parent().expect("folder").join("one-more.jsonl");
+    let line = serde_json::json!({"platform": "telegram", "source": "9009", "id": 1, "timestamp": "2024-03-02T00:00:00Z",
+                                  "text": "one more post of a channel of its own, long enough"});
+    std::fs::write(&more, line.to_string()).expect("write");
+    let opts = marsad_engine::ingest::IngestOptions::default();
+    s.engine()
+        .ingest(marsad_engine::ingest::InputKind::Jsonl, &more, &opts, &marsad_engine::NoReporter)
+        .expect("ingest");
+    let (_, html) = page(&http, &s, &viewer, "/").await;
+    assert!(
+        html.contains(&format!(
+            r#"<span class="n">{}</span> <span class="label">releases</span>"#,
+            releases + 1
+        )),
+        "{html}"
+    );
     // for a period without releases, says so
     let (_, html) = page(&http, &s, &viewer, "/?from=2030-01-01&to=2031-01-01").await;
     assert!(html.contains("No releases in this period"), "{html}");
@@ -466,7 +483,7 @@ async fn every_page_shows_the_store_and_the_audit_log_is_the_admins() {
 
     // Sources, banks and their entries, matches, jobs.
     let (_, html) = page(&http, &s, &viewer, "/sources").await;
-    assert_eq!(html.matches("<tr><td><a href=\"/posts?source=").count(), 3, "{html}");
+    assert_eq!(html.matches("<tr><td><a href=\"/posts?source=").count(), 4, "{html}");
     let (_, html) = page(&http, &s, &viewer, "/banks").await;
     assert!(html.contains(r#"href="/banks/statements""#), "{html}");
     let (_, bank) = s.get("/api/v1/banks/statements").await;
