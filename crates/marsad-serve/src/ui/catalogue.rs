@@ -79,6 +79,29 @@ pub(super) fn filter_field(label: &str, name: &str, current: &str, placeholder: 
     }
 }
 
+/// The form of the releases' filters (the CLI's): period, format, outlet,
+/// official only; the catalogue's and the dashboard's.
+pub(super) fn release_filters(
+    user: &UiUser,
+    action: &str,
+    pairs: &[(String, String)],
+    button: &str,
+) -> Markup {
+    html! {
+        form.filters method="get" action=(action) {
+            (filter_field(user.t("From"), "from", value(pairs, "from"), "2017-01-01"))
+            (filter_field(user.t("To"), "to", value(pairs, "to"), "2018-01-01"))
+            (filter_field(user.t("Format"), "format", value(pairs, "format"), "video,-text"))
+            (filter_field(user.t("Outlet"), "outlet", value(pairs, "outlet"), "an outlet's name"))
+            label.check {
+                input type="checkbox" name="official_only" value="true" checked[value(pairs, "official_only") == "true"];
+                span { (user.t("Official only")) }
+            }
+            button type="submit" { (button) }
+        }
+    }
+}
+
 /// `GET /releases`: the releases the CLI's filters select, newest grouping
 /// order (first seen), a page at a time.
 pub(super) async fn releases(
@@ -90,19 +113,7 @@ pub(super) async fn releases(
         Ok(p) => p,
         Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
     };
-    let form = html! {
-        form.filters method="get" action="/releases" {
-            (filter_field(user.t("From"), "from", value(&pairs, "from"), "2017-01-01"))
-            (filter_field(user.t("To"), "to", value(&pairs, "to"), "2018-01-01"))
-            (filter_field(user.t("Format"), "format", value(&pairs, "format"), "video,-text"))
-            (filter_field(user.t("Outlet"), "outlet", value(&pairs, "outlet"), "an outlet's name"))
-            label.check {
-                input type="checkbox" name="official_only" value="true" checked[value(&pairs, "official_only") == "true"];
-                span { (user.t("Official only")) }
-            }
-            button type="submit" { (user.t("Filter")) }
-        }
-    };
+    let form = release_filters(&user, "/releases", &pairs, user.t("Filter"));
     let found = match checked(&pairs, RELEASE_PARAMS) {
         Ok(params) => release_page(&state, &params).await,
         Err(e) => Err(e),

@@ -11,7 +11,7 @@ use axum::response::Response;
 use marsad_engine::report::ReportRequest;
 use maud::{Markup, PreEscaped, html};
 
-use super::catalogue::{Q, checked, filter_field, given, problem, value};
+use super::catalogue::{Q, checked, given, problem, release_filters};
 use super::{UiUser, error_page, html_response, page};
 use crate::state::AppState;
 
@@ -39,19 +39,7 @@ pub(super) async fn dashboard(
         Ok(p) => p,
         Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
     };
-    let form = html! {
-        form.filters method="get" action="/" {
-            (filter_field(user.t("From"), "from", value(&pairs, "from"), "2017-01-01"))
-            (filter_field(user.t("To"), "to", value(&pairs, "to"), "2018-01-01"))
-            (filter_field(user.t("Format"), "format", value(&pairs, "format"), "video,-text"))
-            (filter_field(user.t("Outlet"), "outlet", value(&pairs, "outlet"), "an outlet's name"))
-            label.check {
-                input type="checkbox" name="official_only" value="true" checked[value(&pairs, "official_only") == "true"];
-                span { (user.t("Official only")) }
-            }
-            button type="submit" { (user.t("Show")) }
-        }
-    };
+    let form = release_filters(&user, "/", &pairs, user.t("Show"));
     let filter = match checked(&pairs, PARAMS).and_then(|p| p.filter(true)) {
         Ok(f) => f,
         Err(e) => {

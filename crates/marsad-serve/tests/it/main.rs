@@ -126,6 +126,22 @@ impl Server {
         }
     }
 
+    /// A request as `role`, with a JSON body when given.
+    pub async fn as_role(
+        &self,
+        role: Role,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let r = self.req(method, path, Some(role));
+        send(match body {
+            Some(b) => r.json(&b),
+            None => r,
+        })
+        .await
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         send(self.req(reqwest::Method::GET, path, Some(Role::Admin))).await
     }

@@ -10,7 +10,7 @@ use marsad_store::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::{Server, send};
+use crate::Server;
 
 /// The corpus, plus a post in a channel no outlet registers: a release to
 /// review.
@@ -24,35 +24,20 @@ fn with_unattributed(s: Server) -> Server {
     s
 }
 
-async fn as_role(
-    s: &Server,
-    role: Role,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let r = s.req(method, path, Some(role));
-    send(match body {
-        Some(b) => r.json(&b),
-        None => r,
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moderators_decide_undo_and_confirm_into_a_bank() {
     let s = with_unattributed(Server::start().await);
     // Only moderators and admins see the queue and decide.
     for role in [Role::Viewer, Role::Analyst] {
-        assert_eq!(as_role(&s, role, Method::GET, "/api/v1/review", None).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(s.as_role(role, Method::GET, "/api/v1/review", None).await.0, StatusCode::FORBIDDEN);
         let body = json!({"items": ["match:1"], "verdict": "reject"});
         assert_eq!(
-            as_role(&s, role, Method::POST, "/api/v1/decisions", Some(body)).await.0,
+            s.as_role(role, Method::POST, "/api/v1/decisions", Some(body)).await.0,
             StatusCode::FORBIDDEN
         );
-        assert_eq!(as_role(&s, role, Method::GET, "/api/v1/decisions", None).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(s.as_role(role, Method::GET, "/api/v1/decisions", None).await.0, StatusCode::FORBIDDEN);
     }
-    let (status, queue) = as_role(&s, Role::Moderator, Method::GET, "/api/v1/review", None).await;
+    let (status, queue) = s.as_role(Role::Moderator, Method::GET, "/api/v1/review", None).await;
     assert_eq!(status, StatusCode::OK, "{queue}");
     let items = queue["items"].as_array().expect("items").clone();
     let m = items.iter().find(|i| i["kind"] == "match").expect("the stored match");
@@ -87,7 +72,7 @@ async fn moderators_decide_undo_and_confirm_into_a_bank() {
 
     // Reject the match, escalate the release, in two calls.
     let body = json!({"items": [format!("match:{mid}")], "verdict": "reject", "note": "ليس هو"});
-    let (status, made) = as_role(&s, Role::Moderator, Method::POST, "/api/v1/decisions", Some(body)).await;
+    let (status, made) = s.as_role(Role::Moderator, Method::POST, "/api/v1/decisions", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
     let reject = made["items"][0].clone();
     assert_eq!((reject["verdict"].as_str(), reject["actor"].as_str()), (Some("reject"), Some("moderator")));
@@ -103,10 +88,10 @@ async fn moderators_decide_undo_and_confirm_into_a_bank() {
     let again = json!({"items": [format!("match:{mid}")], "verdict": "confirm"});
     assert_eq!(s.post_json("/api/v1/decisions", again.clone()).await.0, StatusCode::CONFLICT);
     let undo = format!("/api/v1/decisions/{}/undo", reject["id"]);
-    let (status, undone) = as_role(&s, Role::Moderator, Method::POST, &undo, None).await;
+    let (status, undone) = s.as_role(Role::Moderator, Method::POST, &undo, None).await;
     assert_eq!(status, StatusCode::OK, "{undone}");
     assert_eq!(undone["undone_by"], "moderator");
-    assert_eq!(as_role(&s, Role::Moderator, Method::POST, &undo, None).await.0, StatusCode::CONFLICT);
+    assert_eq!(s.as_role(Role::Moderator, Method::POST, &undo, None).await.0, StatusCode::CONFLICT);
     assert_eq!(s.post_json("/api/v1/decisions/99999/undo", json!({})).await.0, StatusCode::NOT_FOUND);
     assert_eq!(s.post_json("/api/v1/decisions/abc/undo", json!({})).await.0, StatusCode::BAD_REQUEST);
 
@@ -130,7 +115,7 @@ async fn moderators_decide_undo_and_confirm_into_a_bank() {
     assert_eq!(found[0].labels.get("review").map(String::as_str), Some("confirmed by admin"));
 
     // The log, by id; the audit log names each decision and undo.
-    let (_, log) = as_role(&s, Role::Moderator, Method::GET, "/api/v1/decisions?limit=10", None).await;
+    let (_, log) = s.as_role(Role::Moderator, Method::GET, "/api/v1/decisions?limit=10", None).await;
     let log = log["items"].as_array().expect("items").clone();
     assert_eq!(log.len(), 3);
     assert!(log[0]["undone_at"].is_string() && log[2]["undone_at"].is_null(), "{log:?}");

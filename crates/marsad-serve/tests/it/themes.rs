@@ -6,23 +6,6 @@ use marsad_store::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::{Server, send};
-
-async fn as_role(
-    s: &Server,
-    role: Role,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let r = s.req(method, path, Some(role));
-    send(match body {
-        Some(b) => r.json(&b),
-        None => r,
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_analysts_code_blind_and_their_agreement_is_the_planted_one() {
     let s = crate::api::corpus().await;
@@ -42,7 +25,7 @@ async fn two_analysts_code_blind_and_their_agreement_is_the_planted_one() {
         for (id, theme) in ids.iter().zip(themes) {
             if role == Role::Moderator && *id == ids[0] {
                 // Blind: the analyst's code is not shown before the moderator's own.
-                let (_, seen) = as_role(&s, role, Method::GET, &code(*id), None).await;
+                let (_, seen) = s.as_role(role, Method::GET, &code(*id), None).await;
                 assert_eq!(
                     (seen["hidden"].as_u64(), seen["others"].as_array().map(Vec::len)),
                     (Some(1), Some(0)),
@@ -50,23 +33,23 @@ async fn two_analysts_code_blind_and_their_agreement_is_the_planted_one() {
                 );
             }
             let body = json!({"primary": theme, "secondary": ["belonging", theme]});
-            let (status, made) = as_role(&s, role, Method::PUT, &code(*id), Some(body)).await;
+            let (status, made) = s.as_role(role, Method::PUT, &code(*id), Some(body)).await;
             assert_eq!(status, StatusCode::OK, "{made}");
             assert_eq!(made["secondary"], json!(["belonging"]), "the primary is not also secondary: {made}");
         }
     }
-    let (_, seen) = as_role(&s, Role::Moderator, Method::GET, &code(ids[0]), None).await;
+    let (_, seen) = s.as_role(Role::Moderator, Method::GET, &code(ids[0]), None).await;
     assert_eq!(seen["others"][0]["coder"], "analyst", "coded, the others are shown: {seen}");
     assert_eq!(seen["mine"]["primary"], "war");
     // A viewer does not code, and sees every code.
-    let (_, seen) = as_role(&s, Role::Viewer, Method::GET, &code(ids[0]), None).await;
+    let (_, seen) = s.as_role(Role::Viewer, Method::GET, &code(ids[0]), None).await;
     assert_eq!(
         (seen["mine"].clone(), seen["others"].as_array().map(Vec::len)),
         (Value::Null, Some(2)),
         "{seen}"
     );
     let (status, _) =
-        as_role(&s, Role::Viewer, Method::PUT, &code(ids[0]), Some(json!({"primary": "war"}))).await;
+        s.as_role(Role::Viewer, Method::PUT, &code(ids[0]), Some(json!({"primary": "war"}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     for (body, status) in [
         (json!({"primary": "nonsense"}), StatusCode::BAD_REQUEST),
@@ -75,13 +58,13 @@ async fn two_analysts_code_blind_and_their_agreement_is_the_planted_one() {
         (json!({}), StatusCode::BAD_REQUEST),
     ] {
         assert_eq!(
-            as_role(&s, Role::Analyst, Method::PUT, &code(ids[0]), Some(body.clone())).await.0,
+            s.as_role(Role::Analyst, Method::PUT, &code(ids[0]), Some(body.clone())).await.0,
             status,
             "{body}"
         );
     }
     assert_eq!(
-        as_role(&s, Role::Analyst, Method::PUT, &code(99_999_999), Some(json!({"primary": "war"}))).await.0,
+        s.as_role(Role::Analyst, Method::PUT, &code(99_999_999), Some(json!({"primary": "war"}))).await.0,
         StatusCode::NOT_FOUND
     );
     assert_eq!(s.get("/api/v1/releases/x/codes").await.0, StatusCode::BAD_REQUEST);
