@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{UiUser, error_page, html_response, page};
+use super::{UiUser, html_response, page};
 use crate::api::Params;
 use crate::api::catalogue::{POST_PARAMS, RELEASE_PARAMS, post_page, release_page};
 use crate::error::ApiError;
@@ -109,10 +109,7 @@ pub(super) async fn releases(
     Extension(user): Extension<UiUser>,
     q: Q,
 ) -> Response {
-    let pairs = match given(q) {
-        Ok(p) => p,
-        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
-    };
+    let pairs = or_page!(user, given(q));
     let form = release_filters(&user, "/releases", &pairs, user.t("Filter"));
     let found = match checked(&pairs, RELEASE_PARAMS) {
         Ok(params) => release_page(&state, &params).await,
@@ -154,10 +151,7 @@ pub(super) async fn posts(
     Extension(user): Extension<UiUser>,
     q: Q,
 ) -> Response {
-    let pairs = match given(q) {
-        Ok(p) => p,
-        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
-    };
+    let pairs = or_page!(user, given(q));
     let form = html! {
         form.filters method="get" action="/posts" {
             label.wide {

@@ -12,7 +12,7 @@ use marsad_engine::report::ReportRequest;
 use maud::{Markup, PreEscaped, html};
 
 use super::catalogue::{Q, checked, given, problem, release_filters};
-use super::{UiUser, error_page, html_response, page};
+use super::{UiUser, html_response, page};
 use crate::state::AppState;
 
 /// The dashboard's parameters: the report's filters.
@@ -35,10 +35,7 @@ pub(super) async fn dashboard(
     Extension(user): Extension<UiUser>,
     q: Q,
 ) -> Response {
-    let pairs = match given(q) {
-        Ok(p) => p,
-        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
-    };
+    let pairs = or_page!(user, given(q));
     let form = release_filters(&user, "/", &pairs, user.t("Show"));
     let filter = match checked(&pairs, PARAMS).and_then(|p| p.filter(true)) {
         Ok(f) => f,
@@ -53,10 +50,7 @@ pub(super) async fn dashboard(
     // each time.
     let key = format!("{}|{pairs:?}", user.lang.code());
     let counts = state.with_engine(|e| Ok((e.releases_state()?, e.stats()?, e.banks()?.len()))).await;
-    let (generation, stats, banks) = match counts {
-        Ok(c) => c,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let (generation, stats, banks) = or_page!(user, counts);
     let report = match state.dashboard_cached(&key, generation) {
         Some(r) => r,
         None => {
@@ -66,10 +60,7 @@ pub(super) async fn dashboard(
                     Ok(e.report_data(&req)?)
                 })
                 .await;
-            let (data, unknown) = match found {
-                Ok(f) => f,
-                Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-            };
+            let (data, unknown) = or_page!(user, found);
             let made = std::sync::Arc::new(report_part(&user, &data, &unknown).into_string());
             state.dashboard_keep(key, generation, made.clone());
             made

@@ -95,10 +95,7 @@ pub(super) async fn reveal(
     };
     let back = local_path(form.iter().find(|(k, _)| k == "back").map(|(_, v)| v.as_str()));
     let who = user.name.clone();
-    let revealed = match state.with_engine(move |e| Ok(e.reveal(&who, &sha)?)).await {
-        Ok(r) => r,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let revealed = or_page!(user, state.with_engine(move |e| Ok(e.reveal(&who, &sha)?)).await);
     let mut user = user;
     user.protection.exposure_today = revealed.exposure_today;
     let body = html! {

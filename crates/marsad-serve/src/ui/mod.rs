@@ -11,6 +11,18 @@
 //! per client address ([`session::LoginLimiter`]). Every page checks the
 //! role on the server ([`page_need`]).
 
+/// The value of a page's step, or the error page answering its error (an
+/// API error with its status, or a query string's problem as 400) for
+/// `user`.
+macro_rules! or_page {
+    ($user:expr, $step:expr) => {
+        match $step {
+            Ok(v) => v,
+            Err(e) => return $crate::ui::PageError::page(e, &$user),
+        }
+    };
+}
+
 mod catalogue;
 mod dashboard;
 mod media;
@@ -215,6 +227,24 @@ fn page_in(lang: Lang, title: &str, user: Option<&UiUser>, body: Markup) -> Mark
                 main { (body) }
             }
         }
+    }
+}
+
+/// What a page's step can fail with, as the page answering it.
+trait PageError {
+    fn page(self, user: &UiUser) -> Response;
+}
+
+impl PageError for crate::error::ApiError {
+    fn page(self, user: &UiUser) -> Response {
+        error_page(self.status, Some(user), &catalogue::problem(&self))
+    }
+}
+
+/// A query string that did not parse ([`catalogue::given`]).
+impl PageError for String {
+    fn page(self, user: &UiUser) -> Response {
+        error_page(StatusCode::BAD_REQUEST, Some(user), &self)
     }
 }
 

@@ -12,9 +12,9 @@ use marsad_engine::banks::EntryQuery;
 use marsad_engine::matching::MatchedThing;
 use maud::{Markup, html};
 
-use super::catalogue::{Q, checked, filter_field, given, list_page, next_link, problem, value};
+use super::catalogue::{Q, checked, filter_field, given, list_page, next_link, value};
 use super::release::source_link;
-use super::{UiUser, error_page, html_response, page};
+use super::{UiUser, html_response, page};
 use crate::api::{bad_param, param_error};
 use crate::state::AppState;
 
@@ -29,10 +29,7 @@ pub(super) async fn sources(
     State(state): State<Arc<AppState>>,
     Extension(user): Extension<UiUser>,
 ) -> Response {
-    let rows = match state.with_engine(|e| Ok(e.sources()?)).await {
-        Ok(r) => r,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let rows = or_page!(user, state.with_engine(|e| Ok(e.sources()?)).await);
     let body = html! {
         h1 { (user.t("Sources")) }
         @if rows.is_empty() { p.empty { "No source yet: ingest an export first." } } @else {
@@ -54,10 +51,7 @@ pub(super) async fn banks(
     State(state): State<Arc<AppState>>,
     Extension(user): Extension<UiUser>,
 ) -> Response {
-    let rows = match state.with_engine(|e| Ok(e.banks()?)).await {
-        Ok(r) => r,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let rows = or_page!(user, state.with_engine(|e| Ok(e.banks()?)).await);
     let body = html! {
         h1 { (user.t("Banks")) }
         @if rows.is_empty() { p.empty { "No bank yet: marsad bank import NAME FILE --create, or POST /c/banks." } } @else {
@@ -88,10 +82,7 @@ pub(super) async fn bank(
     Path(name): Path<String>,
     q: Q,
 ) -> Response {
-    let pairs = match given(q) {
-        Ok(p) => p,
-        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
-    };
+    let pairs = or_page!(user, given(q));
     let parsed = checked(&pairs, &["type", "value", "cursor", "limit"]).and_then(|p| {
         let signal_type = p
             .one("type")?
@@ -113,16 +104,10 @@ pub(super) async fn bank(
         }
         Ok(EntryQuery { signal_type, value, after, limit: p.limit()? as u64 })
     });
-    let query = match parsed {
-        Ok(q) => q,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let query = or_page!(user, parsed);
     let who = name.clone();
     let found = state.with_engine(move |e| Ok((e.bank(&who)?, e.bank_entries(&who, &query)?))).await;
-    let (detail, (entries, next)) = match found {
-        Ok(f) => f,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let (detail, (entries, next)) = or_page!(user, found);
     let path =
         format!("/banks/{}", form_urlencoded::byte_serialize(detail.name.as_bytes()).collect::<String>());
     let form = html! {
@@ -168,10 +153,7 @@ pub(super) async fn matches(
     Extension(user): Extension<UiUser>,
     q: Q,
 ) -> Response {
-    let pairs = match given(q) {
-        Ok(p) => p,
-        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
-    };
+    let pairs = or_page!(user, given(q));
     let form = html! {
         form.filters method="get" action="/matches" {
             (filter_field(user.t("Bank"), "bank", value(&pairs, "bank"), "a bank's name"))
@@ -226,10 +208,7 @@ pub(super) async fn matches(
 
 /// `GET /jobs`: ingest jobs, newest first, with their progress.
 pub(super) async fn jobs(State(state): State<Arc<AppState>>, Extension(user): Extension<UiUser>) -> Response {
-    let rows = match state.with_engine(|e| Ok(e.jobs(100)?)).await {
-        Ok(r) => r,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let rows = or_page!(user, state.with_engine(|e| Ok(e.jobs(100)?)).await);
     let body = html! {
         h1 { "Ingest jobs" }
         p.meta { "Upload an export with POST /api/v1/jobs (a .zip or .tar of a Telegram export folder, or a JSON lines file); its progress shows here." }
@@ -279,10 +258,7 @@ pub(super) async fn audit(
     Extension(user): Extension<UiUser>,
     q: Q,
 ) -> Response {
-    let pairs = match given(q) {
-        Ok(p) => p,
-        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
-    };
+    let pairs = or_page!(user, given(q));
     let form = html! {
         form.filters method="get" action="/audit" {
             (filter_field("Since", "since", value(&pairs, "since"), "2026-01-01"))

@@ -79,10 +79,7 @@ pub(super) async fn release(
             Ok((e.release(ReleaseId(id))?, e.taxonomy()?, e.release_codes(&who, coder, id)?))
         })
         .await;
-    let (detail, taxonomy, codes) = match found {
-        Ok(d) => d,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let (detail, taxonomy, codes) = or_page!(user, found);
     let r = &detail.release;
     let title = format!("Release {}", r.id.0);
     let body = html! {
@@ -190,10 +187,7 @@ pub(super) async fn outlets(
             Ok((e.outlets()?, e.report_data(&req)?.0.outlet_rows))
         })
         .await;
-    let (registry, rows) = match found {
-        Ok(f) => f,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let (registry, rows) = or_page!(user, found);
     let body = html! {
         h1 { (user.t("Outlets")) }
         @if registry.is_empty() {
@@ -234,10 +228,7 @@ pub(super) async fn outlet(
     Path(name): Path<String>,
     q: Q,
 ) -> Response {
-    let pairs = match given(q) {
-        Ok(p) => p,
-        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
-    };
+    let pairs = or_page!(user, given(q));
     let silence_days = value(&pairs, "silence_days");
     let silence_days: f64 = if silence_days.is_empty() {
         7.0
@@ -277,10 +268,7 @@ pub(super) async fn outlet(
             Ok((entry, timeline, silences, dormancy, data))
         })
         .await;
-    let (entry, timeline, silences, dormancy, data) = match found {
-        Ok(f) => f,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let (entry, timeline, silences, dormancy, data) = or_page!(user, found);
     let q: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
     let body = html! {
         h1 { bdi { (entry.name) } }
@@ -433,10 +421,7 @@ pub(super) async fn themes(
             Ok((e.taxonomy()?, e.themes_report(&marsad_engine::analytics::Filter::default(), "month", None)?))
         })
         .await;
-    let (t, report) = match found {
-        Ok(f) => f,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let (t, report) = or_page!(user, found);
     let a = &report.agreement;
     let num = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
     let body = html! {

@@ -110,10 +110,7 @@ pub(super) async fn queue(
     Extension(user): Extension<UiUser>,
     q: Q,
 ) -> Response {
-    let pairs = match given(q) {
-        Ok(p) => p,
-        Err(why) => return error_page(StatusCode::BAD_REQUEST, Some(&user), &why),
-    };
+    let pairs = or_page!(user, given(q));
     let parsed = checked(&pairs, &["state", "cursor", "decided"]).and_then(|p| {
         Ok((
             queue_state(p.one("state")?)?,
@@ -121,10 +118,7 @@ pub(super) async fn queue(
             p.one("decided")?.map(str::to_owned),
         ))
     });
-    let (which, cursor, decided) = match parsed {
-        Ok(p) => p,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let (which, cursor, decided) = or_page!(user, parsed);
     let found = state
         .with_engine(move |e| {
             let page = e
@@ -133,10 +127,7 @@ pub(super) async fn queue(
             Ok((page, e.banks()?, e.latest_decisions(20)?))
         })
         .await;
-    let (queue, banks, latest) = match found {
-        Ok(f) => f,
-        Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-    };
+    let (queue, banks, latest) = or_page!(user, found);
     let escalated = which == marsad_store::QueueState::Escalated;
     let body = html! {
         h1 { (user.t("Review queue")) }

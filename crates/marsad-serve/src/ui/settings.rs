@@ -29,14 +29,7 @@ pub(super) async fn settings(
     Extension(user): Extension<UiUser>,
 ) -> Response {
     let admin = user.role >= Role::Admin;
-    let users = if admin {
-        match state.with_engine(|e| Ok(e.users()?)).await {
-            Ok(u) => u,
-            Err(e) => return error_page(e.status, Some(&user), &problem(&e)),
-        }
-    } else {
-        Vec::new()
-    };
+    let users = if admin { or_page!(user, state.with_engine(|e| Ok(e.users()?)).await) } else { Vec::new() };
     let p = user.protection;
     let body = html! {
         h1 { (user.t("Settings")) }
