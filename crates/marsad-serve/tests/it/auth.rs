@@ -52,6 +52,15 @@ fn routes() -> Vec<(Method, &'static str, Option<serde_json::Value>, Role)> {
         (Method::GET, "/api/v1/banks/AUTH", None, Role::Viewer),
         (Method::GET, "/api/v1/matches", None, Role::Viewer),
         (Method::GET, "/api/v1/audit", None, Role::Admin),
+        (Method::GET, "/api/v1/review", None, Role::Moderator),
+        (Method::GET, "/api/v1/decisions", None, Role::Moderator),
+        (Method::POST, "/api/v1/decisions", Some(json!({"items": [], "verdict": "reject"})), Role::Moderator),
+        (Method::POST, "/api/v1/decisions/1/undo", None, Role::Moderator),
+        (Method::GET, "/api/v1/themes", None, Role::Viewer),
+        (Method::GET, "/api/v1/agreement", None, Role::Viewer),
+        (Method::GET, "/api/v1/analyze/themes", None, Role::Viewer),
+        (Method::GET, "/api/v1/releases/1/codes", None, Role::Viewer),
+        (Method::PUT, "/api/v1/releases/1/codes", Some(json!({"primary": "war"})), Role::Analyst),
     ]
 }
 

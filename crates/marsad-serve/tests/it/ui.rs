@@ -368,7 +368,25 @@ async fn hostile_sign_in_and_cookies_are_refused_cleanly() {
     }
     // Cookies that are not a session's: the sign-in form, never an error.
     for bad in ["", "zz", &"a".repeat(4000), "%00", "../../etc/passwd"] {
-        for path in ["/", "/releases", "/posts"] {
+        let preview = format!("/media/{}/preview/0", "a".repeat(64));
+        for path in [
+            "/",
+            "/releases",
+            "/posts",
+            "/releases/1",
+            "/outlets",
+            "/outlets/x",
+            "/sources",
+            "/banks",
+            "/banks/x",
+            "/matches",
+            "/jobs",
+            "/audit",
+            "/review",
+            "/themes",
+            "/settings",
+            preview.as_str(),
+        ] {
             let r = http
                 .get(s.url(path))
                 .header(COOKIE, format!("marsad_session={bad}"))
@@ -551,6 +569,12 @@ async fn moderators_review_in_the_page_and_others_are_refused() {
     let r = post(&viewer, "/review/decide", vec![("csrf", vcsrf), ("one", format!("reject|{key}"))])
         .await
         .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Nor code a release, which is an analyst's work.
+    let r =
+        post(&viewer, "/releases/1/codes", vec![("csrf", csrf_field(&vpage)), ("primary", "war".to_owned())])
+            .await
+            .expect("post");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Without the session's CSRF token: refused.
     let r = post(&moderator, "/review/decide", vec![("one", format!("reject|{key}"))]).await.expect("post");
