@@ -156,6 +156,42 @@ pub struct ReleaseRow {
     pub evidence: Evidence,
 }
 
+/// The order of a page of releases (`sort` in the API and the web UI's
+/// catalogue).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReleaseOrder {
+    /// Oldest first, by first seen then id: the grouping's own order.
+    #[default]
+    FirstSeen,
+    /// Newest first, by first seen.
+    Newest,
+    /// Most recently seen again first, by last sighting.
+    LastSeen,
+    /// Most sightings first (then by first seen).
+    Sightings,
+}
+
+impl ReleaseOrder {
+    /// Every order, as `sort` names it.
+    pub const ALL: [ReleaseOrder; 4] =
+        [ReleaseOrder::FirstSeen, ReleaseOrder::Newest, ReleaseOrder::LastSeen, ReleaseOrder::Sightings];
+
+    /// Its name: `first-seen`, `newest`, `last-seen` or `sightings`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseOrder::FirstSeen => "first-seen",
+            ReleaseOrder::Newest => "newest",
+            ReleaseOrder::LastSeen => "last-seen",
+            ReleaseOrder::Sightings => "sightings",
+        }
+    }
+
+    /// The order named `name`.
+    pub fn parse(name: &str) -> Option<ReleaseOrder> {
+        ReleaseOrder::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+}
+
 /// `marsad outlets list --json`: one outlet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OutletRow {
@@ -280,21 +316,47 @@ impl Engine {
             .collect())
     }
 
-    /// A page of the releases `filter` selects, by first seen then id: the
-    /// `limit` after the first `offset`, with how many it selects in all.
-    /// Only the page's releases are read from the store (the selection is
-    /// made on the observatory's columns), so a page costs the same
-    /// whatever the store's size.
+    /// A page of the releases `filter` selects, in `order`: the `limit`
+    /// after the first `offset`, with how many it selects in all. Only the
+    /// page's releases are read from the store (the selection and the
+    /// order are made on the observatory's columns), so a page costs the
+    /// same whatever the store's size.
     pub fn releases_page(
         &self,
         obs: &Observatory,
         filter: &Filter,
+        order: ReleaseOrder,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<ReleaseRow>, usize)> {
         let mask = filter.mask(obs);
-        let mut kept: Vec<(i64, i64)> =
-            obs.releases.iter().zip(&mask).filter(|(_, k)| **k).map(|(r, _)| (r.first_seen, r.id)).collect();
+        let counts = if order == ReleaseOrder::Sightings {
+            let mut n = vec![0i64; obs.releases.len()];
+            for s in &obs.sightings {
+                if let Some(c) = n.get_mut(s.release as usize) {
+                    *c += 1;
+                }
+            }
+            n
+        } else {
+            Vec::new()
+        };
+        let mut kept: Vec<(i64, i64, i64, i64)> = obs
+            .releases
+            .iter()
+            .enumerate()
+            .zip(&mask)
+            .filter(|(_, k)| **k)
+            .map(|((i, r), _)| {
+                let (a, b) = match order {
+                    ReleaseOrder::FirstSeen => (r.first_seen, r.id),
+                    ReleaseOrder::Newest => (r.first_seen.saturating_neg(), r.id.saturating_neg()),
+                    ReleaseOrder::LastSeen => (r.last_seen.saturating_neg(), r.first_seen),
+                    ReleaseOrder::Sightings => (counts.get(i).map_or(0, |c| -c), r.first_seen),
+                };
+                (a, b, r.id, r.id)
+            })
+            .collect();
         let total = kept.len();
         let end = offset.saturating_add(limit).min(total);
         if offset >= end {
@@ -303,7 +365,7 @@ impl Engine {
         kept.select_nth_unstable(end - 1);
         let page = &mut kept[..end];
         page.sort_unstable();
-        let ids: Vec<ReleaseId> = page[offset..].iter().map(|&(_, id)| ReleaseId(id)).collect();
+        let ids: Vec<ReleaseId> = page[offset..].iter().map(|&(.., id)| ReleaseId(id)).collect();
         let mut rows = Vec::with_capacity(ids.len());
         self.store().releases(Some(&ids), &mut |r| {
             rows.push(ReleaseRow::from(r));

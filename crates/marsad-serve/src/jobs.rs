@@ -78,7 +78,7 @@ pub(crate) struct Jobs {
 /// The job routes, with their runner started: jobs a stopped server left
 /// unfinished are marked failed first (a blocking call to the store, as
 /// the server opens its connections).
-pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+pub(crate) fn routes(state: &Arc<AppState>) -> (Router<Arc<AppState>>, Jobs) {
     let silence = state.cfg.job_silence;
     let engine =
         match Engine::open(&state.cfg.db).and_then(|mut e| e.fail_unfinished_jobs(silence).map(|n| (e, n))) {
@@ -98,13 +98,14 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     tokio::spawn(runner(state.clone(), shared.clone(), engine, rx));
     tokio::spawn(heartbeat(Arc::downgrade(state), Arc::downgrade(&shared)));
     let jobs = Jobs { tx, shared, submit: Arc::new(tokio::sync::Mutex::new(())) };
-    Router::new()
+    let router = Router::new()
         .route(
             "/api/v1/jobs",
             get(list).post(submit).layer(DefaultBodyLimit::max((state.cfg.max_upload + (1 << 20)) as usize)),
         )
         .route("/api/v1/jobs/{id}", get(one))
-        .layer(Extension(jobs))
+        .layer(Extension(jobs.clone()));
+    (router, jobs)
 }
 
 /// Every [`marsad_engine::jobs::JOB_HEARTBEAT`] (or a third of the silence
@@ -260,7 +261,27 @@ pub(crate) async fn submit(
     Extension(caller): Extension<Caller>,
     body: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    let upload = form::read(body, state.cfg.max_upload, &state.cfg.scratch_dir()).await?;
+    let view = accept(&state, &jobs, caller.name.clone(), body, None).await?;
+    let url = format!("/api/v1/jobs/{}", view.id);
+    let accepted = Accepted { id: view.id, status: view.status.to_owned(), url: url.clone() };
+    let mut response = (StatusCode::ACCEPTED, Json(accepted)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&url) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Reads an upload's form, records the job and queues it (the API's
+/// `POST /api/v1/jobs` and the web UI's Jobs page, which passes its CSRF
+/// token to be found first in the form).
+pub(crate) async fn accept(
+    state: &Arc<AppState>,
+    jobs: &Jobs,
+    created_by: String,
+    body: Result<Multipart, MultipartRejection>,
+    csrf: Option<&str>,
+) -> ApiResult<JobView> {
+    let upload = form::read(body, state.cfg.max_upload, &state.cfg.scratch_dir(), csrf).await?;
     let path = upload.file.to_path_buf();
     let format = tokio::task::spawn_blocking(move || UploadFormat::sniff(&path))
         .await
@@ -278,7 +299,7 @@ pub(crate) async fn submit(
         None => format.inferred_kind(),
     };
     let new = NewJob {
-        created_by: caller.name.clone(),
+        created_by,
         file_name: upload.file_name,
         bytes: upload.bytes,
         kind,
@@ -325,13 +346,7 @@ pub(crate) async fn submit(
                 .to_string(),
         ),
     });
-    let url = format!("/api/v1/jobs/{}", view.id);
-    let accepted = Accepted { id: view.id, status: view.status.to_owned(), url: url.clone() };
-    let mut response = (StatusCode::ACCEPTED, Json(accepted)).into_response();
-    if let Ok(location) = HeaderValue::from_str(&url) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(view)
 }
 
 /// The running job's progress now, in place of the stored one.

@@ -152,6 +152,8 @@ pub const ROUTES: &[&str] = &[
     "/audit",
     "/banks",
     "/banks/<name>",
+    "/banks/<name>/export",
+    "/banks/import",
     "/c/bank/<bank_name>",
     "/c/bank/<bank_name>/content",
     "/c/bank/<bank_name>/content/<int:content_id>",
@@ -195,6 +197,7 @@ pub const ROUTES: &[&str] = &[
 /// The router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
     let uploads = DefaultBodyLimit::max((state.cfg.max_upload + (1 << 20)) as usize);
+    let (job_routes, jobs) = jobs::routes(&state);
     let guarded = Router::new()
         .route("/h/hash", get(hma::hashing::hash_url).post(hma::hashing::hash_upload).layer(uploads))
         .route("/m/raw_lookup", get(hma::matching::raw_lookup))
@@ -222,11 +225,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status", get(status))
         .route("/status/live", get(live))
         .route("/site-map", get(site_map))
-        .merge(jobs::routes(&state))
+        .merge(job_routes)
         .merge(api::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard));
     guarded
-        .merge(ui::routes(&state))
+        .merge(ui::routes(&state, jobs))
         .fallback(|| async { error::ApiError::not_found("The requested URL was not found on the server.") })
         .layer(tower_http::limit::RequestBodyLimitLayer::new((state.cfg.max_upload + (2 << 20)) as usize))
         .layer(tower::limit::ConcurrencyLimitLayer::new(state.cfg.concurrency))

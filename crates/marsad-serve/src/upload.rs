@@ -77,6 +77,24 @@ pub(crate) async fn text_field(
     String::from_utf8(text).map_err(|_| ApiError::bad_request(format!("form field {name:?} is not UTF-8")))
 }
 
+/// Checks a web UI form sent as multipart (a file upload): its first
+/// part is the field `csrf` holding the session's token (a 403 when not),
+/// so nothing of a forged request is read further.
+pub(crate) async fn csrf_first(mp: &mut Multipart, want: &str) -> ApiResult<()> {
+    let refused = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "This form has expired or did not come from this site: reload the page and try again.",
+        )
+    };
+    let mut field = mp.next_field().await.map_err(|_| refused())?.ok_or_else(refused)?;
+    if field.name() != Some("csrf") {
+        return Err(refused());
+    }
+    let sent = text_field(&mut field, "csrf", 256, |_| refused()).await?;
+    if crate::ui::session::same_secret(sent.trim(), want) { Ok(()) } else { Err(refused()) }
+}
+
 /// Reads a multipart body as HMA does: exactly one file (a part with a
 /// file name), its field name the content type; text fields kept.
 /// The file is written under `dir`.
@@ -85,9 +103,15 @@ pub async fn read(
     max_bytes: u64,
     dir: &Path,
 ) -> ApiResult<Upload> {
-    let Ok(mut mp) = body else {
+    let Ok(mp) = body else {
         return Err(ApiError::bad_request("Missing multipart/form-data file upload"));
     };
+    read_parts(mp, max_bytes, dir).await
+}
+
+/// [`read`] of a body whose reading has begun (the web UI's forms, after
+/// [`csrf_first`]).
+pub(crate) async fn read_parts(mut mp: Multipart, max_bytes: u64, dir: &Path) -> ApiResult<Upload> {
     let mut file: Option<(String, tempfile::TempPath, u64)> = None;
     let mut fields = HashMap::new();
     let mut parts = 0;

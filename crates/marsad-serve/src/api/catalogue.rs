@@ -7,7 +7,9 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use marsad_core::ReleaseId;
-use marsad_engine::observatory::{OutletRow, OutletsImported, ReleaseDetail, ReleaseRow, unknown_outlets};
+use marsad_engine::observatory::{
+    OutletRow, OutletsImported, ReleaseDetail, ReleaseOrder, ReleaseRow, unknown_outlets,
+};
 use marsad_engine::posts::{PostFilter, PostHistory, PostRow, SourceRow, format_cursor, parse_cursor};
 
 use super::{Params, bad_param, page_type, paginate, param_error};
@@ -106,7 +108,8 @@ pub async fn post(
 }
 
 /// The releases list's parameters.
-pub const RELEASE_PARAMS: &[&str] = &["official_only", "format", "outlet", "from", "to", "limit", "cursor"];
+pub const RELEASE_PARAMS: &[&str] =
+    &["official_only", "format", "outlet", "from", "to", "sort", "limit", "cursor"];
 
 /// `GET /api/v1/releases`.
 #[utoipa::path(get, path = "/api/v1/releases", tag = "catalogue",
@@ -115,9 +118,10 @@ pub const RELEASE_PARAMS: &[&str] = &["official_only", "format", "outlet", "from
            ("outlet" = Option<Vec<String>>, Query, description = "only this outlet (repeatable)"),
            ("from" = Option<String>, Query, description = "first seen at or after"),
            ("to" = Option<String>, Query, description = "first seen before"),
+           ("sort" = Option<String>, Query, description = "first-seen (oldest first, the default), newest, last-seen (latest sighting first) or sightings (most first)"),
            ("limit" = Option<usize>, Query, description = "page size, 1 to 1000 (100)"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the page before")),
-    responses((status = 200, description = "releases by first seen", body = ReleasesPage),
+    responses((status = 200, description = "releases in the order asked (by first seen unless sort says otherwise)", body = ReleasesPage),
               (status = 400, description = "a bad parameter")))]
 pub async fn releases(State(state): State<Arc<AppState>>, q: Q) -> ApiResult<Json<ReleasesPage>> {
     let params = Params::new(q, RELEASE_PARAMS)?;
@@ -133,6 +137,13 @@ pub async fn release_page(
 ) -> ApiResult<(Vec<ReleaseRow>, Option<String>)> {
     let filter = params.filter(true)?;
     let limit = params.limit()?;
+    let order = match params.one("sort")? {
+        None | Some("") => ReleaseOrder::default(),
+        Some(s) => ReleaseOrder::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = ReleaseOrder::ALL.iter().map(|o| o.as_str()).collect();
+            bad_param("sort", format!("{s:?} is not one of {}", names.join(", ")))
+        })?,
+    };
     let cursor = params.one("cursor")?.map(str::to_owned);
     let offset = match &cursor {
         None => 0,
@@ -147,7 +158,7 @@ pub async fn release_page(
             if let Some(u) = unknown_outlets(&obs, &filter).first() {
                 return Err(bad_param("outlet", u));
             }
-            Ok(e.releases_page(&obs, &filter, offset, limit)?)
+            Ok(e.releases_page(&obs, &filter, order, offset, limit)?)
         })
         .await?;
     if offset > total {

@@ -136,12 +136,23 @@ fn audit(state: &AppState, caller: &Caller, action: &str, target: &str, detail: 
 }
 
 /// Streams a file written into `dir`: opened, then the folder removed (the
-/// open file stays readable until the stream ends).
-async fn stream_file(
+/// open file stays readable until the stream ends). `name` is the file
+/// name the client is given (plain ASCII: the callers make it so).
+pub(crate) async fn stream_file(
     dir: tempfile::TempDir,
     path: std::path::PathBuf,
     content_type: &str,
     name: &str,
+) -> ApiResult<Response> {
+    stream_as(dir, path, content_type, &format!("inline; filename=\"{name}\"")).await
+}
+
+/// [`stream_file`] with its `Content-Disposition`.
+pub(crate) async fn stream_as(
+    dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    content_type: &str,
+    disposition: &str,
 ) -> ApiResult<Response> {
     let file = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
     let len = file.metadata().await.map_err(ApiError::internal)?.len();
@@ -152,7 +163,7 @@ async fn stream_file(
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
             (header::CONTENT_LENGTH, len.to_string()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
+            (header::CONTENT_DISPOSITION, disposition.to_owned()),
         ],
         body,
     )

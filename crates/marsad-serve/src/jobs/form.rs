@@ -66,13 +66,19 @@ fn clean_name(name: &str) -> String {
 const MISSING_FILE: &str = "form field \"file\" is missing: send the export (zip, tar, tar.gz) or the JSON lines file as multipart/form-data field \"file\"";
 
 /// Reads the form; every problem is a 4xx naming the field.
-/// The file is written under `dir`.
+/// The file is written under `dir`. With `csrf` (the web UI's form), the
+/// body's first part must be the field `csrf` holding it, checked before
+/// anything else is read.
 pub(super) async fn read(
     body: Result<Multipart, MultipartRejection>,
     max_bytes: u64,
     dir: &Path,
+    csrf: Option<&str>,
 ) -> ApiResult<JobForm> {
     let Ok(mut mp) = body else { return Err(ApiError::bad_request(MISSING_FILE)) };
+    if let Some(want) = csrf {
+        crate::upload::csrf_first(&mut mp, want).await?;
+    }
     let mut file: Option<(tempfile::TempPath, String, u64)> = None;
     let (mut kind, mut retain_media, mut no_fingerprints, mut export_timezone) = (None, false, false, None);
     let mut parts = 0;
@@ -115,6 +121,8 @@ pub(super) async fn read(
         let text =
             crate::upload::text_field(&mut field, &name, MAX_FIELD, |e| body_error(e, max_bytes)).await?;
         match name.as_str() {
+            // Empty (a form's "by the file" choice) is not given.
+            "kind" if text.trim().is_empty() => kind = None,
             "kind" => {
                 kind = Some(JobKind::parse(text.trim()).ok_or_else(|| {
                     ApiError::bad_request(format!("form field \"kind\": {text:?} is not telegram or jsonl"))

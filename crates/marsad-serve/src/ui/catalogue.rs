@@ -10,6 +10,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use marsad_engine::observatory::ReleaseOrder;
 use maud::{Markup, html};
 
 use super::{UiUser, html_response, page};
@@ -86,7 +87,9 @@ pub(super) fn release_filters(
     action: &str,
     pairs: &[(String, String)],
     button: &str,
+    sort: bool,
 ) -> Markup {
+    let chosen = value(pairs, "sort");
     html! {
         form.filters method="get" action=(action) {
             (filter_field(user.t("From"), "from", value(pairs, "from"), "2017-01-01"))
@@ -97,20 +100,40 @@ pub(super) fn release_filters(
                 input type="checkbox" name="official_only" value="true" checked[value(pairs, "official_only") == "true"];
                 span { (user.t("Official only")) }
             }
+            @if sort {
+                label {
+                    span { (user.t("Sort")) }
+                    select name="sort" {
+                        @for o in ReleaseOrder::ALL {
+                            option value=(o.as_str()) selected[chosen == o.as_str()] { (user.t(sort_label(o))) }
+                        }
+                    }
+                }
+            }
             button type="submit" { (button) }
         }
     }
 }
 
-/// `GET /releases`: the releases the CLI's filters select, newest grouping
-/// order (first seen), a page at a time.
+/// How the catalogue's sort menu names an order.
+fn sort_label(o: ReleaseOrder) -> &'static str {
+    match o {
+        ReleaseOrder::FirstSeen => "Oldest first",
+        ReleaseOrder::Newest => "Newest first",
+        ReleaseOrder::LastSeen => "Seen again lately",
+        ReleaseOrder::Sightings => "Most sightings",
+    }
+}
+
+/// `GET /releases`: the releases the CLI's filters select, in the order
+/// chosen (oldest first unless `sort` says otherwise), a page at a time.
 pub(super) async fn releases(
     State(state): State<Arc<AppState>>,
     Extension(user): Extension<UiUser>,
     q: Q,
 ) -> Response {
     let pairs = or_page!(user, given(q));
-    let form = release_filters(&user, "/releases", &pairs, user.t("Filter"));
+    let form = release_filters(&user, "/releases", &pairs, user.t("Filter"), true);
     let found = match checked(&pairs, RELEASE_PARAMS) {
         Ok(params) => release_page(&state, &params).await,
         Err(e) => Err(e),

@@ -36,7 +36,7 @@ pub(super) async fn dashboard(
     q: Q,
 ) -> Response {
     let pairs = or_page!(user, given(q));
-    let form = release_filters(&user, "/", &pairs, user.t("Show"));
+    let form = release_filters(&user, "/", &pairs, user.t("Show"), false);
     let filter = match checked(&pairs, PARAMS).and_then(|p| p.filter(true)) {
         Ok(f) => f,
         Err(e) => {

@@ -32,6 +32,7 @@ mod release;
 mod review;
 pub mod session;
 mod settings;
+mod uploads;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -85,8 +86,12 @@ pub fn page_need(method: &Method, path: &str) -> Role {
     let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
     if under("/audit") || under("/admin") {
         Role::Admin
-    } else if under("/review") {
+    } else if under("/review") || (path == "/banks/import" && method == Method::POST) {
+        // Bank writes are a moderator's, as in the API.
         Role::Moderator
+    } else if path == "/jobs" && method == Method::POST {
+        // Ingest is an analyst's, as in the API.
+        Role::Analyst
     } else if path.starts_with("/releases/") && path.ends_with("/codes") && method == Method::POST {
         // Coding is an analyst's work.
         Role::Analyst
@@ -99,7 +104,7 @@ pub fn page_need(method: &Method, path: &str) -> Role {
 }
 
 /// The UI's routes over the app's state.
-pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+pub(crate) fn routes(state: &Arc<AppState>, jobs: crate::jobs::Jobs) -> Router<Arc<AppState>> {
     let pages = Router::new()
         .route("/", get(dashboard::dashboard))
         .route("/releases", get(catalogue::releases))
@@ -111,9 +116,11 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/outlets/{name}", get(release::outlet))
         .route("/sources", get(records::sources))
         .route("/banks", get(records::banks))
+        .route("/banks/import", post(uploads::import_bank))
         .route("/banks/{name}", get(records::bank))
+        .route("/banks/{name}/export", get(uploads::export_bank))
         .route("/matches", get(records::matches))
-        .route("/jobs", get(records::jobs))
+        .route("/jobs", get(records::jobs).post(uploads::upload_job))
         .route("/audit", get(records::audit))
         .route("/review", get(review::queue))
         .route("/review/decide", post(review::decide))
@@ -126,7 +133,9 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/admin/users", post(settings::create_user))
         .route("/admin/users/disable", post(settings::disable_user))
         .route("/logout", post(logout))
-        .route_layer(from_fn_with_state(state.clone(), guard));
+        .route_layer(from_fn_with_state(state.clone(), guard))
+        .layer(axum::Extension(jobs))
+        .layer(axum::extract::DefaultBodyLimit::max((state.cfg.max_upload + (1 << 20)) as usize));
     Router::new()
         .route("/login", get(login_page).post(login_submit))
         .route("/ui/marsad.css", get(stylesheet))
@@ -163,6 +172,12 @@ async fn page_layer(State(state): State<Arc<AppState>>, req: Request, next: Next
 /// An HTML answer.
 fn html_response(status: StatusCode, markup: Markup) -> Response {
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response()
+}
+
+/// `name` as one segment of a path: percent-encoded, a space as `%20`
+/// (form encoding's `+` is a plus sign in a path).
+pub(super) fn path_segment(name: &str) -> String {
+    form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// A redirect after a form (303: the browser follows with a GET).
@@ -307,7 +322,7 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
     let mut req = if matches!(*req.method(), Method::GET | Method::HEAD) {
         req
     } else {
-        match csrf_checked(req, &user.csrf).await {
+        match csrf_checked(req, &user.csrf, uploads::takes_files).await {
             Ok(req) => req,
             Err(why) => return error_page(StatusCode::FORBIDDEN, Some(&user), why),
         }
@@ -342,19 +357,26 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
 }
 
 /// The request, if it carries the session's CSRF token in the
-/// `X-CSRF-Token` header or the `csrf` field of its (URL-encoded) form.
-async fn csrf_checked(req: Request, csrf: &str) -> Result<Request, &'static str> {
+/// `X-CSRF-Token` header or the `csrf` field of its (URL-encoded) form; a
+/// `multipart/form-data` body (a file) only to a path `takes_files`
+/// names, whose handler reads the token as the body's first part
+/// ([`crate::upload::csrf_first`]).
+async fn csrf_checked(
+    req: Request,
+    csrf: &str,
+    takes_files: fn(&str) -> bool,
+) -> Result<Request, &'static str> {
     const REFUSED: &str =
         "This form has expired or did not come from this site: reload the page and try again.";
     if let Some(v) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if same_secret(v, csrf) { Ok(req) } else { Err(REFUSED) };
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if content_type.starts_with("multipart/form-data") && takes_files(req.uri().path()) {
+        return Ok(req);
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(REFUSED);
     }
     let (parts, body) = req.into_parts();

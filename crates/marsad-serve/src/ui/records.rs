@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use marsad_engine::banks::EntryQuery;
 use marsad_engine::matching::MatchedThing;
+use marsad_store::Role;
 use maud::{Markup, html};
 
 use super::catalogue::{Q, checked, filter_field, given, list_page, next_link, value};
@@ -20,8 +21,7 @@ use crate::state::AppState;
 
 /// A link to a bank's page.
 pub(super) fn bank_link(name: &str) -> Markup {
-    let q: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    html! { a href={ "/banks/" (q) } { bdi { (name) } } }
+    html! { a href={ "/banks/" (super::path_segment(name)) } { bdi { (name) } } }
 }
 
 /// `GET /sources`.
@@ -54,7 +54,8 @@ pub(super) async fn banks(
     let rows = or_page!(user, state.with_engine(|e| Ok(e.banks()?)).await);
     let body = html! {
         h1 { (user.t("Banks")) }
-        @if rows.is_empty() { p.empty { "No bank yet: marsad bank import NAME FILE --create, or POST /c/banks." } } @else {
+        @if user.role >= Role::Moderator { (super::uploads::import_form(&user, None)) }
+        @if rows.is_empty() { p.empty { "No bank yet: import a bank file here, or marsad bank import NAME FILE --create, or POST /c/banks." } } @else {
             table.list {
                 thead { tr { th { (user.t("Bank")) } th { "HMA name" } th { "Created" } th { "Entries" } th.n { "In all" } } }
                 tbody {
@@ -108,8 +109,7 @@ pub(super) async fn bank(
     let who = name.clone();
     let found = state.with_engine(move |e| Ok((e.bank(&who)?, e.bank_entries(&who, &query)?))).await;
     let (detail, (entries, next)) = or_page!(user, found);
-    let path =
-        format!("/banks/{}", form_urlencoded::byte_serialize(detail.name.as_bytes()).collect::<String>());
+    let path = format!("/banks/{}", super::path_segment(&detail.name));
     let form = html! {
         form.filters method="get" action=(path) {
             (filter_field("Signal type", "type", value(&pairs, "type"), "pdq"))
@@ -125,6 +125,8 @@ pub(super) async fn bank(
             dt { "Matching" } dd { (format!("{:.0} %", detail.enabled_ratio * 100.0)) " of content" }
             dt { "PDQ distance" } dd { @if let Some(d) = detail.pdq_threshold { (d) } @else { "the server's" } }
         }
+        (super::uploads::export_links(&user, &detail.name, &detail.entries.keys().copied().collect::<Vec<_>>()))
+        @if user.role >= Role::Moderator { details { summary { (user.t("Import into this bank")) } (super::uploads::import_form(&user, Some(&detail.name))) } }
         @if entries.is_empty() { p.empty { "No entry matches." } } @else {
             table.list {
                 thead { tr { th.n { "Entry" } th { "Signal" } th { "Value" } th { "Labels" } th { "Added" } } }
@@ -211,13 +213,14 @@ pub(super) async fn jobs(State(state): State<Arc<AppState>>, Extension(user): Ex
     let rows = or_page!(user, state.with_engine(|e| Ok(e.jobs(100)?)).await);
     let body = html! {
         h1 { "Ingest jobs" }
-        p.meta { "Upload an export with POST /api/v1/jobs (a .zip or .tar of a Telegram export folder, or a JSON lines file); its progress shows here." }
+        p.meta { "An export uploaded here or with POST /api/v1/jobs (a .zip, .tar or .tar.gz of a Telegram Desktop export folder, or a JSON lines file) is ingested in the background, one job at a time; its progress shows here (reload the page)." }
+        @if user.role >= Role::Analyst { (super::uploads::job_form(&user)) }
         @if rows.is_empty() { p.empty { "No job yet." } } @else {
             table.list {
                 thead { tr { th.n { "Job" } th { "Status" } th { "File" } th.n { "Bytes" } th { "Sent by" } th { "Accepted" } th { "Finished" } th { "Progress or outcome" } } }
                 tbody {
                     @for j in &rows {
-                        tr {
+                        tr id={ "job-" (j.id) } {
                             td.n { (j.id) }
                             td { span class={ "status " (j.status) } { (j.status) } }
                             td dir="auto" { (j.file_name) }

@@ -38,8 +38,7 @@ pub(super) fn source_link(source: &str) -> Markup {
 
 /// A link to an outlet's page.
 pub(super) fn outlet_link(name: &str) -> Markup {
-    let q: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    html! { a href={ "/outlets/" (q) } { bdi { (name) } } }
+    html! { a href={ "/outlets/" (super::path_segment(name)) } { bdi { (name) } } }
 }
 
 /// Why the release is attributed as it is.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::{Server, left_nothing_in, send};
 
 /// A Telegram Desktop export with text posts and two photos, in `dir`.
-fn export(dir: &Path) -> PathBuf {
+pub(crate) fn export(dir: &Path) -> PathBuf {
     let root = dir.join("ChatExport_2024-01-31");
     std::fs::create_dir_all(root.join("photos")).expect("mkdir");
     std::fs::write(root.join("photos/photo_1.png"), crate::busy_png(160, 120, 8)).expect("photo");
@@ -71,7 +71,7 @@ fn zip_folder(root: &Path) -> Vec<u8> {
 }
 
 /// `root`'s files at the archive's root, as a tar.
-fn tar_folder(root: &Path) -> Vec<u8> {
+pub(crate) fn tar_folder(root: &Path) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     for rel in files(root) {
         tar.append_path_with_name(root.join(&rel), &rel).expect("append");
@@ -100,7 +100,7 @@ async fn run(s: &Server, form: Form) -> Value {
     wait(s, &location).await
 }
 
-async fn wait(s: &Server, url: &str) -> Value {
+pub(crate) async fn wait(s: &Server, url: &str) -> Value {
     let started = Instant::now();
     loop {
         let (status, job) = send(s.req(Method::GET, url, Some(Role::Viewer))).await;

@@ -12,6 +12,7 @@ mod review;
 mod themes;
 mod ui;
 mod ui_browser;
+mod ui_files;
 mod uploads;
 
 use std::collections::HashMap;

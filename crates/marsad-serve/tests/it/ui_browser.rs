@@ -134,7 +134,17 @@ async fn a_moderator_searches_reviews_and_reveals_and_a_viewer_is_refused_in_chr
     }
     let release = release.expect("the image's release");
     let shots = screenshots();
+    let files = tempfile::tempdir().expect("tmp");
+    let upload = files.path().join("uploaded.jsonl");
+    let line = serde_json::json!({"platform": "telegram", "source": "4004", "source_name": "Channel 4004",
+        "id": 1, "timestamp": "2024-03-09T00:00:00Z", "text": "uploaded from the browser"});
+    std::fs::write(&upload, format!("{line}\n")).expect("upload");
+    let bank_file = files.path().join("hashes.csv");
+    std::fs::write(&bank_file, format!("{}\n{}\n{}\n", crate::pdq(1), crate::pdq(2), crate::pdq(3)))
+        .expect("csv");
     let env = [
+        ("MARSAD_UPLOAD", upload.display().to_string()),
+        ("MARSAD_BANK_FILE", bank_file.display().to_string()),
         ("MARSAD_VIEWER", "vera".to_owned()),
         ("MARSAD_RELEASE", release.clone()),
         // Stored with diacritics, hamza and tatweel: typed without.
@@ -218,6 +228,16 @@ async fn a_moderator_searches_reviews_and_reveals_and_a_viewer_is_refused_in_chr
     assert_eq!(coding["kappa"], "0.400");
     assert_eq!(coding["alpha"], "0.444");
     assert_eq!(seen["signed_out"], "/login");
+    // An upload from the Jobs page ran; a bank file imported from the
+    // Banks page; the catalogue sorted from its menu.
+    assert!(seen["upload"]["at"].as_str().is_some_and(|a| a.starts_with("/jobs#job-")), "{seen:#}");
+    assert_eq!(seen["upload"]["status"], "done", "{seen:#}");
+    assert!(seen["bank_import"].as_str().is_some_and(|t| t.contains("3 added")), "{seen:#}");
+    assert!(seen["sorted"]["search"].as_str().is_some_and(|q| q.contains("sort=sightings")), "{seen:#}");
+    let counts: Vec<u64> =
+        seen["sorted"]["sightings"].as_array().expect("rows").iter().filter_map(Value::as_u64).collect();
+    assert!(counts.len() > 2 && counts.windows(2).all(|w| w[0] >= w[1]), "{seen:#}");
+    assert!(counts.first() > counts.last(), "{seen:#}");
     // A viewer: no queue in the menu, 403 at its address, no reveal.
     assert_eq!(seen["viewer"]["menu_has_review"], false);
     assert_eq!(seen["viewer"]["review_status"], 403);

@@ -149,6 +149,35 @@ try {
   seen.arabic.kept = await page.evaluate(() => getComputedStyle(document.body).direction);
   await page.goto(`${base}/?lang=en`);
 
+  // An export uploaded from the Jobs page (the form's CSRF token goes as
+  // its first part), followed until its job ends.
+  await page.goto(`${base}/jobs`);
+  await page.setInputFiles("form[action='/jobs'] input[type=file]", process.env.MARSAD_UPLOAD);
+  await Promise.all([page.waitForURL(/\/jobs#job-\d+$/), page.click("form[action='/jobs'] button[type=submit]")]);
+  const job = new URL(page.url()).hash;
+  seen.upload = { at: new URL(page.url()).pathname + job };
+  for (let i = 0; i < 200 && !seen.upload.status; i++) {
+    const status = (await page.textContent(`tr${job} span.status`))?.trim();
+    if (status === "done" || status === "failed") seen.upload.status = status;
+    else { await page.waitForTimeout(100); await page.reload(); }
+  }
+  // A bank file imported from the Banks page into a new bank.
+  await page.goto(`${base}/banks`);
+  await page.fill("form[action='/banks/import'] input[name=bank]", "Browser bank");
+  await page.selectOption("form[action='/banks/import'] select[name=format]", "csv");
+  await page.selectOption("form[action='/banks/import'] select[name=type]", "pdq");
+  await page.setInputFiles("form[action='/banks/import'] input[type=file]", process.env.MARSAD_BANK_FILE);
+  await Promise.all([page.waitForLoadState("load"), page.click("form[action='/banks/import'] button[type=submit]")]);
+  seen.bank_import = (await page.textContent("main p"))?.trim();
+  // The catalogue sorted by sightings, from its menu.
+  await page.goto(`${base}/releases`);
+  await page.selectOption("select[name=sort]", "sightings");
+  await Promise.all([page.waitForLoadState("load"), page.click("form.filters button[type=submit]")]);
+  seen.sorted = {
+    search: new URL(page.url()).search,
+    sightings: await page.$$eval("table.list tbody tr", (rows) => rows.map((r) => Number(r.children[5].textContent))),
+  };
+
   // Accessibility of every page.
   const plain = await browser.newContext({ bypassCSP: true, storageState: await context.storageState() });
   for (const [name, path] of [
