@@ -85,9 +85,20 @@ impl Engine {
             Some(b) if !b.is_empty() => b,
             _ => &NoMatcher,
         };
+        let retain_media = match (opts.retain_media, self.media_dir()) {
+            (false, _) => None,
+            (true, Some(dir)) => Some(dir),
+            (true, None) => {
+                return Err(invalid!(
+                    "--retain-media needs a folder for the media: with a PostgreSQL store, name one in {} \
+                     (shared by the processes that keep or show media)",
+                    crate::store::MEDIA_DIR_VAR
+                ));
+            }
+        };
         let cfg = IngestConfig {
             batch_size: opts.batch_size,
-            retain_media: if opts.retain_media { self.media_dir() } else { None },
+            retain_media,
             // Pending texts of a batch held at once: an eighth of the budget.
             max_batch_text_bytes: (self.memory().total() / 8) as usize,
             export_timezone,

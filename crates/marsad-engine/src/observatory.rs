@@ -270,12 +270,18 @@ impl Engine {
             .step("describing releases")
     }
 
-    /// Brings the releases up to date, then loads them as columns (from the
-    /// cache beside the store when current).
+    /// Brings the releases up to date, then loads them as columns: from
+    /// the cache file beside a SQLite store when current; for a store of
+    /// many processes (PostgreSQL), from this process's copy when the
+    /// store's releases generation is still the one it was read at.
     pub fn observatory(&mut self) -> Result<Observatory> {
         self.update_releases()?;
-        let cache = self.observatory_cache();
-        marsad_observe::snapshot::load(self.store(), cache.as_deref()).step("loading releases")
+        match self.observatory_cache() {
+            Some(cache) => {
+                marsad_observe::snapshot::load(self.store(), Some(&cache)).step("loading releases")
+            }
+            None => shared_observatory(self.store()).step("loading releases"),
+        }
     }
 
     /// Replaces the registry with the outlets of the TOML text `toml` (read
@@ -502,6 +508,36 @@ pub enum Analysis {
     Recycling(analytics::Recycling),
     /// Amplification per release and quantiles.
     Amplification(Box<analytics::Amplification>),
+}
+
+/// The observatory last read by this process: of which store, at which
+/// releases generation.
+static SHARED_OBSERVATORY: std::sync::Mutex<Option<(marsad_store::StoreIdentity, i64, Observatory)>> =
+    std::sync::Mutex::new(None);
+
+/// The observatory of `store` from this process's copy when it was read
+/// at the store's current releases generation, else read (and kept), all
+/// in one snapshot of the store.
+fn shared_observatory(store: &dyn marsad_store::Store) -> marsad_store::Result<Observatory> {
+    let mut out = None;
+    store.read_snapshot(&mut || {
+        let (identity, generation) = (store.identity()?, store.releases_generation()?);
+        let kept = SHARED_OBSERVATORY.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((i, g, obs)) = kept.as_ref()
+            && *i == identity
+            && *g == generation
+        {
+            out = Some(obs.clone());
+            return Ok(());
+        }
+        drop(kept);
+        let obs = marsad_observe::snapshot::load(store, None)?;
+        *SHARED_OBSERVATORY.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((identity, generation, obs.clone()));
+        out = Some(obs);
+        Ok(())
+    })?;
+    out.ok_or_else(|| marsad_store::StoreError::Backend("the snapshot read nothing".to_owned()))
 }
 
 /// Runs `query` over `obs` with `filter`.

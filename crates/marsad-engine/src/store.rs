@@ -16,7 +16,7 @@ use crate::error::{EngineError, Result};
 pub enum StoreLocation {
     /// An embedded SQLite file.
     Sqlite(PathBuf),
-    /// A PostgreSQL server (`postgres://…`); not in this build yet.
+    /// A PostgreSQL server (`postgres://…`), shared by many processes.
     Postgres(String),
 }
 
@@ -55,7 +55,8 @@ impl std::fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreLocation::Sqlite(p) => write!(f, "{}", p.display()),
-            StoreLocation::Postgres(url) => f.write_str(url),
+            // Never the password of its user.
+            StoreLocation::Postgres(url) => f.write_str(&marsad_store_postgres::redacted(url)),
         }
     }
 }
@@ -134,11 +135,14 @@ impl Engine {
     /// Opens (creating when new) the store named by `db` as `options` say.
     pub fn open_with(db: &str, options: &StoreOptions) -> Result<Engine> {
         let location = StoreLocation::parse(db)?;
-        match &location {
-            StoreLocation::Postgres(_) => Err(EngineError::Invalid(
-                "the PostgreSQL store is not available in this build yet; use a SQLite file path for --db"
-                    .to_owned(),
-            )),
+        let (store, schema_version): (Box<dyn Store>, i64) = match &location {
+            StoreLocation::Postgres(url) => {
+                let pg = marsad_store_postgres::OpenOptions { busy_timeout: options.busy_timeout };
+                let store = marsad_store_postgres::PgStore::open_with(url, &pg)
+                    .map_err(|e| EngineError::step(format!("opening store {location}"), e))?;
+                let version = store.schema_version()?;
+                (Box::new(store), version)
+            }
             StoreLocation::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent.display(), e))?;
@@ -146,16 +150,17 @@ impl Engine {
                 let sqlite = marsad_store_sqlite::OpenOptions { busy_timeout: options.busy_timeout };
                 let store = SqliteStore::open_with(path, &sqlite)
                     .map_err(|e| EngineError::step(format!("opening store {db}"), e))?;
-                let schema_version = store.schema_version()?;
-                Ok(Engine {
-                    db: db.to_owned(),
-                    location,
-                    store: Box::new(store),
-                    schema_version,
-                    memory: marsad_core::MemoryBudget::default(),
-                })
+                let version = store.schema_version()?;
+                (Box::new(store), version)
             }
-        }
+        };
+        Ok(Engine {
+            db: db.to_owned(),
+            location,
+            store,
+            schema_version,
+            memory: marsad_core::MemoryBudget::default(),
+        })
     }
 
     /// Sets the memory budget that decoded pixels, video frames and long
@@ -220,12 +225,16 @@ impl Engine {
         Ok(self.store.stats()?.into())
     }
 
-    /// The folder beside the store where retained media bytes go:
-    /// `marsad.db` → `marsad.media/`.
+    /// The folder where retained media bytes go: beside a SQLite store
+    /// (`marsad.db` → `marsad.media/`); for a PostgreSQL store, the folder
+    /// `MARSAD_MEDIA_DIR` names (shared by the processes that keep or show
+    /// media), if it does.
     pub fn media_dir(&self) -> Option<PathBuf> {
         match &self.location {
             StoreLocation::Sqlite(path) => Some(media_dir(path)),
-            StoreLocation::Postgres(_) => None,
+            StoreLocation::Postgres(_) => {
+                std::env::var_os(MEDIA_DIR_VAR).filter(|v| !v.is_empty()).map(PathBuf::from)
+            }
         }
     }
 
@@ -239,6 +248,9 @@ impl Engine {
         self.location.beside(".observatory")
     }
 }
+
+/// The folder of retained media for a PostgreSQL store.
+pub const MEDIA_DIR_VAR: &str = "MARSAD_MEDIA_DIR";
 
 /// `marsad.db` → `marsad.media/` beside it.
 fn media_dir(path: &Path) -> PathBuf {

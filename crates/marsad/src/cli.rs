@@ -9,8 +9,10 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "marsad", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// The store: a SQLite file path (created on first use).
-    #[arg(long, global = true, env = "MARSAD_DB", default_value = "./marsad.db", value_name = "PATH")]
+    /// The store: a SQLite file path (created on first use), or a PostgreSQL
+    /// URL (`postgres://user@host:5432/db`; a schema may be named with
+    /// `?options=-csearch_path%3DNAME`) shared by many processes.
+    #[arg(long, global = true, env = "MARSAD_DB", default_value = "./marsad.db", value_name = "PATH|URL")]
     pub db: String,
 
     /// Print machine-readable JSON instead of text.

@@ -14,6 +14,7 @@ mod hygiene;
 mod json_shapes;
 mod jsonl;
 mod observatory;
+mod postgres;
 mod pytx;
 mod readers;
 mod report;
