@@ -28,9 +28,13 @@ fn db_comes_from_the_environment() {
 
 #[test]
 fn unsupported_stores_are_clear_errors() {
-    let o = marsad().args(["--db", "postgres://127.0.0.1/test", "stats"]).output().expect("run");
+    let o = marsad().args(["--db", "mysql://127.0.0.1/test", "stats"]).output().expect("run");
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("PostgreSQL store is not available"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unsupported store URL scheme \"mysql\""), "{}", stderr(&o));
+    // A PostgreSQL server that is not there: named, plainly.
+    let o = marsad().args(["--db", "postgres://127.0.0.1:1/test", "stats"]).output().expect("run");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("cannot open store postgres://127.0.0.1:1/test"), "{}", stderr(&o));
     let dir = tempfile::tempdir().expect("tempdir");
     let not_db = dir.path().join("x.db");
     std::fs::write(&not_db, "plain text, not a database ".repeat(200)).expect("write");
