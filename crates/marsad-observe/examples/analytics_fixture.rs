@@ -73,7 +73,7 @@ fn main() {
     let started = Instant::now();
     let mut next_id = vec![0u64; (OUTLETS + SUPPORTERS) as usize];
     let mut used = std::collections::HashSet::new();
-    let mut batch = PostBatch { sources: sources.clone(), posts: Vec::with_capacity(50_000) };
+    let mut batch = PostBatch { sources: sources.clone(), posts: Vec::with_capacity(50_000), receipt: None };
     // Release of each post, in write order (the store numbers posts in
     // that order).
     let mut release_of: Vec<ReleaseSlot> = Vec::with_capacity(wanted + 64);

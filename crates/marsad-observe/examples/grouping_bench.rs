@@ -252,7 +252,11 @@ impl Writer {
     }
 
     fn flush(&mut self, store: &mut SqliteStore) {
-        let batch = PostBatch { sources: self.sources.clone(), posts: std::mem::take(&mut self.pending) };
+        let batch = PostBatch {
+            sources: self.sources.clone(),
+            posts: std::mem::take(&mut self.pending),
+            receipt: None,
+        };
         store.write_batch(self.run, &batch).unwrap();
     }
 

@@ -31,6 +31,7 @@ mod coding;
 mod curation;
 mod jobs;
 mod observe;
+mod queue;
 mod read;
 mod review;
 mod search;
@@ -45,7 +46,8 @@ use marsad_store::{Result, StoreError};
 use postgres::{Client, NoTls, Transaction};
 
 /// Migrations in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_queue.sql")];
 
 /// The schema version this build writes (the number of migrations).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -103,8 +103,14 @@ pub(crate) fn write_batch(store: &mut PgStore, run: RunId, batch: &PostBatch) ->
         })
         .collect();
     let (out, fresh) = store.write(|tx| {
+        if let Some(receipt) = &batch.receipt
+            && !crate::queue::claim(tx, run, receipt, batch.posts.len())?
+        {
+            return Ok((BatchOutcome { already_applied: true, ..BatchOutcome::default() }, Fresh::new()));
+        }
         let (source_ids, fresh) = resolve_sources(tx, &batch.sources, &cached)?;
         let out = write_posts(tx, run, batch, &source_ids)?;
+        crate::queue::settle(tx, run, batch, &out)?;
         Ok((out, fresh))
     })?;
     store.source_ids.extend(fresh);
@@ -837,6 +843,7 @@ mod tests {
         let batch = PostBatch {
             sources: vec![NewSource { key: key.clone(), name: "c".into(), kind: "public_channel".into() }],
             posts: vec![huge.clone()],
+            receipt: None,
         };
         store.write_batch(run, &batch).expect("a huge post is written");
         assert_eq!(store.post(&key, "1").expect("read").expect("the post").text, huge.text);
@@ -892,7 +899,7 @@ mod tests {
             post("3", vec![item(vec![pdq("ab", None)], Some("kept/a.jpg"))]),
             post("5", Vec::new()),
         ];
-        let batch = PostBatch { sources: vec![source("old"), source("new")], posts };
+        let batch = PostBatch { sources: vec![source("old"), source("new")], posts, receipt: None };
         let out = store.write_batch(run, &batch).expect("write");
         assert_eq!((out.posts_added, out.media_added, out.fingerprints_added), (3, 1, 2));
         assert_eq!(store.sources().expect("sources")[0].name, "new");

@@ -22,6 +22,7 @@ mod coding;
 mod curation;
 mod jobs;
 mod observe;
+mod queue;
 mod read;
 mod review;
 mod search;
@@ -51,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_accounts.sql"),
     include_str!("../migrations/0012_job_heartbeats.sql"),
     include_str!("../migrations/0013_review.sql"),
+    include_str!("../migrations/0014_queue.sql"),
 ];
 
 /// The schema version whose migration creates `store_meta`: the identity is

@@ -172,6 +172,7 @@ mod tests {
         let batch = PostBatch {
             sources: vec![NewSource { key, name: "c".into(), kind: "public_channel".into() }],
             posts,
+            receipt: None,
         };
         store.write_batch(run, &batch).expect("write");
         for words in

@@ -54,6 +54,11 @@ pub(crate) fn write_batch(
     batch: &PostBatch,
 ) -> Result<BatchOutcome> {
     let tx = conn.transaction().map_err(backend)?;
+    if let Some(receipt) = &batch.receipt
+        && !crate::queue::claim(&tx, run, receipt, batch.posts.len())?
+    {
+        return Ok(BatchOutcome { already_applied: true, ..BatchOutcome::default() });
+    }
     // Resolved within the transaction; merged into the cache only on commit,
     // so a rolled-back batch never leaves ids that do not exist.
     let mut fresh: Vec<(SourceKey, (i64, String, String))> = Vec::new();
@@ -189,6 +194,7 @@ pub(crate) fn write_batch(
             out.matches_added += insert_matches(&tx, None, Some(post_id), &p.matches)?;
         }
     }
+    crate::queue::settle(&tx, run, batch, &out)?;
     tx.commit().map_err(backend)?;
     cache.extend(fresh);
     Ok(out)

@@ -150,6 +150,7 @@ fn corrupt_rows_are_errors_naming_the_record() {
     let batch = PostBatch {
         sources: vec![NewSource { key, name: "one".into(), kind: "public_channel".into() }],
         posts: vec![post],
+        receipt: None,
     };
     store.write_batch(run, &batch).expect("write");
     let mut ids = Vec::new();
@@ -333,6 +334,7 @@ fn a_pdq_quality_that_cannot_be_is_an_error_naming_the_post() {
     let batch = PostBatch {
         sources: vec![NewSource { key, name: "one".into(), kind: "public_channel".into() }],
         posts: vec![post],
+        receipt: None,
     };
     store.write_batch(run, &batch).expect("write");
     let read = |store: &SqliteStore| {

@@ -18,7 +18,9 @@
 //! - [`CodingStore`]: the theme taxonomy in use and analysts' codes;
 //! - [`ReviewStore`]: the moderators' review queue, its decisions and the
 //!   ignore list;
-//! - [`JobStore`]: ingest jobs a server runs in the background.
+//! - [`JobStore`]: ingest jobs a server runs in the background;
+//! - [`QueueStore`]: ingests run through the work queue (batch receipts,
+//!   dead letters).
 //!
 //! [`Store`] is all of them: a front end holds a `Box<dyn Store>` chosen at
 //! run time, and passes it where a library function asks for one role
@@ -37,6 +39,7 @@ mod coding;
 mod curation;
 mod jobs;
 mod models;
+mod queue;
 mod review;
 pub mod sighting;
 pub mod testsuite;
@@ -46,6 +49,7 @@ pub use coding::*;
 pub use curation::*;
 pub use jobs::*;
 pub use models::*;
+pub use queue::*;
 pub use review::*;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -56,7 +60,8 @@ use marsad_core::{Sha256, SourceKey};
 pub mod prelude {
     pub use crate::{
         AccessStore, AccountStore, BankImport, BankStore, CodingStore, CurationStore, GroupingStore,
-        JobStore, MetaStore, ObservatoryStore, PostStore, RegistryStore, ReviewStore, RunStore, Store,
+        JobStore, MetaStore, ObservatoryStore, PostStore, QueueStore, RegistryStore, ReviewStore, RunStore,
+        Store,
     };
 }
 
@@ -454,6 +459,7 @@ pub trait Store:
     + ReviewStore
     + CodingStore
     + JobStore
+    + QueueStore
     + RegistryStore
     + GroupingStore
     + ObservatoryStore
@@ -472,6 +478,7 @@ impl<T> Store for T where
         + ReviewStore
         + CodingStore
         + JobStore
+        + QueueStore
         + RegistryStore
         + GroupingStore
         + ObservatoryStore

@@ -19,6 +19,9 @@ pub struct PostBatch {
     pub sources: Vec<NewSource>,
     /// The posts.
     pub posts: Vec<NewPost>,
+    /// Set when the batch came through the work queue: stored with it in
+    /// its transaction, so that a redelivered batch is not written twice.
+    pub receipt: Option<crate::BatchReceipt>,
 }
 
 impl PostBatch {
@@ -31,6 +34,7 @@ impl PostBatch {
     pub fn clear(&mut self) {
         self.sources.clear();
         self.posts.clear();
+        self.receipt = None;
     }
 }
 
@@ -155,6 +159,9 @@ pub struct BatchOutcome {
     /// earlier one: each is ignored whole (text, media, fingerprints), so
     /// the first is kept as it was. Not counted in `posts_existing`.
     pub repeated: Vec<usize>,
+    /// The batch's receipt was already stored as applied: nothing was
+    /// written (a redelivered queued batch).
+    pub already_applied: bool,
 }
 
 impl std::ops::AddAssign for BatchOutcome {
@@ -166,6 +173,7 @@ impl std::ops::AddAssign for BatchOutcome {
         self.matches_added += o.matches_added;
         self.posts_edited += o.posts_edited;
         self.repeated.extend(o.repeated);
+        self.already_applied |= o.already_applied;
     }
 }
 

@@ -38,6 +38,8 @@ macro_rules! store_suite {
             empty_store_counts_nothing,
             batch_round_trips,
             writing_twice_adds_nothing,
+            a_queued_batch_is_applied_once,
+            a_dead_batch_is_listed_and_can_still_be_applied,
             a_batch_refused_part_way_leaves_nothing,
             a_batch_with_a_bad_match_leaves_nothing,
             media_is_content_addressed,
@@ -175,6 +177,7 @@ fn sample_batch() -> PostBatch {
                 }],
             ),
         ],
+        receipt: None,
     }
 }
 
@@ -186,6 +189,87 @@ fn run(store: &mut dyn Store) -> crate::RunId {
             started_at: UtcTime::from_unix_seconds(1_700_000_000),
         })
         .expect("begin_run")
+}
+
+fn receipt(seq: u64, worker: &str, attempts: u32) -> crate::BatchReceipt {
+    crate::BatchReceipt { seq, worker: worker.to_owned(), report: format!("{{\"seq\":{seq}}}"), attempts }
+}
+
+/// A queued batch's receipt is written with it: delivered again (by the
+/// queue, to any worker), the batch writes nothing and says so; the run's
+/// counts and the batches' records follow; a receipt for a run that is
+/// not queued is refused with nothing written.
+pub fn a_queued_batch_is_applied_once(store: &mut dyn Store) {
+    let r = run(store);
+    let mut batch = sample_batch();
+    batch.receipt = Some(receipt(0, "w1", 1));
+    let err = store.write_batch(r, &batch).expect_err("a run not queued");
+    assert!(matches!(err, crate::StoreError::Invalid(_)), "{err}");
+    assert_eq!(store.stats().expect("stats").posts, 0, "nothing written");
+
+    store.begin_queued_run(r).expect("begin queued");
+    store.begin_queued_run(r).expect("begin queued twice is harmless");
+    let first = store.write_batch(r, &batch).expect("first delivery");
+    assert!(!first.already_applied);
+    assert_eq!(first.posts_added, 4);
+    let before = store.stats().expect("stats");
+    batch.receipt = Some(receipt(0, "w2", 2));
+    let again = store.write_batch(r, &batch).expect("second delivery");
+    assert!(again.already_applied);
+    assert_eq!((again.posts_added, again.posts_existing, again.media_added), (0, 0, 0));
+    assert_eq!(store.stats().expect("stats"), before);
+
+    let q = store.queued_run(r).expect("queued run").expect("is queued");
+    assert_eq!((q.applied, q.dead, q.posts, q.batches_total), (1, 0, 4, None));
+    assert!(!q.settled());
+    store.end_publishing(r, 1, "{\"reader\":true}").expect("end publishing");
+    let q = store.queued_run(r).expect("queued run").expect("is queued");
+    assert!(q.settled());
+    assert_eq!(q.reader.as_deref(), Some("{\"reader\":true}"));
+    let batches = store.queued_batches(r).expect("batches");
+    assert_eq!(batches.len(), 1);
+    let b = &batches[0];
+    assert_eq!(
+        (b.seq, b.status, b.worker.as_str(), b.attempts),
+        (0, crate::QueuedBatchStatus::Applied, "w1", 1)
+    );
+    assert_eq!((b.outcome.posts_added, b.outcome.media_added, b.posts), (4, first.media_added, 4));
+    assert_eq!(b.report, "{\"seq\":0}");
+    assert_eq!(store.queued_runs(10).expect("runs").len(), 1);
+    let other = run(store);
+    assert!(store.queued_run(other).expect("not queued").is_none());
+    assert!(store.end_publishing(other, 1, "{}").is_err(), "a run that is not queued");
+}
+
+/// A batch given up on is kept as a dead letter and counted; a later
+/// delivery that succeeds replaces it; an applied batch is never buried.
+pub fn a_dead_batch_is_listed_and_can_still_be_applied(store: &mut dyn Store) {
+    let r = run(store);
+    store.begin_queued_run(r).expect("begin queued");
+    assert!(store.bury_batch(r, 1, "w1", 5, "cannot read media").expect("bury"));
+    assert!(store.bury_batch(r, 1, "w2", 6, "again").expect("bury again"));
+    store.end_publishing(r, 2, "{}").expect("end");
+    let q = store.queued_run(r).expect("run").expect("queued");
+    assert_eq!((q.applied, q.dead), (0, 1));
+    let dead = store.queued_batches(r).expect("batches");
+    assert_eq!(dead[0].status, crate::QueuedBatchStatus::Dead);
+    assert_eq!(
+        (dead[0].worker.as_str(), dead[0].attempts, dead[0].error.as_deref()),
+        ("w2", 6, Some("again"))
+    );
+
+    let mut batch = sample_batch();
+    batch.receipt = Some(receipt(0, "w1", 1));
+    store.write_batch(r, &batch).expect("batch 0");
+    batch.receipt = Some(receipt(1, "w3", 7));
+    batch.posts.truncate(1);
+    let late = store.write_batch(r, &batch).expect("batch 1, late");
+    assert!(!late.already_applied);
+    let q = store.queued_run(r).expect("run").expect("queued");
+    assert_eq!((q.applied, q.dead), (2, 0));
+    assert!(q.settled());
+    assert!(!store.bury_batch(r, 0, "w1", 5, "late failure").expect("bury an applied batch"));
+    assert_eq!(store.queued_batches(r).expect("batches")[0].status, crate::QueuedBatchStatus::Applied);
 }
 
 /// A new store holds nothing.
@@ -210,6 +294,7 @@ pub fn batch_round_trips(store: &mut dyn Store) {
             matches_added: 0,
             posts_edited: 0,
             repeated: vec![],
+            already_applied: false,
         }
     );
     assert_eq!(store.stats().expect("stats"), Stats { sources: 2, posts: 4, media: 2, fingerprints: 2 });
@@ -272,6 +357,7 @@ pub fn writing_twice_adds_nothing(store: &mut dyn Store) {
             matches_added: 0,
             posts_edited: 0,
             repeated: vec![],
+            already_applied: false,
         }
     );
     assert_eq!(store.stats().expect("stats"), before);
@@ -286,6 +372,7 @@ pub fn media_is_content_addressed(store: &mut dyn Store) {
     let batch = PostBatch {
         sources: vec![source("1"), source("2")],
         posts: vec![post(0, 1, vec![present(m.clone())]), post(1, 5, vec![present(copy)])],
+        receipt: None,
     };
     let outcome = store.write_batch(run, &batch).expect("write");
     assert_eq!(outcome.media_added, 1);
@@ -305,10 +392,15 @@ pub fn missing_media_is_completed_later(store: &mut dyn Store) {
         path: "photos/3.jpg".to_owned(),
         content: MediaContent::Missing("file not found".to_owned()),
     };
-    let first = PostBatch { sources: vec![source("1")], posts: vec![post(0, 3, vec![missing])] };
+    let first =
+        PostBatch { sources: vec![source("1")], posts: vec![post(0, 3, vec![missing])], receipt: None };
     store.write_batch(run, &first).expect("write");
     let m = media(3, MediaKind::Image);
-    let second = PostBatch { sources: vec![source("1")], posts: vec![post(0, 3, vec![present(m.clone())])] };
+    let second = PostBatch {
+        sources: vec![source("1")],
+        posts: vec![post(0, 3, vec![present(m.clone())])],
+        receipt: None,
+    };
     let later = self::run(store);
     let outcome = store.write_batch(later, &second).expect("write");
     assert_eq!(outcome.posts_existing, 1);
@@ -326,7 +418,7 @@ pub fn missing_media_is_completed_later(store: &mut dyn Store) {
 /// A later batch with another name for a source renames it.
 pub fn sources_are_renamed(store: &mut dyn Store) {
     let run = run(store);
-    let mut batch = PostBatch { sources: vec![source("42")], posts: vec![post(0, 1, vec![])] };
+    let mut batch = PostBatch { sources: vec![source("42")], posts: vec![post(0, 1, vec![])], receipt: None };
     store.write_batch(run, &batch).expect("write");
     batch.sources[0].name = "New Name".to_owned();
     store.write_batch(run, &batch).expect("write");
@@ -370,6 +462,7 @@ pub fn fingerprinted_media_is_known(store: &mut dyn Store) {
     let batch = PostBatch {
         sources: vec![source("1")],
         posts: vec![post(0, 1, vec![present(media(5, MediaKind::Image)), present(bare)])],
+        receipt: None,
     };
     store.write_batch(run, &batch).expect("write");
     let asked = [Sha256([5; 32]), Sha256([7; 32]), Sha256([9; 32])];
@@ -812,6 +905,7 @@ pub fn a_batch_refused_part_way_leaves_nothing(store: &mut dyn Store) {
     let bad = PostBatch {
         sources: vec![source("1000000002"), source("1000000003")],
         posts: vec![post(0, 7, vec![present(media(7, MediaKind::Image))]), post(5, 8, vec![])],
+        receipt: None,
     };
     let err = store.write_batch(run, &bad).expect_err("a post of source #5 of 2");
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
@@ -852,6 +946,7 @@ pub fn sources_are_listed_by_platform_and_id(store: &mut dyn Store) {
     let batch = PostBatch {
         sources: vec![on_x, source("2"), source("1")],
         posts: vec![post(0, 1, vec![]), post(1, 1, vec![]), post(2, 1, vec![])],
+        receipt: None,
     };
     store.write_batch(run, &batch).expect("write");
     let keys: Vec<String> = store.sources().expect("sources").iter().map(|s| s.key.to_string()).collect();
@@ -873,6 +968,7 @@ pub fn posts_of_a_source_are_listed_by_time(store: &mut dyn Store) {
             at(post(0, 4, vec![]), 300),
             at(post(1, 1, vec![]), 200),
         ],
+        receipt: None,
     };
     store.write_batch(run, &batch).expect("write");
     let ids = |key: &SourceKey| -> Vec<String> {
@@ -1198,6 +1294,7 @@ pub fn releases_keep_every_format_and_evidence(store: &mut dyn Store) {
     let batch = PostBatch {
         sources: vec![source("1")],
         posts: (1..=ReleaseFormat::ALL.len() as u32).map(|i| post(0, i, vec![])).collect(),
+        receipt: None,
     };
     let slots: Vec<u32> = (0..batch.posts.len() as u32).collect();
     let (_, ids) = grouped(store, &batch, &slots);
@@ -1242,8 +1339,11 @@ pub fn releases_keep_every_format_and_evidence(store: &mut dyn Store) {
 /// for (more than one statement's parameters here).
 pub fn releases_and_sightings_are_read_by_id(store: &mut dyn Store) {
     let n = 1_201u32;
-    let batch =
-        PostBatch { sources: vec![source("1")], posts: (1..=n).map(|i| post(0, i, vec![])).collect() };
+    let batch = PostBatch {
+        sources: vec![source("1")],
+        posts: (1..=n).map(|i| post(0, i, vec![])).collect(),
+        receipt: None,
+    };
     // two posts per release, a minute apart (two sightings)
     let slots: Vec<u32> = (0..n).map(|i| i / 2).collect();
     let (_, ids) = grouped(store, &batch, &slots);
@@ -1313,7 +1413,8 @@ pub fn release_points_and_source_ids_agree(store: &mut dyn Store) {
     }
     // A post not yet grouped is no point.
     let run = run(store);
-    let more = PostBatch { sources: vec![source("1000000001")], posts: vec![post(0, 9, vec![])] };
+    let more =
+        PostBatch { sources: vec![source("1000000001")], posts: vec![post(0, 9, vec![])], receipt: None };
     store.write_batch(run, &more).expect("write");
     let mut n = 0;
     store
@@ -1338,6 +1439,7 @@ pub fn an_album_is_one_sighting(store: &mut dyn Store) {
             at(post(0, 13, vec![])),
             at(post(1, 5, vec![])),
         ],
+        receipt: None,
     };
     let (_, ids) = grouped(store, &batch, &[1, 1, 1, 1]);
     let sightings = streamed(|visit| store.sightings(None, visit));
@@ -1385,13 +1487,17 @@ pub fn a_repeated_post_in_one_run_is_ignored_whole(store: &mut dyn Store) {
     let mut second =
         post(0, 7, vec![present(media(5, MediaKind::Image)), present(media(6, MediaKind::Image))]);
     second.text = "the second message".to_owned();
-    let batch = PostBatch { sources: vec![source("1")], posts: vec![first.clone(), second.clone()] };
+    let batch =
+        PostBatch { sources: vec![source("1")], posts: vec![first.clone(), second.clone()], receipt: None };
     let outcome = store.write_batch(run1, &batch).expect("write");
     assert_eq!((outcome.posts_added, outcome.posts_existing, outcome.repeated.clone()), (1, 0, vec![1]));
     assert_eq!(outcome.media_added, 0, "the second's media are not stored");
     // In a later batch of the same run too.
     let again = store
-        .write_batch(run1, &PostBatch { sources: vec![source("1")], posts: vec![second.clone()] })
+        .write_batch(
+            run1,
+            &PostBatch { sources: vec![source("1")], posts: vec![second.clone()], receipt: None },
+        )
         .expect("write");
     assert_eq!((again.posts_existing, again.repeated), (0, vec![0]));
     let key = &batch.sources[0].key;
@@ -1404,7 +1510,7 @@ pub fn a_repeated_post_in_one_run_is_ignored_whole(store: &mut dyn Store) {
     // A later run: the post is stored, its first message read again.
     let run2 = run(store);
     let later = store
-        .write_batch(run2, &PostBatch { sources: vec![source("1")], posts: vec![first] })
+        .write_batch(run2, &PostBatch { sources: vec![source("1")], posts: vec![first], receipt: None })
         .expect("write");
     assert_eq!((later.posts_existing, later.repeated, later.posts_edited), (1, vec![], 0));
 }
@@ -1416,7 +1522,7 @@ pub fn a_repeated_post_in_one_run_is_ignored_whole(store: &mut dyn Store) {
 pub fn repeats_are_known_before_they_are_written(store: &mut dyn Store) {
     let run1 = run(store);
     let (one, two) = (source("1"), source("2"));
-    let first = PostBatch { sources: vec![one.clone()], posts: vec![post(0, 7, vec![])] };
+    let first = PostBatch { sources: vec![one.clone()], posts: vec![post(0, 7, vec![])], receipt: None };
     store.write_batch(run1, &first).expect("write");
     let keys = [(&one.key, "7"), (&one.key, "8"), (&two.key, "7"), (&one.key, "8"), (&one.key, "7")];
     assert_eq!(store.repeats(run1, &keys).expect("repeats"), vec![0, 3, 4]);
@@ -1429,6 +1535,7 @@ pub fn repeats_are_known_before_they_are_written(store: &mut dyn Store) {
             post(0, 8, vec![]),
             post(0, 7, vec![]),
         ],
+        receipt: None,
     };
     assert_eq!(store.write_batch(run1, &batch).expect("write").repeated, vec![0, 3, 4]);
     let run2 = run(store);
@@ -1452,7 +1559,7 @@ pub fn an_edit_replaces_the_text_and_keeps_a_version(store: &mut dyn Store) {
     original.edited_at = None;
     original.fingerprints = vec![text_fp("old-signature")];
     let other = post(0, 2, vec![]);
-    let batch = PostBatch { sources: vec![source("1")], posts: vec![original.clone(), other] };
+    let batch = PostBatch { sources: vec![source("1")], posts: vec![original.clone(), other], receipt: None };
     store.write_batch(run1, &batch).expect("write");
     let posts = grouping_posts_of(store);
     let update = GroupingUpdate {
@@ -1471,7 +1578,10 @@ pub fn an_edit_replaces_the_text_and_keeps_a_version(store: &mut dyn Store) {
     edited.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_000));
     edited.fingerprints = vec![text_fp("new-signature")];
     let outcome = store
-        .write_batch(run2, &PostBatch { sources: vec![source("1")], posts: vec![edited.clone()] })
+        .write_batch(
+            run2,
+            &PostBatch { sources: vec![source("1")], posts: vec![edited.clone()], receipt: None },
+        )
         .expect("write");
     assert_eq!((outcome.posts_existing, outcome.posts_edited), (1, 1));
     let key = &batch.sources[0].key;
@@ -1498,7 +1608,7 @@ pub fn an_edit_replaces_the_text_and_keeps_a_version(store: &mut dyn Store) {
     // Seen again unchanged: nothing more.
     let run3 = run(store);
     let same = store
-        .write_batch(run3, &PostBatch { sources: vec![source("1")], posts: vec![edited] })
+        .write_batch(run3, &PostBatch { sources: vec![source("1")], posts: vec![edited], receipt: None })
         .expect("write");
     assert_eq!(same.posts_edited, 0);
     assert_eq!(store.post_versions(key, "1").expect("versions").map(|v| v.len()), Some(1));
@@ -1512,7 +1622,9 @@ pub fn an_older_text_is_kept_as_a_version_only(store: &mut dyn Store) {
     let mut newest = post(0, 4, vec![]);
     newest.text = "third text".to_owned();
     newest.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_200));
-    store.write_batch(run1, &PostBatch { sources: vec![source("1")], posts: vec![newest] }).expect("write");
+    store
+        .write_batch(run1, &PostBatch { sources: vec![source("1")], posts: vec![newest], receipt: None })
+        .expect("write");
     let mut middle = post(0, 4, vec![]);
     middle.text = "second text".to_owned();
     middle.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_100));
@@ -1522,7 +1634,7 @@ pub fn an_older_text_is_kept_as_a_version_only(store: &mut dyn Store) {
     for p in [&middle, &original, &middle] {
         let r = run(store);
         let outcome = store
-            .write_batch(r, &PostBatch { sources: vec![source("1")], posts: vec![p.clone()] })
+            .write_batch(r, &PostBatch { sources: vec![source("1")], posts: vec![p.clone()], receipt: None })
             .expect("write");
         assert_eq!(outcome.posts_edited, 0);
     }
@@ -1547,14 +1659,17 @@ pub fn an_older_texts_fingerprints_are_not_the_posts(store: &mut dyn Store) {
     newest.text = "newer text".to_owned();
     newest.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_200));
     newest.fingerprints = vec![text_fp("newer-signature")];
-    store.write_batch(run1, &PostBatch { sources: vec![source("1")], posts: vec![newest] }).expect("write");
+    store
+        .write_batch(run1, &PostBatch { sources: vec![source("1")], posts: vec![newest], receipt: None })
+        .expect("write");
     let mut older = post(0, 4, vec![]);
     older.text = "older text".to_owned();
     older.edited_at = None;
     older.fingerprints = vec![text_fp("older-signature")];
     let r = run(store);
-    let outcome =
-        store.write_batch(r, &PostBatch { sources: vec![source("1")], posts: vec![older] }).expect("write");
+    let outcome = store
+        .write_batch(r, &PostBatch { sources: vec![source("1")], posts: vec![older], receipt: None })
+        .expect("write");
     assert_eq!((outcome.posts_edited, outcome.fingerprints_added), (0, 0));
     let posts = grouping_posts_of(store);
     assert_eq!(posts.len(), 1);
@@ -1572,7 +1687,7 @@ pub fn a_repeated_posts_media_fingerprints_go_to_the_next_reference(store: &mut 
     let mut bare = media(9, MediaKind::Image);
     bare.fingerprints.clear();
     let other = post(0, 8, vec![present(bare)]);
-    let batch = PostBatch { sources: vec![source("1")], posts: vec![first, repeated, other] };
+    let batch = PostBatch { sources: vec![source("1")], posts: vec![first, repeated, other], receipt: None };
     let outcome = store.write_batch(run1, &batch).expect("write");
     assert_eq!(outcome.repeated, vec![1]);
     assert_eq!((outcome.media_added, outcome.fingerprints_added), (1, 1), "{outcome:?}");
@@ -1938,6 +2053,7 @@ pub fn variant_fingerprints_round_trip(store: &mut dyn Store) {
     let batch = PostBatch {
         sources: vec![source("1000000001")],
         posts: vec![post(0, 1, vec![present(palette.clone())]), post(0, 2, vec![present(same.clone())])],
+        receipt: None,
     };
     let first = run(store);
     assert_eq!(store.write_batch(first, &batch).expect("write").fingerprints_added, 3);
@@ -2137,7 +2253,10 @@ pub fn posts_are_searched_and_paged(store: &mut dyn Store) {
     edited.text = "خبر عاجل".to_owned();
     edited.edited_at = Some(UtcTime::from_unix_seconds(1_600_000_000));
     store
-        .write_batch(run2, &PostBatch { sources: vec![batch.sources[0].clone()], posts: vec![edited] })
+        .write_batch(
+            run2,
+            &PostBatch { sources: vec![batch.sources[0].clone()], posts: vec![edited], receipt: None },
+        )
         .expect("edit");
     assert_eq!(ids(store, &words(&["الاخبار"])), Vec::<(String, String)>::new());
     assert_eq!(ids(store, &words(&["عاجل"])), [one("1000000001", "2")]);

@@ -71,6 +71,7 @@ fn ingest(store: &mut SqliteStore, id: u32) {
             }],
             matches: vec![],
         }],
+        receipt: None,
     };
     store.write_batch(run, &batch).unwrap();
 }
