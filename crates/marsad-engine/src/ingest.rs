@@ -61,6 +61,26 @@ impl Engine {
         opts: &IngestOptions,
         reporter: &dyn Reporter,
     ) -> Result<IngestSummary> {
+        let (cfg, fingerprinter) = self.ingest_config(opts)?;
+        let banks = if opts.match_banks { Some(self.bank_matcher(MatchConfig::default())?) } else { None };
+        let matcher: &dyn Matcher = match &banks {
+            Some(b) if !b.is_empty() => b,
+            _ => &NoMatcher,
+        };
+        let stages = Stages { fingerprinter: fingerprinter.as_ref(), matcher, reporter, sink: None };
+        let store = self.store_mut();
+        match kind {
+            InputKind::Telegram => marsad_ingest::telegram::ingest(store, path, &cfg, &stages),
+            InputKind::Jsonl => marsad_ingest::jsonl::ingest(store, path, &cfg, &stages),
+        }
+        .map_err(Into::into)
+    }
+
+    /// The pipeline's configuration and fingerprinter for `opts`, checked.
+    pub(crate) fn ingest_config(
+        &self,
+        opts: &IngestOptions,
+    ) -> Result<(IngestConfig, Box<dyn Fingerprinter>)> {
         if opts.batch_size == 0 {
             return Err(invalid!("--batch-size must be at least 1"));
         }
@@ -80,21 +100,10 @@ impl Engine {
                 ..FingerprintConfig::default()
             }))
         };
-        let banks = if opts.match_banks { Some(self.bank_matcher(MatchConfig::default())?) } else { None };
-        let matcher: &dyn Matcher = match &banks {
-            Some(b) if !b.is_empty() => b,
-            _ => &NoMatcher,
-        };
         let retain_media = match (opts.retain_media, self.media_dir()) {
             (false, _) => None,
             (true, Some(dir)) => Some(dir),
-            (true, None) => {
-                return Err(invalid!(
-                    "--retain-media needs a folder for the media: with a PostgreSQL store, name one in {} \
-                     (shared by the processes that keep or show media)",
-                    crate::store::MEDIA_DIR_VAR
-                ));
-            }
+            (true, None) => return Err(media_dir_needed()),
         };
         let cfg = IngestConfig {
             batch_size: opts.batch_size,
@@ -104,12 +113,15 @@ impl Engine {
             export_timezone,
             ..IngestConfig::default()
         };
-        let stages = Stages { fingerprinter: fingerprinter.as_ref(), matcher, reporter };
-        let store = self.store_mut();
-        match kind {
-            InputKind::Telegram => marsad_ingest::telegram::ingest(store, path, &cfg, &stages),
-            InputKind::Jsonl => marsad_ingest::jsonl::ingest(store, path, &cfg, &stages),
-        }
-        .map_err(Into::into)
+        Ok((cfg, fingerprinter))
     }
+}
+
+/// `--retain-media` without a folder for the media (a PostgreSQL store).
+pub(crate) fn media_dir_needed() -> crate::EngineError {
+    invalid!(
+        "--retain-media needs a folder for the media: with a PostgreSQL store, name one in {} \
+         (shared by the processes that keep or show media)",
+        crate::store::MEDIA_DIR_VAR
+    )
 }

@@ -59,6 +59,7 @@ pub mod matching;
 pub mod observatory;
 pub mod posts;
 pub mod protection;
+pub mod queue;
 pub mod report;
 pub mod review;
 pub mod store;

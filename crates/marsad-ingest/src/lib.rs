@@ -66,7 +66,7 @@ impl Default for IngestConfig {
 
 /// A record that was skipped, or a media file that could not be read, with
 /// where it was.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RecordError {
     /// The input file.
     pub file: String,
@@ -134,6 +134,9 @@ pub enum IngestError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A batch could not be handed to the work queue.
+    #[error("work queue: {0}")]
+    Queue(String),
 }
 
 /// Hears about an ingest's progress. Implemented by the binary (progress
@@ -223,6 +226,9 @@ pub struct Stages<'a> {
     pub matcher: &'a dyn Matcher,
     /// Hears about progress.
     pub reporter: &'a dyn Reporter,
+    /// When set, batches are published here (the work queue) instead of
+    /// being applied by this process.
+    pub sink: Option<&'a dyn pipeline::BatchSink>,
 }
 
 impl std::fmt::Debug for Stages<'_> {
@@ -234,7 +240,7 @@ impl std::fmt::Debug for Stages<'_> {
 impl<'a> Stages<'a> {
     /// Stages with the given fingerprinter, no banks and no progress.
     pub fn new(fingerprinter: &'a dyn Fingerprinter) -> Self {
-        Stages { fingerprinter, matcher: &NoMatcher, reporter: &NoReporter }
+        Stages { fingerprinter, matcher: &NoMatcher, reporter: &NoReporter, sink: None }
     }
 }
 

@@ -51,6 +51,18 @@ pub struct PendingPost {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SourceId(usize);
 
+impl SourceId {
+    /// The source at this index (of a [`PendingBatch`]'s sources).
+    pub fn new(index: usize) -> Self {
+        SourceId(index)
+    }
+
+    /// Its index.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 /// A media reference before the file is read.
 #[derive(Clone, Debug)]
 pub struct PendingMedia {
@@ -66,7 +78,8 @@ pub struct PendingMedia {
 }
 
 /// What an ingest did. Serialized as the `--json` summary.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct IngestSummary {
     /// Posts new to the store.
     pub posts_added: u64,
@@ -142,7 +155,10 @@ pub struct Pipeline<'a> {
     /// Bytes of the pending posts' texts.
     pending_text_bytes: usize,
     summary: IngestSummary,
-    batch: PostBatch,
+    /// Where batches go when they are published rather than applied here.
+    sink: Option<&'a dyn BatchSink>,
+    /// Batches published so far.
+    published: u64,
     sources: Vec<NewSource>,
     source_ids: HashMap<SourceKey, SourceId>,
     /// Index of each interned source in the current batch's sources.
@@ -169,6 +185,9 @@ impl<'a> Pipeline<'a> {
             path: file.to_owned(),
             started_at: UtcTime::now(),
         })?;
+        if stages.sink.is_some() {
+            store.begin_queued_run(run)?;
+        }
         Ok(Pipeline {
             store,
             cfg,
@@ -181,7 +200,8 @@ impl<'a> Pipeline<'a> {
             pending: Vec::with_capacity(cfg.batch_size.max(1)),
             pending_text_bytes: 0,
             summary: IngestSummary { run_id: run.0, ..IngestSummary::default() },
-            batch: PostBatch::default(),
+            sink: stages.sink,
+            published: 0,
             sources: Vec::new(),
             source_ids: HashMap::new(),
             in_batch: Vec::new(),
@@ -250,237 +270,399 @@ impl<'a> Pipeline<'a> {
     /// whether the whole input was read.
     pub fn finish(mut self, completed: bool) -> Result<IngestSummary, IngestError> {
         let flushed = self.flush();
-        let s = &self.summary;
-        let errors = serde_json::to_string(&s.errors).unwrap_or_else(|_| "[]".to_owned());
-        self.store.finish_run(
-            self.run,
-            &RunSummary {
-                completed: completed && flushed.is_ok(),
-                posts_added: s.posts_added,
-                posts_existing: s.posts_existing,
-                service_skipped: s.service_skipped,
-                media_added: s.media_added,
-                media_missing: s.media_missing,
-                errors: s.errors_total,
-                error_details: errors,
-            },
-        )?;
+        let completed = completed && flushed.is_ok();
+        if self.sink.is_some() {
+            // The workers apply the batches; the run ends when the last
+            // one is applied or given up (see `settle` in the engine).
+            self.store.end_publishing(self.run, self.published, &reader_part(&self.summary, completed))?;
+        } else {
+            self.store.finish_run(self.run, &run_summary(&self.summary, completed))?;
+        }
         flushed?;
         Ok(self.summary)
     }
 
     /// Records that the run failed (a fatal error), keeping what was written.
     pub fn abort(self) {
-        let s = &self.summary;
-        let summary = RunSummary {
-            completed: false,
-            posts_added: s.posts_added,
-            posts_existing: s.posts_existing,
-            service_skipped: s.service_skipped,
-            media_added: s.media_added,
-            media_missing: s.media_missing,
-            errors: s.errors_total,
-            error_details: serde_json::to_string(&s.errors).unwrap_or_else(|_| "[]".to_owned()),
+        let recorded = if self.sink.is_some() {
+            self.store.end_publishing(self.run, self.published, &reader_part(&self.summary, false))
+        } else {
+            self.store.finish_run(self.run, &run_summary(&self.summary, false))
         };
-        if let Err(e) = self.store.finish_run(self.run, &summary) {
+        if let Err(e) = recorded {
             tracing::warn!(error = %e, "could not record the failed ingest run");
         }
+    }
+
+    /// The run's id in the store.
+    pub fn run(&self) -> RunId {
+        self.run
     }
 
     fn flush(&mut self) -> Result<(), IngestError> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let retain = self.cfg.retain_media.as_deref();
-        let fp = self.fingerprinter;
-        // A repeat is ignored whole by the store: its media are read (their
-        // fingerprints go to the item's next reference) but not kept.
-        let mut repeat = vec![false; self.pending.len()];
-        if retain.is_some() {
-            let keys: Vec<(&SourceKey, &str)> = self
-                .pending
-                .iter()
-                .map(|p| (&self.sources[p.source.0].key, p.platform_post_id.as_str()))
-                .collect();
-            for i in self.store.repeats(self.run, &keys)? {
-                repeat[i] = true;
-            }
-        }
-        // Pass 1, in parallel: read every media file once for its digests
-        // (and keep a copy when asked), and the text fingerprints.
-        let reads: Vec<Vec<Result<FileRead, String>>> = self
-            .pending
-            .par_iter()
-            .zip(&repeat)
-            .map(|(p, &repeat)| p.media.iter().map(|m| read_one(m, retain.filter(|_| !repeat))).collect())
-            .collect();
-        let matcher = self.matcher;
-        let texts: Vec<(Vec<NewFingerprint>, Vec<NewMatch>)> = self
-            .pending
-            .par_iter()
-            .map(|p| {
-                let f = fp.text(&p.text);
-                let m = if f.is_empty() { Vec::new() } else { matcher.matches(&f, Some(&p.text)) };
-                (f, m)
-            })
-            .collect();
-
-        // Pass 2: fingerprint each distinct item the store has not
-        // fingerprinted yet, in parallel; a known item is not decoded again.
-        let mut todo: HashMap<Sha256, (MediaKind, PathBuf)> = HashMap::new();
-        for r in reads.iter().flatten().flatten() {
-            if fp.wants_media(r.kind) {
-                todo.entry(r.sha256).or_insert_with(|| (r.kind, r.path.clone()));
-            }
-        }
-        if !todo.is_empty() {
-            let shas: Vec<Sha256> = todo.keys().copied().collect();
-            for known in self.store.fingerprinted_media(&shas)? {
-                todo.remove(&known);
-            }
-        }
-        let todo: Vec<(Sha256, MediaKind, PathBuf)> = todo.into_iter().map(|(s, (k, p))| (s, k, p)).collect();
-        let mut printed: HashMap<Sha256, Result<Printed, String>> = todo
-            .par_iter()
-            .map(|(sha, kind, path)| {
-                let result = fingerprint_one(fp, *kind, path).map(|f| {
-                    let m = matcher.matches(&f, None);
-                    (f, m)
-                });
-                (*sha, result)
-            })
-            .collect();
-
-        self.batch.clear();
+        // The batch names its own sources: each post's source becomes an
+        // index into them.
         self.in_batch.iter_mut().for_each(|slot| *slot = None);
-        let n = self.pending.len() as u64;
-        self.pending_text_bytes = 0;
-        let mut lines = Vec::with_capacity(self.pending.len());
-        for ((p, reads), (fingerprints, post_matches)) in self.pending.drain(..).zip(reads).zip(texts) {
-            lines.push((p.source, p.line));
-            let mut media = Vec::with_capacity(p.media.len());
-            for (m, read) in p.media.iter().zip(reads) {
-                let content = match read {
-                    Err(why) => {
-                        self.summary.media_missing += 1;
-                        if self.summary.missing_media.len() < self.cfg.max_error_details {
-                            self.summary.missing_media.push(RecordError {
-                                file: self.file.clone(),
-                                chat: Some(self.sources[p.source.0].key.to_string()),
-                                message_id: Some(p.platform_post_id.clone()),
-                                line: p.line,
-                                // A reference the export did not download has
-                                // Telegram's note where the path would be.
-                                error: if m.file.is_err() {
-                                    format!("{} {why}", m.kind)
-                                } else {
-                                    format!("media {}: {why}", m.path)
-                                },
-                            });
-                        }
-                        MediaContent::Missing(why)
-                    }
-                    Ok(r) => {
-                        // The first reference in the batch carries the
-                        // fingerprints; the store keys them by item anyway.
-                        let (fingerprints, matches) = match printed.remove(&r.sha256) {
-                            Some(Ok(f)) => f,
-                            Some(Err(why)) => {
-                                self.summary.fingerprint_errors += 1;
-                                tracing::warn!(file = %self.file, post = %p.platform_post_id, media = %m.path, error = %why, "fingerprint failed");
-                                if self.summary.fingerprint_failures.len() < self.cfg.max_error_details {
-                                    self.summary.fingerprint_failures.push(RecordError {
-                                        file: self.file.clone(),
-                                        chat: Some(self.sources[p.source.0].key.to_string()),
-                                        message_id: Some(p.platform_post_id.clone()),
-                                        line: p.line,
-                                        error: format!("media {}: {why}", m.path),
-                                    });
-                                }
-                                (Vec::new(), Vec::new())
-                            }
-                            None => (Vec::new(), Vec::new()),
-                        };
-                        // Exact digests are matched for every item read
-                        // (banks of MD5 and SHA-256 hold documents too).
-                        let mut matches = matches;
-                        matches.extend(self.matcher.matches(
-                            &[
-                                NewFingerprint::own(SignalType::Md5, r.md5.to_hex(), None),
-                                NewFingerprint::own(SignalType::Sha256, r.sha256.to_hex(), None),
-                            ],
-                            None,
-                        ));
-                        MediaContent::Present(NewMedia {
-                            sha256: r.sha256,
-                            md5: r.md5,
-                            kind: r.kind,
-                            byte_size: r.byte_size,
-                            mime: r.mime,
-                            original_path: r.path.display().to_string(),
-                            retained_path: r.retained.map(|r| r.display().to_string()),
-                            fingerprints,
-                            matches,
-                        })
-                    }
-                };
-                let kind = match &content {
-                    MediaContent::Present(nm) => nm.kind,
-                    MediaContent::Missing(_) => m.kind,
-                };
-                media.push(MediaRef { kind, path: m.path.clone(), content });
-            }
-            let source = match self.in_batch[p.source.0] {
+        let mut sources = Vec::new();
+        let mut posts = Vec::with_capacity(self.pending.len());
+        for mut p in self.pending.drain(..) {
+            let i = match self.in_batch[p.source.0] {
                 Some(i) => i,
                 None => {
-                    let i = self.batch.sources.len();
-                    self.batch.sources.push(self.sources[p.source.0].clone());
+                    let i = sources.len();
+                    sources.push(self.sources[p.source.0].clone());
                     self.in_batch[p.source.0] = Some(i);
                     i
                 }
             };
-            self.batch.posts.push(NewPost {
-                source,
-                platform_post_id: p.platform_post_id,
-                posted_at: p.posted_at,
-                edited_at: p.edited_at,
-                text: p.text,
-                url: p.url,
-                forwarded_from: p.forwarded_from,
-                reply_to: p.reply_to,
-                media,
-                fingerprints,
-                matches: post_matches,
-            });
+            p.source = SourceId(i);
+            posts.push(p);
         }
-        let outcome = self.store.write_batch(self.run, &self.batch)?;
-        for &i in &outcome.repeated {
-            let (Some(post), Some(&(source, line))) = (self.batch.posts.get(i), lines.get(i)) else {
-                continue;
-            };
-            let chat = self.sources[source.0].key.to_string();
-            tracing::warn!(file = %self.file, %chat, id = %post.platform_post_id, "repeated message id skipped");
-            self.summary.repeated_ids += 1;
-            if self.summary.repeated.len() < self.cfg.max_error_details {
-                self.summary.repeated.push(RecordError {
-                    file: self.file.clone(),
-                    chat: Some(chat),
-                    message_id: Some(post.platform_post_id.clone()),
-                    line,
-                    error: "repeats the id of an earlier post of this chat in this input: skipped, the first kept whole"
-                        .to_owned(),
-                });
+        self.pending_text_bytes = 0;
+        let batch = PendingBatch { sources, posts };
+        let n = batch.posts.len() as u64;
+        match self.sink {
+            Some(sink) => {
+                sink.publish(self.run, self.published, &batch)?;
+                self.published += 1;
+            }
+            None => {
+                let stages = Stages {
+                    fingerprinter: self.fingerprinter,
+                    matcher: self.matcher,
+                    reporter: self.reporter,
+                    sink: None,
+                };
+                let applied =
+                    apply_batch(&mut *self.store, self.run, self.cfg, &stages, &self.file, batch, None)?;
+                self.summary.absorb(applied.summary, self.cfg.max_error_details);
             }
         }
-        self.summary.posts_edited += outcome.posts_edited;
-        self.summary.posts_added += outcome.posts_added;
-        self.summary.posts_existing += outcome.posts_existing;
-        self.summary.media_added += outcome.media_added;
-        self.summary.fingerprints_added += outcome.fingerprints_added;
-        self.summary.matches_added += outcome.matches_added;
         self.reporter.advance(n);
-        tracing::debug!(posts = n, added = outcome.posts_added, "batch written");
         Ok(())
+    }
+}
+
+/// What the store keeps of a run's end.
+pub fn run_summary(s: &IngestSummary, completed: bool) -> RunSummary {
+    RunSummary {
+        completed,
+        posts_added: s.posts_added,
+        posts_existing: s.posts_existing,
+        service_skipped: s.service_skipped,
+        media_added: s.media_added,
+        media_missing: s.media_missing,
+        errors: s.errors_total,
+        error_details: serde_json::to_string(&s.errors).unwrap_or_else(|_| "[]".to_owned()),
+    }
+}
+
+/// The reader's part of a queued run, as the store keeps it until the run
+/// settles: whether the reader read its whole input, and its counts.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct ReaderPart {
+    /// The whole input was read and every batch published.
+    pub completed: bool,
+    /// The reader's counts (records skipped, service messages…).
+    pub summary: IngestSummary,
+}
+
+fn reader_part(s: &IngestSummary, completed: bool) -> String {
+    serde_json::to_string(&ReaderPart { completed, summary: s.clone() }).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// A batch of posts as the reader hands it over, before any media file is
+/// read: self-contained (each post's `source` indexes `sources`), so that
+/// it can be applied here or published to a worker.
+#[derive(Clone, Debug, Default)]
+pub struct PendingBatch {
+    /// The sources the posts refer to.
+    pub sources: Vec<NewSource>,
+    /// The posts, in input order.
+    pub posts: Vec<PendingPost>,
+}
+
+/// Where a queued ingest's batches go instead of being applied here
+/// (the work queue: [`Stages::sink`]).
+pub trait BatchSink {
+    /// Hands over batch `seq` (0, 1, … in input order) of `run`; returns
+    /// once it is safely queued.
+    fn publish(&self, run: RunId, seq: u64, batch: &PendingBatch) -> Result<(), IngestError>;
+}
+
+/// What applying a batch found before its write: stored with a queued
+/// batch's receipt, so that any process can sum a queued run's summary.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct BatchReport {
+    /// Media references whose file could not be read.
+    pub media_missing: u64,
+    /// The first ones in detail.
+    pub missing_media: Vec<RecordError>,
+    /// Fingerprint computations that failed.
+    pub fingerprint_errors: u64,
+    /// The first ones in detail.
+    pub fingerprint_failures: Vec<RecordError>,
+}
+
+/// A batch applied by [`apply_batch`].
+#[derive(Clone, Debug, Default)]
+pub struct Applied {
+    /// What it added, as a part of an ingest's summary (the reader's
+    /// counts are zero).
+    pub summary: IngestSummary,
+    /// The batch was already applied (its receipt stored): nothing written.
+    pub already_applied: bool,
+}
+
+impl IngestSummary {
+    /// Adds `part`'s counts to these and its details, keeping at most
+    /// `max_details` of each kind.
+    pub fn absorb(&mut self, part: IngestSummary, max_details: usize) {
+        fn keep(to: &mut Vec<RecordError>, from: Vec<RecordError>, max: usize) {
+            let room = max.saturating_sub(to.len());
+            to.extend(from.into_iter().take(room));
+        }
+        self.posts_added += part.posts_added;
+        self.posts_existing += part.posts_existing;
+        self.service_skipped += part.service_skipped;
+        self.media_added += part.media_added;
+        self.media_missing += part.media_missing;
+        keep(&mut self.errors, part.errors, max_details);
+        self.errors_total += part.errors_total;
+        keep(&mut self.missing_media, part.missing_media, max_details);
+        self.fingerprints_added += part.fingerprints_added;
+        self.fingerprint_errors += part.fingerprint_errors;
+        keep(&mut self.fingerprint_failures, part.fingerprint_failures, max_details);
+        self.matches_added += part.matches_added;
+        self.unsupported_skipped += part.unsupported_skipped;
+        self.posts_edited += part.posts_edited;
+        self.repeated_ids += part.repeated_ids;
+        keep(&mut self.repeated, part.repeated, max_details);
+    }
+}
+
+/// Applies one batch of `run` from `file`: reads every media file once
+/// (in parallel), fingerprints each item the store has not fingerprinted,
+/// matches against the banks and writes the batch in one transaction.
+/// With a `receipt` (a queued batch), the receipt is written in that
+/// transaction, with what was found before the write as its report; a
+/// batch already applied writes nothing ([`Applied::already_applied`]).
+pub fn apply_batch(
+    store: &mut dyn Store,
+    run: RunId,
+    cfg: &IngestConfig,
+    stages: &Stages<'_>,
+    file: &str,
+    batch: PendingBatch,
+    receipt: Option<marsad_store::BatchReceipt>,
+) -> Result<Applied, IngestError> {
+    let PendingBatch { sources, posts: pending } = batch;
+    if let Some(p) = pending.iter().find(|p| p.source.0 >= sources.len()) {
+        return Err(IngestError::Store(marsad_store::StoreError::Invalid(format!(
+            "post {} refers to source #{} of a batch of {} sources",
+            p.platform_post_id,
+            p.source.0,
+            sources.len()
+        ))));
+    }
+    let mut summary = IngestSummary::default();
+    let max_details = cfg.max_error_details;
+    let retain = cfg.retain_media.as_deref();
+    let fp = stages.fingerprinter;
+    let matcher = stages.matcher;
+    // A repeat is ignored whole by the store: its media are read (their
+    // fingerprints go to the item's next reference) but not kept.
+    let mut repeat = vec![false; pending.len()];
+    if retain.is_some() {
+        let keys: Vec<(&SourceKey, &str)> =
+            pending.iter().map(|p| (&sources[p.source.0].key, p.platform_post_id.as_str())).collect();
+        for i in store.repeats(run, &keys)? {
+            repeat[i] = true;
+        }
+    }
+    // Pass 1, in parallel: read every media file once for its digests
+    // (and keep a copy when asked), and the text fingerprints.
+    let reads: Vec<Vec<Result<FileRead, String>>> = pending
+        .par_iter()
+        .zip(&repeat)
+        .map(|(p, &repeat)| p.media.iter().map(|m| read_one(m, retain.filter(|_| !repeat))).collect())
+        .collect();
+    let texts: Vec<(Vec<NewFingerprint>, Vec<NewMatch>)> = pending
+        .par_iter()
+        .map(|p| {
+            let f = fp.text(&p.text);
+            let m = if f.is_empty() { Vec::new() } else { matcher.matches(&f, Some(&p.text)) };
+            (f, m)
+        })
+        .collect();
+
+    // Pass 2: fingerprint each distinct item the store has not
+    // fingerprinted yet, in parallel; a known item is not decoded again.
+    let mut todo: HashMap<Sha256, (MediaKind, PathBuf)> = HashMap::new();
+    for r in reads.iter().flatten().flatten() {
+        if fp.wants_media(r.kind) {
+            todo.entry(r.sha256).or_insert_with(|| (r.kind, r.path.clone()));
+        }
+    }
+    if !todo.is_empty() {
+        let shas: Vec<Sha256> = todo.keys().copied().collect();
+        for known in store.fingerprinted_media(&shas)? {
+            todo.remove(&known);
+        }
+    }
+    let todo: Vec<(Sha256, MediaKind, PathBuf)> = todo.into_iter().map(|(s, (k, p))| (s, k, p)).collect();
+    let mut printed: HashMap<Sha256, Result<Printed, String>> = todo
+        .par_iter()
+        .map(|(sha, kind, path)| {
+            let result = fingerprint_one(fp, *kind, path).map(|f| {
+                let m = matcher.matches(&f, None);
+                (f, m)
+            });
+            (*sha, result)
+        })
+        .collect();
+
+    let mut out = PostBatch { sources, posts: Vec::with_capacity(pending.len()), receipt: None };
+    let mut lines = Vec::with_capacity(pending.len());
+    for ((p, reads), (fingerprints, post_matches)) in pending.into_iter().zip(reads).zip(texts) {
+        lines.push(p.line);
+        let chat = || Some(out.sources[p.source.0].key.to_string());
+        let mut media = Vec::with_capacity(p.media.len());
+        for (m, read) in p.media.iter().zip(reads) {
+            let content = match read {
+                Err(why) => {
+                    summary.media_missing += 1;
+                    if summary.missing_media.len() < max_details {
+                        summary.missing_media.push(RecordError {
+                            file: file.to_owned(),
+                            chat: chat(),
+                            message_id: Some(p.platform_post_id.clone()),
+                            line: p.line,
+                            // A reference the export did not download has
+                            // Telegram's note where the path would be.
+                            error: if m.file.is_err() {
+                                format!("{} {why}", m.kind)
+                            } else {
+                                format!("media {}: {why}", m.path)
+                            },
+                        });
+                    }
+                    MediaContent::Missing(why)
+                }
+                Ok(r) => {
+                    // The first reference in the batch carries the
+                    // fingerprints; the store keys them by item anyway.
+                    let (fingerprints, matches) = match printed.remove(&r.sha256) {
+                        Some(Ok(f)) => f,
+                        Some(Err(why)) => {
+                            summary.fingerprint_errors += 1;
+                            tracing::warn!(file = %file, post = %p.platform_post_id, media = %m.path, error = %why, "fingerprint failed");
+                            if summary.fingerprint_failures.len() < max_details {
+                                summary.fingerprint_failures.push(RecordError {
+                                    file: file.to_owned(),
+                                    chat: chat(),
+                                    message_id: Some(p.platform_post_id.clone()),
+                                    line: p.line,
+                                    error: format!("media {}: {why}", m.path),
+                                });
+                            }
+                            (Vec::new(), Vec::new())
+                        }
+                        None => (Vec::new(), Vec::new()),
+                    };
+                    // Exact digests are matched for every item read
+                    // (banks of MD5 and SHA-256 hold documents too).
+                    let mut matches = matches;
+                    matches.extend(matcher.matches(
+                        &[
+                            NewFingerprint::own(SignalType::Md5, r.md5.to_hex(), None),
+                            NewFingerprint::own(SignalType::Sha256, r.sha256.to_hex(), None),
+                        ],
+                        None,
+                    ));
+                    MediaContent::Present(NewMedia {
+                        sha256: r.sha256,
+                        md5: r.md5,
+                        kind: r.kind,
+                        byte_size: r.byte_size,
+                        mime: r.mime,
+                        original_path: r.path.display().to_string(),
+                        retained_path: r.retained.map(|r| r.display().to_string()),
+                        fingerprints,
+                        matches,
+                    })
+                }
+            };
+            let kind = match &content {
+                MediaContent::Present(nm) => nm.kind,
+                MediaContent::Missing(_) => m.kind,
+            };
+            media.push(MediaRef { kind, path: m.path.clone(), content });
+        }
+        out.posts.push(NewPost {
+            source: p.source.0,
+            platform_post_id: p.platform_post_id,
+            posted_at: p.posted_at,
+            edited_at: p.edited_at,
+            text: p.text,
+            url: p.url,
+            forwarded_from: p.forwarded_from,
+            reply_to: p.reply_to,
+            media,
+            fingerprints,
+            matches: post_matches,
+        });
+    }
+    out.receipt = receipt.map(|r| {
+        let report = BatchReport {
+            media_missing: summary.media_missing,
+            missing_media: summary.missing_media.clone(),
+            fingerprint_errors: summary.fingerprint_errors,
+            fingerprint_failures: summary.fingerprint_failures.clone(),
+        };
+        marsad_store::BatchReceipt {
+            report: serde_json::to_string(&report).unwrap_or_else(|_| "{}".to_owned()),
+            ..r
+        }
+    });
+    let outcome = store.write_batch(run, &out)?;
+    if outcome.already_applied {
+        return Ok(Applied { summary: IngestSummary::default(), already_applied: true });
+    }
+    for &i in &outcome.repeated {
+        let (Some(post), Some(&line)) = (out.posts.get(i), lines.get(i)) else {
+            continue;
+        };
+        let chat = out.sources[post.source].key.to_string();
+        tracing::warn!(file = %file, %chat, id = %post.platform_post_id, "repeated message id skipped");
+        summary.repeated_ids += 1;
+        if summary.repeated.len() < max_details {
+            summary.repeated.push(repeated_error(file, chat, post.platform_post_id.clone(), line));
+        }
+    }
+    summary.posts_edited += outcome.posts_edited;
+    summary.posts_added += outcome.posts_added;
+    summary.posts_existing += outcome.posts_existing;
+    summary.media_added += outcome.media_added;
+    summary.fingerprints_added += outcome.fingerprints_added;
+    summary.matches_added += outcome.matches_added;
+    tracing::debug!(posts = out.posts.len(), added = outcome.posts_added, "batch written");
+    Ok(Applied { summary, already_applied: false })
+}
+
+/// The summary's note of a post skipped because its id repeats an earlier
+/// one of its chat in the same input.
+pub fn repeated_error(file: &str, chat: String, message_id: String, line: Option<u64>) -> RecordError {
+    RecordError {
+        file: file.to_owned(),
+        chat: Some(chat),
+        message_id: Some(message_id),
+        line,
+        error: "repeats the id of an earlier post of this chat in this input: skipped, the first kept whole"
+            .to_owned(),
     }
 }
 

@@ -26,6 +26,18 @@ pub struct Cli {
           value_parser = parse_memory)]
     pub memory: u64,
 
+    /// The NATS server (with JetStream) of the work queue and the change
+    /// feed, for the commands that use them (`ingest --queue`, `worker`,
+    /// `jobs`, `serve` and bank changes on a PostgreSQL store).
+    #[arg(
+        long,
+        global = true,
+        env = "MARSAD_NATS",
+        default_value = "nats://127.0.0.1:4222",
+        value_name = "URL"
+    )]
+    pub nats: String,
+
     /// More log output on stderr (-v info, -vv debug); or set MARSAD_LOG.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -88,6 +100,11 @@ pub enum Command {
     User(UserCommand),
     /// The audit log: every write, decision, export, lookup and refusal.
     Audit(AuditArgs),
+    /// Take ingest batches from the work queue (NATS JetStream) and apply
+    /// them to the PostgreSQL store: fingerprint, match, write, acknowledge.
+    Worker(WorkerArgs),
+    /// Ingests run through the work queue: progress, summaries, dead letters.
+    Jobs(JobsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -373,9 +390,21 @@ pub struct IngestOpts {
     #[arg(long)]
     pub retain_media: bool,
 
-    /// Posts per transaction.
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub batch_size: u32,
+    /// Posts per transaction (per job with --queue) [default: 2000; 200 with --queue].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch_size: Option<u32>,
+
+    /// Publish the batches on the work queue (NATS JetStream, --nats) for
+    /// `marsad worker`s to fingerprint and write, instead of doing it here
+    /// (a PostgreSQL store). Waits for the workers and prints the summary,
+    /// unless --no-wait.
+    #[arg(long)]
+    pub queue: bool,
+
+    /// With --queue: return once every batch is queued (follow it with
+    /// `marsad jobs --watch`).
+    #[arg(long, requires = "queue")]
+    pub no_wait: bool,
 
     /// Store exact digests only (SHA-256, MD5): no PDQ, vPDQ, audio or text
     /// fingerprints. A later ingest without this flag adds them.
@@ -392,6 +421,34 @@ pub struct IngestOpts {
     /// (+03:00). Default UTC.
     #[arg(long, value_name = "ZONE")]
     pub export_timezone: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Threads this worker fingerprints with. Scale by running more
+    /// workers (one per core, on any number of machines).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: u32,
+
+    /// Exit after this many seconds without a job (default: run until
+    /// stopped by SIGINT or SIGTERM).
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_exit: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// One queued ingest run, with its dead letters.
+    #[arg(long, value_name = "ID")]
+    pub run: Option<i64>,
+
+    /// Follow the runs until none is running (one line per change).
+    #[arg(long)]
+    pub watch: bool,
+
+    /// Runs shown, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]

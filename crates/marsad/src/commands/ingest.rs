@@ -8,13 +8,41 @@ use marsad_engine::ingest::{IngestOptions, InputKind};
 use crate::cli::{IngestCommand, IngestOpts};
 use crate::reporter::Bars;
 
-pub fn run(db: &str, json: bool, cmd: IngestCommand) -> Result<ExitCode> {
+pub fn run(db: &str, nats: &str, json: bool, cmd: IngestCommand) -> Result<ExitCode> {
     let (path, opts, kind) = match &cmd {
         IngestCommand::Telegram { path, opts } => (path.as_path(), opts, InputKind::Telegram),
         IngestCommand::Jsonl { file, opts } => (file.as_path(), opts, InputKind::Jsonl),
     };
     let mut engine = crate::store::open(db)?;
-    let summary = engine.ingest(kind, path, &options(opts), &Bars::new())?;
+    let summary = if opts.queue {
+        let queue = engine.connect_queue(nats)?;
+        let read = engine.ingest_queued(kind, path, &options(opts), &queue, &Bars::new())?;
+        if opts.no_wait {
+            if json {
+                println!("{}", serde_json::to_string(&engine.queued_run(read.run_id)?)?);
+            } else {
+                println!(
+                    "queued {}: run {} (marsad jobs --watch --run {} follows it)",
+                    path.display(),
+                    read.run_id,
+                    read.run_id
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let view = super::queue::wait(&mut engine, read.run_id, json)?;
+        for d in &view.dead {
+            eprintln!(
+                "  dead letter: batch {} after {} attempts: {}",
+                d.seq,
+                d.attempts,
+                crate::table::shown(&d.error)
+            );
+        }
+        view.summary
+    } else {
+        engine.ingest(kind, path, &options(opts), &Bars::new())?
+    };
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -27,7 +55,9 @@ fn options(opts: &IngestOpts) -> IngestOptions {
     IngestOptions {
         retain_media: opts.retain_media,
         no_fingerprints: opts.no_fingerprints,
-        batch_size: opts.batch_size as usize,
+        batch_size: opts
+            .batch_size
+            .map_or(if opts.queue { marsad_engine::queue::QUEUE_BATCH_SIZE } else { 2000 }, |b| b as usize),
         seconds_per_hash: opts.seconds_per_hash,
         match_banks: true,
         export_timezone: opts.export_timezone.clone(),

@@ -8,6 +8,7 @@ mod ingest;
 mod matching;
 mod observe;
 mod posts;
+mod queue;
 mod report;
 mod serve;
 mod stats;
@@ -32,7 +33,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest(cmd) => ingest::run(&cli.db, cli.json, cmd),
+        Command::Ingest(cmd) => ingest::run(&cli.db, &cli.nats, cli.json, cmd),
         Command::Stats => stats::run(&cli.db, cli.json),
         Command::Posts(cmd) => posts::run(&cli.db, cli.json, cmd),
         Command::Hash(cmd) => hash::run(cli.json, cmd),
@@ -51,6 +52,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(cmd) => serve::token(&cli.db, cli.json, cmd),
         Command::User(cmd) => users::run(&cli.db, cli.json, cmd),
         Command::Audit(args) => serve::audit(&cli.db, cli.json, &args),
+        Command::Worker(args) => queue::worker(&cli.db, &cli.nats, cli.memory, args),
+        Command::Jobs(args) => queue::jobs(&cli.db, cli.json, args),
     }
 }
 
