@@ -16,6 +16,7 @@ mod jsonl;
 mod observatory;
 mod postgres;
 mod pytx;
+mod queue;
 mod readers;
 mod report;
 mod serve;

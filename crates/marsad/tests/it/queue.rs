@@ -1,0 +1,337 @@
+//! Ingest through the work queue (NATS JetStream) into PostgreSQL, with
+//! `marsad worker` processes: the demo corpus gives exactly the SQLite
+//! demo's catalogue, and survives workers killed with SIGKILL and a NATS
+//! server restarted mid-ingest — every post once, every fingerprint, no
+//! batch lost or applied twice.
+//!
+//! The queue is the machine's NATS (127.0.0.1:4222) for the first tests; the
+//! restart test starts a NATS server of its own on a free port, so that no
+//! other test's queue is touched. Each test's store is a scratch schema of
+//! its own, and so its queue (named from the store's identity) is its own.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use marsad_store_postgres::ScratchStore;
+use serde_json::Value;
+
+use crate::postgres::{assert_same_catalogue_as, json};
+use crate::support::{marsad, stderr};
+
+/// A `marsad worker` process, killed when dropped.
+struct Worker {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn start(db: &str, nats: &str, log: PathBuf) -> Worker {
+        let file = std::fs::File::create(&log).expect("log");
+        let child = marsad()
+            .args(["--db", db, "--nats", nats, "worker", "--idle-exit", "60"])
+            .env("MARSAD_QUEUE_ACK_WAIT_MS", "1500")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start a worker");
+        Worker { child, log }
+    }
+
+    /// SIGKILL: no clean-up of any kind.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the worker");
+        self.child.wait().expect("reap");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo corpus and its SQLite store (`marsad demo`'s own).
+struct Demo {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    sqlite: String,
+    exports: Vec<String>,
+    outlets: String,
+    /// Each export's summary in the SQLite demo.
+    summaries: Vec<Value>,
+}
+
+fn demo() -> Demo {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("demo");
+    let demo = json("unused.db", &["demo", "--out", out.to_str().expect("utf8")]);
+    let ingests = demo["ingests"].as_array().expect("ingests");
+    Demo {
+        root: dir.path().to_owned(),
+        sqlite: out.join("marsad.db").display().to_string(),
+        exports: ingests.iter().map(|i| i["export"].as_str().expect("export").to_owned()).collect(),
+        summaries: ingests.iter().map(|i| i["summary"].clone()).collect(),
+        outlets: demo["outlets_toml"].as_str().expect("registry").to_owned(),
+        _dir: dir,
+    }
+}
+
+/// `marsad ingest telegram EXPORT --queue ARGS… --json` with the queue's
+/// ack wait shortened as the workers'.
+fn ingest_queued(db: &str, nats: &str, export: &str, args: &[&str]) -> Value {
+    let o = marsad()
+        .args(["--db", db, "--nats", nats, "ingest", "telegram", export, "--queue", "--json"])
+        .args(args)
+        .env("MARSAD_QUEUE_ACK_WAIT_MS", "1500")
+        .output()
+        .expect("run marsad");
+    assert!(o.status.success(), "ingest --queue {export}: {}", stderr(&o));
+    serde_json::from_str(crate::support::stdout(&o).trim()).expect("json")
+}
+
+fn import_outlets(db: &str, toml: &str) {
+    let o = marsad().args(["--db", db, "outlets", "import", toml]).output().expect("import");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// The queued runs once every one has ended (`marsad jobs --watch` returns
+/// when none is running), each completed with every batch applied once.
+fn settled_runs(db: &str, runs: usize) -> Vec<Value> {
+    let watch = marsad()
+        .args(["--db", db, "jobs", "--watch"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("jobs --watch")
+        .wait_with_output();
+    assert!(watch.expect("jobs --watch").status.success());
+    let list = json(db, &["jobs"]);
+    let list = list.as_array().expect("runs").clone();
+    assert_eq!(list.len(), runs, "{list:?}");
+    for r in &list {
+        assert_eq!(r["status"], "completed", "{r}");
+        assert_eq!(r["batches_dead"], 0, "{r}");
+        assert_eq!(r["batches_applied"], r["batches_total"], "every batch applied exactly once: {r}");
+        assert!(r["dead"].as_array().is_some_and(Vec::is_empty), "{r}");
+    }
+    list
+}
+
+/// Whether some of the `runs` queued runs have not ended yet (or not
+/// started).
+fn unfinished(db: &str, runs: usize) -> bool {
+    let list = json(db, &["jobs"]);
+    let list = list.as_array().expect("runs");
+    list.len() < runs || list.iter().any(|r| r["status"] == "running")
+}
+
+fn sum(values: &[Value], key: &str) -> u64 {
+    values.iter().map(|v| v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))).sum()
+}
+
+#[test]
+fn the_demo_through_the_queue_with_two_workers_gives_the_sqlite_demo() {
+    let demo = demo();
+    let scratch = ScratchStore::new().expect("the test database: PostgreSQL on 127.0.0.1:5432");
+    let pg = scratch.url();
+    let nats = marsad_queue_url();
+    let workers = [0, 1].map(|i| Worker::start(pg, &nats, demo.root.join(format!("worker{i}.log"))));
+    for (export, want) in demo.exports.iter().zip(&demo.summaries) {
+        let got = ingest_queued(pg, &nats, export, &[]);
+        for key in [
+            "posts_added",
+            "posts_existing",
+            "service_skipped",
+            "media_added",
+            "media_missing",
+            "fingerprints_added",
+            "errors_total",
+        ] {
+            assert_eq!(got[key], want[key], "{key} of {export}: {got}");
+        }
+    }
+    import_outlets(pg, &demo.outlets);
+    assert_same_catalogue_as(&demo.sqlite, pg, &demo.root, true);
+    // Both workers took jobs.
+    for w in &workers {
+        assert!(w.log().contains(" applied: "), "a worker applied nothing: {}", w.log());
+    }
+    settled_runs(pg, demo.exports.len());
+}
+
+#[test]
+fn workers_killed_mid_ingest_lose_nothing_and_apply_nothing_twice() {
+    let demo = demo();
+    let scratch = ScratchStore::new().expect("the test database: PostgreSQL on 127.0.0.1:5432");
+    let pg = scratch.url();
+    let nats = marsad_queue_url();
+    let mut n = 0;
+    let mut start = || {
+        n += 1;
+        Worker::start(pg, &nats, demo.root.join(format!("worker{n}.log")))
+    };
+    let mut worker = start();
+    // Small batches: many jobs, so that a kill lands in the middle of one.
+    for export in &demo.exports {
+        ingest_queued(pg, &nats, export, &["--no-wait", "--batch-size", "15"]);
+    }
+    let mut seed =
+        std::process::id() as u64 ^ Instant::now().elapsed().as_nanos() as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..3 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        std::thread::sleep(Duration::from_millis(300 + (seed >> 33) % 1200));
+        assert!(unfinished(pg, demo.exports.len()), "the worker is killed mid-ingest");
+        worker.kill();
+        worker = start();
+    }
+    let _second = start();
+    let runs = settled_runs(pg, demo.exports.len());
+    let summaries: Vec<Value> = runs.iter().map(|r| r["summary"].clone()).collect();
+    // Every post once: the runs added exactly the SQLite demo's posts and
+    // media, whichever order the workers applied them in.
+    for key in ["posts_added", "media_added", "fingerprints_added", "service_skipped", "media_missing"] {
+        assert_eq!(sum(&summaries, key), sum(&demo.summaries, key), "{key}");
+    }
+    import_outlets(pg, &demo.outlets);
+    assert_same_catalogue_as(&demo.sqlite, pg, &demo.root, true);
+    drop(worker);
+}
+
+#[test]
+fn a_nats_restart_mid_ingest_loses_nothing() {
+    let demo = demo();
+    let scratch = ScratchStore::new().expect("the test database: PostgreSQL on 127.0.0.1:5432");
+    let pg = scratch.url();
+    let mut nats = Nats::start(&demo.root.join("nats"));
+    let url = nats.url();
+    let _workers = [0, 1].map(|i| Worker::start(pg, &url, demo.root.join(format!("worker{i}.log"))));
+    let exports = demo.exports.clone();
+    let (db, publish_url) = (pg.to_owned(), url.clone());
+    let reader = std::thread::spawn(move || {
+        for export in &exports {
+            // An ingest that starts while NATS is down fails at once,
+            // having published nothing, and is run again (as its user
+            // would); one that is publishing when NATS goes down waits for
+            // it and goes on.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let o = marsad()
+                    .args(["--db", &db, "--nats", &publish_url, "ingest", "telegram", export, "--queue"])
+                    .args(["--no-wait", "--batch-size", "15"])
+                    .env("MARSAD_QUEUE_ACK_WAIT_MS", "1500")
+                    .output()
+                    .expect("run marsad");
+                if o.status.success() {
+                    break;
+                }
+                let e = stderr(&o);
+                assert!(e.contains("cannot connect to NATS") && Instant::now() < deadline, "{export}: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(unfinished(pg, demo.exports.len()), "NATS is restarted mid-ingest");
+    nats.restart();
+    reader.join().expect("the reader published every batch");
+    let runs = settled_runs(pg, demo.exports.len());
+    let summaries: Vec<Value> = runs.iter().map(|r| r["summary"].clone()).collect();
+    for key in ["posts_added", "media_added", "fingerprints_added"] {
+        assert_eq!(sum(&summaries, key), sum(&demo.summaries, key), "{key}");
+    }
+    import_outlets(pg, &demo.outlets);
+    assert_same_catalogue_as(&demo.sqlite, pg, &demo.root, true);
+}
+
+#[test]
+fn a_queue_needs_a_shared_store_and_a_reachable_nats() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("m.db");
+    let export = dir.path().join("feed.jsonl");
+    std::fs::write(
+        &export,
+        "{\"source\":\"s\",\"id\":\"1\",\"posted_at\":\"2020-01-01T00:00:00Z\",\"text\":\"x\"}\n",
+    )
+    .expect("write");
+    let o = marsad()
+        .arg("--db")
+        .arg(&db)
+        .args(["--nats", &marsad_queue_url(), "ingest", "jsonl"])
+        .arg(&export)
+        .arg("--queue")
+        .output()
+        .expect("run");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("PostgreSQL"), "{}", stderr(&o));
+    let scratch = ScratchStore::new().expect("PostgreSQL");
+    let o = marsad()
+        .args(["--db", scratch.url(), "--nats", "nats://127.0.0.1:1", "worker"])
+        .output()
+        .expect("run");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("cannot connect to NATS at nats://127.0.0.1:1"), "{}", stderr(&o));
+}
+
+/// The machine's NATS (MARSAD_TEST_NATS overrides it).
+fn marsad_queue_url() -> String {
+    std::env::var("MARSAD_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// A NATS server with JetStream of the test's own (file storage in a
+/// folder of the test's, a free port).
+struct Nats {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Nats {
+    fn start(dir: &Path) -> Nats {
+        std::fs::create_dir_all(dir).expect("nats dir");
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let child = Self::spawn(dir, port);
+        Nats { child, port, dir: dir.to_owned() }
+    }
+
+    fn spawn(dir: &Path, port: u16) -> Child {
+        let child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server (Debian's nats-server package) runs");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server (SIGKILL: nothing flushed on the way out) and
+    /// starts it again on the same port and storage a second later.
+    fn restart(&mut self) {
+        self.child.kill().expect("kill nats-server");
+        self.child.wait().expect("reap");
+        std::thread::sleep(Duration::from_secs(1));
+        self.child = Self::spawn(&self.dir, self.port);
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
