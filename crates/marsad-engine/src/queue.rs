@@ -658,10 +658,11 @@ pub fn work(
                 let delay = Duration::from_millis(500u64 << job.delivered.min(5));
                 let _ = queue.retry_later(&job, delay);
                 totals.retried += 1;
-                if matches!(e, EngineError::Store(_) | EngineError::Ingest(IngestError::Store(_))) {
-                    engine.reconnect();
-                    banks = None;
-                }
+                // The store's server may have restarted: a fresh
+                // connection for the next try (kept as it is when the
+                // server cannot be reached yet).
+                engine.reconnect();
+                banks = None;
                 WorkerEvent {
                     job: job.id.clone(),
                     outcome: "retry",

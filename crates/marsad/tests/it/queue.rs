@@ -335,3 +335,118 @@ impl Drop for Nats {
         let _ = self.child.wait();
     }
 }
+
+#[test]
+fn a_postgresql_restart_mid_ingest_loses_nothing() {
+    let demo = demo();
+    let mut pg = Postgres::start(&demo.root.join("pg"));
+    let db = pg.url();
+    let nats = marsad_queue_url();
+    let _workers = [0, 1].map(|i| Worker::start(&db, &nats, demo.root.join(format!("worker{i}.log"))));
+    for export in &demo.exports {
+        ingest_queued(&db, &nats, export, &["--no-wait", "--batch-size", "15"]);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(unfinished(&db, demo.exports.len()), "PostgreSQL is restarted mid-ingest");
+    pg.restart();
+    let runs = settled_runs(&db, demo.exports.len());
+    let summaries: Vec<Value> = runs.iter().map(|r| r["summary"].clone()).collect();
+    for key in ["posts_added", "media_added", "fingerprints_added", "service_skipped"] {
+        assert_eq!(sum(&summaries, key), sum(&demo.summaries, key), "{key}");
+    }
+    import_outlets(&db, &demo.outlets);
+    assert_same_catalogue_as(&demo.sqlite, &db, &demo.root, true);
+}
+
+/// A PostgreSQL server of the test's own (initdb into a folder of the
+/// test's, run as the `postgres` user, trust authentication for `root`,
+/// a free port), so that restarting it touches no other test.
+struct Postgres {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Postgres {
+    const BIN: &str = "/usr/lib/postgresql/15/bin";
+
+    fn bin(name: &str) -> PathBuf {
+        // The machine's PostgreSQL, whichever major version it is.
+        let root = Path::new("/usr/lib/postgresql");
+        let mut versions: Vec<PathBuf> = std::fs::read_dir(root)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path().join("bin"))).collect())
+            .unwrap_or_else(|_| vec![PathBuf::from(Self::BIN)]);
+        versions.sort();
+        versions.pop().unwrap_or_else(|| PathBuf::from(Self::BIN)).join(name)
+    }
+
+    fn as_postgres(program: &Path) -> Command {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    }
+
+    fn start(dir: &Path) -> Postgres {
+        std::fs::create_dir_all(dir).expect("pg dir");
+        let chown = Command::new("chown").arg("postgres").arg(dir).status().expect("chown");
+        assert!(chown.success(), "the folder is handed to the postgres user");
+        let data = dir.join("data");
+        let init = Self::as_postgres(&Self::bin("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "root", "--no-sync", "-E", "UTF8"])
+            .output()
+            .expect("initdb (Debian's postgresql package) runs");
+        assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let pg = Postgres { dir: dir.to_owned(), port };
+        pg.up();
+        pg
+    }
+
+    fn up(&self) {
+        let options =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.display());
+        let o = Self::as_postgres(&Self::bin("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-o", &options, "-l"])
+            .arg(self.dir.join("log"))
+            .args(["-w", "start"])
+            .output()
+            .expect("pg_ctl start");
+        assert!(o.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    fn down(&self, mode: &str) {
+        let o = Self::as_postgres(&Self::bin("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", mode, "-w", "stop"])
+            .output()
+            .expect("pg_ctl stop");
+        assert!(o.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://root@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server at once (open transactions lost, as in a crash)
+    /// and starts it again a second later.
+    fn restart(&mut self) {
+        self.down("immediate");
+        std::thread::sleep(Duration::from_secs(1));
+        self.up();
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = Self::as_postgres(&Self::bin("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
