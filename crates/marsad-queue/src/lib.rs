@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod blocking;
+pub mod testing;
 
 use std::time::Duration;
 
@@ -171,10 +172,30 @@ impl Queue {
     /// Connects to the NATS server at `url` and makes the store's streams
     /// if they do not exist. Reconnects by itself after a lost connection.
     pub async fn connect(url: &str, names: Names, cfg: QueueConfig) -> Result<Self> {
+        Self::connect_following(url, names, cfg, || {}).await
+    }
+
+    /// [`Queue::connect`], calling `on_connect` at every reconnection
+    /// after a lost connection (when notices may have been missed).
+    pub async fn connect_following(
+        url: &str,
+        names: Names,
+        cfg: QueueConfig,
+        on_connect: impl Fn() + Send + Sync + 'static,
+    ) -> Result<Self> {
         let shown = redacted(url);
+        let on_connect = std::sync::Arc::new(on_connect);
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
             .name("marsad")
+            .event_callback(move |event| {
+                let on_connect = on_connect.clone();
+                async move {
+                    if matches!(event, async_nats::Event::Connected) {
+                        on_connect();
+                    }
+                }
+            })
             .connect(url)
             .await
             .map_err(|e| QueueError::Connect { url: shown.clone(), message: e.to_string() })?;
@@ -384,11 +405,18 @@ impl Queue {
 
     /// Tells every server that the banks changed (generation `generation`).
     pub async fn notify_banks(&self, generation: i64) -> Result<()> {
-        self.client
-            .publish(self.names.banks_subject(), bytes::Bytes::from(generation.to_string()))
-            .await
-            .map_err(js_err)?;
-        self.client.flush().await.map_err(js_err)
+        let send = async {
+            self.client
+                .publish(self.names.banks_subject(), bytes::Bytes::from(generation.to_string()))
+                .await
+                .map_err(js_err)?;
+            self.client.flush().await.map_err(js_err)
+        };
+        // While the connection is down a notice would wait for it: the
+        // others catch up from the store when they reconnect anyway.
+        tokio::time::timeout(Duration::from_secs(2), send).await.map_err(|_| {
+            QueueError::JetStream("the change feed did not take the notice within 2 s".to_owned())
+        })?
     }
 
     /// The bank change notices, as they come.

@@ -4,8 +4,10 @@
 //!
 //! - [`state::AppState`]: the store's connections, the live index
 //!   ([`marsad_engine::live::LiveBanks`], kept current by polling the
-//!   store's bank cursor every [`ServeConfig::refresh`], and at once after
-//!   this server's own writes), tokens, the audit log's writer, metrics;
+//!   store's bank cursor every [`ServeConfig::refresh`], at once after
+//!   this server's own writes, and at once when another server announces
+//!   a change on the NATS change feed, [`ServeConfig::nats`]), tokens, the
+//!   audit log's writer, metrics;
 //! - [`auth`]: one middleware authenticates, authorizes, counts and audits
 //!   every request;
 //! - [`hma`]: the HMA routes; [`api`]: marsad's own, under `/api/v1`,
@@ -81,6 +83,11 @@ pub struct ServeConfig {
     pub job_silence: Duration,
     /// Where review decisions are POSTed, signed ([`webhook`]).
     pub review_webhook: Option<webhook::WebhookConfig>,
+    /// The change feed (a NATS URL): bank changes are announced there and
+    /// other servers' announcements followed at once; the store is still
+    /// polled every [`ServeConfig::refresh`], which catches up whatever a
+    /// lost connection missed. `None`: polling only.
+    pub nats: Option<String>,
 }
 
 impl ServeConfig {
@@ -107,6 +114,7 @@ impl ServeConfig {
             scratch: None,
             job_silence: marsad_engine::jobs::JOB_SILENCE,
             review_webhook: None,
+            nats: None,
         }
     }
 
@@ -305,7 +313,11 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         .map_err(|e| ServeError::Io(format!("cannot listen on {}: {e}", cfg.addr)))?;
     let addr = listener.local_addr().map_err(|e| ServeError::Io(e.to_string()))?;
     let refresh = cfg.refresh;
-    let (state, audit) = AppState::open(cfg)?;
+    // Opening the store's connections (and, below, preparing the jobs)
+    // blocks: done off the async threads, as every store call is.
+    let (state, audit) = tokio::task::spawn_blocking(move || AppState::open(cfg))
+        .await
+        .map_err(|e| ServeError::Io(e.to_string()))??;
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let follower = {
         let state = state.clone();
@@ -327,12 +339,17 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(refresh) => {}
+                    _ = state.bank_notice.notified() => {}
                     _ = stop.changed() => return,
                 }
             }
         })
     };
-    let app = router(state.clone());
+    let feed = state.cfg.nats.clone().map(|url| tokio::spawn(state.clone().follow_feed(url)));
+    let app = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || router(state)).await.map_err(|e| ServeError::Io(e.to_string()))?
+    };
     let done = tokio::spawn(async move {
         let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -340,6 +357,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
             })
             .await;
         follower.abort();
+        if let Some(feed) = feed {
+            feed.abort();
+        }
         // Every accepted request has been answered: write the audit log
         // and close the store's connections.
         state.flush_audit().await;

@@ -26,6 +26,12 @@ pub struct AppState {
     ready: AtomicBool,
     /// Serializes refreshes of the live index.
     refreshing: tokio::sync::Mutex<()>,
+    /// The change feed (NATS), once connected: bank changes are announced
+    /// on it and other servers' announcements wake [`Self::bank_notice`].
+    feed: std::sync::OnceLock<marsad_queue::Queue>,
+    /// Woken by a bank change notice (or a reconnection to the feed): the
+    /// index follows the store at once rather than at its next poll.
+    pub bank_notice: tokio::sync::Notify,
     tokens: RwLock<HashMap<[u8; 32], (TokenRecord, Instant)>>,
     /// Requests in flight per token name (or per client address on open
     /// routes).
@@ -114,6 +120,8 @@ impl AppState {
             live: RwLock::new(None),
             ready: AtomicBool::new(false),
             refreshing: tokio::sync::Mutex::new(()),
+            feed: std::sync::OnceLock::new(),
+            bank_notice: tokio::sync::Notify::new(),
             tokens: RwLock::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
             audit: tx,
@@ -211,6 +219,75 @@ impl AppState {
             self.metrics.set_index(live);
         }
         Ok(())
+    }
+
+    /// After a bank change by this server: the index follows it (read
+    /// your writes), and every other server is told on the change feed, so
+    /// that theirs follow it at once rather than at their next poll.
+    pub async fn banks_changed(self: &Arc<Self>) -> ApiResult<()> {
+        self.refresh_index().await?;
+        if let Some(feed) = self.feed.get() {
+            // Off the request's path: an answer never waits on the feed.
+            let feed = feed.clone();
+            tokio::spawn(async move {
+                if let Err(e) = feed.notify_banks(0).await {
+                    // The others find it at their next poll, or when they
+                    // reconnect.
+                    tracing::warn!(error = %e, "could not announce a bank change on the change feed");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Connects to the change feed at `url` (retrying while it cannot be
+    /// reached) and follows it: each notice, and each reconnection (when
+    /// notices may have been missed), wakes [`Self::bank_notice`].
+    pub async fn follow_feed(self: Arc<Self>, url: String) {
+        let identity = match self.with_engine(|e| Ok(e.store().identity()?)).await {
+            Ok(id) => id.to_string(),
+            Err(e) => {
+                tracing::error!(error = ?e.body(), "no store identity: the change feed is not followed");
+                return;
+            }
+        };
+        let names = marsad_queue::Names::for_store(&identity);
+        let mut warned = false;
+        let queue = loop {
+            let woken = self.clone();
+            let on_connect = move || woken.bank_notice.notify_one();
+            match marsad_queue::Queue::connect_following(
+                &url,
+                names.clone(),
+                marsad_queue::QueueConfig::from_env(),
+                on_connect,
+            )
+            .await
+            {
+                Ok(q) => break q,
+                Err(e) => {
+                    if !warned {
+                        tracing::warn!(error = %e, "the change feed cannot be reached: following the store by polling until it can");
+                        warned = true;
+                    }
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        };
+        tracing::info!(url = %queue.url(), "following bank changes on the change feed");
+        let mut notices = match queue.bank_notices().await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot subscribe to bank change notices");
+                return;
+            }
+        };
+        let _ = self.feed.set(queue);
+        // Changes made before the subscription are found by this refresh.
+        self.bank_notice.notify_one();
+        while futures_util::StreamExt::next(&mut notices).await.is_some() {
+            self.bank_notice.notify_one();
+        }
     }
 
     /// A slot for one more request of `caller` (a token's name, or a client

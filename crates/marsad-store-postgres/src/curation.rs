@@ -188,7 +188,7 @@ impl marsad_store::CurationStore for PgStore {
     }
 
     fn bank_contents(&self, ids: &[i64]) -> Result<Vec<BankContent>> {
-        self.in_snapshot(|| contents(&mut *self.db()?, ids))
+        self.in_snapshot(|| contents(&mut **self.db()?, ids))
     }
 
     fn update_bank_content(&mut self, id: i64, update: &ContentUpdate) -> Result<Option<BankContent>> {

@@ -52,6 +52,44 @@ const MIGRATIONS: &[&str] =
 /// The schema version this build writes (the number of migrations).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Runs `f` where the synchronous client may block: on a thread of its own
+/// when called from inside an async runtime (rust-postgres's client drives
+/// a runtime of its own, which cannot run inside another), else here.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// A connection, closed off any async runtime when dropped (see
+/// [`off_runtime`]), so that a store may be dropped anywhere.
+pub(crate) struct Conn(Option<Client>);
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0.as_ref().expect("a connection is only taken when dropped")
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0.as_mut().expect("a connection is only taken when dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            off_runtime(move || drop(client));
+        }
+    }
+}
+
 /// The advisory lock every write transaction holds (`marsad` in ASCII):
 /// one writer at a time per database, as SQLite's write lock.
 pub const WRITER_LOCK: i64 = 0x6d61_7273_6164;
@@ -79,7 +117,7 @@ impl Default for OpenOptions {
 
 /// A marsad store in a PostgreSQL database (one schema of it).
 pub struct PgStore {
-    client: RefCell<Client>,
+    client: RefCell<Conn>,
     /// The URL as given, without its password (for messages).
     location: String,
     busy_timeout: Duration,
@@ -167,10 +205,14 @@ impl PgStore {
 
     /// Opens the store at `url` as `options` say.
     pub fn open_with(url: &str, options: &OpenOptions) -> Result<Self> {
+        off_runtime(|| Self::open_here(url, options))
+    }
+
+    fn open_here(url: &str, options: &OpenOptions) -> Result<Self> {
         let location = redacted(url);
         let open_err = |message: String| StoreError::Open { location: location.clone(), message };
         let config: postgres::Config = url.parse().map_err(|e: postgres::Error| open_err(e.to_string()))?;
-        let mut client = config.connect(NoTls).map_err(|e| open_err(e.to_string()))?;
+        let mut client = Conn(Some(config.connect(NoTls).map_err(|e| open_err(e.to_string()))?));
         let ms = options.busy_timeout.as_millis().max(1);
         client
             .batch_execute(&format!("SET lock_timeout = {ms}; SET client_min_messages = warning"))
@@ -245,7 +287,7 @@ impl PgStore {
     /// The connection, for a read (`&self` methods). A store call made
     /// from inside another's visitor (which holds the connection) is an
     /// error, not a panic.
-    pub(crate) fn db(&self) -> Result<RefMut<'_, Client>> {
+    pub(crate) fn db(&self) -> Result<RefMut<'_, Conn>> {
         self.client.try_borrow_mut().map_err(|_| {
             StoreError::Backend(
                 "the store's connection is in use by the call this one was made from (a visitor may not \
@@ -322,7 +364,7 @@ impl marsad_store::MetaStore for PgStore {
 /// `base` (`MARSAD_TEST_POSTGRES`, or `postgres://127.0.0.1:5432/test`)
 /// and dropped, with everything in it, when this is dropped.
 pub struct ScratchStore {
-    admin: Client,
+    admin: Conn,
     schema: String,
     url: String,
 }
@@ -340,13 +382,18 @@ impl ScratchStore {
     /// A new empty schema in the test database (a clear error when the
     /// server cannot be reached).
     pub fn new() -> Result<ScratchStore> {
+        off_runtime(Self::new_here)
+    }
+
+    fn new_here() -> Result<ScratchStore> {
         let base = std::env::var("MARSAD_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_TEST_URL.to_owned());
         let open_err = |message: String| StoreError::Open { location: redacted(&base), message };
-        let mut admin = base
-            .parse::<postgres::Config>()
-            .map_err(|e| open_err(e.to_string()))?
-            .connect(NoTls)
-            .map_err(|e| open_err(format!("{e} (is PostgreSQL running? .ci/run starts it)")))?;
+        let mut admin = Conn(Some(
+            base.parse::<postgres::Config>()
+                .map_err(|e| open_err(e.to_string()))?
+                .connect(NoTls)
+                .map_err(|e| open_err(format!("{e} (is PostgreSQL running? .ci/run starts it)")))?,
+        ));
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
@@ -372,7 +419,9 @@ impl ScratchStore {
 
 impl Drop for ScratchStore {
     fn drop(&mut self) {
-        let dropped = self.admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        let (admin, schema) = (&mut self.admin, &self.schema);
+        let dropped =
+            off_runtime(move || admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")));
         if let Err(e) = dropped {
             tracing::warn!(schema = %self.schema, error = %e, "could not drop a test schema");
         }

@@ -261,7 +261,7 @@ impl marsad_store::GroupingStore for PgStore {
         // One snapshot: the generation returned is that of the posts visited.
         self.in_snapshot(|| {
             let mut c = self.db()?;
-            let generation = generation(&mut *c)?;
+            let generation = generation(&mut **c)?;
             let mut rows = stream(&mut c, GROUPING_POSTS, &[])?;
             while let Some(r) = rows.next().map_err(backend)? {
                 visit(grouping_post(&r)?)?;
@@ -705,7 +705,7 @@ impl marsad_store::ObservatoryStore for PgStore {
     }
 
     fn releases_generation(&self) -> Result<i64> {
-        generation(&mut *self.db()?)
+        generation(&mut **self.db()?)
     }
 }
 

@@ -198,7 +198,7 @@ pub async fn create_bank(
             Ok(e.store_mut().update_bank(&name, &update)?)
         })
         .await?;
-    state.refresh_index().await?;
+    state.banks_changed().await?;
     Ok((StatusCode::CREATED, Json(bank_json(&bank.settings))).into_response())
 }
 
@@ -242,7 +242,7 @@ pub async fn update_bank(
             other => Ok(other?),
         })
         .await?;
-    state.refresh_index().await?;
+    state.banks_changed().await?;
     Ok(Json(bank_json(&bank.settings)))
 }
 
@@ -254,7 +254,7 @@ pub async fn delete_bank(
 ) -> ApiResult<Json<Value>> {
     if let Some((own, _)) = find_bank(&state, &name).await? {
         state.with_engine(move |e| Ok(e.store_mut().delete_bank(&own)?)).await?;
-        state.refresh_index().await?;
+        state.banks_changed().await?;
     }
     Ok(Json(json!({ "message": "Done" })))
 }
@@ -335,7 +335,7 @@ async fn add_signals_item(
             other => Ok(other?),
         })
         .await?;
-    state.refresh_index().await?;
+    state.banks_changed().await?;
     Ok(Json(json!({ "id": id, "signals": shown })))
 }
 
@@ -503,7 +503,7 @@ pub async fn update_content(
                 .ok_or_else(|| ApiError::not_found(format!("content '{id}' not found")))
         })
         .await?;
-    state.refresh_index().await?;
+    state.banks_changed().await?;
     Ok(Json(json!({
         "bank": bank_of_content(&c),
         "collab_metadata": {},
@@ -527,7 +527,7 @@ pub async fn delete_content(
             other => Ok(other?),
         })
         .await?;
-    state.refresh_index().await?;
+    state.banks_changed().await?;
     Ok(Json(json!({ "deleted": deleted })))
 }
 
@@ -564,7 +564,7 @@ pub async fn set_signal_type(
             .ok_or_else(|| ApiError::bad_request("enabled_ratio is required"))?,
     };
     state.with_engine(move |e| Ok(e.store_mut().set_signal_type_ratio(&name, ratio)?)).await?;
-    state.refresh_index().await?;
+    state.banks_changed().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

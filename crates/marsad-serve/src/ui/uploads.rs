@@ -166,7 +166,7 @@ pub(super) async fn import_bank(
         .await;
     let r = or_page!(user, imported);
     if r.added > 0 {
-        or_page!(user, state.refresh_index().await);
+        or_page!(user, state.banks_changed().await);
     }
     state.audit(NewAuditEvent {
         at: UtcTime::now(),

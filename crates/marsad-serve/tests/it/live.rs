@@ -153,3 +153,109 @@ async fn concurrent_lookups_answer_as_single_ones() {
     }
     s.stop().await;
 }
+
+/// Two servers on one PostgreSQL store, each polling the store only once a
+/// minute, both on the change feed at `nats`.
+async fn two_servers(db: &str, nats: &str) -> (Server, Server) {
+    let start = |nats: String| {
+        let db = std::path::PathBuf::from(db);
+        async move {
+            Server::start_on(tempfile::tempdir().expect("tmp"), db, move |c| {
+                c.refresh = Duration::from_secs(60);
+                c.nats = Some(nats);
+            })
+            .await
+        }
+    };
+    let a = start(nats.to_owned()).await;
+    let b = start(nats.to_owned()).await;
+    (a, b)
+}
+
+/// `path` on server `on`, as a moderator of `tokens`' server (each server
+/// of these tests makes its own tokens, revoking the other's).
+fn as_moderator(on: &Server, tokens: &Server, method: Method, path: &str) -> reqwest::RequestBuilder {
+    on.http.request(method, on.url(path)).bearer_auth(tokens.token(Role::Moderator))
+}
+
+/// Waits until `signal` matches on `s` (as `tokens`' moderator), at most
+/// `within`; returns how long it took.
+async fn matched(s: &Server, tokens: &Server, signal: &str, within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let path = format!("/m/raw_lookup?signal_type=pdq&signal={signal}");
+        let (status, body) = crate::send(as_moderator(s, tokens, Method::GET, &path)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["matches"].as_array().is_some_and(|m| !m.is_empty()) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "not matched within {within:?}: {body}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_added_through_one_server_is_matched_by_the_other_within_a_second() {
+    let scratch =
+        marsad_store_postgres::ScratchStore::new().expect("the test database: PostgreSQL on 127.0.0.1:5432");
+    let nats = std::env::var("MARSAD_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    let (a, b) = two_servers(scratch.url(), &nats).await;
+    let (status, _) =
+        crate::send(as_moderator(&a, &b, Method::POST, "/c/banks").json(&json!({"name": "FEED"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    for i in 0..5 {
+        let h = pdq(7000 + i);
+        let added = as_moderator(&a, &b, Method::POST, "/c/bank/FEED/signal").json(&json!({"pdq": h}));
+        assert_eq!(crate::send(added).await.0, StatusCode::OK);
+        // Polling once a minute cannot explain a match within a second:
+        // the other server followed the change feed.
+        matched(&b, &b, &h, Duration::from_secs(1)).await;
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_feed_drops_catches_up_with_entries_added_meanwhile() {
+    let scratch =
+        marsad_store_postgres::ScratchStore::new().expect("the test database: PostgreSQL on 127.0.0.1:5432");
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut nats = marsad_queue::testing::TestNats::start(&dir.path().join("nats"));
+    let (a, b) = two_servers(scratch.url(), &nats.url()).await;
+    let (status, _) =
+        crate::send(as_moderator(&a, &b, Method::POST, "/c/banks").json(&json!({"name": "DROP"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let first = pdq(8000);
+    let added = as_moderator(&a, &b, Method::POST, "/c/bank/DROP/signal").json(&json!({"pdq": first}));
+    assert_eq!(crate::send(added).await.0, StatusCode::OK);
+    matched(&b, &b, &first, Duration::from_secs(1)).await;
+
+    // The feed goes down; entries added meanwhile are announced to no one.
+    nats.stop();
+    let missed: Vec<String> = (1..4).map(|i| pdq(8000 + i)).collect();
+    for h in &missed {
+        let added = as_moderator(&a, &b, Method::POST, "/c/bank/DROP/signal").json(&json!({"pdq": h}));
+        assert_eq!(crate::send(added).await.0, StatusCode::OK, "a write does not need the feed");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, body) = crate::send(as_moderator(
+        &b,
+        &b,
+        Method::GET,
+        &format!("/m/raw_lookup?signal_type=pdq&signal={}", missed[0]),
+    ))
+    .await;
+    assert_eq!(body, json!({"matches": []}), "not seen while the feed is down (polling is once a minute)");
+    // Back: the server reconnects and catches up from the store.
+    let _nats = tokio::task::spawn_blocking(move || {
+        nats.start_again();
+        nats
+    })
+    .await
+    .expect("restart");
+    for h in &missed {
+        matched(&b, &b, h, Duration::from_secs(15)).await;
+    }
+    a.stop().await;
+    b.stop().await;
+}

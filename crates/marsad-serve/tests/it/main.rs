@@ -69,14 +69,18 @@ impl Server {
         db: PathBuf,
         configure: impl FnOnce(&mut ServeConfig),
     ) -> Server {
-        let mut engine = Engine::open(db.to_str().expect("utf-8 path")).expect("store");
-        let mut tokens = HashMap::new();
-        for role in Role::ALL {
-            let _ = engine.revoke_token(role.as_str());
-            let t = engine.create_token(role.as_str(), role).expect("token");
-            tokens.insert(role, t.token);
-        }
-        drop(engine);
+        // (the store is blocking: PostgreSQL's client may not run on an
+        // async thread)
+        let tokens = tokio::task::block_in_place(|| {
+            let mut engine = Engine::open(db.to_str().expect("utf-8 path")).expect("store");
+            let mut tokens = HashMap::new();
+            for role in Role::ALL {
+                let _ = engine.revoke_token(role.as_str());
+                let t = engine.create_token(role.as_str(), role).expect("token");
+                tokens.insert(role, t.token);
+            }
+            tokens
+        });
         let mut cfg = ServeConfig::new(db.to_str().expect("utf-8 path"));
         cfg.addr = "127.0.0.1:0".parse().expect("addr");
         cfg.refresh = Duration::from_millis(50);

@@ -17,8 +17,34 @@ fn format(f: BankFormat) -> Format {
     }
 }
 
-pub fn run(db: &str, json: bool, cmd: BankCommand) -> Result<ExitCode> {
+pub fn run(db: &str, nats: &str, json: bool, cmd: BankCommand) -> Result<ExitCode> {
     let mut engine = crate::store::open(db)?;
+    let changes = matches!(cmd, BankCommand::Delete { .. } | BankCommand::Import { .. });
+    let code = run_on(&mut engine, json, cmd)?;
+    if changes {
+        announce(&engine, nats);
+    }
+    Ok(code)
+}
+
+/// Tells the servers on a shared store that the banks changed (the change
+/// feed, `--nats`), so that their indexes follow at once. When the feed
+/// cannot be reached they still follow the store at their next poll.
+fn announce(engine: &marsad_engine::Engine, nats: &str) {
+    if !matches!(engine.location(), marsad_engine::StoreLocation::Postgres(_)) {
+        return;
+    }
+    if let Err(e) = engine
+        .connect_queue(nats)
+        .and_then(|q| q.notify_banks(0).map_err(|e| marsad_engine::EngineError::step("the change feed", e)))
+    {
+        eprintln!(
+            "warning: the servers were not told of the change ({e}); they see it at their next poll of the store"
+        );
+    }
+}
+
+fn run_on(engine: &mut marsad_engine::Engine, json: bool, cmd: BankCommand) -> Result<ExitCode> {
     match cmd {
         BankCommand::Create { name } => {
             let bank = engine.create_bank(&name)?;

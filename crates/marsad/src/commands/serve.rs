@@ -8,11 +8,14 @@ use anyhow::Result;
 use crate::cli::{AuditArgs, ServeArgs, TokenCommand};
 use crate::table::{Table, shown};
 
-pub fn serve(db: &str, memory: u64, args: ServeArgs) -> Result<ExitCode> {
+pub fn serve(db: &str, nats: &str, memory: u64, args: ServeArgs) -> Result<ExitCode> {
     // The store is created (and migrated) before the server opens its
     // connections, so that a bad --db fails here with the CLI's message.
-    drop(crate::store::open(db)?);
+    let shared = matches!(crate::store::open(db)?.location(), marsad_engine::StoreLocation::Postgres(_));
     let mut cfg = marsad_serve::ServeConfig::new(db);
+    // Servers sharing a store announce their bank changes to each other
+    // on the change feed; one on its own file store has no one to tell.
+    cfg.nats = shared.then(|| nats.to_owned());
     cfg.addr = args.addr;
     cfg.hma_open = args.hma_open;
     cfg.max_upload = args.max_upload;

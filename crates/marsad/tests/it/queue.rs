@@ -207,7 +207,7 @@ fn a_nats_restart_mid_ingest_loses_nothing() {
     let demo = demo();
     let scratch = ScratchStore::new().expect("the test database: PostgreSQL on 127.0.0.1:5432");
     let pg = scratch.url();
-    let mut nats = Nats::start(&demo.root.join("nats"));
+    let mut nats = marsad_queue::testing::TestNats::start(&demo.root.join("nats"));
     let url = nats.url();
     let _workers = [0, 1].map(|i| Worker::start(pg, &url, demo.root.join(format!("worker{i}.log"))));
     let exports = demo.exports.clone();
@@ -280,60 +280,6 @@ fn a_queue_needs_a_shared_store_and_a_reachable_nats() {
 /// The machine's NATS (MARSAD_TEST_NATS overrides it).
 fn marsad_queue_url() -> String {
     std::env::var("MARSAD_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
-}
-
-/// A NATS server with JetStream of the test's own (file storage in a
-/// folder of the test's, a free port).
-struct Nats {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Nats {
-    fn start(dir: &Path) -> Nats {
-        std::fs::create_dir_all(dir).expect("nats dir");
-        let port =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-        let child = Self::spawn(dir, port);
-        Nats { child, port, dir: dir.to_owned() }
-    }
-
-    fn spawn(dir: &Path, port: u16) -> Child {
-        let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server (Debian's nats-server package) runs");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        child
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// Stops the server (SIGKILL: nothing flushed on the way out) and
-    /// starts it again on the same port and storage a second later.
-    fn restart(&mut self) {
-        self.child.kill().expect("kill nats-server");
-        self.child.wait().expect("reap");
-        std::thread::sleep(Duration::from_secs(1));
-        self.child = Self::spawn(&self.dir, self.port);
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
