@@ -134,6 +134,25 @@ fn update_once<S: GroupingStore + RegistryStore + ?Sized>(
     if !describe_all && store.ungrouped_posts()? == 0 {
         return Ok(UpdateSummary::default());
     }
+    // One grouping leader at a time on a shared store: the others wait,
+    // then find the posts grouped.
+    store.lead_grouping()?;
+    let led = if !describe_all && store.ungrouped_posts()? == 0 {
+        Ok(UpdateSummary::default())
+    } else {
+        group_new(store, cfg, describe_all)
+    };
+    let ended = store.end_grouping();
+    let summary = led?;
+    ended?;
+    Ok(summary)
+}
+
+fn group_new<S: GroupingStore + RegistryStore + ?Sized>(
+    store: &mut S,
+    cfg: &GroupConfig,
+    describe_all: bool,
+) -> Result<UpdateSummary> {
     let minhash = MinHasher::default();
     let mut grouper = Grouper::new(*cfg);
     let mut new_posts = 0u64;

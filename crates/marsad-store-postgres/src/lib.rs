@@ -98,6 +98,12 @@ pub const WRITER_LOCK: i64 = 0x6d61_7273_6164;
 /// store at once do not both create it.
 const MIGRATION_LOCK: i64 = WRITER_LOCK + 1;
 
+/// The advisory lock (a session's) of the one grouping leader.
+pub const GROUPING_LOCK: i64 = WRITER_LOCK + 2;
+
+/// How long a process waits for another's grouping run to end.
+pub(crate) const GROUPING_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// How long a write waits for another process's write lock by default.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -257,6 +257,37 @@ fn grouping_post(r: &Row) -> Result<GroupPost> {
 }
 
 impl marsad_store::GroupingStore for PgStore {
+    fn lead_grouping(&self) -> Result<()> {
+        // A session lock: released by end_grouping, or by the server when
+        // this connection closes (a leader killed mid-way).
+        let started = std::time::Instant::now();
+        let mut said = false;
+        loop {
+            let got: bool = self
+                .db()?
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&crate::GROUPING_LOCK])
+                .map_err(backend)?
+                .try_get(0)
+                .map_err(backend)?;
+            if got {
+                return Ok(());
+            }
+            if !said {
+                tracing::info!("another process is grouping the new posts: waiting for it");
+                said = true;
+            }
+            if started.elapsed() > crate::GROUPING_WAIT {
+                return Err(StoreError::Busy { seconds: crate::GROUPING_WAIT.as_secs() });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn end_grouping(&self) -> Result<()> {
+        self.db()?.execute("SELECT pg_advisory_unlock($1)", &[&crate::GROUPING_LOCK]).map_err(backend)?;
+        Ok(())
+    }
+
     fn grouping_posts(&self, visit: &mut dyn FnMut(GroupPost) -> Result<()>) -> Result<i64> {
         // One snapshot: the generation returned is that of the posts visited.
         self.in_snapshot(|| {

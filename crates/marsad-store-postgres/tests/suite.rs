@@ -10,3 +10,39 @@ mod suite {
         (scratch, store)
     });
 }
+
+/// One grouping leader at a time across processes (connections): a second
+/// waits while the first leads, and leads once it has ended; a leader whose
+/// connection closes (a process killed) releases the lead.
+#[test]
+fn one_grouping_leader_at_a_time() {
+    use marsad_store::GroupingStore;
+    use std::time::{Duration, Instant};
+
+    let scratch = marsad_store_postgres::ScratchStore::new().expect("PostgreSQL on 127.0.0.1:5432");
+    let first = scratch.open().expect("open");
+    first.lead_grouping().expect("lead");
+    let url = scratch.url().to_owned();
+    let waited = std::thread::spawn(move || {
+        let second = marsad_store_postgres::PgStore::open(&url).expect("open");
+        let started = Instant::now();
+        second.lead_grouping().expect("lead after the first");
+        let waited = started.elapsed();
+        second.end_grouping().expect("end");
+        waited
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    first.end_grouping().expect("end");
+    let waited = waited.join().expect("second");
+    assert!(waited >= Duration::from_millis(500), "the second led while the first did: {waited:?}");
+
+    // A leader that goes away without ending releases the lead.
+    let gone = scratch.open().expect("open");
+    gone.lead_grouping().expect("lead");
+    drop(gone);
+    let next = scratch.open().expect("open");
+    let started = Instant::now();
+    next.lead_grouping().expect("lead after a leader that went away");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    next.end_grouping().expect("end");
+}

@@ -282,6 +282,22 @@ pub trait RegistryStore {
 /// What grouping posts into releases reads and writes: the posts with their
 /// fingerprints, the grouping decisions, and the releases' descriptions.
 pub trait GroupingStore {
+    /// Makes this connection the store's one grouping leader, waiting while
+    /// another process is (a store shared by many processes holds a lock
+    /// across them until [`GroupingStore::end_grouping`] or the
+    /// connection closes), so that one process groups the new posts while
+    /// the others wait and then find nothing left to group. The embedded
+    /// store needs none: its writes are serialized already.
+    fn lead_grouping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Gives up the grouping leadership taken by
+    /// [`GroupingStore::lead_grouping`].
+    fn end_grouping(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Calls `visit` with every post as grouping reads it, by id, all from
     /// one snapshot of the store (posts written meanwhile are not seen);
     /// returns the releases generation of that snapshot, for
