@@ -149,17 +149,7 @@ impl marsad_store::QueueStore for PgStore {
         let applied: i64 = row.try_get(2).map_err(backend)?;
         let dead: i64 = row.try_get(3).map_err(backend)?;
         let posts: i64 = row.try_get(4).map_err(backend)?;
-        let stored = crate::read::runs(self)?.into_iter().find(|r| r.id == run).ok_or_else(|| {
-            StoreError::Corrupt { record: format!("queued run {}", run.0), problem: "no ingest run".into() }
-        })?;
-        Ok(Some(QueuedRun {
-            run: stored,
-            batches_total: total.map(|t| t as u64),
-            applied: applied as u64,
-            dead: dead as u64,
-            posts: posts as u64,
-            reader,
-        }))
+        QueuedRun::from_row(crate::read::runs(self)?, run, (total, reader), [applied, dead, posts]).map(Some)
     }
 
     fn queued_batches(&self, run: RunId) -> Result<Vec<QueuedBatch>> {

@@ -168,15 +168,5 @@ fn queued_run(conn: &Connection, run: RunId) -> Result<Option<QueuedRun>> {
         .optional()
         .map_err(backend)?;
     let Some((total, reader, applied, dead, posts)) = row else { return Ok(None) };
-    let stored = crate::read::runs(conn)?.into_iter().find(|r| r.id == run).ok_or_else(|| {
-        StoreError::Corrupt { record: format!("queued run {}", run.0), problem: "no ingest run".into() }
-    })?;
-    Ok(Some(QueuedRun {
-        run: stored,
-        batches_total: total.map(|t| t as u64),
-        applied: applied as u64,
-        dead: dead as u64,
-        posts: posts as u64,
-        reader,
-    }))
+    QueuedRun::from_row(crate::read::runs(conn)?, run, (total, reader), [applied, dead, posts]).map(Some)
 }

@@ -97,6 +97,29 @@ pub struct QueuedRun {
 }
 
 impl QueuedRun {
+    /// The queued run `run` of the store's `runs`, with its `queue_runs`
+    /// row (`total`, `reader`) and its batches' counts, as both backends
+    /// read them.
+    pub fn from_row(
+        runs: Vec<crate::StoredRun>,
+        run: RunId,
+        (total, reader): (Option<i64>, Option<String>),
+        [applied, dead, posts]: [i64; 3],
+    ) -> Result<QueuedRun, crate::StoreError> {
+        let corrupt =
+            |problem: String| crate::StoreError::Corrupt { record: format!("queued run {}", run.0), problem };
+        let stored = runs.into_iter().find(|r| r.id == run).ok_or_else(|| corrupt("no ingest run".into()))?;
+        let count = |v: i64| u64::try_from(v).map_err(|_| corrupt(format!("negative count {v}")));
+        Ok(QueuedRun {
+            run: stored,
+            batches_total: total.map(count).transpose()?,
+            applied: count(applied)?,
+            dead: count(dead)?,
+            posts: count(posts)?,
+            reader,
+        })
+    }
+
     /// Whether every published batch is applied or dead.
     pub fn settled(&self) -> bool {
         self.batches_total.is_some_and(|t| self.applied + self.dead >= t)
