@@ -277,6 +277,62 @@ fn a_queue_needs_a_shared_store_and_a_reachable_nats() {
     assert!(stderr(&o).contains("cannot connect to NATS at nats://127.0.0.1:1"), "{}", stderr(&o));
 }
 
+/// Two posts of a JSON lines feed.
+const FEED: &str = concat!(
+    r#"{"platform": "web", "source": "s", "id": 1, "timestamp": "2024-01-31T12:00:00Z", "text": "one"}"#,
+    "\n",
+    r#"{"platform": "web", "source": "s", "id": 2, "timestamp": "2024-01-31T13:00:00Z", "text": "two"}"#,
+    "\n"
+);
+
+#[test]
+fn a_batch_that_keeps_failing_is_a_dead_letter_listed_by_jobs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let export = dir.path().join("feed.jsonl");
+    std::fs::write(&export, FEED).expect("write");
+    let scratch = ScratchStore::new().expect("PostgreSQL");
+    let db = scratch.url();
+    let nats = marsad_queue_url();
+    // The reader may keep media (it names a media folder); the worker
+    // names none, so every delivery of the batch fails.
+    let media = dir.path().join("media");
+    std::fs::create_dir(&media).expect("media dir");
+    let o = marsad()
+        .args(["--db", db, "--nats", &nats, "--json", "ingest", "jsonl"])
+        .arg(&export)
+        .args(["--queue", "--no-wait", "--retain-media"])
+        .env("MARSAD_MEDIA_DIR", &media)
+        .env("MARSAD_QUEUE_ACK_WAIT_MS", "1500")
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let worker = Worker::start(db, &nats, dir.path().join("worker.log"));
+    let started = Instant::now();
+    let run = loop {
+        let runs = json(db, &["jobs"]);
+        let run = runs[0].clone();
+        if run["status"] != "running" {
+            break run;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "never given up: {run}\n{}", worker.log());
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!((run["batches_total"].as_u64(), run["batches_dead"].as_u64()), (Some(1), Some(1)), "{run}");
+    let dead = &run["dead"][0];
+    assert_eq!(dead["attempts"], 5, "{dead}");
+    assert!(dead["error"].as_str().is_some_and(|e| e.contains("MARSAD_MEDIA_DIR")), "{dead}");
+    assert_eq!(run["summary"]["posts_added"], 0);
+    // The text listing names it too.
+    let o = marsad().args(["--db", db, "jobs"]).output().expect("jobs");
+    assert!(
+        stderr(&o).contains("dead letter: run") && stderr(&o).contains("after 5 attempts"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(worker.log().contains("dead"), "{}", worker.log());
+}
+
 /// The machine's NATS (MARSAD_TEST_NATS overrides it).
 fn marsad_queue_url() -> String {
     std::env::var("MARSAD_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
