@@ -17,6 +17,8 @@
 # Pillow for the images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# psql: no notices ("schema … does not exist, skipping", "drop cascades …").
+export PGOPTIONS="${PGOPTIONS:---client-min-messages=warning}"
 n="${N:-3000}"
 pg="${MARSAD_TEST_POSTGRES:-postgres://127.0.0.1:5432/test}"
 nats="${MARSAD_NATS:-nats://127.0.0.1:4222}"

@@ -13,6 +13,8 @@
 # own, dropped on exit; everything is on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# psql: no notices ("schema … does not exist, skipping", "drop cascades …").
+export PGOPTIONS="${PGOPTIONS:---client-min-messages=warning}"
 n="${N:-100000}"
 duration="${DURATION:-10s}"
 connections="${CONNECTIONS:-32}"

@@ -26,7 +26,10 @@ impl TestNats {
     }
 
     fn spawn(dir: &Path, port: u16) -> Child {
-        let child = Command::new("nats-server")
+        // Debian installs it in /usr/sbin, which a user's PATH may lack.
+        let program =
+            if Path::new("/usr/sbin/nats-server").exists() { "/usr/sbin/nats-server" } else { "nats-server" };
+        let child = Command::new(program)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(dir)
             .stdout(Stdio::null())
