@@ -49,7 +49,9 @@ impl Engine {
             .map_err(|e| EngineError::step("the work queue", e))
     }
 
-    /// Reads `path` and publishes its batches to `queue` for the workers;
+    /// Reads `path` and publishes its batches to `queue` for the workers
+    /// (with `send_media`, each media file's bytes too, for workers that do
+    /// not share the file system);
     /// returns the reader's part of the summary (records refused, service
     /// messages…; `run_id` set) once every batch is queued. The run ends
     /// when the workers have applied them ([`Engine::wait_queued`]).
@@ -59,6 +61,7 @@ impl Engine {
         path: &Path,
         opts: &IngestOptions,
         queue: &Queue,
+        send_media: bool,
         reporter: &dyn Reporter,
     ) -> Result<IngestSummary> {
         if matches!(self.location(), crate::StoreLocation::Sqlite(_)) {
@@ -87,6 +90,7 @@ impl Engine {
                 match_banks: opts.match_banks,
             },
             file: file.clone(),
+            send_media,
         };
         let stages = Stages {
             fingerprinter: &marsad_ingest::ExactOnly,
@@ -367,6 +371,10 @@ struct WireMedia {
     /// The file to read, or why there is none.
     file: std::result::Result<String, String>,
     mime: Option<String>,
+    /// The object holding the file's bytes, when the reader sent them
+    /// (`ingest --queue --send-media`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    object: Option<String>,
 }
 
 impl JobBody {
@@ -416,6 +424,7 @@ impl JobBody {
                                 Err(why) => Err(why.clone()),
                             },
                             mime: m.mime.clone(),
+                            object: None,
                         })
                         .collect(),
                 })
@@ -423,7 +432,7 @@ impl JobBody {
         }
     }
 
-    fn decode(self) -> std::result::Result<(RunId, u64, String, JobSettings, PendingBatch), String> {
+    fn decode(self) -> std::result::Result<Decoded, String> {
         if self.v != JOB_VERSION {
             return Err(format!("job version {} (this worker reads {JOB_VERSION})", self.v));
         }
@@ -440,20 +449,27 @@ impl JobBody {
             })
             .collect::<std::result::Result<Vec<_>, String>>()?;
         let mut posts = Vec::with_capacity(self.posts.len());
+        let mut objects = Vec::new();
         for p in self.posts {
             if p.source >= sources.len() {
                 return Err(format!("post {} names source #{} of {}", p.id, p.source, sources.len()));
             }
             let time =
                 |t: i64| UtcTime::from_unix_micros(t).ok_or_else(|| format!("post {}: time {t}", p.id));
-            let media = p
-                .media
-                .into_iter()
-                .map(|m| {
-                    let kind = MediaKind::parse(&m.kind).ok_or_else(|| format!("media kind {:?}", m.kind))?;
-                    Ok(PendingMedia { kind, path: m.path, file: m.file.map(PathBuf::from), mime: m.mime })
-                })
-                .collect::<std::result::Result<Vec<_>, String>>()?;
+            let mut media = Vec::with_capacity(p.media.len());
+            for m in p.media {
+                let kind = MediaKind::parse(&m.kind).ok_or_else(|| format!("media kind {:?}", m.kind))?;
+                if let Some(object) = m.object {
+                    objects.push(SentMedia { post: posts.len(), media: media.len(), object });
+                }
+                media.push(PendingMedia {
+                    kind,
+                    path: m.path,
+                    file: m.file.map(PathBuf::from),
+                    mime: m.mime,
+                    origin: None,
+                });
+            }
             posts.push(PendingPost {
                 source: SourceId::new(p.source),
                 platform_post_id: p.id.clone(),
@@ -467,8 +483,51 @@ impl JobBody {
                 line: p.line,
             });
         }
-        Ok((RunId(self.run), self.seq, self.file, self.settings, PendingBatch { sources, posts }))
+        Ok(Decoded {
+            run: RunId(self.run),
+            seq: self.seq,
+            file: self.file,
+            settings: self.settings,
+            batch: PendingBatch { sources, posts },
+            objects,
+        })
     }
+}
+
+/// A job's body, checked.
+struct Decoded {
+    run: RunId,
+    seq: u64,
+    file: String,
+    settings: JobSettings,
+    batch: PendingBatch,
+    objects: Vec<SentMedia>,
+}
+
+/// A media file whose bytes the reader sent as an object.
+struct SentMedia {
+    post: usize,
+    media: usize,
+    object: String,
+}
+
+/// Downloads the sent media of `batch` into `dir`, pointing each reference
+/// at its copy (the stored original path stays the reader's).
+fn fetch_sent(queue: &Queue, batch: &mut PendingBatch, objects: &[SentMedia], dir: &Path) -> Result<()> {
+    for (i, sent) in objects.iter().enumerate() {
+        let Some(m) = batch.posts.get_mut(sent.post).and_then(|p| p.media.get_mut(sent.media)) else {
+            return Err(invalid!("object {} names media the batch does not hold", sent.object));
+        };
+        let copy = dir.join(format!("{i}"));
+        queue
+            .get_object_to(&sent.object, &copy)
+            .map_err(|e| EngineError::step("fetching a sent media file", e))?;
+        if let Ok(original) = &m.file {
+            m.origin = Some(original.clone());
+        }
+        m.file = Ok(copy);
+    }
+    Ok(())
 }
 
 /// The reader's end: each batch published as a job.
@@ -476,12 +535,47 @@ struct QueueSink<'a> {
     queue: &'a Queue,
     settings: JobSettings,
     file: String,
+    /// Send each media file's bytes through the object store.
+    send_media: bool,
+}
+
+impl QueueSink<'_> {
+    /// Puts each readable media file of `body` in the object store and
+    /// names the object in the body; a file that cannot be read is sent as
+    /// the reason, reported by the worker as a local ingest reports it.
+    fn send_media(&self, body: &mut JobBody) {
+        for (pi, p) in body.posts.iter_mut().enumerate() {
+            for (mi, m) in p.media.iter_mut().enumerate() {
+                let Ok(path) = &m.file else { continue };
+                let name = format!("{}.{}.{pi}.{mi}", body.run, body.seq);
+                let sent = marsad_ingest::media::open_regular(Path::new(path))
+                    .map_err(|e| {
+                        if e.kind() == std::io::ErrorKind::NotFound {
+                            "file not found".to_owned()
+                        } else {
+                            format!("unreadable: {e}")
+                        }
+                    })
+                    .and_then(|f| {
+                        self.queue.put_object(&name, f).map_err(|e| format!("unreadable: not sent: {e}"))
+                    });
+                match sent {
+                    Ok(()) => m.object = Some(name),
+                    Err(why) => m.file = Err(why),
+                }
+            }
+        }
+    }
 }
 
 impl BatchSink for QueueSink<'_> {
     fn publish(&self, run: RunId, seq: u64, batch: &PendingBatch) -> std::result::Result<(), IngestError> {
-        let body = serde_json::to_vec(&JobBody::encode(run, seq, &self.file, &self.settings, batch))
-            .map_err(|e| IngestError::Queue(format!("encoding batch {seq}: {e}")))?;
+        let mut job = JobBody::encode(run, seq, &self.file, &self.settings, batch);
+        if self.send_media {
+            self.send_media(&mut job);
+        }
+        let body =
+            serde_json::to_vec(&job).map_err(|e| IngestError::Queue(format!("encoding batch {seq}: {e}")))?;
         let id = format!("{}.{seq}", run.0);
         // The client reconnects by itself; a publish that fails meanwhile
         // (NATS restarting) is repeated with the same id, which JetStream
@@ -592,7 +686,7 @@ pub fn work(
         let body: std::result::Result<JobBody, String> =
             serde_json::from_slice(&job.body).map_err(|e| format!("unreadable job: {e}"));
         let decoded = body.and_then(JobBody::decode);
-        let (run, seq, file, settings, batch) = match decoded {
+        let Decoded { run, seq, file, settings, mut batch, objects } = match decoded {
             Ok(d) => d,
             Err(why) => {
                 // Nothing to retry: no delivery will read it better.
@@ -614,6 +708,9 @@ pub fn work(
         };
         let posts = batch.posts.len();
         let applied = queue.keeping_alive(&job, || {
+            // The sent media's copies live as long as this attempt.
+            let dir = tempfile::tempdir().map_err(|e| EngineError::io("a temporary folder", e))?;
+            fetch_sent(queue, &mut batch, &objects, dir.path())?;
             apply(engine, &mut banks, run, seq, &file, &settings, batch, &opts.name, job.delivered)
         });
         let event = match applied {
@@ -621,6 +718,12 @@ pub fn work(
                 if let Err(e) = queue.ack(&job) {
                     // Delivered again later, and found applied then.
                     tracing::warn!(job = %job.id, error = %e, "could not acknowledge an applied job");
+                } else {
+                    for sent in &objects {
+                        if let Err(e) = queue.delete_object(&sent.object) {
+                            tracing::warn!(object = %sent.object, error = %e, "could not delete a sent media file");
+                        }
+                    }
                 }
                 if already {
                     totals.already_applied += 1;

@@ -221,7 +221,7 @@ fn parse(
                 .map_or(MediaKind::Document, |m| MediaKind::from_mime(m.essence_str()));
             let file =
                 if p.is_empty() { Err("empty path".to_owned()) } else { crate::media::confine(base, &p) };
-            PendingMedia { kind, path: p, file, mime: None }
+            PendingMedia { kind, path: p, file, mime: None, origin: None }
         })
         .collect();
     let source = pipeline.source(NewSource {

@@ -27,7 +27,7 @@ pub const MAX_MEDIA_BYTES: u64 = 4 << 30;
 /// block (a FIFO swapped in after the path was checked cannot hang the
 /// read), and the open file itself is checked, so what is read is what was
 /// checked.
-pub(crate) fn open_regular(path: &Path) -> std::io::Result<File> {
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]

@@ -75,6 +75,10 @@ pub struct PendingMedia {
     pub file: Result<PathBuf, String>,
     /// MIME type declared by the input.
     pub mime: Option<String>,
+    /// Where the file is as the input names it, when `file` is a copy of
+    /// it (a worker's download of a queued batch's media, stored as the
+    /// item's original path); `None`: `file` itself.
+    pub origin: Option<PathBuf>,
 }
 
 /// What an ingest did. Serialized as the `--json` summary.
@@ -589,7 +593,7 @@ pub fn apply_batch(
                         kind: r.kind,
                         byte_size: r.byte_size,
                         mime: r.mime,
-                        original_path: r.path.display().to_string(),
+                        original_path: r.origin.display().to_string(),
                         retained_path: r.retained.map(|r| r.display().to_string()),
                         fingerprints,
                         matches,
@@ -677,6 +681,8 @@ struct FileRead {
     kind: MediaKind,
     mime: Option<String>,
     path: PathBuf,
+    /// Where the input says the file is ([`PendingMedia::origin`]).
+    origin: PathBuf,
     retained: Option<PathBuf>,
 }
 
@@ -698,6 +704,7 @@ fn read_one(m: &PendingMedia, retain: Option<&std::path::Path>) -> Result<FileRe
         kind,
         mime,
         path: path.clone(),
+        origin: m.origin.clone().unwrap_or_else(|| path.clone()),
         retained: read.retained,
     })
 }

@@ -712,5 +712,5 @@ fn pending_media(base: &Path, path: &str, kind: MediaKind, mime: Option<&str>) -
     } else {
         crate::media::confine(base, path)
     };
-    PendingMedia { kind, path: path.to_owned(), file, mime: mime.map(str::to_owned) }
+    PendingMedia { kind, path: path.to_owned(), file, mime: mime.map(str::to_owned), origin: None }
 }

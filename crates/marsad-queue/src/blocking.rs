@@ -42,6 +42,21 @@ impl Queue {
         self.rt.block_on(self.inner.publish_job(id, body))
     }
 
+    /// See [`crate::Queue::put_object`].
+    pub fn put_object(&self, name: &str, file: std::fs::File) -> Result<()> {
+        self.rt.block_on(self.inner.put_object(name, file))
+    }
+
+    /// See [`crate::Queue::get_object_to`].
+    pub fn get_object_to(&self, name: &str, path: &std::path::Path) -> Result<()> {
+        self.rt.block_on(self.inner.get_object_to(name, path))
+    }
+
+    /// See [`crate::Queue::delete_object`].
+    pub fn delete_object(&self, name: &str) -> Result<()> {
+        self.rt.block_on(self.inner.delete_object(name))
+    }
+
     /// See [`crate::Queue::next_job`].
     pub fn next_job(&self, wait: Duration) -> Result<Option<Job>> {
         self.rt.block_on(self.inner.next_job(wait))

@@ -296,6 +296,34 @@ impl Queue {
         Ok(())
     }
 
+    /// Puts the bytes of `file` in the store's object store as `name` (a
+    /// queued batch's media, for workers that do not share the file
+    /// system).
+    pub async fn put_object(&self, name: &str, file: std::fs::File) -> Result<()> {
+        let bucket = self.bucket().await?;
+        let mut reader = tokio::fs::File::from_std(file);
+        bucket.put(name, &mut reader).await.map_err(js_err)?;
+        Ok(())
+    }
+
+    /// Writes object `name` to a new file at `path`.
+    pub async fn get_object_to(&self, name: &str, path: &std::path::Path) -> Result<()> {
+        let bucket = self.bucket().await?;
+        let mut object = bucket.get(name).await.map_err(js_err)?;
+        let io = |e: std::io::Error| {
+            QueueError::JetStream(format!("writing object {name} to {}: {e}", path.display()))
+        };
+        let mut out = tokio::fs::File::create_new(path).await.map_err(io)?;
+        tokio::io::copy(&mut object, &mut out).await.map_err(io)?;
+        tokio::io::AsyncWriteExt::flush(&mut out).await.map_err(io)?;
+        Ok(())
+    }
+
+    /// Deletes object `name`.
+    pub async fn delete_object(&self, name: &str) -> Result<()> {
+        self.bucket().await?.delete(name).await.map_err(js_err)
+    }
+
     /// The next job, waiting at most `wait`; `None` when none came.
     pub async fn next_job(&self, wait: Duration) -> Result<Option<Job>> {
         let consumer = self.streams().await?;

@@ -511,10 +511,11 @@ fn a_version_9_store_gets_its_posts_indexed() {
     drop(SqliteStore::open(&path).expect("create"));
     {
         // Back to version 9: no index, no triggers, no accounts, no job
-        // heartbeats, no review queue; then posts written.
+        // heartbeats, no review queue, no work queue; then posts written.
         let conn = rusqlite::Connection::open(&path).expect("open");
         conn.execute_batch(
-            "DROP INDEX releases_unattributed; DROP TABLE theme_codes; DROP TABLE taxonomy; DROP TABLE exposures; DROP TABLE user_preferences; DROP TABLE ui_settings;
+            "DROP TABLE queue_batches; DROP TABLE queue_runs;
+             DROP INDEX releases_unattributed; DROP TABLE theme_codes; DROP TABLE taxonomy; DROP TABLE exposures; DROP TABLE user_preferences; DROP TABLE ui_settings;
              DROP TABLE ignored_matches; DROP TABLE review_decisions;
              DROP TABLE sessions; DROP TABLE users; ALTER TABLE ingest_jobs DROP COLUMN heartbeat_at;
              DROP TRIGGER post_search_insert; DROP TRIGGER post_search_update; DROP TRIGGER post_search_delete;

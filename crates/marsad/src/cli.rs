@@ -401,6 +401,13 @@ pub struct IngestOpts {
     #[arg(long)]
     pub queue: bool,
 
+    /// With --queue: send each media file's bytes through the queue (the
+    /// JetStream object store), for workers that do not share this
+    /// machine's file system; by default workers read the files at the
+    /// paths the export names.
+    #[arg(long, requires = "queue")]
+    pub send_media: bool,
+
     /// With --queue: return once every batch is queued (follow it with
     /// `marsad jobs --watch`).
     #[arg(long, requires = "queue")]

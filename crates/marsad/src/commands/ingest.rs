@@ -16,7 +16,7 @@ pub fn run(db: &str, nats: &str, json: bool, cmd: IngestCommand) -> Result<ExitC
     let mut engine = crate::store::open(db)?;
     let summary = if opts.queue {
         let queue = engine.connect_queue(nats)?;
-        let read = engine.ingest_queued(kind, path, &options(opts), &queue, &Bars::new())?;
+        let read = engine.ingest_queued(kind, path, &options(opts), &queue, opts.send_media, &Bars::new())?;
         if opts.no_wait {
             if json {
                 println!("{}", serde_json::to_string(&engine.queued_run(read.run_id)?)?);

@@ -452,3 +452,36 @@ impl Drop for Postgres {
             .output();
     }
 }
+
+#[test]
+fn workers_without_the_export_fingerprint_the_media_sent_to_them() {
+    let demo = demo();
+    let original =
+        demo.exports.iter().find(|e| e.contains("morning-dew-press")).expect("an export of the demo").clone();
+    let folder = Path::new(&original).parent().expect("its folder");
+    // The reader's copy of the export, gone before any worker starts:
+    // the workers have only what was sent through the queue.
+    let copy = demo.root.join("elsewhere");
+    let cp = Command::new("cp").arg("-r").arg(folder).arg(&copy).status().expect("cp");
+    assert!(cp.success());
+    let scratch = ScratchStore::new().expect("PostgreSQL");
+    let pg = scratch.url();
+    let nats = marsad_queue_url();
+    let export = copy.join("result.json");
+    ingest_queued(
+        pg,
+        &nats,
+        export.to_str().expect("utf8"),
+        &["--no-wait", "--send-media", "--batch-size", "10"],
+    );
+    std::fs::remove_dir_all(&copy).expect("remove the reader's copy");
+    let _worker = Worker::start(pg, &nats, demo.root.join("worker.log"));
+    let runs = settled_runs(pg, 1);
+    let local = demo.root.join("local.db").display().to_string();
+    let want = json(&local, &["ingest", "telegram", &original]);
+    for key in ["posts_added", "media_added", "media_missing", "fingerprints_added", "fingerprint_errors"] {
+        assert_eq!(runs[0]["summary"][key], want[key], "{key}: {}", runs[0]["summary"]);
+    }
+    assert!(want["media_added"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(json(pg, &["stats"]), json(&local, &["stats"]));
+}
