@@ -27,7 +27,7 @@ cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     psql -q "$pg" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
-    rm -rf "$tmp"
+    if [ -n "${KEEP:-}" ]; then echo "kept: $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 cargo build --release --locked -p marsad >&2
@@ -67,9 +67,9 @@ function request()
 end
 LUA
 
-start_server() { # name
+start_server() { # name (run in $(…): the pid goes to a file, not to pids)
     "${m[@]}" serve --addr 127.0.0.1:0 >"$tmp/$1.out" 2>"$tmp/$1.log" &
-    pids+=($!)
+    echo $! >"$tmp/$1.pid"
     local url=""
     for _ in $(seq 600); do
         url="$(sed -n 's|^listening on \(http://[^ ]*\).*|\1|p' "$tmp/$1.out")"
@@ -81,15 +81,20 @@ start_server() { # name
 load() { # url, output
     BENCH_TOKEN="$token" BENCH_QUERIES="$tmp/queries.txt" \
         wrk -t1 -c"$connections" -d"$duration" --latency -s "$tmp/bench.lua" "$1/m/raw_lookup" >"$2"
+    local timeouts
+    timeouts="$(sed -n 's/.*timeout \([0-9]*\).*/\1/p' "$2")"
+    [ -z "$timeouts" ] || echo "  ($1: $timeouts requests unanswered within wrk's 2 s; slowest answer $(awk '/Latency /{print $4; exit}' "$2"))"
 }
 rate() { sed -n 's/^Requests\/sec: *//p' "$1"; }
 p99() { sed -n 's/^ *99% *//p' "$1"; }
 
 one="$(start_server one)"
+pids+=("$(cat "$tmp/one.pid")")
 echo "machine: $(nproc) cores; bank of $n PDQ hashes in PostgreSQL; wrk -t1 -c$connections -d$duration per server"
 load "$one" "$tmp/one.txt"
 echo "one server:   $(rate "$tmp/one.txt") requests/s (p99 $(p99 "$tmp/one.txt"))"
 two="$(start_server two)"
+pids+=("$(cat "$tmp/two.pid")")
 load "$one" "$tmp/a.txt" &
 first=$!
 load "$two" "$tmp/b.txt"
