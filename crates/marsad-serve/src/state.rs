@@ -33,6 +33,9 @@ pub struct AppState {
     /// index follows the store at once rather than at its next poll.
     pub bank_notice: tokio::sync::Notify,
     tokens: RwLock<HashMap<[u8; 32], (TokenRecord, Instant)>>,
+    /// The store lookup of a token not (or no longer) cached, one at a
+    /// time per token.
+    token_lookups: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
     /// Requests in flight per token name (or per client address on open
     /// routes).
     in_flight: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -123,6 +126,7 @@ impl AppState {
             feed: std::sync::OnceLock::new(),
             bank_notice: tokio::sync::Notify::new(),
             tokens: RwLock::new(HashMap::new()),
+            token_lookups: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
             audit: tx,
             metrics: Metrics::default(),
@@ -312,6 +316,24 @@ impl AppState {
     /// The token whose SHA-256 this is, if it is valid. Found tokens are
     /// cached for a second, so a revoked token stops working within one.
     pub async fn token(self: &Arc<Self>, hash: [u8; 32]) -> ApiResult<Option<TokenRecord>> {
+        if let Some((t, at)) = self.tokens.read().unwrap_or_else(|p| p.into_inner()).get(&hash)
+            && at.elapsed() < Duration::from_secs(1)
+        {
+            return Ok(Some(t.clone()));
+        }
+        // One store lookup per token at a time: when the cached entry
+        // expires under load, every request in flight misses at once, and
+        // without this each queried the store (with two servers on two
+        // cores, some waited over 2 s: BENCHMARKS.md). The others wait for
+        // that one lookup and take its answer.
+        let lookup = {
+            let mut map = self.token_lookups.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() > 10_000 {
+                map.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            map.entry(hash).or_default().clone()
+        };
+        let _one = lookup.lock().await;
         if let Some((t, at)) = self.tokens.read().unwrap_or_else(|p| p.into_inner()).get(&hash)
             && at.elapsed() < Duration::from_secs(1)
         {
