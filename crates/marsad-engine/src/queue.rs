@@ -191,17 +191,24 @@ impl Engine {
         let mut last: Option<(u64, u64)> = None;
         let mut failing_since: Option<Instant> = None;
         loop {
-            let step = self.settle_queued(RunId(run)).and_then(|ended| Ok((ended, self.queued_run(run)?)));
+            // The counts are cheap; the whole view (every receipt) is read
+            // only when they change.
+            let step = self.settle_queued(RunId(run)).and_then(|ended| {
+                let counts = self.store().queued_run(RunId(run))?.map(|q| (q.applied, q.dead));
+                let view = if ended || last != counts { Some(self.queued_run(run)?) } else { None };
+                Ok((ended, counts, view))
+            });
             match step {
-                Ok((ended, view)) => {
+                Ok((ended, counts, view)) => {
                     failing_since = None;
-                    let now = (view.batches_applied, view.batches_dead);
-                    if last != Some(now) {
-                        progress(&view);
-                        last = Some(now);
-                    }
-                    if ended {
-                        return Ok(view);
+                    if let Some(view) = view {
+                        if last != counts {
+                            progress(&view);
+                            last = counts;
+                        }
+                        if ended {
+                            return Ok(view);
+                        }
                     }
                 }
                 Err(e) => {

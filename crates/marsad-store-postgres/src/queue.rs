@@ -149,7 +149,13 @@ impl marsad_store::QueueStore for PgStore {
         let applied: i64 = row.try_get(2).map_err(backend)?;
         let dead: i64 = row.try_get(3).map_err(backend)?;
         let posts: i64 = row.try_get(4).map_err(backend)?;
-        QueuedRun::from_row(crate::read::runs(self)?, run, (total, reader), [applied, dead, posts]).map(Some)
+        QueuedRun::from_row(
+            crate::read::runs_where(self, Some(run))?,
+            run,
+            (total, reader),
+            [applied, dead, posts],
+        )
+        .map(Some)
     }
 
     fn queued_batches(&self, run: RunId) -> Result<Vec<QueuedBatch>> {

@@ -262,13 +262,18 @@ fn media(store: &PgStore, sha256: &Sha256) -> Result<Option<StoredMedia>> {
 
 /// Every ingest run, oldest first.
 pub(crate) fn runs(store: &PgStore) -> Result<Vec<StoredRun>> {
+    runs_where(store, None)
+}
+
+/// The ingest runs, or only run `only`.
+pub(crate) fn runs_where(store: &PgStore, only: Option<RunId>) -> Result<Vec<StoredRun>> {
     let rows = store
         .db()?
         .query(
             "SELECT id, kind, path, started_at, finished_at, status, posts_added, posts_existing,
                     service_skipped, media_added, media_missing, errors, error_details
-             FROM ingest_runs ORDER BY id",
-            &[],
+             FROM ingest_runs WHERE $1::BIGINT IS NULL OR id = $1 ORDER BY id",
+            &[&only.map(|r| r.0)],
         )
         .map_err(backend)?;
     rows.iter()

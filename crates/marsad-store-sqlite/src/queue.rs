@@ -168,5 +168,11 @@ fn queued_run(conn: &Connection, run: RunId) -> Result<Option<QueuedRun>> {
         .optional()
         .map_err(backend)?;
     let Some((total, reader, applied, dead, posts)) = row else { return Ok(None) };
-    QueuedRun::from_row(crate::read::runs(conn)?, run, (total, reader), [applied, dead, posts]).map(Some)
+    QueuedRun::from_row(
+        crate::read::runs_where(conn, Some(run))?,
+        run,
+        (total, reader),
+        [applied, dead, posts],
+    )
+    .map(Some)
 }

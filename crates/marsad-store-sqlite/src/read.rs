@@ -224,15 +224,20 @@ pub(crate) fn media(conn: &Connection, sha256: &Sha256) -> Result<Option<StoredM
 }
 
 pub(crate) fn runs(conn: &Connection) -> Result<Vec<StoredRun>> {
+    runs_where(conn, None)
+}
+
+/// The ingest runs, or only run `only`.
+pub(crate) fn runs_where(conn: &Connection, only: Option<RunId>) -> Result<Vec<StoredRun>> {
     let mut stmt = conn
         .prepare(
             "SELECT id, kind, path, started_at, finished_at, status, posts_added, posts_existing,
                     service_skipped, media_added, media_missing, errors, error_details
-             FROM ingest_runs ORDER BY id",
+             FROM ingest_runs WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
         )
         .map_err(backend)?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map([only.map(|r| r.0)], |r| {
             let status: String = r.get(5)?;
             Ok((
                 r.get::<_, i64>(0)?,
