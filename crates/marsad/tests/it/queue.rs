@@ -485,3 +485,53 @@ fn workers_without_the_export_fingerprint_the_media_sent_to_them() {
     assert!(want["media_added"].as_u64().is_some_and(|n| n > 0));
     assert_eq!(json(pg, &["stats"]), json(&local, &["stats"]));
 }
+
+#[test]
+fn a_hostile_job_is_a_dead_letter_and_the_worker_goes_on() {
+    use marsad_store::MetaStore;
+    let dir = tempfile::tempdir().expect("tmp");
+    let scratch = ScratchStore::new().expect("PostgreSQL");
+    let db = scratch.url();
+    let nats = marsad_queue_url();
+    let identity = marsad_store_postgres::PgStore::open(db).expect("open").identity().expect("identity");
+    let queue = marsad_queue::blocking::Queue::connect(
+        &nats,
+        marsad_queue::Names::for_store(&identity.to_string()),
+        marsad_queue::QueueConfig::from_env(),
+    )
+    .expect("the queue");
+    // Whoever can publish on the queue is not trusted with the store:
+    // bytes that are not a job, a job of a newer version, a post naming a
+    // source the job does not have, a time out of range.
+    let hostile: [(&str, &[u8]); 4] = [
+        ("90.0", b"\xff\xfe not json"),
+        ("91.0", br#"{"v":99,"run":91,"seq":0,"file":"x","settings":{"kind":"jsonl","retain_media":false,"no_fingerprints":false,"seconds_per_hash":1.0,"match_banks":true},"sources":[],"posts":[]}"#),
+        ("92.0", br#"{"v":1,"run":92,"seq":0,"file":"x","settings":{"kind":"jsonl","retain_media":false,"no_fingerprints":false,"seconds_per_hash":1.0,"match_banks":true},"sources":[],"posts":[{"source":7,"id":"1","posted_at":0,"edited_at":null,"text":"t","url":null,"forwarded_from":null,"reply_to":null,"line":null,"media":[]}]}"#),
+        ("93.0", br#"{"v":1,"run":93,"seq":0,"file":"x","settings":{"kind":"jsonl","retain_media":false,"no_fingerprints":false,"seconds_per_hash":1.0,"match_banks":true},"sources":[{"platform":"web","platform_id":"s","name":"s","kind":"feed"}],"posts":[{"source":0,"id":"1","posted_at":9223372036854775807,"edited_at":null,"text":"t","url":null,"forwarded_from":null,"reply_to":null,"line":null,"media":[]}]}"#),
+    ];
+    for (id, body) in hostile {
+        queue.publish_job(id, body.to_vec()).expect("publish");
+    }
+    let worker = Worker::start(db, &nats, dir.path().join("worker.log"));
+    // A real ingest after them still goes through.
+    let export = dir.path().join("feed.jsonl");
+    std::fs::write(&export, FEED).expect("write");
+    let o = marsad()
+        .args(["--db", db, "--nats", &nats, "--json", "ingest", "jsonl"])
+        .arg(&export)
+        .arg("--queue")
+        .env("MARSAD_QUEUE_ACK_WAIT_MS", "1500")
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: Value = serde_json::from_str(crate::support::stdout(&o).trim()).expect("json");
+    assert_eq!(summary["posts_added"], 2, "{summary}");
+    let log = worker.log();
+    for id in ["90.0", "91.0", "92.0", "93.0"] {
+        assert!(log.contains(&format!("job {id} dead")), "{id} not given up: {log}");
+    }
+    assert!(log.contains("job version 99"), "{log}");
+    assert!(log.contains("names source #7 of 0"), "{log}");
+    assert_eq!(json(db, &["stats"])["posts"], 2, "nothing of the hostile jobs was written");
+    assert_eq!(queue.pending().expect("pending"), 0, "no job left on the queue");
+}
