@@ -11,13 +11,15 @@
 //! Pillow's to the bit; a JPEG whose data ends before its last row is an
 //! error, as in Pillow. Other formats go through the `image` crate, but for
 //! TIFF files it refuses: palette, grey + alpha and YCbCr ones are read with
-//! the `tiff` crate and converted as Pillow converts them; CIELAB is refused
-//! (Pillow converts it through LittleCMS).
+//! the `tiff` crate and converted as Pillow converts them (CIELAB through
+//! Little CMS, as Pillow). A GIF's first frame and palette BMP files are
+//! read here as Pillow's plug-ins read them.
 //!
 //! [`open`] also keeps what python-threatexchange hashes where that differs
-//! from the true colours: the palette indices of a palette PNG or TIFF, the
-//! C, M, Y planes of a CMYK JPEG, the Y, Cb, Cr planes of an uncompressed
-//! YCbCr TIFF ([`Opened::pytx_pixels`]).
+//! from the true colours: the palette indices of a palette PNG, TIFF, GIF or
+//! BMP, the C, M, Y planes of a CMYK JPEG, the Y, Cb, Cr planes of an
+//! uncompressed YCbCr TIFF, the L, a, b bytes of a CIELAB TIFF, the 0/1
+//! pixels of a bilevel image ([`Opened::pytx_pixels`]).
 //!
 //! Untrusted input is expected: dimensions are checked against
 //! [`DecodeLimits`] from the header before any pixel buffer is allocated, and
@@ -27,6 +29,8 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
+mod bmp;
+mod gif;
 mod jpeg;
 mod tiff;
 
@@ -245,6 +249,14 @@ enum Pytx {
     /// The Y, Cb, Cr samples of an uncompressed YCbCr TIFF, which Pillow
     /// opens in mode `YCbCr` (the true colours are converted from them).
     Ycbcr(Pixels),
+    /// The L, a, b samples of a CIELAB TIFF as `numpy.asarray` gives them
+    /// from Pillow's mode `LAB` (the file's bytes: a and b signed, read as
+    /// unsigned), taken as R, G, B.
+    Lab(Pixels),
+    /// A bilevel image's pixels as 0 and 1, one channel: Pillow's mode `1`
+    /// gives numpy booleans, which pdqhash takes as 0 and 1 (not 0 and 255),
+    /// so the quality, and for the smallest images the hash, differ.
+    Bilevel(Pixels),
 }
 
 impl std::fmt::Debug for Opened {
@@ -273,6 +285,8 @@ impl Opened {
             Pytx::Palette(_) => Some("P"),
             Pytx::Cmyk(_) => Some("CMYK"),
             Pytx::Ycbcr(_) => Some("YCbCr"),
+            Pytx::Lab(_) => Some("LAB"),
+            Pytx::Bilevel(_) => Some("1"),
         }
     }
 
@@ -284,7 +298,7 @@ impl Opened {
     pub fn pytx_pixels(&self) -> Option<&Pixels> {
         match &self.pytx {
             Pytx::Same => None,
-            Pytx::Palette(p) | Pytx::Cmyk(p) | Pytx::Ycbcr(p) => Some(p),
+            Pytx::Palette(p) | Pytx::Cmyk(p) | Pytx::Ycbcr(p) | Pytx::Lab(p) | Pytx::Bilevel(p) => Some(p),
         }
     }
 }
@@ -312,7 +326,11 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
     if is_tiff(bytes) {
         let (pixels, pytx) = match decode_other(bytes, limits) {
             Err(e @ DecodeError::Unsupported { format: "tiff", .. }) => tiff::decode(bytes, limits, e)?,
-            other => (other?, Pytx::Same),
+            other => {
+                let pixels = other?;
+                let pytx = if tiff::is_bilevel(bytes) { bilevel(&pixels) } else { Pytx::Same };
+                (pixels, pytx)
+            }
         };
         // Pillow's TIFF plug-in, unlike its others, applies the orientation
         // tag when it loads (`ImageOps.exif_transpose` in `load_end`).
@@ -327,10 +345,23 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
             Pytx::Palette(p) => Pytx::Palette(orient(p, o)),
             Pytx::Cmyk(p) => Pytx::Cmyk(orient(p, o)),
             Pytx::Ycbcr(p) => Pytx::Ycbcr(orient(p, o)),
+            Pytx::Lab(p) => Pytx::Lab(orient(p, o)),
+            Pytx::Bilevel(p) => Pytx::Bilevel(orient(p, o)),
         };
         return Ok(Opened { pixels: orient(pixels, o), pytx });
     }
+    if is_gif(bytes) {
+        let (pixels, pytx) = gif::decode(bytes, limits)?;
+        return Ok(Opened { pixels, pytx });
+    }
+    if let Some((pixels, indices)) = bmp::decode(bytes, limits)? {
+        return Ok(Opened { pixels, pytx: Pytx::Palette(indices) });
+    }
     let pixels = decode_other(bytes, limits)?;
+    if is_bilevel_png(bytes) || bmp::is_bilevel(bytes) {
+        let pytx = bilevel(&pixels);
+        return Ok(Opened { pixels, pytx });
+    }
     if is_palette_png(bytes) {
         let indices = png_indices(bytes, limits)?;
         return Ok(Opened { pixels, pytx: Pytx::Palette(indices) });
@@ -338,10 +369,18 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
     Ok(Opened { pixels, pytx: Pytx::Same })
 }
 
+/// Pillow's mode `1` as numpy gives it: each pixel's first sample (0 or
+/// 255) as 0 or 1.
+fn bilevel(pixels: &Pixels) -> Pytx {
+    let c = pixels.channels.max(1);
+    let data = pixels.data.chunks_exact(c).map(|p| p[0] / 255).collect();
+    Pytx::Bilevel(Pixels { width: pixels.width, height: pixels.height, channels: 1, data })
+}
+
 fn pytx_len(pytx: &Pytx) -> usize {
     match pytx {
         Pytx::Same => 0,
-        Pytx::Palette(p) | Pytx::Cmyk(p) | Pytx::Ycbcr(p) => p.data.len(),
+        Pytx::Palette(p) | Pytx::Cmyk(p) | Pytx::Ycbcr(p) | Pytx::Lab(p) | Pytx::Bilevel(p) => p.data.len(),
     }
 }
 
@@ -381,8 +420,17 @@ fn orient(pixels: Pixels, o: u16) -> Pixels {
 /// uncompressed YCbCr one.
 pub fn pytx_may_differ(bytes: &[u8]) -> bool {
     is_palette_png(bytes)
+        || (is_gif(bytes) && gif::in_palette_mode(bytes))
+        || bmp::in_palette_mode(bytes)
+        || is_bilevel_png(bytes)
+        || bmp::is_bilevel(bytes)
         || (is_jpeg(bytes) && jpeg_components(bytes) == Some(4))
         || (is_tiff(bytes) && tiff::pytx_may_differ(bytes))
+}
+
+/// Pillow's GIF plug-in accepts data starting `GIF87a` or `GIF89a`.
+fn is_gif(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a")
 }
 
 /// The TIFF and BigTIFF signatures, in either byte order.
@@ -434,6 +482,14 @@ fn is_palette_png(bytes: &[u8]) -> bool {
         && bytes.get(25) == Some(&3)
 }
 
+/// A PNG whose IHDR says 1-bit greyscale, which Pillow opens in mode `1`.
+fn is_bilevel_png(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        && bytes.get(12..16) == Some(&b"IHDR"[..])
+        && bytes.get(24) == Some(&1)
+        && bytes.get(25) == Some(&0)
+}
+
 /// The palette indices of a palette PNG's image, one byte per pixel
 /// (Pillow's `P;1`, `P;2`, `P;4` raw modes unpack the same way).
 fn png_indices(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
@@ -482,7 +538,7 @@ fn png_indices(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeErro
 /// Decodes image bytes to 8-bit pixels in the decoder's own layout (see
 /// [`Pixels`]); [`decode_rgb`] converts them to RGB.
 pub fn decode_pixels(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, DecodeError> {
-    if is_jpeg(bytes) || is_tiff(bytes) {
+    if is_jpeg(bytes) || is_tiff(bytes) || is_gif(bytes) || bmp::in_palette_mode(bytes) {
         return open(bytes, limits).map(Opened::into_pixels);
     }
     decode_other(bytes, limits)

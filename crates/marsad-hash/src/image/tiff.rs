@@ -4,8 +4,10 @@
 //! compressed YCbCr with chroma subsampling (as libtiff's `TIFFRGBAImage`
 //! gives it to Pillow). The `tiff` crate reads the strips or tiles
 //! (decompression, predictor); the colours are converted here as Pillow
-//! converts them. CIELAB is refused: Pillow's `convert("RGB")` sends it
-//! through LittleCMS, which marsad does not reproduce. Uncompressed
+//! converts them. CIELAB (8-bit L, a, b) is converted as Pillow's
+//! `convert("RGB")` converts it: through Little CMS (the same release as
+//! Pillow's wheels, built from source by `lcms2-sys`), from its Lab v2
+//! identity profile to its built-in sRGB, perceptual intent. Uncompressed
 //! subsampled YCbCr is refused: Pillow reads it as if it were not
 //! subsampled (running out of data, or misreading the blocks).
 
@@ -88,6 +90,11 @@ impl Layout {
             && matches!(self.extra.as_slice(), [0] | [2])
     }
 
+    /// Pillow's `1`: one 1-bit sample, white or black is zero.
+    fn bilevel(&self) -> bool {
+        self.photometric <= BLACK_IS_ZERO && self.samples == 1 && self.bits == [1] && self.extra.is_empty()
+    }
+
     fn ycbcr(&self) -> bool {
         self.photometric == YCBCR
             && self.samples == 3
@@ -115,12 +122,23 @@ fn map_error(e: TiffError, limits: &DecodeLimits) -> DecodeError {
 }
 
 /// Whether python-threatexchange's pixels may differ from the true colours:
-/// a palette image (it hashes the indices) or an uncompressed YCbCr one
-/// (Pillow opens it in mode `YCbCr`, whose planes it hashes as R, G, B).
+/// a palette image (it hashes the indices), an uncompressed YCbCr one
+/// (Pillow opens it in mode `YCbCr`, whose planes it hashes as R, G, B) or
+/// a CIELAB one (mode `LAB`, likewise).
 pub(super) fn pytx_may_differ(bytes: &[u8]) -> bool {
     let Ok(mut d) = decoder(bytes, &DecodeLimits::default()) else { return false };
     let Ok(l) = read_layout(&mut d) else { return false };
-    l.palette() == Some(false) || (l.ycbcr() && l.compression == NO_COMPRESSION)
+    l.palette() == Some(false)
+        || (l.ycbcr() && l.compression == NO_COMPRESSION)
+        || l.photometric == CIELAB
+        || l.bilevel()
+}
+
+/// Whether Pillow opens the file in mode `1`: one 1-bit sample, white or
+/// black is zero.
+pub(super) fn is_bilevel(bytes: &[u8]) -> bool {
+    let Ok(mut d) = decoder(bytes, &DecodeLimits::default()) else { return false };
+    read_layout(&mut d).is_ok_and(|l| l.bilevel())
 }
 
 /// The first directory's Orientation tag, 1 when absent or unreadable.
@@ -143,10 +161,7 @@ pub(super) fn decode(
     let mut d = decoder(bytes, limits).map_err(err)?;
     let layout = read_layout(&mut d).map_err(err)?;
     if layout.photometric == CIELAB {
-        return Err(DecodeError::Unsupported {
-            format: FORMAT,
-            message: "CIELAB colours, which Pillow converts to RGB through LittleCMS".into(),
-        });
+        return cielab(bytes, &layout, &mut d, limits);
     }
     if layout.photometric == YCBCR
         && layout.subsampling != [1, 1]
@@ -220,8 +235,76 @@ pub(super) fn decode(
     Ok((Pixels { width, height, channels: 3, data }, Pytx::Same))
 }
 
-/// A tag of `n` numbers as libtiff reads it into `float`s (a rational as
-/// the quotient of its parts taken as doubles, 0 for a zero denominator).
+/// Pillow's `LAB` mode (three 8-bit samples, nothing else: the only CIELAB
+/// layout its TIFF plug-in opens), converted to RGB by Little CMS exactly
+/// as Pillow's `convert("RGB")` asks it to.
+fn cielab(
+    bytes: &[u8],
+    layout: &Layout,
+    d: &mut Decoder<Cursor<&[u8]>>,
+    limits: &DecodeLimits,
+) -> Result<(Pixels, Pytx), DecodeError> {
+    let err = |e| map_error(e, limits);
+    if layout.samples != 3 || !layout.all_8_bit() || !layout.extra.is_empty() {
+        return Err(DecodeError::Unsupported {
+            format: FORMAT,
+            message: format!(
+                "CIELAB in {} samples of {:?} bits (Pillow opens only three 8-bit ones)",
+                layout.samples, layout.bits
+            ),
+        });
+    }
+    if layout.planar != 1 {
+        return Err(DecodeError::Unsupported { format: FORMAT, message: "separate sample planes".into() });
+    }
+    let (width, height) = checked_dimensions(d, limits)?;
+    // At most held at once: the samples (kept as the variant), Pillow's
+    // 4-byte L, a, b, pad and Little CMS's RGBA, or the samples, the RGBA
+    // and the RGB made from it.
+    if (width * height) as u64 * 11 > limits.max_alloc {
+        return Err(DecodeError::MemoryLimit { format: FORMAT, max_alloc: limits.max_alloc });
+    }
+    // The tiff crate reads CIELAB samples only as RGB ones: read them from
+    // a copy whose photometric tag says RGB.
+    let patched = patched(bytes, &[(262, 2)]).ok_or_else(|| DecodeError::Malformed {
+        format: FORMAT,
+        message: "photometric interpretation tag not found in the first directory".into(),
+    })?;
+    let mut rgb = decoder(&patched, limits).map_err(err)?;
+    let samples = read_u8(&mut rgb, width * height * 3).map_err(err)?;
+    // Pillow's `LAB` raw mode stores a and b, signed in the file, offset
+    // to unsigned; `numpy.asarray` packs them back, so python-threatexchange
+    // hashes the file's bytes.
+    let lab: Vec<[u8; 4]> = samples.chunks_exact(3).map(|p| [p[0], p[1] ^ 0x80, p[2] ^ 0x80, 0]).collect();
+    let to_rgb = lab_transform()?;
+    let mut out = vec![[0u8; 4]; lab.len()];
+    to_rgb.transform_pixels(&lab, &mut out);
+    drop(lab);
+    let data = out.iter().flat_map(|p| [p[0], p[1], p[2]]).collect();
+    drop(out);
+    Ok((
+        Pixels { width, height, channels: 3, data },
+        Pytx::Lab(Pixels { width, height, channels: 3, data: samples }),
+    ))
+}
+
+/// Pillow's `LAB` → `RGB` transform: `ImageCms.createProfile("LAB")`
+/// (`cmsCreateLab2Profile` with the D50 white point) to
+/// `createProfile("sRGB")`, pixel formats as `findLCMStype` gives them (Lab
+/// v2 with one extra byte, RGBA), intent 0, no flags.
+fn lab_transform() -> Result<lcms2::Transform<[u8; 4], [u8; 4]>, DecodeError> {
+    use lcms2::{CIExyY, GlobalContext, Intent, PixelFormat, Profile, Transform};
+    let failed = |e: lcms2::Error| DecodeError::Unsupported {
+        format: FORMAT,
+        message: format!("Little CMS could not build the CIELAB to sRGB transform: {e}"),
+    };
+    let lab = Profile::new_lab2_context(GlobalContext::new(), CIExyY::d50()).map_err(failed)?;
+    let srgb = Profile::new_srgb();
+    // COLORSPACE_SH(PT_LabV2) | CHANNELS_SH(3) | BYTES_SH(1) | EXTRA_SH(1).
+    let lab_x = PixelFormat(PixelFormat::LabV2_8.0 | (1 << 7));
+    Transform::new(&lab, lab_x, &srgb, PixelFormat::RGBA_8, Intent::Perceptual).map_err(failed)
+}
+
 /// The image's width and height, refused over the decode limits before
 /// any sample is read.
 fn checked_dimensions(
@@ -241,6 +324,8 @@ fn checked_dimensions(
     Ok((w as usize, h as usize))
 }
 
+/// A tag of `n` numbers as libtiff reads it into `float`s (a rational as
+/// the quotient of its parts taken as doubles, 0 for a zero denominator).
 fn floats(d: &mut Decoder<Cursor<&[u8]>>, tag: u16, n: usize) -> TiffResult<Option<Vec<f32>>> {
     use tiff::decoder::ifd::Value;
     fn one(v: &Value) -> Option<f32> {
