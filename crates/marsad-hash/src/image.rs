@@ -324,7 +324,15 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
         return Ok(Opened { pixels, pytx: Pytx::Same });
     }
     if is_tiff(bytes) {
-        let (pixels, pytx) = match decode_other(bytes, limits) {
+        if let Some(fixed) = tiff::fill_order_fixed(bytes, limits)? {
+            // The copy says FillOrder 1: this opens it once.
+            return open(&fixed, limits);
+        }
+        let decoded = match tiff::jpeg_decode(bytes, limits)? {
+            Some(pixels) => Ok(pixels),
+            None => decode_other(bytes, limits),
+        };
+        let (pixels, pytx) = match decoded {
             Err(e @ DecodeError::Unsupported { format: "tiff", .. }) => tiff::decode(bytes, limits, e)?,
             other => {
                 let pixels = other?;
@@ -431,6 +439,13 @@ pub fn pytx_may_differ(bytes: &[u8]) -> bool {
 /// Pillow's GIF plug-in accepts data starting `GIF87a` or `GIF89a`.
 fn is_gif(bytes: &[u8]) -> bool {
     bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a")
+}
+
+/// Whether the bytes are a JPEG-compressed TIFF that marsad decodes strip
+/// by strip (through libjpeg-turbo, as Pillow through libtiff): its decode
+/// holds a strip's or tile's pixels beside the whole image's.
+pub fn is_jpeg_tiff(bytes: &[u8]) -> bool {
+    is_tiff(bytes) && tiff::is_jpeg(bytes)
 }
 
 /// The TIFF and BigTIFF signatures, in either byte order.

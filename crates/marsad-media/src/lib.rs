@@ -286,6 +286,11 @@ fn image_cost(bytes: &[u8]) -> Option<ImageCost> {
     if marsad_hash::image::pytx_may_differ(bytes) {
         peak += pixels * 4;
     }
+    // A JPEG-compressed TIFF: one strip or tile, up to the whole image,
+    // decoded beside the image.
+    if marsad_hash::image::is_jpeg_tiff(bytes) {
+        peak += native;
+    }
     // A progressive JPEG: libjpeg keeps every coefficient (2 bytes a sample,
     // up to three full-size components) until the last scan.
     if format == image::ImageFormat::Jpeg && jpeg_is_progressive(bytes) {

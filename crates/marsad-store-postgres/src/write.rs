@@ -2,7 +2,9 @@
 //!
 //! A batch is one write transaction ([`PgStore::write`]) made of a fixed
 //! number of set-based statements, whatever its size: each table is written
-//! by one statement over arrays (`UNNEST`), not one round trip per post. The
+//! by one statement over arrays (`UNNEST`), or, for the bulk of the rows
+//! (new posts and fingerprints), by binary `COPY`, not one round trip per
+//! post. The
 //! SQLite store decides post by post, in batch order, what each post does;
 //! here the same decisions are taken in that order in memory, from the
 //! stored rows read up front (the writer lock keeps them from changing
@@ -18,6 +20,8 @@ use marsad_store::{
     Result, RunId, RunSummary, StoreError, StoredRun,
 };
 use postgres::Transaction;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 
 use crate::{PgStore, backend};
 
@@ -409,33 +413,64 @@ fn insert_new_posts(tx: &mut Transaction<'_>, run: RunId, written: &mut [Written
     let urls: Vec<Option<&str>> = posts.iter().map(|(p, _)| p.url.as_deref()).collect();
     let forwarded: Vec<Option<&str>> = posts.iter().map(|(p, _)| p.forwarded_from.as_deref()).collect();
     let replies: Vec<Option<&str>> = posts.iter().map(|(p, _)| p.reply_to.as_deref()).collect();
-    let rows = tx
-        .query(
-            "INSERT INTO posts (source_id, platform_post_id, posted_at, edited_at, text, search_body, url,
-                                forwarded_from, reply_to, ingest_run_id, seen_run_id)
-             SELECT u.source_id, u.platform_post_id, u.posted_at, u.edited_at, u.text, u.search_body, u.url,
-                    u.forwarded_from, u.reply_to, $10, $10
-             FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
-                         $7::text[], $8::text[], $9::text[]) WITH ORDINALITY
-                  AS u(source_id, platform_post_id, posted_at, edited_at, text, search_body, url,
-                       forwarded_from, reply_to, ord)
-             ORDER BY u.ord
-             RETURNING id, source_id, platform_post_id",
-            &[&source_ids, &post_ids, &posted, &edited, &texts, &bodies, &urls, &forwarded, &replies, &run.0],
+    // The new posts' ids, drawn from the table's own sequence in batch
+    // order (as SQLite hands them out), then the rows sent with COPY.
+    let ids: Vec<i64> = {
+        let mut ids = tx
+            .query(
+                "SELECT nextval(pg_get_serial_sequence('posts', 'id')) FROM generate_series(1, $1::bigint)",
+                &[&(posts.len() as i64)],
+            )
+            .map_err(backend)?
+            .iter()
+            .map(|r| r.try_get::<_, i64>(0))
+            .collect::<std::result::Result<Vec<i64>, _>>()
+            .map_err(backend)?;
+        ids.sort_unstable();
+        ids
+    };
+    let sink = tx
+        .copy_in(
+            "COPY posts (id, source_id, platform_post_id, posted_at, edited_at, text, search_body, url,
+                         forwarded_from, reply_to, ingest_run_id, seen_run_id) FROM STDIN (FORMAT binary)",
         )
         .map_err(backend)?;
-    let mut ids: HashMap<(i64, String), i64> = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        ids.insert(
-            (r.try_get(1).map_err(backend)?, r.try_get(2).map_err(backend)?),
-            r.try_get(0).map_err(backend)?,
-        );
+    let (int8, text) = (Type::INT8, Type::TEXT);
+    let columns = [
+        int8.clone(),
+        int8.clone(),
+        text.clone(),
+        int8.clone(),
+        int8.clone(),
+        text.clone(),
+        text.clone(),
+        text.clone(),
+        text.clone(),
+        text,
+        int8.clone(),
+        int8,
+    ];
+    let mut rows = BinaryCopyInWriter::new(sink, &columns);
+    for (k, &id) in ids.iter().enumerate() {
+        rows.write(&[
+            &id,
+            &source_ids[k],
+            &post_ids[k],
+            &posted[k],
+            &edited[k],
+            &texts[k],
+            &bodies[k],
+            &urls[k],
+            &forwarded[k],
+            &replies[k],
+            &run.0,
+            &run.0,
+        ])
+        .map_err(backend)?;
     }
-    for &i in &new {
-        let w = &mut written[i];
-        w.id = *ids.get(&(w.source_id, w.post.platform_post_id.clone())).ok_or_else(|| {
-            StoreError::Backend(format!("post {} vanished after insert", w.post.platform_post_id))
-        })?;
+    rows.finish().map_err(backend)?;
+    for (&i, &id) in new.iter().zip(&ids) {
+        written[i].id = id;
     }
     Ok(new.len() as u64)
 }
@@ -730,18 +765,23 @@ fn insert_fingerprints(
     if types.is_empty() {
         return Ok(0);
     }
-    let n = tx
-        .execute(
-            "INSERT INTO fingerprints (media_sha256, post_id, signal_type, value, quality, variant)
-             SELECT f.media_sha256, f.post_id, f.signal_type, f.value, f.quality, f.variant
-             FROM UNNEST($1::bytea[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[])
-                  WITH ORDINALITY AS f(media_sha256, post_id, signal_type, value, quality, variant, ord)
-             ORDER BY f.ord
-             ON CONFLICT DO NOTHING",
-            &[&shas, &posts, &types, &values, &qualities, &variants],
+    // Every row is new: `held` holds the owners' stored keys and those met
+    // earlier in the batch (the writer lock keeps others from writing
+    // meanwhile), so the rows go with COPY, in order; a key stored after
+    // all would fail the batch on the unique index, never be lost.
+    let sink = tx
+        .copy_in(
+            "COPY fingerprints (media_sha256, post_id, signal_type, value, quality, variant)
+             FROM STDIN (FORMAT binary)",
         )
         .map_err(backend)?;
-    Ok(n)
+    let columns = [Type::BYTEA, Type::INT8, Type::TEXT, Type::TEXT, Type::INT4, Type::TEXT];
+    let mut rows = BinaryCopyInWriter::new(sink, &columns);
+    for k in 0..types.len() {
+        rows.write(&[&shas[k], &posts[k], &types[k], &values[k], &qualities[k], &variants[k]])
+            .map_err(backend)?;
+    }
+    rows.finish().map_err(backend)
 }
 
 /// Stores matches of media items and posts, in order; a match already

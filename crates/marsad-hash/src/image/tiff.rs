@@ -141,6 +141,165 @@ pub(super) fn is_bilevel(bytes: &[u8]) -> bool {
     read_layout(&mut d).is_ok_and(|l| l.bilevel())
 }
 
+/// FillOrder 2 (bits from the least significant first), which the `tiff`
+/// crate ignores: a copy of the file with the bits of every strip or tile
+/// reversed and the tag set to 1, which then decodes as Pillow reads the
+/// original. Pillow opens FillOrder 2 only in bilevel, grey (1 to 8 bits,
+/// and 16-bit little-endian), RGB and palette layouts (it has
+/// bit-reversing raw modes for those alone, and looks them up whatever the
+/// compression): it refuses the others, and so does marsad. It reads
+/// uncompressed data itself with those modes, and hands compressed data to
+/// libtiff, which reverses the compressed bytes before decoding them (JPEG
+/// aside: libtiff ignores the tag there). `Ok(None)` when there is nothing
+/// to change.
+pub(super) fn fill_order_fixed(bytes: &[u8], limits: &DecodeLimits) -> Result<Option<Vec<u8>>, DecodeError> {
+    let err = |e| map_error(e, limits);
+    let mut d = decoder(bytes, limits).map_err(err)?;
+    if d.find_tag_unsigned::<u16>(Tag::FillOrder).map_err(err)? != Some(2) {
+        return Ok(None);
+    }
+    let l = read_layout(&mut d).map_err(err)?;
+    let little = bytes.starts_with(b"II");
+    let sample_format =
+        d.find_tag_unsigned_vec::<u16>(Tag::SampleFormat).map_err(err)?.unwrap_or_else(|| vec![1]);
+    let pillow_reads_raw = sample_format.iter().all(|&f| f == 1)
+        && l.extra.is_empty()
+        && match (l.photometric, l.bits.as_slice()) {
+            (0 | 1 | PALETTE, [1 | 2 | 4 | 8]) => true,
+            (BLACK_IS_ZERO, [16]) => little,
+            (2, [8, 8, 8]) => true,
+            _ => false,
+        };
+    // Pillow looks the layout up with the fill order first, whatever the
+    // compression.
+    if !pillow_reads_raw {
+        return Err(DecodeError::Unsupported {
+            format: FORMAT,
+            message: format!(
+                "samples of {:?} bits (photometric {}) in FillOrder 2, which Pillow does not open",
+                l.bits, l.photometric
+            ),
+        });
+    }
+    if matches!(l.compression, OLD_JPEG | JPEG) {
+        return Ok(None);
+    }
+    let (offsets, counts) = if l.tiled {
+        (Tag::TileOffsets, Tag::TileByteCounts)
+    } else {
+        (Tag::StripOffsets, Tag::StripByteCounts)
+    };
+    let offsets = d.get_tag_u64_vec(offsets).map_err(err)?;
+    let counts = d.get_tag_u64_vec(counts).map_err(err)?;
+    let mut copy = patched(bytes, &[(266, 1)]).ok_or_else(|| DecodeError::Malformed {
+        format: FORMAT,
+        message: "fill order tag not found in the first directory".into(),
+    })?;
+    for (&at, &n) in offsets.iter().zip(&counts) {
+        let start = usize::try_from(at).unwrap_or(usize::MAX).min(copy.len());
+        let end = start.saturating_add(usize::try_from(n).unwrap_or(usize::MAX)).min(copy.len());
+        copy[start..end].iter_mut().for_each(|b| *b = b.reverse_bits());
+    }
+    Ok(Some(copy))
+}
+
+/// Whether the first directory says JPEG compression (7).
+pub(super) fn is_jpeg(bytes: &[u8]) -> bool {
+    let Ok(mut d) = decoder(bytes, &DecodeLimits::default()) else { return false };
+    read_layout(&mut d).is_ok_and(|l| l.compression == JPEG)
+}
+
+/// JPEG-compressed TIFF (compression 7) in 8-bit grey, RGB or YCbCr
+/// samples side by side, decoded as Pillow has libtiff decode it: each
+/// strip or tile a JPEG stream (after the JPEGTables tag's tables) given to
+/// libjpeg-turbo with Pillow's settings, YCbCr converted to RGB by libjpeg
+/// (Pillow asks libtiff for `JPEGCOLORMODE_RGB`), then placed on the image.
+/// `Ok(None)` for any other file, left to the `tiff` crate.
+pub(super) fn jpeg_decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Option<Pixels>, DecodeError> {
+    let err = |e| map_error(e, limits);
+    let mut d = decoder(bytes, limits).map_err(err)?;
+    let l = read_layout(&mut d).map_err(err)?;
+    let channels = match (l.compression, l.photometric, l.samples) {
+        (JPEG, BLACK_IS_ZERO, 1) => 1,
+        (JPEG, 2 | YCBCR, 3) => 3,
+        _ => return Ok(None),
+    };
+    if !l.all_8_bit() || l.planar != 1 || !l.extra.is_empty() {
+        return Ok(None);
+    }
+    let (width, height) = checked_dimensions(&mut d, limits)?;
+    // The image, and one strip or tile decoded at a time.
+    if 2 * (width * height * channels) as u64 > limits.max_alloc {
+        return Err(DecodeError::MemoryLimit { format: FORMAT, max_alloc: limits.max_alloc });
+    }
+    let (piece_w, piece_h, offsets, counts) = if l.tiled {
+        let tw = d.get_tag_u32(Tag::TileWidth).map_err(err)? as usize;
+        let th = d.get_tag_u32(Tag::TileLength).map_err(err)? as usize;
+        (
+            tw,
+            th,
+            d.get_tag_u64_vec(Tag::TileOffsets).map_err(err)?,
+            d.get_tag_u64_vec(Tag::TileByteCounts).map_err(err)?,
+        )
+    } else {
+        let rows = d.find_tag_unsigned::<u32>(Tag::RowsPerStrip).map_err(err)?.map_or(height, |r| r as usize);
+        (
+            width,
+            rows.clamp(1, height.max(1)),
+            d.get_tag_u64_vec(Tag::StripOffsets).map_err(err)?,
+            d.get_tag_u64_vec(Tag::StripByteCounts).map_err(err)?,
+        )
+    };
+    let malformed = |message: String| DecodeError::Malformed { format: FORMAT, message };
+    if piece_w == 0 || piece_h == 0 {
+        return Err(malformed("a strip or tile of no size".into()));
+    }
+    let tables =
+        d.find_tag(Tag::JPEGTables).map_err(err)?.map(|v| v.into_u8_vec()).transpose().map_err(err)?;
+    let across = width.div_ceil(piece_w);
+    let pieces = across * height.div_ceil(piece_h);
+    if offsets.len() < pieces || counts.len() < pieces {
+        return Err(malformed(format!(
+            "{} strips or tiles listed, {pieces} needed",
+            offsets.len().min(counts.len())
+        )));
+    }
+    let mut data = vec![0u8; width * height * channels];
+    let mut stream = Vec::new();
+    for k in 0..pieces {
+        let start = usize::try_from(offsets[k]).unwrap_or(usize::MAX);
+        let end = start.saturating_add(usize::try_from(counts[k]).unwrap_or(usize::MAX));
+        let piece = bytes
+            .get(start..end)
+            .ok_or_else(|| malformed(format!("strip or tile {k} past the end of the file")))?;
+        stream.clear();
+        // The tables' stream without its end marker, then the piece's
+        // without its start marker: one stream, as libjpeg reads them.
+        match &tables {
+            Some(t) if t.len() >= 4 && piece.len() >= 2 => {
+                stream.extend_from_slice(&t[..t.len() - 2]);
+                stream.extend_from_slice(&piece[2..]);
+            }
+            _ => stream.extend_from_slice(piece),
+        }
+        let j = super::jpeg::decode(&stream, limits)?;
+        let (x0, y0) = ((k % across) * piece_w, (k / across) * piece_h);
+        let (w, h) = (piece_w.min(width - x0), piece_h.min(height - y0));
+        if j.channels != channels || j.width < w || j.height < h {
+            return Err(malformed(format!(
+                "strip or tile {k} decodes to {}x{} in {} channels, {w}x{h} in {channels} wanted",
+                j.width, j.height, j.channels
+            )));
+        }
+        for y in 0..h {
+            let from = y * j.width * channels;
+            let to = ((y0 + y) * width + x0) * channels;
+            data[to..to + w * channels].copy_from_slice(&j.data[from..from + w * channels]);
+        }
+    }
+    Ok(Some(Pixels { width, height, channels, data }))
+}
+
 /// The first directory's Orientation tag, 1 when absent or unreadable.
 pub(super) fn orientation(bytes: &[u8]) -> u16 {
     decoder(bytes, &DecodeLimits::default())

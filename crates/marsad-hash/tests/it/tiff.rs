@@ -52,6 +52,10 @@ for (w, h) in sizes:
             "deflate7": {"compression": "tiff_adobe_deflate", "tiffinfo": {278: 7}},
             "big": {"big_tiff": True},
         }
+        if mode in ("RGB", "L"):
+            # JPEG-compressed, which libtiff hands to libjpeg strip by strip.
+            variants["jpeg"] = {"compression": "jpeg"}
+            variants["jpeg16q40"] = {"compression": "jpeg", "quality": 40, "tiffinfo": {278: 16}}
         if mode == "YCbCr":
             # libtiff converts with the ReferenceBlackWhite and
             # YCbCrCoefficients tags; Pillow's own tables ignore them.
@@ -157,6 +161,54 @@ for (w, h) in [(1, 1), (13, 9), (64, 33), (333, 217)]:
             tags.update(more)
             strips = [pack(blocks[r // vs:(r + rps) // vs].tobytes()) for r in range(0, down * vs, rps)]
             (out / f"h_ycc{hs}{vs}_{w}x{h}_{name}.tif").write_bytes(tiff(w, h, tags, strips))
+# FillOrder 2: the file's strips bit-reversed and the tag set to 2 (as a
+# writer in that order makes them), for what Pillow reads itself
+# (uncompressed bilevel, grey, 16-bit grey, RGB, palette; it refuses LA
+# and RGBA) and what it hands to libtiff (LZW, deflate, PackBits, Group 4,
+# JPEG, which ignores the tag).
+def fill_order_2(src, dst, reverse=True):
+    data = bytearray(src.read_bytes())
+    assert data[:4] == b"II*\0"
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    n = struct.unpack_from("<H", data, ifd)[0]
+    tags = {}
+    for k in range(n):
+        tag, typ, count, val = struct.unpack_from("<HHII", data, ifd + 2 + 12 * k)
+        tags[tag] = (typ, count, val, ifd + 2 + 12 * k)
+    def values(tag):
+        typ, count, val, _ = tags[tag]
+        size = {3: 2, 4: 4}[typ]
+        if count * size <= 4:
+            return list(struct.unpack_from("<" + "HI"[size // 4] * count, data, tags[tag][3] + 8))
+        return list(struct.unpack_from("<" + "HI"[size // 4] * count, data, val))
+    for at, cnt in zip(values(273), values(279)) if reverse else []:
+        data[at:at + cnt] = bytes(int(f"{b:08b}"[::-1], 2) for b in data[at:at + cnt])
+    struct.pack_into("<H", data, tags[266][3] + 8, 2)
+    dst.write_bytes(bytes(data))
+fo_src = out / "fo_src"
+fo_src.mkdir()
+for (w, h) in [(5, 7), (64, 33), (129, 127)]:
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.clip((np.sin(x / 7) + np.cos(y / 5)) * 60 + 128 + rng.normal(0, 20, (h, w)), 0, 255)
+    rgb = Image.fromarray(np.stack([base, base[::-1], np.roll(base, 3, axis=1)], axis=2).astype(np.uint8), "RGB")
+    for mode in ["1", "L", "I;16", "RGB", "P", "LA", "RGBA"]:
+        if mode == "P":
+            im = rgb.quantize(colors=100)
+        elif mode == "I;16":
+            im = Image.fromarray((base * 200).astype(np.uint16))
+        else:
+            im = rgb.convert(mode)
+        comps = ["raw", "tiff_lzw", "tiff_adobe_deflate", "packbits"]
+        comps += ["group4"] if mode == "1" else []
+        comps += ["jpeg"] if mode in ("RGB", "L") else []
+        for comp in comps:
+            name = f"fo2_{w}x{h}_{mode.replace(';', '')}_{comp}.tif"
+            kw = {} if comp == "raw" else {"compression": comp}
+            im.save(fo_src / name, "TIFF", tiffinfo={266: 1, 278: 8}, **kw)
+            fill_order_2(fo_src / name, out / name)
+            if comp == "jpeg":
+                # The tag alone, as libtiff writes JPEG whatever it says.
+                fill_order_2(fo_src / name, out / name.replace("fo2_", "fo2tag_"), reverse=False)
 rgb_dir = out / "rgb"
 rgb_dir.mkdir()
 # Files are opened from memory, as marsad sees them: Pillow opens an
@@ -187,6 +239,7 @@ fn tiff_modes_hash_as_pillow_and_python_threatexchange() {
     let (mut checked, mut lab, mut failures) = (0, 0, Vec::new());
     let mut modes = std::collections::BTreeSet::new();
     let (mut refused, mut misread) = (Vec::new(), 0);
+    let (mut fill_order, mut fill_order_refused) = (0, 0);
     for line in table.lines() {
         let f: Vec<&str> = line.split(',').collect();
         // Uncompressed subsampled YCbCr, which Pillow reads as if it were
@@ -208,7 +261,23 @@ fn tiff_modes_hash_as_pillow_and_python_threatexchange() {
             misread += usize::from(!pillow_refused);
             continue;
         }
+        if pillow_refused && f[0].starts_with("fo2_") {
+            // FillOrder 2 in a layout Pillow has no bit-reversing raw mode
+            // for.
+            let bytes = std::fs::read(dir.path().join(f[0])).expect("reading a generated file");
+            match pdq::hash_image_bytes(&bytes, &limits) {
+                Err(e @ DecodeError::Unsupported { .. }) if e.to_string().contains("FillOrder 2") => {
+                    fill_order_refused += 1
+                }
+                // JPEG data, which libtiff reads whatever the tag says: its
+                // reversed bits are corrupt for both.
+                Err(_) if f[0].ends_with("_jpeg.tif") => {}
+                other => failures.push(format!("{}: must be refused, marsad gave {other:?}", f[0])),
+            }
+            continue;
+        }
         assert!(!pillow_refused, "Pillow refused {line:?}");
+        fill_order += usize::from(f[0].starts_with("fo2"));
         assert_eq!(f.len(), 6, "bad reference line {line:?}");
         let (name, mode, true_hex, trueq, tx, txq) = (f[0], f[1], f[2], f[3], f[4], f[5]);
         let bytes = std::fs::read(dir.path().join(name)).expect("reading a generated file");
@@ -236,7 +305,7 @@ fn tiff_modes_hash_as_pillow_and_python_threatexchange() {
         let opened = image::open(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
         // Pillow's mode as python-threatexchange sees it; `PA` makes it fail.
         let want_mode = match mode {
-            "P" | "YCbCr" | "LAB" => Some(mode),
+            "P" | "YCbCr" | "LAB" | "1" => Some(mode),
             _ => None,
         };
         assert_eq!(opened.pillow_mode(), want_mode, "{name}");
@@ -286,9 +355,16 @@ fn tiff_modes_hash_as_pillow_and_python_threatexchange() {
     // Compressed YCbCr comes back from libtiff as RGB, so Pillow reports
     // mode RGB for it.
     let want: std::collections::BTreeSet<String> =
-        ["L", "LA", "LAB", "P", "PA", "RGB", "RGBA", "YCbCr"].iter().map(|s| s.to_string()).collect();
+        ["1", "I;16", "L", "LA", "LAB", "P", "PA", "RGB", "RGBA", "YCbCr"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     assert_eq!(modes, want, "Pillow's modes for the generated files");
     assert!(checked >= 180 && lab >= 25, "{checked} files checked, {lab} LAB");
+    assert!(
+        fill_order >= 60 && fill_order_refused >= 6,
+        "FillOrder 2: {fill_order} read, {fill_order_refused} refused"
+    );
     // Pillow misreads only the tiniest of them; it refuses the others.
     assert!(refused.len() >= 20 && misread <= 8, "{} refused, {misread} misread by Pillow", refused.len());
     assert!(failures.is_empty(), "{} of {checked} differ:\n{}", failures.len(), failures.join("\n"));

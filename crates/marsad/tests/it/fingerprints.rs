@@ -102,12 +102,21 @@ fn every_kind_is_fingerprinted_as_marsad_hash_does() {
     assert_eq!(voice.fingerprints[0].value, fp_line);
 
     let gif = media_of(3);
-    let types: Vec<SignalType> = gif.fingerprints.iter().map(|f| f.signal_type).collect();
-    assert_eq!(types, [SignalType::Pdq, SignalType::Vpdq], "an animated GIF gets PDQ and vPDQ");
+    let types: Vec<(SignalType, bool)> =
+        gif.fingerprints.iter().map(|f| (f.signal_type, f.variant.is_some())).collect();
+    // ffmpeg writes palette GIFs: python-threatexchange's PDQ (of the first
+    // frame's palette indices) is kept beside marsad's own.
+    assert_eq!(
+        types,
+        [(SignalType::Pdq, false), (SignalType::Pdq, true), (SignalType::Vpdq, false)],
+        "an animated GIF gets PDQ (both variants) and vPDQ"
+    );
+    let pytx_line = marsad_hash_line(&["pdq", "--compat", "pytx"], &e.dir.join("files/anim.gif"));
+    assert_eq!(gif.fingerprints[1].value, pytx_line.split(',').next().unwrap());
 
     // Text signatures: two posts have text.
     let stats = store.stats().unwrap();
-    assert_eq!(stats.fingerprints, 1 + 1 + 1 + 2 + 2);
+    assert_eq!(stats.fingerprints, 1 + 1 + 1 + 3 + 2);
 }
 
 #[test]
@@ -122,5 +131,5 @@ fn no_fingerprints_keeps_digests_only_and_a_later_ingest_adds_them() {
     let (ok, s) = ingest_json(&db, "telegram", &e.dir, &[]);
     assert!(ok);
     assert_eq!(s["posts_existing"], 4);
-    assert_eq!(stats(&db).fingerprints, 7, "{s}");
+    assert_eq!(stats(&db).fingerprints, 8, "{s}");
 }
