@@ -8,8 +8,9 @@
 //! `convert("RGB")` converts it: through Little CMS (the same release as
 //! Pillow's wheels, built from source by `lcms2-sys`), from its Lab v2
 //! identity profile to its built-in sRGB, perceptual intent. Uncompressed
-//! subsampled YCbCr is refused: Pillow reads it as if it were not
-//! subsampled (running out of data, or misreading the blocks).
+//! subsampled YCbCr is read as Pillow misreads it: as if it were not
+//! subsampled (it runs out of data and fails, or, for the tiniest images,
+//! reads the blocks' bytes as pixels).
 
 use std::io::Cursor;
 
@@ -129,7 +130,7 @@ pub(super) fn pytx_may_differ(bytes: &[u8]) -> bool {
     let Ok(mut d) = decoder(bytes, &DecodeLimits::default()) else { return false };
     let Ok(l) = read_layout(&mut d) else { return false };
     l.palette() == Some(false)
-        || (l.ycbcr() && l.compression == NO_COMPRESSION)
+        || (l.photometric == YCBCR && l.samples == 3 && l.all_8_bit() && l.compression == NO_COMPRESSION)
         || l.photometric == CIELAB
         || l.bilevel()
 }
@@ -623,6 +624,53 @@ fn patched(bytes: &[u8], values: &[(u16, u32)]) -> Option<Vec<u8>> {
 /// through libtiff's `TIFFRGBAImage`, whose subsampled readers give every
 /// pixel of a block the block's Cb and Cr and convert as
 /// `TIFFYCbCrtoRGB`, and Pillow opens the result in mode `RGB`.
+/// Uncompressed YCbCr with chroma subsampling, as Pillow reads it: as if it
+/// were not subsampled (mode `YCbCr`, three bytes a pixel), each strip's
+/// `width × rows × 3` bytes taken from its offset on, past the strip's own
+/// bytes into whatever follows in the file. Pillow fails when the file ends
+/// first (the usual case: subsampled data is smaller), and so does marsad;
+/// the tiniest images, whose blocks' padding makes up the difference, get
+/// Pillow's reading of the blocks' bytes as pixels.
+fn misread_as_pillow(
+    bytes: &[u8],
+    layout: &Layout,
+    d: &mut Decoder<Cursor<&[u8]>>,
+    limits: &DecodeLimits,
+    (hs, vs): (usize, usize),
+) -> Result<(Pixels, Pytx), DecodeError> {
+    let err = |e| map_error(e, limits);
+    let refuse = |why: &str| DecodeError::Unsupported {
+        format: FORMAT,
+        message: format!(
+            "uncompressed YCbCr with chroma subsampling [{hs}, {vs}], which Pillow reads as if it were not \
+             subsampled: {why}"
+        ),
+    };
+    if layout.tiled || layout.samples != 3 || !layout.all_8_bit() || layout.planar != 1 {
+        return Err(refuse("not in 8-bit samples side by side in strips"));
+    }
+    let (width, height) = checked_dimensions(d, limits)?;
+    if (6 * width * height) as u64 > limits.max_alloc {
+        return Err(DecodeError::MemoryLimit { format: FORMAT, max_alloc: limits.max_alloc });
+    }
+    let rows = d.find_tag_unsigned::<u32>(Tag::RowsPerStrip).map_err(err)?.map_or(height, |r| r as usize);
+    let rows = rows.clamp(1, height.max(1));
+    let offsets = d.get_tag_u64_vec(Tag::StripOffsets).map_err(err)?;
+    let mut samples = Vec::with_capacity(3 * width * height);
+    for (k, y0) in (0..height).step_by(rows).enumerate() {
+        let need = 3 * width * rows.min(height - y0);
+        let at = offsets
+            .get(k)
+            .and_then(|&o| usize::try_from(o).ok())
+            .ok_or_else(|| refuse("a strip is missing"))?;
+        let strip = bytes.get(at..at.saturating_add(need)).ok_or_else(|| refuse("the file ends first"))?;
+        samples.extend_from_slice(strip);
+    }
+    let data = samples.chunks_exact(3).flat_map(|p| pillow_ycbcr_to_rgb(p[0], p[1], p[2])).collect();
+    let raw = Pixels { width, height, channels: 3, data: samples };
+    Ok((Pixels { width, height, channels: 3, data }, Pytx::Ycbcr(raw)))
+}
+
 fn subsampled_ycbcr(
     bytes: &[u8],
     layout: &Layout,
@@ -636,10 +684,7 @@ fn subsampled_ycbcr(
         other => return Err(refuse(format!("YCbCr with chroma subsampling {other:?}"))),
     };
     if layout.compression == NO_COMPRESSION {
-        return Err(refuse(format!(
-            "uncompressed YCbCr with chroma subsampling [{hs}, {vs}], which Pillow reads as if it were not \
-             subsampled"
-        )));
+        return misread_as_pillow(bytes, layout, d, limits, (hs, vs));
     }
     // The combinations libtiff's TIFFRGBAImage converts.
     if !matches!((hs, vs), (1, 2) | (2, 1) | (2, 2) | (4, 1) | (4, 2) | (4, 4)) {
