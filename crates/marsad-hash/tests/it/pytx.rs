@@ -87,28 +87,11 @@ fn jpeg_and_palette_hashes_equal_python_threatexchange() {
         let (name, tx, txq, true_hex, trueq, mode) = (f[0], f[1], f[2], f[3], f[4], f[5]);
         let bytes = std::fs::read(dir.path().join(name)).expect("reading a generated file");
         let both = pdq::hash_image_bytes_variants(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let pytx = pdq::hash_image_bytes_pytx(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let plain = pdq::hash_image_bytes(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(plain, both.true_colour, "{name}: one decode gives the same true-colour hash");
-        assert_eq!(both.pytx.unwrap_or(both.true_colour), pytx, "{name}: variants agree");
         // The variant is computed only where Pillow's mode makes it differ.
         assert_eq!(both.pytx.is_some(), mode == "P" || mode == "CMYK", "{name} ({mode})");
         cmyk += usize::from(mode == "CMYK");
         palette += usize::from(mode == "P");
-        if pytx.hash.to_hex() != tx || pytx.quality.to_string() != txq {
-            failures.push(format!(
-                "{name} ({mode}) pytx: {} {} want {tx} {txq}",
-                pytx.hash.to_hex(),
-                pytx.quality
-            ));
-        }
-        if plain.hash.to_hex() != true_hex || plain.quality.to_string() != trueq {
-            failures.push(format!(
-                "{name} ({mode}) true colour: {} {} want {true_hex} {trueq}",
-                plain.hash.to_hex(),
-                plain.quality
-            ));
-        }
+        compare(&bytes, both, [name, mode, tx, txq, true_hex, trueq], &mut failures);
         checked += 1;
     }
     assert!(
@@ -263,25 +246,8 @@ fn gif_and_bmp_hashes_equal_python_threatexchange() {
                 continue;
             }
         };
-        let plain = pdq::hash_image_bytes(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let pytx = pdq::hash_image_bytes_pytx(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(plain, both.true_colour, "{name}: one decode gives the same true-colour hash");
-        assert_eq!(both.pytx.unwrap_or(both.true_colour), pytx, "{name}: variants agree");
         assert_eq!(both.pytx.is_some(), marsad_hash::image::pytx_may_differ(&bytes), "{name} ({mode})");
-        if pytx.hash.to_hex() != tx || pytx.quality.to_string() != txq {
-            failures.push(format!(
-                "{name} ({mode}) pytx: {} {} want {tx} {txq}",
-                pytx.hash.to_hex(),
-                pytx.quality
-            ));
-        }
-        if plain.hash.to_hex() != true_hex || plain.quality.to_string() != trueq {
-            failures.push(format!(
-                "{name} ({mode}) true colour: {} {} want {true_hex} {trueq}",
-                plain.hash.to_hex(),
-                plain.quality
-            ));
-        }
+        compare(&bytes, both, [name, mode, tx, txq, true_hex, trueq], &mut failures);
     }
     let checked: usize = modes.values().sum();
     assert!(
@@ -292,4 +258,32 @@ fn gif_and_bmp_hashes_equal_python_threatexchange() {
         "{checked} files by Pillow's mode {modes:?}, {refused} refused"
     );
     assert!(failures.is_empty(), "{} of {checked} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Checks one file's hashes against the reference line's (name, Pillow's
+/// mode, python-threatexchange's hash and quality, the true colours' hash
+/// and quality): marsad's true-colour and python-threatexchange hashes, and
+/// that one decode (`both`) gives the same as the separate calls. A
+/// difference is added to `failures`.
+fn compare(bytes: &[u8], both: pdq::PdqVariants, reference: [&str; 6], failures: &mut Vec<String>) {
+    let [name, mode, tx, txq, true_hex, trueq] = reference;
+    let limits = DecodeLimits::default();
+    let plain = pdq::hash_image_bytes(bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let pytx = pdq::hash_image_bytes_pytx(bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(plain, both.true_colour, "{name}: one decode gives the same true-colour hash");
+    assert_eq!(both.pytx.unwrap_or(both.true_colour), pytx, "{name}: variants agree");
+    if pytx.hash.to_hex() != tx || pytx.quality.to_string() != txq {
+        failures.push(format!(
+            "{name} ({mode}) pytx: {} {} want {tx} {txq}",
+            pytx.hash.to_hex(),
+            pytx.quality
+        ));
+    }
+    if plain.hash.to_hex() != true_hex || plain.quality.to_string() != trueq {
+        failures.push(format!(
+            "{name} ({mode}) true colour: {} {} want {true_hex} {trueq}",
+            plain.hash.to_hex(),
+            plain.quality
+        ));
+    }
 }
