@@ -1,5 +1,6 @@
-//! Untrusted image bytes through the decoder and PDQ: never a panic, never
-//! more memory than the limits allow.
+//! Untrusted image bytes through the decoder and PDQ (true colours and
+//! python-threatexchange's variant): never a panic, never more memory than
+//! the limits allow.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,6 +13,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(out.quality <= 100);
         let plain = marsad_hash::pdq::hash_image_bytes(data, &limits).expect("decoded once, decodes again");
         assert_eq!(plain.hash, out.hashes[0]);
+        // The one decode that gives python-threatexchange's variant too
+        // (palette GIF/BMP/PNG/TIFF, CMYK, YCbCr, CIELAB, bilevel) agrees.
+        let both = marsad_hash::pdq::hash_image_bytes_variants(data, &limits).expect("decodes a third time");
+        assert_eq!(both.true_colour, plain);
+        let pytx = marsad_hash::pdq::hash_image_bytes_pytx(data, &limits).expect("and a fourth");
+        assert_eq!(both.pytx.unwrap_or(plain), pytx);
     }
     let _ = marsad_hash::pdq::hash_image_bytes_cpp_tool(data, &limits);
 });

@@ -308,6 +308,24 @@ impl Opened {
 /// and uncompressed YCbCr TIFF files, the pixels python-threatexchange
 /// hashes instead.
 pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> {
+    let opened = open_any(bytes, limits)?;
+    // Pillow refuses an image of no width or no height ("cannot identify"),
+    // whatever its format; so does marsad, before any hash divides by them.
+    if opened.pixels.width == 0 || opened.pixels.height == 0 {
+        return Err(DecodeError::Malformed {
+            format: sniffed_name(bytes),
+            message: format!("an image of {}x{} pixels", opened.pixels.width, opened.pixels.height),
+        });
+    }
+    Ok(opened)
+}
+
+/// The format's name from the first bytes, as the errors name it.
+fn sniffed_name(bytes: &[u8]) -> &'static str {
+    image::guess_format(bytes).map(format_name).unwrap_or(if is_tiff(bytes) { "tiff" } else { "image" })
+}
+
+fn open_any(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> {
     if is_jpeg(bytes) {
         let j = jpeg::decode(bytes, limits)?;
         if j.channels == 4 {
@@ -324,39 +342,13 @@ pub fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> 
         return Ok(Opened { pixels, pytx: Pytx::Same });
     }
     if is_tiff(bytes) {
-        if let Some(fixed) = tiff::fill_order_fixed(bytes, limits)? {
-            // The copy says FillOrder 1: this opens it once.
-            return open(&fixed, limits);
-        }
-        let decoded = match tiff::jpeg_decode(bytes, limits)? {
-            Some(pixels) => Ok(pixels),
-            None => decode_other(bytes, limits),
+        // FillOrder 2 is undone on a copy, which is then opened as it is
+        // (never checked again: a file whose copy still said 2, through a
+        // repeated tag, would otherwise recurse without end).
+        return match tiff::fill_order_fixed(bytes, limits)? {
+            Some(fixed) => open_tiff(&fixed, limits),
+            None => open_tiff(bytes, limits),
         };
-        let (pixels, pytx) = match decoded {
-            Err(e @ DecodeError::Unsupported { format: "tiff", .. }) => tiff::decode(bytes, limits, e)?,
-            other => {
-                let pixels = other?;
-                let pytx = if tiff::is_bilevel(bytes) { bilevel(&pixels) } else { Pytx::Same };
-                (pixels, pytx)
-            }
-        };
-        // Pillow's TIFF plug-in, unlike its others, applies the orientation
-        // tag when it loads (`ImageOps.exif_transpose` in `load_end`).
-        let o = tiff::orientation(bytes);
-        // Turning copies the pixels: both copies must fit the cap.
-        let held = pixels.data.len() + pytx_len(&pytx);
-        if (2..=8).contains(&o) && 2 * held as u64 > limits.max_alloc {
-            return Err(DecodeError::MemoryLimit { format: "tiff", max_alloc: limits.max_alloc });
-        }
-        let pytx = match pytx {
-            Pytx::Same => Pytx::Same,
-            Pytx::Palette(p) => Pytx::Palette(orient(p, o)),
-            Pytx::Cmyk(p) => Pytx::Cmyk(orient(p, o)),
-            Pytx::Ycbcr(p) => Pytx::Ycbcr(orient(p, o)),
-            Pytx::Lab(p) => Pytx::Lab(orient(p, o)),
-            Pytx::Bilevel(p) => Pytx::Bilevel(orient(p, o)),
-        };
-        return Ok(Opened { pixels: orient(pixels, o), pytx });
     }
     if is_gif(bytes) {
         let (pixels, pytx) = gif::decode(bytes, limits)?;
@@ -383,6 +375,40 @@ fn bilevel(pixels: &Pixels) -> Pytx {
     let c = pixels.channels.max(1);
     let data = pixels.data.chunks_exact(c).map(|p| p[0] / 255).collect();
     Pytx::Bilevel(Pixels { width: pixels.width, height: pixels.height, channels: 1, data })
+}
+
+/// A TIFF file as Pillow opens it, its fill order already 1 (see
+/// [`tiff::fill_order_fixed`]).
+fn open_tiff(bytes: &[u8], limits: &DecodeLimits) -> Result<Opened, DecodeError> {
+    let decoded = match tiff::jpeg_decode(bytes, limits)? {
+        Some(pixels) => Ok(pixels),
+        None => decode_other(bytes, limits),
+    };
+    let (pixels, pytx) = match decoded {
+        Err(e @ DecodeError::Unsupported { format: "tiff", .. }) => tiff::decode(bytes, limits, e)?,
+        other => {
+            let pixels = other?;
+            let pytx = if tiff::is_bilevel(bytes) { bilevel(&pixels) } else { Pytx::Same };
+            (pixels, pytx)
+        }
+    };
+    // Pillow's TIFF plug-in, unlike its others, applies the orientation
+    // tag when it loads (`ImageOps.exif_transpose` in `load_end`).
+    let o = tiff::orientation(bytes);
+    // Turning copies the pixels: both copies must fit the cap.
+    let held = pixels.data.len() + pytx_len(&pytx);
+    if (2..=8).contains(&o) && 2 * held as u64 > limits.max_alloc {
+        return Err(DecodeError::MemoryLimit { format: "tiff", max_alloc: limits.max_alloc });
+    }
+    let pytx = match pytx {
+        Pytx::Same => Pytx::Same,
+        Pytx::Palette(p) => Pytx::Palette(orient(p, o)),
+        Pytx::Cmyk(p) => Pytx::Cmyk(orient(p, o)),
+        Pytx::Ycbcr(p) => Pytx::Ycbcr(orient(p, o)),
+        Pytx::Lab(p) => Pytx::Lab(orient(p, o)),
+        Pytx::Bilevel(p) => Pytx::Bilevel(orient(p, o)),
+    };
+    Ok(Opened { pixels: orient(pixels, o), pytx })
 }
 
 fn pytx_len(pytx: &Pytx) -> usize {
@@ -556,7 +582,14 @@ pub fn decode_pixels(bytes: &[u8], limits: &DecodeLimits) -> Result<Pixels, Deco
     if is_jpeg(bytes) || is_tiff(bytes) || is_gif(bytes) || bmp::in_palette_mode(bytes) {
         return open(bytes, limits).map(Opened::into_pixels);
     }
-    decode_other(bytes, limits)
+    let pixels = decode_other(bytes, limits)?;
+    if pixels.width == 0 || pixels.height == 0 {
+        return Err(DecodeError::Malformed {
+            format: sniffed_name(bytes),
+            message: format!("an image of {}x{} pixels", pixels.width, pixels.height),
+        });
+    }
+    Ok(pixels)
 }
 
 /// Every format but JPEG, through the `image` crate.

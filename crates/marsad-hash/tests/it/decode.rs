@@ -292,3 +292,110 @@ fn pnm_and_ico_decode_as_pillow_opens_them() {
     let want: Vec<u8> = rgba.as_raw().chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
     assert_eq!(ico.as_raw(), want.as_slice());
 }
+
+/// A palette BMP (8-bit, 16 colours, uncompressed) of the given header
+/// size, its pixel rows all index 1.
+fn palette_bmp(width: i32, height: i32) -> Vec<u8> {
+    let palette: Vec<u8> = (0..16u8).flat_map(|i| [i * 9, 200 - i * 7, i * 13, 0]).collect();
+    let stride = ((width.max(0) as usize * 8 + 31) >> 3) & !3;
+    let pixels = vec![1u8; stride * height.unsigned_abs() as usize];
+    let offset = 14 + 40 + palette.len();
+    let mut b = b"BM".to_vec();
+    b.extend_from_slice(&((offset + pixels.len()) as u32).to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&(offset as u32).to_le_bytes());
+    for v in [40i32, width, height] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&8u16.to_le_bytes());
+    for v in [0u32, pixels.len() as u32, 2835, 2835, 16, 0] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&palette);
+    b.extend_from_slice(&pixels);
+    b
+}
+
+/// Found by fuzzing (`image_pdq`): a palette BMP of width 0 and height
+/// 4375 panicked the C++-tool hash (a row of no pixels sampled). Pillow
+/// refuses an image of no width or height, whatever its format; every
+/// hash of marsad refuses it too, and the same file with a width decodes.
+#[test]
+fn an_image_of_no_width_or_height_is_refused_by_every_hash() {
+    let l = limits();
+    for (w, h) in [(0, 4375), (0, 1), (7, 0), (0, -20)] {
+        let bytes = palette_bmp(w, h);
+        let refused = |what: &str, r: Result<(), DecodeError>| match r {
+            Err(DecodeError::Malformed { message, .. }) => {
+                assert!(message.contains("pixels"), "{what}: {message}")
+            }
+            other => panic!("{w}x{h} {what}: want Malformed, got {other:?}"),
+        };
+        refused("pdq", pdq::hash_image_bytes(&bytes, &l).map(drop));
+        refused("variants", pdq::hash_image_bytes_variants(&bytes, &l).map(drop));
+        refused("pytx", pdq::hash_image_bytes_pytx(&bytes, &l).map(drop));
+        refused("dihedral", pdq::hash_image_bytes_dihedral(&bytes, &l).map(drop));
+        refused("cpp tool", pdq::hash_image_bytes_cpp_tool(&bytes, &l).map(drop));
+        refused("pixels", decode_pixels(&bytes, &l).map(drop));
+    }
+    let good = palette_bmp(5, 3);
+    let p = decode_pixels(&good, &l).expect("a 5x3 palette BMP decodes");
+    assert_eq!((p.width(), p.height()), (5, 3));
+    pdq::hash_image_bytes_cpp_tool(&good, &l).expect("and hashes");
+}
+
+/// A little-endian grey TIFF, 8-bit, uncompressed, `w`×`h`, with the given
+/// extra entries (tag, value as SHORT) added to its directory as they are,
+/// repeats included.
+fn grey_tiff(w: u16, h: u16, extra: &[(u16, u16)]) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..usize::from(w) * usize::from(h)).map(|i| (i * 37 % 251) as u8).collect();
+    let mut entries: Vec<(u16, u16, u32)> = vec![
+        (256, 3, w.into()),
+        (257, 3, h.into()),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 0),
+        (277, 3, 1),
+        (278, 3, h.into()),
+        (279, 4, pixels.len() as u32),
+    ];
+    entries.extend(extra.iter().map(|&(tag, v)| (tag, 3, u32::from(v))));
+    entries.sort_by_key(|e| e.0);
+    let data_at = 8 + 2 + 12 * entries.len() as u32 + 4;
+    let mut b = b"II*\0".to_vec();
+    b.extend_from_slice(&8u32.to_le_bytes());
+    b.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, kind, value) in entries {
+        let value = if tag == 273 { data_at } else { value };
+        b.extend_from_slice(&tag.to_le_bytes());
+        b.extend_from_slice(&kind.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&value.to_le_bytes());
+    }
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&pixels);
+    b
+}
+
+/// Found by fuzzing (`image_pdq`): a TIFF whose FillOrder 2 survived the
+/// copy made to undo it (the tag repeated in the directory) sent the
+/// decoder round until the stack overflowed. The copy is opened once,
+/// whatever it says; the tag once, the file decodes with its bits reversed.
+#[test]
+fn a_repeated_fill_order_tag_cannot_recurse() {
+    let l = limits();
+    let once = grey_tiff(4, 3, &[(266, 2)]);
+    let plain = grey_tiff(4, 3, &[]);
+    let reversed = decode_pixels(&once, &l).expect("FillOrder 2 decodes");
+    let straight = decode_pixels(&plain, &l).expect("FillOrder 1 decodes");
+    let flipped: Vec<u8> = straight.as_raw().iter().map(|b| b.reverse_bits()).collect();
+    assert_eq!(reversed.as_raw(), flipped.as_slice(), "each byte's bits reversed");
+    for extra in [&[(266, 2), (266, 2)][..], &[(266, 1), (266, 2)], &[(266, 2), (266, 1)]] {
+        let bytes = grey_tiff(4, 3, extra);
+        // Decoded or refused, the call returns.
+        let _ = pdq::hash_image_bytes_variants(&bytes, &l);
+        let _ = decode_pixels(&bytes, &l);
+    }
+}
